@@ -1,0 +1,37 @@
+"""Train a zoo model: ``python train.py model=resnet18 data=cifar10 optimizer=sgd``.
+
+A thin Hydra entry point; the work happens in :func:`zoo.run.train`. A mistake in the
+config is reported in one line, with a non-zero exit and no traceback (set
+``HYDRA_FULL_ERROR=1`` for one).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import hydra
+from omegaconf import DictConfig
+
+from zoo.config import register_resolvers
+from zoo.errors import ZooError
+
+register_resolvers()
+
+
+@hydra.main(version_base="1.3", config_path="configs", config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    from zoo.run import train
+
+    try:
+        metrics = train(cfg)
+    except ZooError as error:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    return metrics.get(cfg.get("optimized_metric"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""Config resolvers and the checks run on a composed config before any work starts.
+
+Every user mistake found here raises a :class:`~zoo.errors.ZooError` whose message names
+the bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from zoo.data.base import input_kind_of
+from zoo.errors import ZooError
+from zoo.models.layers import NORMS
+from zoo.registry import ModelInfo, check_builder_kwargs, get_model_info
+
+# Keys of a model config that are not builder arguments.
+MODEL_CONFIG_KEYS = ("_target_", "name")
+
+
+def register_resolvers() -> None:
+    """Register zoo's OmegaConf resolvers (idempotent). ``${numel:${data.input_shape}}``
+    is the number of features in a flattened input."""
+    if not OmegaConf.has_resolver("numel"):
+        OmegaConf.register_new_resolver("numel", lambda shape: math.prod(int(s) for s in shape))
+
+
+def to_container(node: Any) -> Any:
+    """A resolved plain ``dict``/``list`` copy of a config node (JSON- and pickle-safe)."""
+    if isinstance(node, DictConfig | ListConfig):
+        return OmegaConf.to_container(node, resolve=True)
+    return node
+
+
+def model_kwargs(cfg: DictConfig) -> dict[str, Any]:
+    """The builder arguments of ``cfg.model`` with the regularization options that live in
+    the model (dropout, norm) merged in."""
+    kwargs = {k: v for k, v in to_container(cfg.model).items() if k not in MODEL_CONFIG_KEYS}
+    regularization = cfg.get("regularization") or {}
+    for key in ("dropout", "norm"):
+        if regularization.get(key) is not None:
+            kwargs[key] = regularization[key]
+    return kwargs
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ZooError(message)
+
+
+def _check_numbers(cfg: DictConfig) -> None:
+    lr = cfg.optimizer.get("lr") if cfg.get("optimizer") else None
+    _require(lr is not None and lr > 0, f"optimizer.lr must be > 0, got {lr}.")
+    batch_size = cfg.data.get("batch_size")
+    _require(
+        batch_size is not None and batch_size > 0, f"data.batch_size must be > 0, got {batch_size}."
+    )
+    trainer = cfg.trainer
+    max_epochs, max_steps = trainer.get("max_epochs"), trainer.get("max_steps", -1)
+    if not trainer.get("fast_dev_run"):
+        _require(
+            max_epochs is None
+            or max_epochs >= 1
+            or (max_epochs == -1 and max_steps and max_steps > 0),
+            f"trainer.max_epochs must be >= 1, got {max_epochs}.",
+        )
+    reg = cfg.get("regularization") or {}
+    if reg.get("dropout") is not None:
+        _require(
+            0.0 <= reg.dropout < 1.0,
+            f"regularization.dropout must be in [0, 1), got {reg.dropout}.",
+        )
+    if reg.get("norm") is not None:
+        _require(
+            reg.norm in NORMS,
+            f"regularization.norm must be one of {', '.join(NORMS)}, got {reg.norm!r}.",
+        )
+    for key in ("l1", "weight_decay"):
+        value = reg.get(key, 0.0)
+        _require(
+            value is not None and value >= 0, f"regularization.{key} must be >= 0, got {value}."
+        )
+    smoothing = reg.get("label_smoothing", 0.0)
+    _require(
+        0.0 <= smoothing < 1.0,
+        f"regularization.label_smoothing must be in [0, 1), got {smoothing}.",
+    )
+    clip = reg.get("grad_clip")
+    _require(clip is None or clip > 0, f"regularization.grad_clip must be > 0 or null, got {clip}.")
+    dropout = cfg.model.get("dropout")
+    if dropout is not None:
+        _require(0.0 <= dropout < 1.0, f"model.dropout must be in [0, 1), got {dropout}.")
+
+
+def check_model_fits_data(info: ModelInfo, data: DictConfig) -> None:
+    """Refuse a model whose task, input kind or minimum input size the data does not meet."""
+    task = data.get("task", "classification")
+    _require(
+        task in info.tasks,
+        f"model {info.name!r} does not do {task}; it does: {', '.join(info.tasks)}.",
+    )
+    shape = data.get("input_shape")
+    if shape is None:
+        return
+    kind = input_kind_of(list(shape))
+    _require(
+        kind in info.input_kinds,
+        f"model {info.name!r} takes {' or '.join(info.input_kinds)} inputs, but data "
+        f"{data.get('_target_', '').rsplit('.', 1)[-1]} gives {kind} inputs of shape "
+        f"{list(shape)}.",
+    )
+    if kind == "image" and info.min_input_size is not None:
+        height, width = int(shape[1]), int(shape[2])
+        _require(
+            min(height, width) >= info.min_input_size,
+            f"model {info.name!r} needs images of at least "
+            f"{info.min_input_size}x{info.min_input_size} "
+            f"pixels, but the data gives {height}x{width}.",
+        )
+
+
+def check_config(cfg: DictConfig) -> ModelInfo:
+    """Check everything that can be checked before data is loaded; returns the model's entry."""
+    for group in ("model", "data", "optimizer", "trainer"):
+        _require(cfg.get(group) is not None, f"the config has no {group!r} section.")
+    name = cfg.model.get("name")
+    _require(name is not None, "model.name is missing: it names the registered model to build.")
+    info = get_model_info(name)
+    _check_numbers(cfg)
+    kwargs = model_kwargs(cfg)
+    for key in ("dropout", "norm"):
+        if (cfg.get("regularization") or {}).get(key) is not None and key not in info.parameters:
+            raise ZooError(
+                f"regularization {key}={cfg.regularization[key]!r} does not apply to model "
+                f"{name!r}: "
+                f"it has no {key!r} argument (its arguments: {', '.join(info.parameters)})."
+            )
+    check_builder_kwargs(info, kwargs)
+    check_model_fits_data(info, cfg.data)
+    ckpt_path = cfg.get("ckpt_path")
+    if ckpt_path is not None:
+        _require(Path(ckpt_path).is_file(), f"ckpt_path {ckpt_path!r} does not exist.")
+    return info

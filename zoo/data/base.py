@@ -1,0 +1,237 @@
+"""The tensor-resident base DataModule every small dataset builds on.
+
+The whole dataset lives in tensors (moved to the training device when it has room); batches
+are index slices (:class:`~zoo.data.loader.TensorBatchLoader`); the train/val/test split is
+seeded and stratified; normalization statistics come from the training split alone.
+After ``setup`` a DataModule describes its data: ``input_shape``, ``input_kind``,
+``num_classes``, ``class_names``, ``task`` and ``normalization``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import lightning as L
+import torch
+from sklearn.model_selection import train_test_split
+
+from zoo.data.loader import TensorBatchLoader
+from zoo.data.normalize import Standardize, channel_statistics
+from zoo.errors import ZooError
+
+ON_DEVICE_CHOICES = ("auto", "always", "never")
+# "auto" moves a dataset to the accelerator when it takes at most this share of free memory.
+ON_DEVICE_MEMORY_SHARE = 0.25
+
+
+@dataclass
+class LoadedData:
+    """Raw tensors as a dataset provides them: inputs in [0, 1] (or raw features), targets.
+
+    ``test_inputs``/``test_targets`` are set when the dataset has an official test split.
+    """
+
+    inputs: torch.Tensor
+    targets: torch.Tensor
+    class_names: list[str] | None = None
+    test_inputs: torch.Tensor | None = None
+    test_targets: torch.Tensor | None = None
+
+
+def input_kind_of(shape: tuple[int, ...] | list[int]) -> str:
+    """ "image" for (C, H, W), "vector" for (D,), "sequence" for (T, D)."""
+    return {3: "image", 1: "vector", 2: "sequence"}.get(len(shape), "unknown")
+
+
+class TensorDataModule(L.LightningDataModule):
+    """Base for datasets that fit in memory. Subclasses implement :meth:`load`."""
+
+    name = "tensor"
+
+    def __init__(
+        self,
+        *,
+        batch_size: int = 64,
+        eval_batch_size: int | None = None,
+        val_fraction: float = 0.1,
+        test_fraction: float = 0.2,
+        split_seed: int = 0,
+        drop_last: bool = False,
+        on_device: str = "auto",
+        task: str = "classification",
+        input_shape: list[int] | None = None,
+        num_classes: int | None = None,
+    ) -> None:
+        super().__init__()
+        if batch_size < 1:
+            raise ZooError(f"data.batch_size must be >= 1, got {batch_size}.")
+        if eval_batch_size is not None and eval_batch_size < 1:
+            raise ZooError(f"data.eval_batch_size must be >= 1, got {eval_batch_size}.")
+        for key, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+            if not 0.0 <= value < 1.0:
+                raise ZooError(f"data.{key} must be in [0, 1), got {value}.")
+        if val_fraction + test_fraction >= 1.0:
+            raise ZooError(
+                "data.val_fraction + data.test_fraction must be < 1, "
+                f"got {val_fraction + test_fraction}."
+            )
+        if on_device not in ON_DEVICE_CHOICES:
+            raise ZooError(
+                f"data.on_device must be one of {', '.join(ON_DEVICE_CHOICES)}, got {on_device!r}."
+            )
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size or batch_size
+        self.val_fraction, self.test_fraction = val_fraction, test_fraction
+        self.split_seed = split_seed
+        self.drop_last = drop_last
+        self.on_device = on_device
+        self.task = task
+        self.declared_input_shape = list(input_shape) if input_shape is not None else None
+        self.declared_num_classes = num_classes
+        self.splits: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self.class_names: list[str] | None = None
+        self.mean: list[float] = []
+        self.std: list[float] = []
+        self.shuffle_seed = 0
+
+    # -- what subclasses provide ------------------------------------------------------------
+    def load(self) -> LoadedData:
+        """Return the whole dataset as tensors (subclasses implement this)."""
+        raise NotImplementedError
+
+    # -- setup ------------------------------------------------------------------------------
+    def setup(self, stage: str | None = None) -> None:
+        if self.splits:
+            return
+        data = self.load()
+        self.class_names = data.class_names
+        self.splits = self._split(data)
+        train_inputs = self.splits["train"][0]
+        self.mean, self.std = channel_statistics(train_inputs, spatial=self.input_kind == "image")
+        self.shuffle_seed = int(torch.initial_seed() % 2**31)
+        self._check_declared()
+        self._place_on_device()
+
+    def _split(self, data: LoadedData) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        stratify = self.task == "classification"
+        x, y = data.inputs, data.targets
+        indices = torch.arange(len(x)).numpy()
+
+        def split(idx, fraction, labels):
+            if fraction == 0:
+                return idx, idx[:0]
+            return train_test_split(
+                idx,
+                test_size=fraction,
+                random_state=self.split_seed,
+                stratify=labels[idx] if stratify else None,
+            )
+
+        labels = y.numpy()
+        if data.test_inputs is None:
+            rest, test = split(indices, self.test_fraction, labels)
+            test_set = (x[test], y[test])
+            val_share = self.val_fraction / (1.0 - self.test_fraction)
+        else:
+            rest = indices
+            test_set = (data.test_inputs, data.test_targets)
+            val_share = self.val_fraction
+        train, val = split(rest, val_share, labels)
+        return {"train": (x[train], y[train]), "val": (x[val], y[val]), "test": test_set}
+
+    def _check_declared(self) -> None:
+        if (
+            self.declared_input_shape is not None
+            and list(self.input_shape) != self.declared_input_shape
+        ):
+            raise ZooError(
+                f"{self.name}: the config declares input_shape {self.declared_input_shape} "
+                f"but the data has {list(self.input_shape)}."
+            )
+        if self.declared_num_classes is not None and self.num_classes != self.declared_num_classes:
+            raise ZooError(
+                f"{self.name}: the config declares num_classes {self.declared_num_classes} "
+                f"but the data has {self.num_classes}."
+            )
+
+    def _place_on_device(self) -> None:
+        trainer = self.trainer
+        if trainer is None or self.on_device == "never":
+            return
+        device = trainer.strategy.root_device
+        if device.type == "cpu":
+            return
+        if self.on_device == "auto" and device.type == "cuda":
+            nbytes = sum(
+                t.nelement() * t.element_size() for pair in self.splits.values() for t in pair
+            )
+            free, _ = torch.cuda.mem_get_info(device)
+            if nbytes > ON_DEVICE_MEMORY_SHARE * free:
+                return
+        self.splits = {k: (x.to(device), y.to(device)) for k, (x, y) in self.splits.items()}
+
+    # -- description ------------------------------------------------------------------------
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.splits["train"][0].shape[1:])
+
+    @property
+    def input_kind(self) -> str:
+        return input_kind_of(self.input_shape)
+
+    @property
+    def num_classes(self) -> int | None:
+        if self.task != "classification":
+            return None
+        return len(self.class_names) if self.class_names else int(self.splits["train"][1].max()) + 1
+
+    @property
+    def normalization(self) -> Standardize:
+        """The standardization to apply to every batch (after augmentation)."""
+        return Standardize(self.mean, self.std, spatial=self.input_kind == "image")
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-ready description: shapes, classes, normalization and split sizes."""
+        return {
+            "name": self.name,
+            "task": self.task,
+            "input_shape": list(self.input_shape),
+            "input_kind": self.input_kind,
+            "num_classes": self.num_classes,
+            "class_names": self.class_names,
+            "normalization": {"mean": self.mean, "std": self.std},
+            "split_sizes": {k: len(v[1]) for k, v in self.splits.items()},
+            "split_seed": self.split_seed,
+        }
+
+    # -- loaders ----------------------------------------------------------------------------
+    def _loader(self, split: str, *, train: bool) -> TensorBatchLoader:
+        if not self.splits:
+            raise RuntimeError("call setup() before asking for data loaders")
+        inputs, targets = self.splits[split]
+        trainer = self.trainer
+        rank, world_size = (trainer.global_rank, trainer.world_size) if trainer else (0, 1)
+        return TensorBatchLoader(
+            inputs,
+            targets,
+            batch_size=self.batch_size if train else self.eval_batch_size,
+            shuffle=train,
+            drop_last=self.drop_last and train,
+            seed=self.shuffle_seed,
+            epoch=(lambda: trainer.current_epoch) if trainer is not None else None,
+            rank=rank,
+            world_size=world_size,
+        )
+
+    def train_dataloader(self) -> TensorBatchLoader:
+        return self._loader("train", train=True)
+
+    def val_dataloader(self) -> TensorBatchLoader:
+        return self._loader("val", train=False)
+
+    def test_dataloader(self) -> TensorBatchLoader:
+        return self._loader("test", train=False)
+
+    def predict_dataloader(self) -> TensorBatchLoader:
+        return self._loader("test", train=False)

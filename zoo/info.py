@@ -1,0 +1,47 @@
+"""``model_info``: parameter count, FLOPs and input limits of a registered model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from zoo.registry import create_model, get_model_info
+
+
+def count_parameters(model: torch.nn.Module, *, trainable_only: bool = False) -> int:
+    """Number of parameters (tied parameters counted once)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def count_flops(model: torch.nn.Module, example: torch.Tensor) -> int:
+    """FLOPs of one forward pass on ``example`` (a multiply-add counts as 2)."""
+    was_training = model.training
+    model.eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(example)
+    model.train(was_training)
+    return int(counter.get_total_flops())
+
+
+def model_info(name: str, **kwargs: Any) -> dict[str, Any]:
+    """What a registered model is and costs at its default input size.
+
+    Returns the family, paper, task and input kinds, ``default_input_size``,
+    ``min_input_size``, ``num_params`` and ``flops`` (one sample, ``torch.utils.flop_counter``).
+    """
+    info = get_model_info(name)
+    model = create_model(name, **kwargs)
+    example = torch.randn(1, *info.default_input_size)
+    return {
+        "name": name,
+        "family": info.family,
+        "paper": info.paper,
+        "tasks": list(info.tasks),
+        "input_kinds": list(info.input_kinds),
+        "default_input_size": list(info.default_input_size),
+        "min_input_size": info.min_input_size,
+        "num_params": count_parameters(model),
+        "flops": count_flops(model, example),
+    }

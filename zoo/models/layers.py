@@ -1,0 +1,58 @@
+"""Small factories shared by the model files: activations and normalization layers.
+
+Primer: "Activation Functions" and "Regularization Methods" (batch and layer normalization).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from torch import nn
+
+from zoo.errors import ZooError
+
+ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
+    "relu": lambda: nn.ReLU(inplace=True),
+    "leaky_relu": lambda: nn.LeakyReLU(0.01, inplace=True),
+    "sigmoid": nn.Sigmoid,
+    "tanh": nn.Tanh,
+    "gelu": nn.GELU,
+}
+
+NORMS = ("none", "batch", "layer")
+
+
+def make_activation(name: str) -> nn.Module:
+    """A fresh activation module by name: relu, leaky_relu (α=0.01), sigmoid, tanh or gelu."""
+    if name not in ACTIVATIONS:
+        raise ZooError(f"unknown activation {name!r}; allowed: {', '.join(ACTIVATIONS)}.")
+    return ACTIVATIONS[name]()
+
+
+def check_norm(norm: str | None) -> str:
+    """Normalize ``None`` to ``"none"`` and refuse unknown normalization names."""
+    norm = "none" if norm is None else norm
+    if norm not in NORMS:
+        raise ZooError(f"unknown norm {norm!r}; allowed: {', '.join(NORMS)}.")
+    return norm
+
+
+def make_norm(norm: str | None, num_features: int, *, spatial: bool) -> nn.Module:
+    """A normalization layer for ``num_features`` channels (``spatial``) or features.
+
+    ``"layer"`` on feature maps is ``GroupNorm(1, C)``: layer normalization over (C, H, W).
+    ``"none"`` gives ``nn.Identity`` so layer lists keep one shape.
+    """
+    norm = check_norm(norm)
+    if norm == "batch":
+        return nn.BatchNorm2d(num_features) if spatial else nn.BatchNorm1d(num_features)
+    if norm == "layer":
+        return nn.GroupNorm(1, num_features) if spatial else nn.LayerNorm(num_features)
+    return nn.Identity()
+
+
+def check_dropout(p: float) -> float:
+    """Refuse a dropout probability outside [0, 1)."""
+    if not 0.0 <= p < 1.0:
+        raise ZooError(f"dropout must be in [0, 1), got {p!r}.")
+    return float(p)

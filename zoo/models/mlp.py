@@ -1,0 +1,90 @@
+"""Multilayer perceptron (primer: "Neural Network Architecture").
+
+Each hidden layer is ``Linear → norm → activation → dropout``; the head is one ``Linear``.
+With ``norm="none"`` the parameter count is the primer's Σ(in × out + out) over layers.
+Inputs of any shape are flattened, so the MLP trains on images as well as on vectors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from zoo.errors import ZooError
+from zoo.models.layers import check_dropout, make_activation, make_norm
+from zoo.registry import register_model
+
+
+class MLP(nn.Module):
+    """A stack of fully connected layers with a linear classification (or regression) head."""
+
+    def __init__(
+        self,
+        in_features: int,
+        num_classes: int,
+        hidden_sizes: Sequence[int],
+        activation: str = "relu",
+        dropout: float = 0.0,
+        norm: str | None = "none",
+    ) -> None:
+        super().__init__()
+        if in_features < 1 or num_classes < 1 or any(h < 1 for h in hidden_sizes):
+            raise ZooError(
+                f"MLP sizes must be positive, got in_features={in_features}, "
+                f"hidden_sizes={list(hidden_sizes)}, num_classes={num_classes}."
+            )
+        check_dropout(dropout)
+        layers: list[nn.Module] = [nn.Flatten()]
+        width = in_features
+        for hidden in hidden_sizes:
+            layers += [
+                nn.Linear(width, hidden),
+                make_norm(norm, hidden, spatial=False),
+                make_activation(activation),
+                nn.Dropout(dropout),
+            ]
+            width = hidden
+        self.features = nn.Sequential(*layers)
+        self.num_features = width
+        self.head = nn.Linear(width, num_classes)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        return self.head(features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(x))
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """Replace the head with a freshly initialized one for ``num_classes`` outputs."""
+        self.head = nn.Linear(self.num_features, num_classes)
+
+
+@register_model(
+    family="mlp",
+    tasks=("classification", "regression"),
+    input_kinds=("vector", "image"),
+    default_input_size=(64,),
+    paper="Rumelhart, Hinton & Williams 1986, Learning representations by back-propagating errors",
+)
+def mlp(
+    *,
+    in_features: int = 64,
+    num_classes: int = 10,
+    hidden_sizes: Sequence[int] | None = None,
+    depth: int = 2,
+    width: int = 256,
+    activation: str = "relu",
+    dropout: float = 0.0,
+    norm: str | None = "none",
+) -> MLP:
+    """An MLP with ``hidden_sizes`` hidden layers, or ``depth`` layers of ``width`` units."""
+    if hidden_sizes is None:
+        if depth < 0:
+            raise ZooError(f"MLP depth must be >= 0, got {depth}.")
+        hidden_sizes = [width] * depth
+    return MLP(in_features, num_classes, list(hidden_sizes), activation, dropout, norm)

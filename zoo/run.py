@@ -1,0 +1,195 @@
+"""The orchestration behind ``train.py``: check, build, fit, test, export.
+
+``train(cfg)`` checks the config (clear errors before any work), seeds everything, builds the
+datamodule, model, task, callbacks, loggers and trainer from the config, fits, tests the best
+checkpoint, and writes into the run folder ``results.json`` and the best model as
+``model/config.json`` + ``model/model.safetensors``. It returns the run's metrics; the value
+of ``cfg.optimized_metric`` among them is what sweeps optimize.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from zoo.augment import build_augmentation
+from zoo.config import check_config, model_kwargs, to_container
+from zoo.errors import ZooError
+from zoo.registry import create_model
+from zoo.tasks import TASKS, ZooTask
+from zoo.weights import load_checkpoint_weights, save_pretrained, write_json
+
+log = logging.getLogger(__name__)
+
+
+def _instantiate(node: Any, **kwargs: Any) -> Any:
+    """Hydra's instantiate, with our own errors unwrapped from Hydra's."""
+    try:
+        return instantiate(node, **kwargs)
+    except InstantiationException as error:
+        cause = error.__cause__
+        while cause is not None and not isinstance(cause, ZooError):
+            cause = cause.__cause__
+        if cause is not None:
+            raise cause from None
+        raise
+
+
+def _instantiate_all(group: DictConfig | None) -> list[Any]:
+    """Instantiate every entry of a ``{name: {_target_: ...}}`` group (callbacks, loggers)."""
+    if not group:
+        return []
+    return [
+        _instantiate(spec) for spec in group.values() if spec is not None and "_target_" in spec
+    ]
+
+
+def output_dir(cfg: DictConfig) -> Path:
+    """The run folder: Hydra's when Hydra runs us, else the trainer's default_root_dir."""
+    if HydraConfig.initialized():
+        return Path(HydraConfig.get().runtime.output_dir)
+    return Path(cfg.trainer.get("default_root_dir") or ".")
+
+
+def command_line() -> str:
+    """How this run was started, for results.json and the exported config.json."""
+    if HydraConfig.initialized():
+        overrides = list(HydraConfig.get().overrides.task)
+        return " ".join(["python train.py", *overrides]).strip()
+    return " ".join(["python", *sys.argv])
+
+
+def versions() -> dict[str, str]:
+    import lightning
+    import torchvision
+
+    from zoo import __version__
+
+    return {
+        "zoo": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "lightning": lightning.__version__,
+    }
+
+
+def build_task(
+    cfg: DictConfig, model: torch.nn.Module, datamodule: Any, input_kind: str
+) -> ZooTask:
+    """The LightningModule for the data's task kind, around ``model``."""
+    task_kind = cfg.data.get("task", "classification")
+    if task_kind not in TASKS:
+        raise ZooError(
+            f"task {task_kind!r} has no training task yet; available: {', '.join(TASKS)}."
+        )
+    regularization = cfg.get("regularization") or {}
+    scheduler = _instantiate(cfg.scheduler) if cfg.get("scheduler") else None
+    kwargs: dict[str, Any] = {
+        "weight_decay": float(regularization.get("weight_decay", 0.0)),
+        "l1": float(regularization.get("l1", 0.0)),
+        "augmentation": build_augmentation(cfg.get("augmentation") or {}, input_kind=input_kind),
+    }
+    if task_kind == "classification":
+        kwargs["num_classes"] = int(cfg.data.num_classes)
+        kwargs["label_smoothing"] = float(regularization.get("label_smoothing", 0.0))
+    return TASKS[task_kind](model, _instantiate(cfg.optimizer), scheduler, **kwargs)
+
+
+def _scalar_metrics(trainer: L.Trainer) -> dict[str, float]:
+    return {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
+
+
+def _final_metrics(
+    fit_metrics: dict[str, float], test_results: list[dict[str, float]]
+) -> dict[str, float]:
+    metrics = dict(fit_metrics)
+    for result in test_results:
+        metrics.update({k: float(v) for k, v in result.items()})
+    return dict(sorted(metrics.items()))
+
+
+def _print_summary(metrics: dict[str, float], run_dir: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Final metrics")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in metrics.items():
+        if key.startswith(("test/", "val/")):
+            table.add_row(key, f"{value:.4f}")
+    console = Console()
+    console.print(table)
+    console.print(f"Outputs: {run_dir}")
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Train and test as ``cfg`` says; returns the final metrics."""
+    started = time.perf_counter()
+    info = check_config(cfg)
+    L.seed_everything(cfg.seed, workers=True)
+    run_dir = output_dir(cfg)
+
+    datamodule = _instantiate(cfg.data)
+    model = create_model(info.name, **model_kwargs(cfg))
+    if cfg.get("compile"):
+        model.compile()
+    input_kind = "image" if len(cfg.data.input_shape) == 3 else "vector"
+    task = build_task(cfg, model, datamodule, input_kind)
+    task.run_config = to_container(cfg)
+
+    callbacks = _instantiate_all(cfg.get("callbacks"))
+    loggers = _instantiate_all(cfg.get("logger"))
+    trainer: L.Trainer = _instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+
+    if cfg.get("train", True):
+        trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True)
+    fit_metrics = _scalar_metrics(trainer)
+    best_path = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    test_results: list[dict[str, float]] = []
+    if cfg.get("test", True):
+        if not best_path:
+            log.warning("no best checkpoint was saved; testing the current weights")
+        test_results = trainer.test(
+            task, datamodule=datamodule, ckpt_path=best_path or None, weights_only=True
+        )
+    metrics = _final_metrics(fit_metrics, test_results)
+
+    if trainer.is_global_zero:
+        if best_path:
+            load_checkpoint_weights(model, best_path)
+        datamodule.setup("test")
+        data_description = datamodule.describe()
+        command = command_line()
+        model_dir = save_pretrained(
+            model, run_dir / "model", data=data_description, metrics=metrics, command=command
+        )
+        write_json(
+            run_dir / "results.json",
+            {
+                "metrics": metrics,
+                "optimized_metric": cfg.get("optimized_metric"),
+                "best_checkpoint": best_path or None,
+                "model_dir": str(model_dir),
+                "model": model.zoo_spec,
+                "data": data_description,
+                "command": command,
+                "config": to_container(cfg),
+                "versions": versions(),
+                "wall_time_s": round(time.perf_counter() - started, 2),
+            },
+        )
+        _print_summary(metrics, run_dir)
+    return metrics

@@ -1,0 +1,110 @@
+"""What every task shares: optimizer and scheduler from factories, weight decay through
+parameter groups, the L1 penalty, batched augmentation and normalization on the device."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import lightning as L
+import torch
+from torch import nn
+from torch.optim import Optimizer
+
+from zoo.tasks.optim import l1_penalty, parameter_groups
+
+OptimizerFactory = Callable[..., Optimizer]
+SchedulerFactory = Callable[..., dict[str, Any]]
+
+
+class ZooTask(L.LightningModule):
+    """A LightningModule around a plain ``nn.Module`` built by the registry.
+
+    Args:
+        model: the network; its ``state_dict`` is the task's under the ``model.`` prefix.
+        optimizer: a factory (Hydra partial) taking parameter groups.
+        scheduler: a factory from :mod:`zoo.tasks.schedulers`, or None for a constant rate.
+        weight_decay: L2 strength, applied by the optimizer to weights but not to biases or
+            normalization parameters.
+        l1: L1 strength; ``l1 × Σ|w|`` is added to the training loss.
+        augmentation: applied to training batches on the device, before normalization.
+        normalization: applied to every batch; when None, taken from the datamodule at setup.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: OptimizerFactory,
+        scheduler: SchedulerFactory | None = None,
+        *,
+        weight_decay: float = 0.0,
+        l1: float = 0.0,
+        augmentation: nn.Module | None = None,
+        normalization: nn.Module | None = None,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        self.weight_decay = weight_decay
+        self.l1 = l1
+        self.augmentation = augmentation
+        self.normalization = normalization
+
+    # -- data on the device -----------------------------------------------------------------
+    def setup(self, stage: str) -> None:
+        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
+        if (
+            self.normalization is None
+            and datamodule is not None
+            and hasattr(datamodule, "normalization")
+        ):
+            self.normalization = datamodule.normalization.to(self.device)
+
+    def preprocess(self, x: torch.Tensor, *, train: bool) -> torch.Tensor:
+        """Augment (training only), then normalize a batch."""
+        if train and self.augmentation is not None:
+            x = self.augmentation(x)
+        if self.normalization is not None:
+            x = self.normalization(x)
+        return x
+
+    def forward(self, x: torch.Tensor) -> Any:
+        return self.model(x)
+
+    # -- regularization ---------------------------------------------------------------------
+    def regularized(self, loss: torch.Tensor) -> torch.Tensor:
+        """``loss`` plus the L1 penalty when one is configured."""
+        if self.l1 > 0:
+            penalty = l1_penalty(self.model)
+            self.log("train/l1_penalty", penalty, on_step=False, on_epoch=True)
+            loss = loss + self.l1 * penalty
+        return loss
+
+    # -- checkpoints --------------------------------------------------------------------------
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Record how to rebuild the model, so a checkpoint loads without the run's config
+        (see :func:`zoo.weights.load_checkpoint`); plain types only, loadable with
+        ``weights_only=True``."""
+        checkpoint["zoo"] = {
+            "model": getattr(self.model, "zoo_spec", None),
+            "config": getattr(self, "run_config", None),
+        }
+
+    # -- optimization -----------------------------------------------------------------------
+    def configure_optimizers(self) -> Any:
+        optimizer = self.optimizer_factory(parameter_groups(self.model, self.weight_decay))
+        if self.scheduler_factory is None:
+            return optimizer
+        total_steps = max(1, int(self.trainer.estimated_stepping_batches))
+        max_epochs = (
+            self.trainer.max_epochs
+            if self.trainer.max_epochs and self.trainer.max_epochs > 0
+            else 1
+        )
+        steps_per_epoch = max(1, math.ceil(total_steps / max_epochs))
+        scheduler = self.scheduler_factory(
+            optimizer, total_steps=total_steps, steps_per_epoch=steps_per_epoch
+        )
+        return {"optimizer": optimizer, "lr_scheduler": scheduler}

@@ -1,0 +1,101 @@
+"""Image and vector classification (primer: "Cross-Entropy Loss", "Softmax").
+
+Cross-entropy with optional label smoothing, torchmetrics accuracy, and the weighted
+auxiliary-classifier losses of GoogLeNet/Inception (0.3 as in the papers) when a model
+returns auxiliary logits in training mode.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics import MaxMetric, MeanMetric
+from torchmetrics.classification import MulticlassAccuracy
+
+from zoo.tasks.base import ZooTask
+
+STAGES = ("train", "val", "test")
+
+
+def split_logits(output: Any) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Main logits and auxiliary logits from a model's output (a tensor, tuple or namedtuple)."""
+    if isinstance(output, torch.Tensor):
+        return output, []
+    main, *aux = output
+    return main, [a for a in aux if a is not None]
+
+
+class ClassificationTask(ZooTask):
+    """Train a classifier; logs ``{train,val,test}/{loss,acc}`` and ``val/acc_best``."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: Any,
+        scheduler: Any = None,
+        *,
+        num_classes: int,
+        label_smoothing: float = 0.0,
+        aux_loss_weight: float = 0.3,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(model, optimizer, scheduler, **kwargs)
+        self.num_classes = num_classes
+        self.label_smoothing = label_smoothing
+        self.aux_loss_weight = aux_loss_weight
+        # ModuleDict keys may not shadow nn.Module attributes such as ``train``.
+        self.accuracy = nn.ModuleDict(
+            {f"{stage}_": MulticlassAccuracy(num_classes, average="micro") for stage in STAGES}
+        )
+        self.mean_loss = nn.ModuleDict({f"{stage}_": MeanMetric() for stage in STAGES})
+        self.val_acc_best = MaxMetric()
+        self.val_acc_best.persistent(True)  # a resumed run keeps its best accuracy
+
+    def loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(logits, targets, label_smoothing=self.label_smoothing)
+
+    def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
+        inputs, targets = batch
+        train = stage == "train"
+        logits, aux_logits = split_logits(self(self.preprocess(inputs, train=train)))
+        loss = self.loss(logits, targets)
+        if train and aux_logits:
+            loss = loss + self.aux_loss_weight * sum(self.loss(a, targets) for a in aux_logits)
+        self.mean_loss[f"{stage}_"](loss.detach(), weight=len(targets))
+        self.accuracy[f"{stage}_"](logits.detach(), targets)
+        self.log(
+            f"{stage}/loss",
+            self.mean_loss[f"{stage}_"],
+            on_step=False,
+            on_epoch=True,
+            prog_bar=True,
+        )
+        self.log(
+            f"{stage}/acc", self.accuracy[f"{stage}_"], on_step=False, on_epoch=True, prog_bar=True
+        )
+        if train:
+            self.log("train/loss_step", loss.detach(), on_step=True, on_epoch=False)
+        return self.regularized(loss) if train else loss
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def test_step(self, batch: Any, batch_idx: int) -> None:
+        self._step(batch, "test")
+
+    def on_validation_epoch_end(self) -> None:
+        if self.trainer.sanity_checking:
+            return
+        self.val_acc_best(self.accuracy["val_"].compute())
+        self.log("val/acc_best", self.val_acc_best.compute(), sync_dist=True, prog_bar=True)
+
+    def predict_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        inputs = batch[0] if isinstance(batch, tuple | list) else batch
+        logits, _ = split_logits(self(self.preprocess(inputs, train=False)))
+        return logits.softmax(dim=-1)

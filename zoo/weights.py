@@ -1,0 +1,332 @@
+"""Saving and loading weights: a folder of ``config.json`` + ``model.safetensors``.
+
+The folder is the unit of a pretrained model (as huggingface_hub's ``PyTorchModelHubMixin``):
+``config.json`` names the builder and its arguments, so :func:`load_pretrained` rebuilds the
+model from the registry and loads tensors with safetensors. Nothing is ever unpickled.
+
+Loading into a model with another ``num_classes`` re-initializes the head; another
+``in_channels`` adapts the first convolution's filters (as timm's ``adapt_input_conv``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from zoo.errors import ZooError
+from zoo.registry import ModelInfo, get_model_info
+
+log = logging.getLogger(__name__)
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class WeightsSource:
+    """Where a model's weights come from: builder arguments, tensors and metadata."""
+
+    model_name: str
+    kwargs: dict[str, Any]
+    state_dict: dict[str, torch.Tensor]
+    meta: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename, so a crash leaves
+    either the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: str | os.PathLike, payload: Mapping[str, Any]) -> None:
+    """Write ``payload`` as indented JSON, atomically."""
+    text = json.dumps(payload, indent=2, sort_keys=False, default=_json_default) + "\n"
+    _atomic_write_bytes(Path(path), text.encode())
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple | set):
+        return list(value)
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def model_spec(model: nn.Module) -> dict[str, Any]:
+    """The ``{"name", "kwargs"}`` a registry builder recorded on ``model``."""
+    spec = getattr(model, "zoo_spec", None)
+    if spec is None:
+        raise ZooError(
+            f"{type(model).__name__} was not built by zoo.create_model, so its builder is "
+            "unknown; build it with zoo.create_model(name, ...) to save it with save_pretrained."
+        )
+    return spec
+
+
+def _unique_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The state dict with tied tensors stored once (safetensors refuses shared storage)."""
+    seen: dict[tuple[int, int, tuple[int, ...]], str] = {}
+    state: dict[str, torch.Tensor] = {}
+    for key, tensor in model.state_dict().items():
+        identity = (
+            tensor.untyped_storage().data_ptr(),
+            tensor.storage_offset(),
+            tuple(tensor.shape),
+        )
+        if identity in seen and tensor.numel() > 0:
+            continue
+        seen[identity] = key
+        state[key] = tensor.detach().contiguous().cpu()
+    return state
+
+
+def save_pretrained(model: nn.Module, directory: str | os.PathLike, **metadata: Any) -> Path:
+    """Write ``model`` to ``directory`` as ``config.json`` + ``model.safetensors``.
+
+    ``metadata`` (data normalization, class names, metrics, the command that produced the
+    model, ...) goes into ``config.json`` beside the builder name and arguments.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    spec = model_spec(model)
+    config = {"format_version": FORMAT_VERSION, "model": spec, **metadata}
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{WEIGHTS_NAME}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(_unique_state_dict(model), tmp, metadata={"model": spec["name"]})
+        os.replace(tmp, directory / WEIGHTS_NAME)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    write_json(directory / CONFIG_NAME, config)
+    return directory
+
+
+def read_pretrained_config(directory: str | os.PathLike) -> dict[str, Any]:
+    """The parsed ``config.json`` of a pretrained folder; a ``ZooError`` if it is not one."""
+    directory = Path(directory)
+    missing = [n for n in (CONFIG_NAME, WEIGHTS_NAME) if not (directory / n).is_file()]
+    if missing:
+        raise ZooError(
+            f"{str(directory)!r} is not a pretrained-model folder: missing {', '.join(missing)} "
+            f"(expected {CONFIG_NAME} and {WEIGHTS_NAME}, as written by zoo.save_pretrained)."
+        )
+    config = json.loads((directory / CONFIG_NAME).read_text())
+    if "model" not in config or "name" not in config["model"]:
+        raise ZooError(f"{str(directory / CONFIG_NAME)!r} does not name a model builder.")
+    return config
+
+
+def _folder_source(directory: Path) -> WeightsSource:
+    config = read_pretrained_config(directory)
+    return WeightsSource(
+        model_name=config["model"]["name"],
+        kwargs=dict(config["model"].get("kwargs", {})),
+        state_dict=load_file(directory / WEIGHTS_NAME),
+        meta=config,
+        description=str(directory),
+    )
+
+
+def resolve_weights(model_name: str, weights: str | os.PathLike) -> WeightsSource:
+    """Turn a ``weights`` argument into tensors and the builder arguments they fit."""
+    path = Path(weights)
+    if path.is_dir():
+        source = _folder_source(path)
+        if source.model_name != model_name:
+            raise ZooError(
+                f"weights in {str(path)!r} are for model {source.model_name!r}, not {model_name!r}."
+            )
+        return source
+    raise ZooError(
+        f"weights {str(weights)!r} for model {model_name!r}: no such pretrained folder "
+        f"(a folder with {CONFIG_NAME} and {WEIGHTS_NAME})."
+    )
+
+
+def _shared_aliases(model: nn.Module) -> dict[str, str]:
+    """Maps each state-dict key to the first key sharing its storage (tied weights)."""
+    first: dict[tuple[int, int, tuple[int, ...]], str] = {}
+    aliases: dict[str, str] = {}
+    for key, tensor in model.state_dict(keep_vars=True).items():
+        identity = (
+            tensor.untyped_storage().data_ptr(),
+            tensor.storage_offset(),
+            tuple(tensor.shape),
+        )
+        aliases[key] = first.setdefault(identity, key) if tensor.numel() > 0 else key
+    return aliases
+
+
+def load_weights(
+    model: nn.Module, state_dict: Mapping[str, torch.Tensor], source: str = ""
+) -> None:
+    """Load ``state_dict`` into ``model`` exactly: every key must match in name and shape."""
+    aliases = _shared_aliases(model)
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state_dict and aliases[k] not in state_dict]
+    unexpected = [k for k in state_dict if k not in expected]
+    wrong_shape = [
+        f"{k} {tuple(state_dict[k].shape)} vs {tuple(expected[k].shape)}"
+        for k in state_dict
+        if k in expected and state_dict[k].shape != expected[k].shape
+    ]
+    if missing or unexpected or wrong_shape:
+        problems = []
+        if missing:
+            problems.append(f"missing {missing[:5]}")
+        if unexpected:
+            problems.append(f"unexpected {unexpected[:5]}")
+        if wrong_shape:
+            problems.append(f"shape mismatch {wrong_shape[:5]}")
+        raise ZooError(
+            f"weights {source!r} do not fit {type(model).__name__}: {'; '.join(problems)}."
+        )
+    model.load_state_dict(dict(state_dict), strict=False)
+
+
+def adapt_input_conv(weight: torch.Tensor, in_channels: int) -> torch.Tensor:
+    """Adapt a first convolution's filters ``(out, c, kh, kw)`` to ``in_channels`` inputs.
+
+    One channel: the filters summed over the input channels (a gray image is what every color
+    channel sees). More channels: the filters repeated cyclically, rescaled by ``c /
+    in_channels`` so activations keep their scale (timm's ``adapt_input_conv`` does the same).
+    """
+    channels = weight.shape[1]
+    if in_channels == channels:
+        return weight
+    if in_channels == 1:
+        return weight.sum(dim=1, keepdim=True)
+    repeats = math.ceil(in_channels / channels)
+    adapted = weight.repeat(1, repeats, 1, 1)[:, :in_channels]
+    return adapted * (channels / in_channels)
+
+
+def _first_conv(model: nn.Module) -> tuple[nn.Module, str, nn.Conv2d]:
+    for name, module in model.named_modules():
+        if isinstance(module, nn.Conv2d):
+            parent_name, _, attribute = name.rpartition(".")
+            return model.get_submodule(parent_name), attribute, module
+    raise ZooError(f"{type(model).__name__} has no convolution whose input channels can adapt.")
+
+
+def adapt_input_channels(model: nn.Module, in_channels: int) -> None:
+    """Replace the first convolution of ``model`` with one taking ``in_channels`` channels."""
+    parent, attribute, conv = _first_conv(model)
+    if conv.in_channels == in_channels:
+        return
+    if conv.groups != 1:
+        raise ZooError("cannot adapt a grouped first convolution to other input channels.")
+    new_conv = nn.Conv2d(
+        in_channels,
+        conv.out_channels,
+        conv.kernel_size,
+        stride=conv.stride,
+        padding=conv.padding,
+        dilation=conv.dilation,
+        bias=conv.bias is not None,
+        padding_mode=conv.padding_mode,
+    ).to(conv.weight.device, conv.weight.dtype)
+    with torch.no_grad():
+        new_conv.weight.copy_(adapt_input_conv(conv.weight, in_channels))
+        if conv.bias is not None:
+            new_conv.bias.copy_(conv.bias)
+    setattr(parent, attribute, new_conv)
+
+
+def build_with_weights(
+    info: ModelInfo, weights: str | os.PathLike, kwargs: dict[str, Any]
+) -> nn.Module:
+    """Build ``info``'s model with ``weights``; ``kwargs`` override the saved arguments.
+
+    A different ``num_classes`` re-initializes the head; a different ``in_channels`` adapts
+    the first convolution; any other mismatch is refused.
+    """
+    source = resolve_weights(info.name, weights)
+    build_kwargs = {**source.kwargs, **kwargs}
+    for adaptable in ("num_classes", "in_channels"):
+        if adaptable in source.kwargs:
+            build_kwargs[adaptable] = source.kwargs[adaptable]
+    model = info.builder(**build_kwargs)
+    load_weights(model, source.state_dict, source.description)
+    in_channels = kwargs.get("in_channels", build_kwargs.get("in_channels"))
+    if in_channels is not None and in_channels != build_kwargs.get("in_channels"):
+        adapt_input_channels(model, in_channels)
+        log.info("adapted the first convolution of %s to %d input channels", info.name, in_channels)
+    num_classes = kwargs.get("num_classes", build_kwargs.get("num_classes"))
+    if num_classes is not None and num_classes != build_kwargs.get("num_classes"):
+        if not hasattr(model, "reset_classifier"):
+            raise ZooError(f"model {info.name!r} cannot change num_classes after loading weights.")
+        model.reset_classifier(num_classes)
+        log.info(
+            "re-initialized the head of %s for %d classes (weights had %d)",
+            info.name,
+            num_classes,
+            build_kwargs["num_classes"],
+        )
+    model.zoo_spec = {"name": info.name, "kwargs": {**build_kwargs, **kwargs}}
+    model.pretrained_config = source.meta
+    return model
+
+
+def load_pretrained(directory: str | os.PathLike, **overrides: Any) -> nn.Module:
+    """Rebuild the model saved in ``directory`` and load its weights.
+
+    The folder's ``config.json`` is available afterwards as ``model.pretrained_config``.
+    """
+    name = read_pretrained_config(directory)["model"]["name"]
+    return get_model_info(name).builder(weights=directory, **overrides)
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """A Lightning checkpoint's contents, read with ``torch.load(weights_only=True)``."""
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def load_checkpoint_weights(
+    model: nn.Module, path: str | os.PathLike, prefix: str = "model."
+) -> None:
+    """Load the ``prefix``-ed weights of a zoo Lightning checkpoint into a plain ``model``."""
+    state = read_checkpoint(path)["state_dict"]
+    weights = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+    load_weights(model, weights, str(path))
+
+
+def load_checkpoint(path: str | os.PathLike) -> nn.Module:
+    """Rebuild the plain model from a zoo training checkpoint, without the run's config.
+
+    The task stores the builder name and arguments in the checkpoint, so nothing else is
+    needed; nothing is unpickled.
+    """
+    checkpoint = read_checkpoint(path)
+    spec = checkpoint.get("zoo", {}).get("model")
+    if spec is None:
+        raise ZooError(f"{str(path)!r} is not a zoo checkpoint: it records no model builder.")
+    model = get_model_info(spec["name"]).builder(**spec["kwargs"])
+    load_checkpoint_weights(model, path)
+    return model
