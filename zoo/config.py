@@ -22,10 +22,22 @@ MODEL_CONFIG_KEYS = ("_target_", "name")
 
 
 def register_resolvers() -> None:
-    """Register zoo's OmegaConf resolvers (idempotent). ``${numel:${data.input_shape}}``
-    is the number of features in a flattened input."""
+    """Register zoo's OmegaConf resolvers (idempotent): ``${numel:${data.input_shape}}`` is
+    the number of features in a flattened input, ``${small_input:${data.input_shape}}``
+    whether a CNN should use its small-input form."""
     if not OmegaConf.has_resolver("numel"):
         OmegaConf.register_new_resolver("numel", lambda shape: math.prod(int(s) for s in shape))
+    if not OmegaConf.has_resolver("small_input"):
+        OmegaConf.register_new_resolver("small_input", is_small_input)
+
+
+SMALL_INPUT_MAX_SIZE = 64
+
+
+def is_small_input(shape: Any) -> bool:
+    """Whether images of ``shape`` (C, H, W) call for a CNN's small-input stem (no early
+    aggressive downsampling): true up to 64 pixels. ``${small_input:${data.input_shape}}``."""
+    return len(shape) == 3 and min(int(shape[1]), int(shape[2])) <= SMALL_INPUT_MAX_SIZE
 
 
 def to_container(node: Any) -> Any:
@@ -95,7 +107,9 @@ def _check_numbers(cfg: DictConfig) -> None:
         _require(0.0 <= dropout < 1.0, f"model.dropout must be in [0, 1), got {dropout}.")
 
 
-def check_model_fits_data(info: ModelInfo, data: DictConfig) -> None:
+def check_model_fits_data(
+    info: ModelInfo, data: DictConfig, kwargs: dict[str, Any] | None = None
+) -> None:
     """Refuse a model whose task, input kind or minimum input size the data does not meet."""
     task = data.get("task", "classification")
     _require(
@@ -112,12 +126,13 @@ def check_model_fits_data(info: ModelInfo, data: DictConfig) -> None:
         f"{data.get('_target_', '').rsplit('.', 1)[-1]} gives {kind} inputs of shape "
         f"{list(shape)}.",
     )
-    if kind == "image" and info.min_input_size is not None:
+    min_size = info.min_input_size_for(kwargs or {})
+    if kind == "image" and min_size is not None:
         height, width = int(shape[1]), int(shape[2])
         _require(
-            min(height, width) >= info.min_input_size,
+            min(height, width) >= min_size,
             f"model {info.name!r} needs images of at least "
-            f"{info.min_input_size}x{info.min_input_size} "
+            f"{min_size}x{min_size} "
             f"pixels, but the data gives {height}x{width}.",
         )
 
@@ -139,7 +154,7 @@ def check_config(cfg: DictConfig) -> ModelInfo:
                 f"it has no {key!r} argument (its arguments: {', '.join(info.parameters)})."
             )
     check_builder_kwargs(info, kwargs)
-    check_model_fits_data(info, cfg.data)
+    check_model_fits_data(info, cfg.data, kwargs)
     ckpt_path = cfg.get("ckpt_path")
     if ckpt_path is not None:
         _require(Path(ckpt_path).is_file(), f"ckpt_path {ckpt_path!r} does not exist.")

@@ -35,9 +35,15 @@ class ModelInfo:
     tasks: tuple[str, ...]
     input_kinds: tuple[str, ...]
     default_input_size: tuple[int, ...]
-    min_input_size: int | None = None
+    min_input_size: int | Callable[[dict[str, Any]], int] | None = None
     paper: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def min_input_size_for(self, kwargs: dict[str, Any]) -> int | None:
+        """The smallest image height/width the model built with ``kwargs`` accepts."""
+        if callable(self.min_input_size):
+            return self.min_input_size(kwargs)
+        return self.min_input_size
 
     @property
     def parameters(self) -> dict[str, inspect.Parameter]:
@@ -58,13 +64,14 @@ def register_model(
     tasks: tuple[str, ...] = ("classification",),
     input_kinds: tuple[str, ...] = ("image",),
     default_input_size: tuple[int, ...] = (3, 224, 224),
-    min_input_size: int | None = None,
+    min_input_size: int | Callable[[dict[str, Any]], int] | None = None,
     paper: str = "",
     name: str | None = None,
 ) -> Callable[[Builder], Builder]:
     """Register a builder function under its own name (or ``name``).
 
-    ``min_input_size`` is the smallest height/width an image model accepts.
+    ``min_input_size`` is the smallest height/width an image model accepts, or a function of
+    the builder's keyword arguments returning it (e.g. smaller with ``small_input=True``).
     """
     for kind in input_kinds:
         if kind not in INPUT_KINDS:

@@ -27,7 +27,8 @@ ON_DEVICE_MEMORY_SHARE = 0.25
 
 @dataclass
 class LoadedData:
-    """Raw tensors as a dataset provides them: inputs in [0, 1] (or raw features), targets.
+    """Raw tensors as a dataset provides them: float inputs in [0, 1] (or raw features), or
+    ``uint8`` images (0-255, scaled to [0, 1] by the task on the device), and targets.
 
     ``test_inputs``/``test_targets`` are set when the dataset has an official test split.
     """

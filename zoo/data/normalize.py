@@ -33,11 +33,20 @@ def channel_statistics(
 ) -> tuple[list[float], list[float]]:
     """Mean and standard deviation per channel (``N×C×H×W``) or per feature (``N×D``).
 
+    ``uint8`` images are measured as ``x / 255``, the scale the task feeds the model.
     Features that never vary (constant border pixels of the digits) get std 1 instead of 0.
     """
     dims = (0, 2, 3) if spatial else (0,)
-    x = x.double()
-    mean = x.mean(dim=dims)
-    std = x.std(dim=dims, unbiased=False)
+    scale = 255.0 if x.dtype == torch.uint8 else 1.0
+    # Sums in float64 over chunks: exact enough, and no float64 copy of a 60k-image dataset.
+    total = torch.zeros(x.shape[1], dtype=torch.float64)
+    total_sq = torch.zeros_like(total)
+    for chunk in x.split(4096):
+        chunk = chunk.double() / scale
+        total += chunk.sum(dim=dims)
+        total_sq += chunk.square().sum(dim=dims)
+    count = x.numel() / x.shape[1]
+    mean = total / count
+    std = (total_sq / count - mean.square()).clamp_min(0).sqrt()
     std = torch.where(std < eps, torch.ones_like(std), std)
     return mean.float().tolist(), std.float().tolist()

@@ -63,7 +63,9 @@ class ZooTask(L.LightningModule):
             self.normalization = datamodule.normalization.to(self.device)
 
     def preprocess(self, x: torch.Tensor, *, train: bool) -> torch.Tensor:
-        """Augment (training only), then normalize a batch."""
+        """Scale uint8 images to [0, 1], augment (training only), then normalize a batch."""
+        if x.dtype == torch.uint8:
+            x = x.float().div_(255.0)
         if train and self.augmentation is not None:
             x = self.augmentation(x)
         if self.normalization is not None:
