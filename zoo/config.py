@@ -7,6 +7,7 @@ the bad value and what is allowed.
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,9 @@ def register_resolvers() -> None:
     whether a CNN should use its small-input form."""
     if not OmegaConf.has_resolver("numel"):
         OmegaConf.register_new_resolver("numel", lambda shape: math.prod(int(s) for s in shape))
+    if not OmegaConf.has_resolver("cwd"):
+        # Unlike ${hydra:runtime.cwd}, usable where Hydra's config is not set yet (sweepers).
+        OmegaConf.register_new_resolver("cwd", os.getcwd)
     if not OmegaConf.has_resolver("small_input"):
         OmegaConf.register_new_resolver("small_input", is_small_input)
 
@@ -56,6 +60,27 @@ def model_kwargs(cfg: DictConfig) -> dict[str, Any]:
         if regularization.get(key) is not None:
             kwargs[key] = regularization[key]
     return kwargs
+
+
+def missing_values(node: Any, prefix: str = "") -> list[str]:
+    """Dotted keys of the ``???`` values in ``node``, found without resolving interpolations
+    (which may fail for other reasons the checks report more clearly)."""
+    found: list[str] = []
+    if isinstance(node, DictConfig):
+        items = [(str(key), key) for key in node]
+    elif isinstance(node, ListConfig):
+        items = [(str(index), index) for index in range(len(node))]
+    else:
+        return found
+    for label, key in items:
+        path = f"{prefix}.{label}" if prefix else label
+        if OmegaConf.is_missing(node, key):
+            found.append(path)
+            continue
+        child = node._get_node(key)
+        if isinstance(child, DictConfig | ListConfig) and not OmegaConf.is_interpolation(node, key):
+            found.extend(missing_values(child, path))
+    return found
 
 
 def _require(condition: bool, message: str) -> None:
@@ -141,10 +166,18 @@ def check_config(cfg: DictConfig) -> ModelInfo:
     """Check everything that can be checked before data is loaded; returns the model's entry."""
     for group in ("model", "data", "optimizer", "trainer"):
         _require(cfg.get(group) is not None, f"the config has no {group!r} section.")
+    missing = sorted(k for k in missing_values(cfg) if not k.startswith("hydra."))
+    if missing:
+        plural = len(missing) > 1
+        raise ZooError(
+            f"required value{'s' if plural else ''} not set: {', '.join(missing)}; set "
+            f"{'them' if plural else 'it'} on the command line, e.g. {missing[0]}=...",
+        )
     name = cfg.model.get("name")
     _require(name is not None, "model.name is missing: it names the registered model to build.")
     info = get_model_info(name)
     _check_numbers(cfg)
+    check_model_fits_data(info, cfg.data)  # input kind first: model configs interpolate the shape
     kwargs = model_kwargs(cfg)
     for key in ("dropout", "norm"):
         if (cfg.get("regularization") or {}).get(key) is not None and key not in info.parameters:

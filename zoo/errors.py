@@ -16,7 +16,7 @@ class ZooError(ValueError):
 
 def closest(name: str, choices: Iterable[str], n: int = 3) -> list[str]:
     """The up-to-``n`` entries of ``choices`` that look most like ``name``."""
-    return difflib.get_close_matches(name, list(choices), n=n, cutoff=0.5)
+    return difflib.get_close_matches(name, list(choices), n=n, cutoff=0.6)
 
 
 def unknown_name_error(kind: str, name: str, choices: Iterable[str]) -> ZooError:

@@ -21,6 +21,7 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
+from lightning.pytorch.callbacks import LearningRateMonitor
 from omegaconf import DictConfig
 
 from zoo.augment import build_augmentation
@@ -56,10 +57,8 @@ def _instantiate_all(group: DictConfig | None) -> list[Any]:
 
 
 def output_dir(cfg: DictConfig) -> Path:
-    """The run folder: Hydra's when Hydra runs us, else the trainer's default_root_dir."""
-    if HydraConfig.initialized():
-        return Path(HydraConfig.get().runtime.output_dir)
-    return Path(cfg.trainer.get("default_root_dir") or ".")
+    """The run folder (``paths.output_dir``: Hydra's run folder unless overridden)."""
+    return Path(cfg.paths.output_dir)
 
 
 def command_line() -> str:
@@ -152,6 +151,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     callbacks = _instantiate_all(cfg.get("callbacks"))
     loggers = _instantiate_all(cfg.get("logger"))
+    if not loggers:
+        # The learning-rate monitor writes to loggers and refuses to run without one.
+        callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
     trainer: L.Trainer = _instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 
     if cfg.get("train", True):

@@ -1,8 +1,22 @@
 """LightningDataModules, one file per data family, on a tensor-resident base."""
 
 from zoo.data.base import LoadedData, TensorDataModule
+from zoo.data.cifar import CIFAR10DataModule, CIFAR100DataModule
 from zoo.data.digits import DigitsDataModule
+from zoo.data.image_folder import ImageFolderDataModule
 from zoo.data.loader import TensorBatchLoader
+from zoo.data.mnist import FashionMNISTDataModule, MNISTDataModule
 from zoo.data.normalize import Standardize
 
-__all__ = ["DigitsDataModule", "LoadedData", "Standardize", "TensorBatchLoader", "TensorDataModule"]
+__all__ = [
+    "CIFAR10DataModule",
+    "CIFAR100DataModule",
+    "DigitsDataModule",
+    "FashionMNISTDataModule",
+    "ImageFolderDataModule",
+    "LoadedData",
+    "MNISTDataModule",
+    "Standardize",
+    "TensorBatchLoader",
+    "TensorDataModule",
+]

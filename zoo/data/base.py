@@ -139,6 +139,8 @@ class TensorDataModule(L.LightningDataModule):
             test_set = (data.test_inputs, data.test_targets)
             val_share = self.val_fraction
         train, val = split(rest, val_share, labels)
+        if len(train) == 0:
+            raise ZooError(f"{self.name}: no training samples left after the val/test split.")
         return {"train": (x[train], y[train]), "val": (x[val], y[val]), "test": test_set}
 
     def _check_declared(self) -> None:

@@ -4,6 +4,7 @@ parameter groups, the L1 penalty, batched augmentation and normalization on the 
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,12 @@ from zoo.tasks.optim import l1_penalty, parameter_groups
 
 OptimizerFactory = Callable[..., Optimizer]
 SchedulerFactory = Callable[..., dict[str, Any]]
+
+
+def _as_tuple(state: Any) -> Any:
+    """``random.setstate`` wants the nested tuples that a checkpoint round trip may turn
+    into lists."""
+    return tuple(_as_tuple(s) for s in state) if isinstance(state, list | tuple) else state
 
 
 class ZooTask(L.LightningModule):
@@ -92,7 +99,21 @@ class ZooTask(L.LightningModule):
         checkpoint["zoo"] = {
             "model": getattr(self.model, "zoo_spec", None),
             "config": getattr(self, "run_config", None),
+            "rng": {"torch": torch.get_rng_state(), "python": random.getstate()},
         }
+        if torch.cuda.is_available():
+            checkpoint["zoo"]["rng"]["cuda"] = torch.cuda.get_rng_state_all()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Restore the random state, so a resumed run draws the same augmentations and
+        dropout masks as an uninterrupted one."""
+        rng = checkpoint.get("zoo", {}).get("rng")
+        if not rng or self.trainer.state.fn != "fit":
+            return
+        torch.set_rng_state(rng["torch"])
+        random.setstate(_as_tuple(rng["python"]))
+        if "cuda" in rng and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(rng["cuda"])
 
     # -- optimization -----------------------------------------------------------------------
     def configure_optimizers(self) -> Any:

@@ -1,0 +1,56 @@
+"""Shared fixtures: Hydra configs composed the way train.py composes them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
+
+from zoo.config import register_resolvers
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CONFIG_DIR = REPO_ROOT / "configs"
+
+# Quiet and quick: no progress bar or model summary in tests.
+QUIET_CALLBACKS = ("rich_progress_bar", "model_summary")
+
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+def compose_config(overrides: list[str], output_dir: Path, *, quiet: bool = True) -> DictConfig:
+    """Compose configs/train.yaml with ``overrides`` as ``python train.py`` would, writing
+    the run into ``output_dir``."""
+    register_resolvers()
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose("train", overrides=overrides, return_hydra_config=True)
+    with open_dict(cfg):
+        cfg.paths.root_dir = str(REPO_ROOT)
+        cfg.paths.log_dir = str(output_dir)
+        cfg.paths.output_dir = str(output_dir)
+        cfg.paths.data_dir = str(output_dir / "data")
+        cfg.hydra.runtime.output_dir = str(output_dir)
+        cfg.hydra.job.num = 0
+        if quiet and cfg.get("callbacks"):
+            for name in QUIET_CALLBACKS:
+                cfg.callbacks.pop(name, None)
+    HydraConfig().set_config(cfg)
+    return cfg
+
+
+@pytest.fixture
+def make_config(tmp_path: Path) -> Callable[..., DictConfig]:
+    """``make_config(*overrides)``: a composed config whose run folder is under tmp_path."""
+
+    def make(*overrides: str, quiet: bool = True, name: str = "run") -> DictConfig:
+        return compose_config(list(overrides), tmp_path / name, quiet=quiet)
+
+    yield make
+    GlobalHydra.instance().clear()

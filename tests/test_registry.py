@@ -1,0 +1,76 @@
+"""The registry and public API: names, wildcards, errors, metadata, no Lightning import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from torch import nn
+
+import zoo
+from zoo import ZooError, create_model, list_models
+
+
+def test_list_models_with_wildcards():
+    names = list_models()
+    assert {"lenet5", "mlp"} <= set(names)
+    assert names == sorted(names)
+    assert list_models("lenet*") == ["lenet5"]
+    assert list_models("no-such-*") == []
+    assert "mlp" in list_models(family="mlp")
+    assert "lenet5" in list_models(task="classification")
+
+
+def test_create_model_returns_plain_module():
+    model = create_model("lenet5", num_classes=7)
+    assert isinstance(model, nn.Module)
+    assert model.classifier.out_features == 7
+    assert model.zoo_spec["name"] == "lenet5"
+    assert model.zoo_spec["kwargs"]["num_classes"] == 7
+
+
+def test_create_model_and_builder_reach_the_same_function():
+    a, b = create_model("mlp", num_classes=3, depth=1), zoo.models.mlp(num_classes=3, depth=1)
+    assert type(a) is type(b)
+    assert [p.shape for p in a.parameters()] == [p.shape for p in b.parameters()]
+
+
+def test_unknown_model_names_the_closest():
+    with pytest.raises(ZooError, match=r"unknown model 'lenet'.*'lenet5'.*Available: .*mlp"):
+        create_model("lenet")
+
+
+def test_unknown_argument_names_the_allowed_ones():
+    with pytest.raises(ZooError, match=r"no argument 'num_clases'; allowed: num_classes"):
+        create_model("lenet5", num_clases=3)
+
+
+def test_positional_arguments_are_refused():
+    with pytest.raises(TypeError):
+        zoo.models.lenet5(10)
+
+
+def test_model_info_counts_parameters_and_flops():
+    info = zoo.model_info("lenet5")
+    assert info["num_params"] == sum(p.numel() for p in create_model("lenet5").parameters())
+    assert info["min_input_size"] == 32
+    # Each convolution/linear layer costs 2 x (multiply-adds); LeNet-5 on 32x32:
+    # C1 28*28*6*25, C3 10*10*16*150, C5 120*400, F6 120*84, out 84*10.
+    macs = 28 * 28 * 6 * 25 + 10 * 10 * 16 * 150 + 120 * 400 + 120 * 84 + 84 * 10
+    assert info["flops"] == 2 * macs
+
+
+def test_importing_zoo_does_not_import_lightning_or_hydra():
+    code = (
+        "import sys, zoo; zoo.create_model('lenet5'); "
+        "top = {m.split('.')[0] for m in sys.modules}; "
+        "bad = top & {'lightning', 'pytorch_lightning', 'hydra'}; "
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_registering_twice_is_refused():
+    with pytest.raises(ValueError, match="registered twice"):
+        zoo.register_model(family="mlp")(zoo.models.mlp.__wrapped__)

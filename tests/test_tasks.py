@@ -1,0 +1,136 @@
+"""The classification task's pieces: weight-decay groups, L1, label smoothing, schedules."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from zoo import create_model
+from zoo.tasks import ClassificationTask
+from zoo.tasks import schedulers as zoo_schedulers
+from zoo.tasks.classification import split_logits
+from zoo.tasks.optim import l1_penalty, parameter_groups
+
+
+def test_weight_decay_skips_biases_and_norm_parameters():
+    model = create_model("lenet5", norm="batch")
+    decay, no_decay = parameter_groups(model, 5e-4)
+    assert decay["weight_decay"] == 5e-4 and no_decay["weight_decay"] == 0.0
+    decayed = {id(p) for p in decay["params"]}
+    for module in model.modules():
+        for name, param in module.named_parameters(recurse=False):
+            is_norm = isinstance(module, nn.BatchNorm2d)
+            assert (id(param) in decayed) == (name == "weight" and not is_norm), (module, name)
+    total = sum(p.numel() for g in (decay, no_decay) for p in g["params"])
+    assert total == sum(p.numel() for p in model.parameters())
+
+
+def test_sgd_weight_decay_equals_the_l2_penalty_gradient():
+    # SGD with weight decay λ on w is the gradient step of L + λ/2 ||w||².
+    torch.manual_seed(0)
+    model = nn.Linear(3, 2)
+    x, y = torch.randn(8, 3), torch.randint(0, 2, (8,))
+    clone = nn.Linear(3, 2)
+    clone.load_state_dict(model.state_dict())
+    opt = torch.optim.SGD(parameter_groups(model, 0.1), lr=0.5)
+    F.cross_entropy(model(x), y).backward()
+    opt.step()
+    loss = F.cross_entropy(clone(x), y) + 0.1 / 2 * clone.weight.square().sum()
+    loss.backward()
+    with torch.no_grad():
+        for p in clone.parameters():
+            p -= 0.5 * p.grad
+    torch.testing.assert_close(model.weight, clone.weight)
+    torch.testing.assert_close(model.bias, clone.bias)
+
+
+def test_l1_penalty_sums_absolute_weights_only():
+    model = nn.Sequential(nn.Linear(2, 2), nn.LayerNorm(2))
+    with torch.no_grad():
+        model[0].weight.copy_(torch.tensor([[1.0, -2.0], [3.0, -4.0]]))
+        model[0].bias.fill_(100.0)
+    assert l1_penalty(model).item() == 10.0
+
+
+def make_task(**kwargs):
+    model = create_model("mlp", in_features=4, hidden_sizes=[3], num_classes=3)
+    return ClassificationTask(
+        model, lambda groups: torch.optim.SGD(groups, lr=0.1), num_classes=3, **kwargs
+    )
+
+
+def test_l1_is_added_to_the_training_loss():
+    task = make_task(l1=0.01)
+    loss = torch.tensor(1.0)
+    expected = 1.0 + 0.01 * l1_penalty(task.model).item()
+    task.log = lambda *a, **k: None
+    assert task.regularized(loss).item() == pytest.approx(expected)
+
+
+def test_label_smoothing_matches_its_definition():
+    task = make_task(label_smoothing=0.1)
+    logits, targets = torch.randn(5, 3), torch.randint(0, 3, (5,))
+    smoothed = torch.full((5, 3), 0.1 / 3).scatter_(1, targets[:, None], 1 - 0.1 + 0.1 / 3)
+    expected = -(smoothed * logits.log_softmax(-1)).sum(-1).mean()
+    torch.testing.assert_close(task.loss(logits, targets), expected)
+
+
+def test_auxiliary_logits_are_split_from_the_main_ones():
+    main, aux = torch.randn(2, 3), torch.randn(2, 3)
+    assert split_logits(main)[0] is main and split_logits(main)[1] == []
+    got_main, got_aux = split_logits((main, aux, None))
+    assert got_main is main and len(got_aux) == 1 and got_aux[0] is aux
+
+
+def run_schedule(name, total=100, per_epoch=10, **kwargs):
+    param = nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([param], lr=1.0)
+    config = getattr(zoo_schedulers, name)(
+        opt, total_steps=total, steps_per_epoch=per_epoch, **kwargs
+    )
+    lrs = []
+    for _ in range(total):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        if config["interval"] == "step":
+            config["scheduler"].step()
+    return lrs
+
+
+def test_cosine_follows_the_closed_form():
+    lrs = run_schedule("cosine")
+    for step in (0, 25, 50, 99):
+        assert lrs[step] == pytest.approx(0.5 * (1 + math.cos(math.pi * step / 100)))
+
+
+def test_warmup_then_cosine():
+    lrs = run_schedule("warmup_cosine", warmup_epochs=1, warmup_start_ratio=0.0)
+    assert lrs[0] == 0.0 and lrs[5] == pytest.approx(0.5) and lrs[10] == pytest.approx(1.0)
+    assert lrs[55] == pytest.approx(0.5, abs=1e-6)
+    assert lrs[10:] == sorted(lrs[10:], reverse=True)
+
+
+def test_step_and_exponential_are_per_epoch():
+    lrs = run_schedule("step", step_epochs=2, gamma=0.5)
+    assert lrs[19] == 1.0 and lrs[20] == 0.5 and lrs[40] == 0.25
+    lrs = run_schedule("exponential", gamma=0.5)
+    assert lrs[10] == pytest.approx(0.5) and lrs[20] == pytest.approx(0.25)
+
+
+def test_onecycle_peaks_at_the_ratio():
+    lrs = run_schedule("onecycle", max_lr_ratio=10.0, pct_start=0.3)
+    assert max(lrs) == pytest.approx(10.0, rel=1e-3)
+    assert lrs.index(max(lrs)) in range(28, 31)
+
+
+def test_plateau_is_monitored_per_epoch():
+    opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=1.0)
+    config = zoo_schedulers.plateau(opt, total_steps=10, steps_per_epoch=1, patience=0)
+    assert config["interval"] == "epoch" and config["monitor"] == "val/loss"
+    config["scheduler"].step(1.0)
+    config["scheduler"].step(2.0)
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.1)

@@ -1,0 +1,138 @@
+"""train.py as a user runs it: help, errors, the default run, sweeps and DDP on CPU."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from zoo import load_pretrained
+from zoo.data import DigitsDataModule
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+QUIET = ["callbacks.rich_progress_bar=null", "callbacks.model_summary=null"]
+
+
+def run_train(*args: str, cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    return subprocess.run(
+        [sys.executable, str(REPO_ROOT / "train.py"), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def only_run_dir(root: Path) -> Path:
+    runs = [p for p in (root / "outputs" / "runs").iterdir() if p.is_dir()]
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+def test_help_lists_the_groups_and_options(tmp_path):
+    result = run_train("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    for line in (
+        "model: ",
+        "optimizer: adam, adamw, momentum, nesterov, rmsprop, sgd",
+        "scheduler: ",
+        "regularization: ",
+        "augmentation: ",
+        "trainer: ",
+        "experiment: ",
+        "debug: ",
+    ):
+        assert line in result.stdout, line
+    assert "lenet5" in result.stdout and "mlp" in result.stdout
+
+
+def test_unknown_option_exits_with_the_available_ones(tmp_path):
+    result = run_train("model=lenett", cwd=tmp_path)
+    assert result.returncode != 0
+    assert "Could not find 'model/lenett'" in result.stderr
+    assert "lenet5" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_value_is_one_line_without_traceback(tmp_path):
+    result = run_train("optimizer.lr=-1", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == "error: optimizer.lr must be > 0, got -1."
+    assert "Traceback" not in result.stderr
+    assert not list(tmp_path.glob("outputs/runs/*/checkpoints"))
+
+
+def test_default_run_reaches_98_percent_and_exports_a_loadable_model(tmp_path):
+    """The README's promise: `python train.py` trains LeNet-5 on digits to >= 0.98."""
+    result = run_train(*QUIET, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    run_dir = only_run_dir(tmp_path)
+    assert "Final metrics" in result.stdout and f"Outputs: {run_dir}" in result.stdout
+
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["metrics"]["test/acc"] >= 0.98
+    assert results["model"]["name"] == "lenet5"
+    assert results["versions"]["torch"] == torch.__version__
+    assert results["wall_time_s"] > 0
+    assert (run_dir / ".hydra" / "config.yaml").is_file()
+    assert (run_dir / "checkpoints" / "last.ckpt").is_file()
+    assert (run_dir / "csv" / "metrics.csv").is_file()
+
+    # The exported folder rebuilds the model and gives the same test accuracy.
+    model = load_pretrained(run_dir / "model").eval()
+    config = model.pretrained_config
+    assert config["command"] == "python train.py " + " ".join(QUIET)
+    assert config["data"]["class_names"] == [str(i) for i in range(10)]
+    data = DigitsDataModule(split_seed=config["data"]["split_seed"])
+    data.setup()
+    normalize = data.normalization
+    assert data.mean == pytest.approx(config["data"]["normalization"]["mean"])
+    inputs, targets = data.splits["test"]
+    with torch.no_grad():
+        accuracy = (model(normalize(inputs)).argmax(1) == targets).float().mean().item()
+    assert accuracy == pytest.approx(results["metrics"]["test/acc"], abs=1e-6)
+
+
+def test_multirun_sweeps_each_value(tmp_path):
+    result = run_train(
+        "-m",
+        "optimizer=sgd,adam",
+        "debug=fdr",
+        "model=mlp",
+        "data=digits_flat",
+        "augmentation=[none]",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (sweep,) = list((tmp_path / "outputs" / "multiruns").iterdir())
+    for job, optimizer in ((0, "SGD"), (1, "Adam")):
+        results = json.loads((sweep / str(job) / "results.json").read_text())
+        assert results["config"]["optimizer"]["_target_"] == f"torch.optim.{optimizer}"
+
+
+def test_ddp_on_two_cpu_processes(tmp_path):
+    result = run_train(
+        "trainer=ddp_cpu",
+        "trainer.max_epochs=2",
+        "model=mlp",
+        "data=digits_flat",
+        "augmentation=[none]",
+        *QUIET,
+        cwd=tmp_path,
+        timeout=400,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    run_dir = only_run_dir(tmp_path)  # one run folder, not one per process
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["config"]["trainer"]["devices"] == 2
+    assert results["metrics"]["test/acc"] > 0.5
+    assert (
+        "world_size=2" in result.stderr or "distributed" in (result.stdout + result.stderr).lower()
+    )

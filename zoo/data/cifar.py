@@ -1,0 +1,122 @@
+"""CIFAR-10 and CIFAR-100 (Krizhevsky 2009): 32×32 colour images, 50,000 for training and
+10,000 for testing, in 10 or 100 classes, through ``torchvision.datasets``.
+
+torchvision downloads ``cifar-10-python.tar.gz`` (``cifar-100-python.tar.gz``) into
+``data_dir`` and unpacks it into ``<data_dir>/cifar-10-batches-py`` (``data_batch_1`` ...
+``data_batch_5``, ``test_batch``, ``batches.meta``) or ``<data_dir>/cifar-100-python``
+(``train``, ``test``, ``meta``); it checks every file's MD5 before reading it.
+``prepare_data`` downloads when files are missing (``download=True``); ``load`` only reads,
+turning torchvision's ``N×32×32×3`` uint8 array into an ``N×3×32×32`` tensor in no copy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torchvision import datasets
+
+from zoo.data.base import LoadedData, TensorDataModule
+from zoo.data.mnist import DOWNLOAD_ERRORS, READ_ERRORS, one_line
+from zoo.errors import ZooError
+
+
+class CIFAR10DataModule(TensorDataModule):
+    """CIFAR-10 as ``uint8`` ``3×32×32`` images (scaled to [0, 1] by the task on the device).
+
+    The official split: the 10,000 test images are the test set; the validation set is a
+    seeded, stratified ``val_fraction`` of the 50,000 training images.
+
+    Args:
+        data_dir: the folder torchvision downloads into and unpacks in.
+        download: fetch missing files in ``prepare_data``; when False, missing files are an
+            error.
+        **kwargs: the :class:`~zoo.data.base.TensorDataModule` arguments (``test_fraction``
+            is unused: the official test split is the test set).
+    """
+
+    name = "cifar10"
+    title = "CIFAR-10"
+    dataset_class: type[datasets.CIFAR10] = datasets.CIFAR10
+
+    def __init__(self, *, data_dir: str, download: bool = True, **kwargs) -> None:
+        kwargs.setdefault("test_fraction", 0.0)
+        super().__init__(**kwargs)
+        self.data_dir = Path(data_dir).expanduser()
+        self.download = download
+
+    # -- files ------------------------------------------------------------------------------
+    @property
+    def folder(self) -> Path:
+        """The folder the archive unpacks into."""
+        return self.data_dir / self.dataset_class.base_folder
+
+    @property
+    def expected_files(self) -> list[str]:
+        cls = self.dataset_class
+        return [name for name, _ in cls.train_list + cls.test_list] + [cls.meta["filename"]]
+
+    def missing_files(self) -> list[str]:
+        return [name for name in self.expected_files if not (self.folder / name).is_file()]
+
+    def not_found(self, reason: str | None = None) -> ZooError:
+        """The error for missing files, with the download's failure when there was one."""
+        missing = self.missing_files()
+        expected = ", ".join(self.expected_files)
+        if missing and len(missing) < len(self.expected_files):
+            expected += f" (missing: {', '.join(missing)})"
+        failure = f"; the download failed ({reason})" if reason else ""
+        return ZooError(
+            f"{self.title} not found in {self.folder}: expected {expected}{failure}. Run once "
+            f"online with data.download=true, or download {self.dataset_class.url} and "
+            f"extract it in {self.data_dir} (it unpacks into {self.dataset_class.base_folder}/)."
+        )
+
+    # -- LightningDataModule ----------------------------------------------------------------
+    def prepare_data(self) -> None:
+        """Download and unpack the archive when files are missing (Lightning calls this on
+        one process per node)."""
+        if not self.download or not self.missing_files():
+            return
+        try:
+            self.dataset_class(str(self.data_dir), train=True, download=True)
+        except DOWNLOAD_ERRORS as error:
+            raise self.not_found(one_line(error)) from error
+
+    def load(self) -> LoadedData:
+        if self.missing_files():
+            raise self.not_found()
+        try:
+            train = self.dataset_class(str(self.data_dir), train=True, download=False)
+            test = self.dataset_class(str(self.data_dir), train=False, download=False)
+        except READ_ERRORS as error:
+            raise ZooError(
+                f"{self.title} files in {self.folder} are corrupted or unreadable "
+                f"({one_line(error)}; torchvision checks their MD5 sums). Delete "
+                f"{self.folder} and run once online with data.download=true to fetch them again."
+            ) from error
+        return LoadedData(
+            _images(train.data),
+            torch.as_tensor(train.targets, dtype=torch.long),
+            class_names=list(train.classes),
+            test_inputs=_images(test.data),
+            test_targets=torch.as_tensor(test.targets, dtype=torch.long),
+        )
+
+
+def _images(data: np.ndarray) -> torch.Tensor:
+    """torchvision's ``N×H×W×C`` uint8 array → an ``N×C×H×W`` uint8 tensor.
+
+    torchvision's array is a transposed view of the files' ``N×C×H×W`` bytes, so the permute
+    back is already contiguous and nothing is copied."""
+    return torch.from_numpy(data).permute(0, 3, 1, 2).contiguous()
+
+
+class CIFAR100DataModule(CIFAR10DataModule):
+    """CIFAR-100: the same images' sibling set in 100 fine classes (``fine_label_names``),
+    600 per class; files in ``<data_dir>/cifar-100-python``."""
+
+    name = "cifar100"
+    title = "CIFAR-100"
+    dataset_class = datasets.CIFAR100

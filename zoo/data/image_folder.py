@@ -1,0 +1,145 @@
+"""Your own images, in torchvision's ``ImageFolder`` layout: one sub-folder per class::
+
+    root/cat/001.png
+    root/cat/002.jpg
+    root/dog/001.png
+    ...
+
+Classes are the sub-folder names in sorted order. Every image is decoded once, converted to
+RGB (``channels=3``) or grayscale (``channels=1``), brought to ``image_size``×``image_size``
+and kept as a ``uint8`` tensor, so training slices tensors like the other small datasets.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+from torchvision import datasets
+
+from zoo.data.base import LoadedData, TensorDataModule
+from zoo.errors import ZooError
+
+CHANNEL_MODES = {3: "RGB", 1: "L"}
+# crop: scale the shorter side to image_size, then cut the centre square (keeps the aspect
+# ratio, like Resize + CenterCrop); stretch: scale each side to image_size.
+RESIZE_MODES = ("crop", "stretch")
+MAX_READERS = 8
+
+
+class ImageFolderDataModule(TensorDataModule):
+    """Images from class sub-folders as ``uint8`` ``channels×image_size×image_size`` tensors.
+
+    The validation set (and, without ``test_root``, the test set) are seeded, stratified
+    fractions of ``root``'s images.
+
+    Args:
+        root: the training folder, one sub-folder per class.
+        test_root: an optional test folder with the same layout (its class folders must be
+            among ``root``'s); without one a ``test_fraction`` of ``root`` is the test set.
+        image_size: the side of the square every image is brought to.
+        channels: 3 (RGB) or 1 (grayscale).
+        resize: "crop" (scale the shorter side, cut the centre square) or "stretch".
+        **kwargs: the :class:`~zoo.data.base.TensorDataModule` arguments.
+    """
+
+    name = "image_folder"
+
+    def __init__(
+        self,
+        *,
+        root: str,
+        test_root: str | None = None,
+        image_size: int = 64,
+        channels: int = 3,
+        resize: str = "crop",
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        if image_size < 1:
+            raise ZooError(f"data.image_size must be >= 1, got {image_size}.")
+        if channels not in CHANNEL_MODES:
+            raise ZooError(f"data.channels must be 3 (RGB) or 1 (grayscale), got {channels!r}.")
+        if resize not in RESIZE_MODES:
+            raise ZooError(f"data.resize must be one of {', '.join(RESIZE_MODES)}, got {resize!r}.")
+        self.root = Path(root).expanduser()
+        self.test_root = Path(test_root).expanduser() if test_root else None
+        self.image_size = image_size
+        self.channels = channels
+        self.resize = resize
+
+    # -- reading ----------------------------------------------------------------------------
+    def _folder(self, root: Path, key: str) -> datasets.ImageFolder:
+        """torchvision's file listing of ``root`` (no image is decoded here)."""
+        if not root.is_dir():
+            raise ZooError(
+                f"data.{key} {str(root)!r} is not a folder: it should hold one sub-folder "
+                "of images per class (torchvision's ImageFolder layout)."
+            )
+        try:
+            return datasets.ImageFolder(str(root))
+        except FileNotFoundError as error:
+            raise ZooError(
+                f"data.{key} {str(root)!r} does not hold images in one sub-folder per class "
+                f"({' '.join(str(error).split())})."
+            ) from error
+
+    def _read(self, path: str) -> np.ndarray:
+        size = (self.image_size, self.image_size)
+        try:
+            with Image.open(path) as image:
+                image = image.convert(CHANNEL_MODES[self.channels])
+                if self.resize == "crop":
+                    image = ImageOps.fit(image, size, method=Image.Resampling.BILINEAR)
+                elif image.size != size:
+                    image = image.resize(size, Image.Resampling.BILINEAR)
+                return np.asarray(image, dtype=np.uint8)
+        except (UnidentifiedImageError, OSError) as error:
+            raise ZooError(f"cannot read image {path}: {error}") from error
+
+    def _images(self, paths: list[str]) -> torch.Tensor:
+        """Decode ``paths`` (in threads: PIL releases the GIL while decoding and resizing)."""
+        workers = max(1, min(MAX_READERS, os.cpu_count() or 1, len(paths)))
+        with ThreadPoolExecutor(workers) as pool:
+            arrays = list(pool.map(self._read, paths))
+        images = torch.from_numpy(np.stack(arrays))
+        if self.channels == 1:
+            return images.unsqueeze(1).contiguous()
+        return images.permute(0, 3, 1, 2).contiguous()
+
+    def load(self) -> LoadedData:
+        train = self._folder(self.root, "root")
+        inputs = self._images([path for path, _ in train.samples])
+        targets = torch.tensor(train.targets, dtype=torch.long)
+        test_inputs = test_targets = None
+        if self.test_root is not None:
+            test = self._folder(self.test_root, "test_root")
+            unknown = sorted(set(test.classes) - set(train.classes))
+            if unknown:
+                raise ZooError(
+                    f"data.test_root {str(self.test_root)!r} has class folders that "
+                    f"data.root {str(self.root)!r} lacks: {', '.join(unknown)}; "
+                    f"the training classes are {', '.join(train.classes)}."
+                )
+            # test_root's folder indices → root's class indices, matched by name
+            to_train = torch.tensor([train.class_to_idx[name] for name in test.classes])
+            test_inputs = self._images([path for path, _ in test.samples])
+            test_targets = to_train[torch.tensor(test.targets, dtype=torch.long)]
+        return LoadedData(inputs, targets, list(train.classes), test_inputs, test_targets)
+
+    def _split(self, data: LoadedData) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        try:
+            return super()._split(data)
+        except ValueError as error:  # scikit-learn refusing a stratified split
+            counts = torch.bincount(data.targets, minlength=len(data.class_names or []))
+            raise ZooError(
+                f"image_folder: cannot split the {len(data.targets)} images of "
+                f"{str(self.root)!r} into stratified train/val"
+                f"{'' if self.test_root else '/test'} sets ({error}); images per class: "
+                f"{dict(zip(data.class_names or [], counts.tolist()))}. Add images or change "
+                "data.val_fraction / data.test_fraction."
+            ) from error
