@@ -135,7 +135,9 @@ def _check_numbers(cfg: DictConfig) -> None:
 def check_model_fits_data(
     info: ModelInfo, data: DictConfig, kwargs: dict[str, Any] | None = None
 ) -> None:
-    """Refuse a model whose task, input kind or minimum input size the data does not meet."""
+    """Refuse a model whose task, input kind or minimum input size the data does not meet.
+
+    Without the builder's ``kwargs`` only the task and the input kind are checked."""
     task = data.get("task", "classification")
     _require(
         task in info.tasks,
@@ -151,7 +153,9 @@ def check_model_fits_data(
         f"{data.get('_target_', '').rsplit('.', 1)[-1]} gives {kind} inputs of shape "
         f"{list(shape)}.",
     )
-    min_size = info.min_input_size_for(kwargs or {})
+    if kwargs is None:  # the size limit may depend on the builder's arguments
+        return
+    min_size = info.min_input_size_for(kwargs)
     if kind == "image" and min_size is not None:
         height, width = int(shape[1]), int(shape[2])
         _require(

@@ -41,7 +41,7 @@ def model_info(name: str, **kwargs: Any) -> dict[str, Any]:
         "tasks": list(info.tasks),
         "input_kinds": list(info.input_kinds),
         "default_input_size": list(info.default_input_size),
-        "min_input_size": info.min_input_size,
+        "min_input_size": info.min_input_size_for(kwargs),
         "num_params": count_parameters(model),
         "flops": count_flops(model, example),
     }

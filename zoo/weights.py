@@ -154,7 +154,9 @@ def _folder_source(directory: Path) -> WeightsSource:
 
 
 def resolve_weights(model_name: str, weights: str | os.PathLike) -> WeightsSource:
-    """Turn a ``weights`` argument into tensors and the builder arguments they fit."""
+    """Turn a ``weights`` argument into tensors and the builder arguments they fit: a folder
+    written by :func:`save_pretrained`, a name from the weights registry
+    (:mod:`zoo.pretrained`), or ``"torchvision"``."""
     path = Path(weights)
     if path.is_dir():
         source = _folder_source(path)
@@ -163,10 +165,27 @@ def resolve_weights(model_name: str, weights: str | os.PathLike) -> WeightsSourc
                 f"weights in {str(path)!r} are for model {source.model_name!r}, not {model_name!r}."
             )
         return source
-    raise ZooError(
-        f"weights {str(weights)!r} for model {model_name!r}: no such pretrained folder "
-        f"(a folder with {CONFIG_NAME} and {WEIGHTS_NAME})."
+    from zoo.pretrained import get_pretrained
+
+    entry = get_pretrained(str(weights), model=model_name)
+    state_dict = entry.load_state_dict()
+    if "url" in entry.meta:  # torchvision's keys, mapped to ours where they differ
+        state_dict = from_torchvision_state_dict(model_name, state_dict)
+    return WeightsSource(
+        model_name=entry.model,
+        kwargs=dict(entry.kwargs),
+        state_dict=state_dict,
+        meta={"name": entry.name, **entry.meta},
+        description=entry.name,
     )
+
+
+def from_torchvision_state_dict(
+    model_name: str, state_dict: dict[str, torch.Tensor]
+) -> dict[str, torch.Tensor]:
+    """torchvision's state dict in zoo's key names: zoo's CNNs use torchvision's names, so
+    this is the identity (the fidelity tests check that every key loads)."""
+    return dict(state_dict)
 
 
 def _shared_aliases(model: nn.Module) -> dict[str, str]:
@@ -259,6 +278,21 @@ def adapt_input_channels(model: nn.Module, in_channels: int) -> None:
     setattr(parent, attribute, new_conv)
 
 
+# Heads a model may be built without (auxiliary classifiers, ``aux_logits=False``).
+OPTIONAL_HEAD_PREFIXES = ("aux",)
+
+
+def _without_disabled_heads(
+    model: nn.Module, state_dict: dict[str, torch.Tensor]
+) -> dict[str, torch.Tensor]:
+    """Drop the weights of optional heads the model was built without."""
+    expected = model.state_dict()
+    dropped = [k for k in state_dict if k not in expected and k.startswith(OPTIONAL_HEAD_PREFIXES)]
+    if dropped:
+        log.info("not loading %d weights of disabled auxiliary heads", len(dropped))
+    return {k: v for k, v in state_dict.items() if k not in dropped}
+
+
 def build_with_weights(
     info: ModelInfo, weights: str | os.PathLike, kwargs: dict[str, Any]
 ) -> nn.Module:
@@ -273,7 +307,7 @@ def build_with_weights(
         if adaptable in source.kwargs:
             build_kwargs[adaptable] = source.kwargs[adaptable]
     model = info.builder(**build_kwargs)
-    load_weights(model, source.state_dict, source.description)
+    load_weights(model, _without_disabled_heads(model, source.state_dict), source.description)
     in_channels = kwargs.get("in_channels", build_kwargs.get("in_channels"))
     if in_channels is not None and in_channels != build_kwargs.get("in_channels"):
         adapt_input_channels(model, in_channels)

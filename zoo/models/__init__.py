@@ -3,7 +3,66 @@
 Model files import torch only: never Lightning or Hydra.
 """
 
+from zoo.models.alexnet import AlexNet, alexnet
+from zoo.models.inception import GoogLeNet, InceptionV3, googlenet, inception_v3
 from zoo.models.lenet import LeNet5, lenet5
 from zoo.models.mlp import MLP, mlp
+from zoo.models.resnet import (
+    CifarResNet,
+    ResNet,
+    resnet18,
+    resnet20,
+    resnet32,
+    resnet34,
+    resnet44,
+    resnet50,
+    resnet56,
+    resnet101,
+    resnet110,
+    resnet152,
+)
+from zoo.models.vgg import (
+    VGG,
+    vgg11,
+    vgg11_bn,
+    vgg13,
+    vgg13_bn,
+    vgg16,
+    vgg16_bn,
+    vgg19,
+    vgg19_bn,
+)
 
-__all__ = ["MLP", "LeNet5", "lenet5", "mlp"]
+__all__ = [
+    "MLP",
+    "VGG",
+    "AlexNet",
+    "CifarResNet",
+    "GoogLeNet",
+    "InceptionV3",
+    "LeNet5",
+    "ResNet",
+    "alexnet",
+    "googlenet",
+    "inception_v3",
+    "lenet5",
+    "mlp",
+    "resnet18",
+    "resnet20",
+    "resnet32",
+    "resnet34",
+    "resnet44",
+    "resnet50",
+    "resnet56",
+    "resnet101",
+    "resnet110",
+    "resnet152",
+    "vgg11",
+    "vgg11_bn",
+    "vgg13",
+    "vgg13_bn",
+    "vgg16",
+    "vgg16_bn",
+    "vgg19",
+    "vgg19_bn",
+]

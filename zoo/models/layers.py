@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import torch
 from torch import nn
 
 from zoo.errors import ZooError
@@ -49,6 +50,15 @@ def make_norm(norm: str | None, num_features: int, *, spatial: bool) -> nn.Modul
     if norm == "layer":
         return nn.GroupNorm(1, num_features) if spatial else nn.LayerNorm(num_features)
     return nn.Identity()
+
+
+def check_input_size(x: torch.Tensor, minimum: int, name: str) -> None:
+    """Refuse images smaller than ``minimum`` pixels on a side, naming the minimum."""
+    height, width = x.shape[-2:]
+    if min(height, width) < minimum:
+        raise ZooError(
+            f"{name} needs images of at least {minimum}x{minimum} pixels, got {height}x{width}."
+        )
 
 
 def check_dropout(p: float) -> float:

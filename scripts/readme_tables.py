@@ -1,0 +1,86 @@
+"""Write the README's generated tables between their markers.
+
+    python scripts/readme_tables.py models      # the model table, from zoo.model_info
+    python scripts/readme_tables.py results     # the results table, from results/*.json
+
+The results table is filled by ``scripts/reproduce.py``, which runs the experiments first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+README = REPO_ROOT / "README.md"
+# Measured results, one JSON per experiment, kept in git as the README table's record.
+RESULTS_DIR = REPO_ROOT / "results"
+METRICS = ("test/acc", "test/loss", "val/acc_best")
+
+
+def replace_between_markers(text: str, name: str, body: str) -> str:
+    """Replace what stands between ``<!-- name:start -->`` and ``<!-- name:end -->``."""
+    pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(<!-- {name}:end -->)", re.DOTALL)
+    if not pattern.search(text):
+        raise SystemExit(f"README.md has no <!-- {name}:start --> ... <!-- {name}:end --> markers")
+    return pattern.sub(lambda m: m.group(1) + body + m.group(2), text)
+
+
+def model_table() -> str:
+    from zoo import get_model_info, list_models, model_info
+
+    lines = [
+        "| model | family | params | GFLOPs | default input | min input | min input, "
+        "`small_input=True` | paper |",
+        "|---|---|---:|---:|---|---:|---:|---|",
+    ]
+    for name in list_models():
+        info = model_info(name)
+        size = "x".join(str(s) for s in info["default_input_size"])
+        registered = get_model_info(name)
+        small = (
+            registered.min_input_size_for({"small_input": True})
+            if "small_input" in registered.parameters
+            else "-"
+        )
+        lines.append(
+            f"| `{name}` | {info['family']} | {info['num_params']:,} | {info['flops'] / 1e9:.3f} "
+            f"| {size} | {info['min_input_size'] or '-'} | {small} | {info['paper']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def results_table() -> str:
+    lines = [
+        "| experiment | model | data | test acc | test loss | best val acc | epochs "
+        "| wall time (s) | command |",
+        "|---|---|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for path in sorted(RESULTS_DIR.glob("*.json")):
+        result = json.loads(path.read_text())
+        metrics = {k: result["metrics"].get(k, float("nan")) for k in METRICS}
+        epochs = result.get("epochs_trained", "")
+        lines.append(
+            f"| `{path.stem}` | `{result['model']['name']}` | {result['data']['name']} "
+            f"| {metrics['test/acc']:.4f} | {metrics['test/loss']:.4f} "
+            f"| {metrics['val/acc_best']:.4f} | {epochs} "
+            f"| {result['wall_time_s']:.0f} | `{result['command']}` |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("table", choices=["models", "results"])
+    table = parser.parse_args().table
+    body = model_table() if table == "models" else results_table()
+    README.write_text(replace_between_markers(README.read_text(), table, body))
+    print(body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,305 @@
+"""Properties every registered CNN has, on small (digits- or CIFAR-sized) inputs: output
+shapes, gradients everywhere, the feature/head split, ``reset_classifier``, auxiliary
+outputs, exact minimum input sizes; plus the CIFAR ResNets' parameter counts from the paper.
+
+The heaviest networks (vgg19_bn, resnet152, inception_v3) run at (nearly) their smallest
+small-input size to keep the file fast.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+from torch import nn
+
+from zoo import ZooError, create_model, get_model_info, list_models
+from zoo.config import check_config, check_model_fits_data, model_kwargs
+from zoo.registry import check_builder_kwargs
+
+FAMILIES = ("alexnet", "vgg", "resnet", "resnet_cifar", "inception")
+NAMES = [name for family in FAMILIES for name in list_models(family=family)]
+# The heaviest networks run at their smallest small-input size (ResNet-152's is 1 pixel, but
+# batch norm over 1×1 maps of a batch of 2 gives useless, non-finite gradients: 16 pixels).
+HEAVY_SIZES = {"vgg19_bn": 16, "resnet152": 16, "inception_v3": 7}
+AUX_MODELS = {"googlenet": 2, "inception_v3": 1}  # number of auxiliary classifiers
+
+
+def takes(name: str, argument: str) -> bool:
+    return argument in get_model_info(name).parameters
+
+
+def build(name: str, **kwargs) -> nn.Module:
+    """The small-input form of ``name`` (the CIFAR ResNets have only that form)."""
+    if takes(name, "small_input"):
+        kwargs.setdefault("small_input", True)
+    kwargs.setdefault("num_classes", 10)
+    return create_model(name, **kwargs)
+
+
+def size_for(name: str) -> int:
+    return HEAVY_SIZES.get(name, 32)
+
+
+def images(in_channels: int, size: int, batch: int = 2) -> torch.Tensor:
+    return torch.randn(batch, in_channels, size, size, generator=torch.Generator().manual_seed(0))
+
+
+def outputs_of(output) -> list[torch.Tensor]:
+    return [output] if isinstance(output, torch.Tensor) else list(output)
+
+
+def test_every_family_is_covered():
+    assert len(NAMES) == 21
+    assert {"alexnet", "vgg11_bn", "resnet152", "resnet110", "googlenet", "inception_v3"} <= set(
+        NAMES
+    )
+
+
+@pytest.mark.parametrize("in_channels", [1, 3])
+@pytest.mark.parametrize("name", NAMES)
+def test_forward_shape_and_feature_head_split(name, in_channels):
+    torch.manual_seed(0)
+    model = build(name, in_channels=in_channels).eval()
+    x = images(in_channels, size_for(name))
+    with torch.no_grad():
+        logits = model(x)
+        features = model.forward_features(x)
+        head = model.forward_head(features)
+    assert isinstance(logits, torch.Tensor) and logits.shape == (2, 10)
+    assert features.ndim == 4 and features.shape[:2] == (2, model.num_features)
+    torch.testing.assert_close(head, logits)
+
+
+# Feature-map sizes of the small-input forms on 32×32 images (module docstrings).
+FEATURE_SIZE_AT_32 = {
+    "alexnet": 3,
+    "vgg11": 2,
+    "resnet18": 4,
+    "resnet50": 4,
+    "resnet20": 8,
+    "googlenet": 8,
+}
+
+
+@pytest.mark.parametrize("name", sorted(FEATURE_SIZE_AT_32))
+def test_small_input_forms_keep_the_documented_resolution(name):
+    model = build(name).eval()
+    with torch.no_grad():
+        features = model.forward_features(images(3, 32))
+    assert features.shape[-2:] == (FEATURE_SIZE_AT_32[name],) * 2
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_parameter_gets_a_gradient(name):
+    torch.manual_seed(0)
+    kwargs = {"aux_logits": True} if name in AUX_MODELS else {}
+    model = build(name, in_channels=3, **kwargs).train()
+    output = model(images(3, size_for(name)))
+    outputs = outputs_of(output)
+    assert len(outputs) == 1 + AUX_MODELS.get(name, 0)
+    sum(o.square().mean() for o in outputs).backward()
+    missing = [n for n, p in model.named_parameters() if p.grad is None]
+    assert not missing, f"no gradient for {missing[:5]}"
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_reset_classifier(name):
+    kwargs = {"aux_logits": True} if name in AUX_MODELS else {}
+    model = build(name, **kwargs)
+    old_parameters = {id(p) for p in model.parameters()}
+    model.reset_classifier(5)
+    x = images(3, size_for(name))
+    model.eval()
+    with torch.no_grad():
+        assert model(x).shape == (2, 5)
+    model.train()
+    with torch.no_grad():
+        assert all(o.shape == (2, 5) for o in outputs_of(model(x)))
+    new = [n for n, p in model.named_parameters() if id(p) not in old_parameters]
+    assert new, "reset_classifier should install fresh layers"
+
+
+@pytest.mark.parametrize("name", sorted(AUX_MODELS))
+@pytest.mark.parametrize("aux_logits", [True, False])
+def test_aux_logits_only_in_training_mode(name, aux_logits):
+    model = build(name, aux_logits=aux_logits)
+    x = images(3, size_for(name))
+    with torch.no_grad():
+        model.train()
+        output = model(x)
+        if aux_logits:
+            assert isinstance(output, tuple) and len(output) == 1 + AUX_MODELS[name]
+            assert output.logits.shape == (2, 10)
+        else:
+            assert isinstance(output, torch.Tensor)
+        model.eval()
+        assert isinstance(model(x), torch.Tensor)
+
+
+@pytest.mark.parametrize(
+    ("name", "small_input", "expected"),
+    [
+        ("googlenet", False, True),
+        ("googlenet", True, False),
+        ("inception_v3", False, True),
+        ("inception_v3", True, False),
+    ],
+)
+def test_aux_logits_default_follows_the_form(name, small_input, expected):
+    info = get_model_info(name)
+    assert info.parameters["aux_logits"].default is None
+    model = create_model(name, small_input=small_input)
+    assert model.aux_logits is expected
+    assert (getattr(model, "aux1", None) or getattr(model, "AuxLogits", None)) is not None or (
+        not expected
+    )
+
+
+# (name, builder kwargs, minimum): each minimum was found by running the model at every
+# size; the test checks the size works and the one below is refused.
+MINIMUM_CASES = [
+    ("alexnet", {}, 63),
+    ("alexnet", {"small_input": True}, 15),
+    ("vgg11", {}, 32),
+    ("vgg11_bn", {"small_input": True}, 16),
+    ("googlenet", {}, 15),
+    ("googlenet", {"small_input": True}, 2),
+    ("inception_v3", {"aux_logits": False}, 75),
+    ("inception_v3", {"small_input": True}, 7),
+    ("inception_v3", {"small_input": True, "aux_logits": True}, 7),
+]
+
+
+@pytest.mark.parametrize(("name", "kwargs", "minimum"), MINIMUM_CASES)
+def test_minimum_input_size_is_exact(name, kwargs, minimum):
+    info = get_model_info(name)
+    assert info.min_input_size_for(kwargs) == minimum
+    model = create_model(name, num_classes=10, **kwargs).train()
+    with torch.no_grad():
+        outputs = outputs_of(model(images(3, minimum)))
+    assert outputs[0].shape == (2, 10)
+    with pytest.raises(ZooError, match=f"at least {minimum}x{minimum} pixels"):
+        model(images(3, minimum - 1))
+
+
+def test_inception_v3_with_aux_trains_on_299_pixels_only():
+    """The auxiliary head pools 5×5/3 and convolves 5×5: it needs 17×17 maps, which only
+    299×299 inputs give; without it (or in eval mode) 75×75 is enough."""
+    info = get_model_info("inception_v3")
+    assert info.min_input_size_for({}) == 299
+    assert info.min_input_size_for({"aux_logits": True}) == 299
+    model = create_model("inception_v3", num_classes=10)
+    assert model.training and model.min_input_size == 299
+    with pytest.raises(ZooError, match="at least 299x299"):
+        model(images(3, 298))
+    assert model.eval().min_input_size == 75
+
+
+@pytest.mark.parametrize(("name", "kwargs", "minimum"), MINIMUM_CASES)
+def test_config_check_refuses_too_small_images(name, kwargs, minimum):
+    info = get_model_info(name)
+
+    def data(size: int):
+        return OmegaConf.create({"task": "classification", "input_shape": [3, size, size]})
+
+    check_model_fits_data(info, data(minimum), kwargs)
+    with pytest.raises(ZooError, match=f"at least {minimum}x{minimum}"):
+        check_model_fits_data(info, data(minimum - 1), kwargs)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_model_config_composes_for_digits(name, make_config):
+    """configs/model/<name>.yaml composes with data=digits (1×32×32) into builder arguments
+    the model takes, in its small-input form, which fits the data."""
+    cfg = make_config(f"model={name}")
+    info = get_model_info(name)
+    kwargs = model_kwargs(cfg)
+    assert kwargs["num_classes"] == 10 and kwargs["in_channels"] == 1
+    assert takes(name, "small_input") == ("small_input" in kwargs)
+    assert kwargs.get("small_input", True) is True
+    check_builder_kwargs(info, kwargs)
+    check_model_fits_data(info, cfg.data, kwargs)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_check_config_accepts_the_model_on_digits(name, make_config):
+    assert check_config(make_config(f"model={name}")).name == name
+
+
+# ------------------------------------------------------------------------ CIFAR ResNets
+
+
+def cifar_resnet_parameters(n: int, num_classes: int = 10, shortcut: str = "A") -> int:
+    """The parameter count of the paper's CIFAR ResNet (depth 6n + 2), by hand.
+
+    3×3 convolutions have no bias (batch norm follows): 9·c_in·c_out weights; each batch
+    norm has 2c. Stages of 16, 32, 64 filters with 2n convolutions each; the first
+    convolution of stages 2 and 3 takes half as many channels. Option A shortcuts have no
+    parameters; option B adds a 1×1 projection and a batch norm at stages 2 and 3.
+    """
+    stem = 9 * 3 * 16 + 2 * 16
+    total = stem
+    for width, previous in ((16, 16), (32, 16), (64, 32)):
+        total += 9 * previous * width + (2 * n - 1) * 9 * width * width  # convolutions
+        total += 2 * n * 2 * width  # batch norms
+        if shortcut == "B" and width != previous:
+            total += previous * width + 2 * width
+    return total + 64 * num_classes + num_classes
+
+
+@pytest.mark.parametrize(("name", "n"), [("resnet20", 3), ("resnet32", 5), ("resnet44", 7)])
+@pytest.mark.parametrize("shortcut", ["A", "B"])
+def test_cifar_resnet_parameter_count(name, n, shortcut):
+    model = create_model(name, shortcut=shortcut)
+    assert sum(p.numel() for p in model.parameters()) == cifar_resnet_parameters(n, 10, shortcut)
+
+
+def test_cifar_resnet_counts_are_the_papers():
+    # Table 6 of the paper: 0.27M, 0.46M, 0.66M, 0.85M, 1.7M parameters.
+    assert cifar_resnet_parameters(3) == 269_722
+    for n, millions in ((3, 0.27), (5, 0.46), (7, 0.66), (9, 0.85), (18, 1.7)):
+        assert round(cifar_resnet_parameters(n) / 1e6, 2 if n < 18 else 1) == millions
+    model = create_model("resnet110")
+    assert sum(p.numel() for p in model.parameters()) == cifar_resnet_parameters(18)
+    assert len([m for m in model.modules() if isinstance(m, nn.Conv2d | nn.Linear)]) == 110
+
+
+def test_cifar_resnet_option_a_shortcut_pads_with_zeros():
+    model = create_model("resnet20").eval()
+    shortcut = model.layer2[0].downsample
+    assert not list(shortcut.parameters())
+    x = torch.randn(1, 16, 7, 7)
+    y = shortcut(x)
+    assert y.shape == (1, 32, 4, 4)
+    torch.testing.assert_close(y[:, :16], x[:, :, ::2, ::2])
+    assert not y[:, 16:].any()
+
+
+# -------------------------------------------------------------------------- bad values
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs", "message"),
+    [
+        ("alexnet", {"dropout": 1.0}, "dropout must be in"),
+        ("vgg11", {"norm": "group"}, "unknown norm 'group'; allowed: none, batch, layer"),
+        ("vgg11_bn", {"norm": "batch"}, "has no argument 'norm'"),
+        ("resnet20", {"shortcut": "C"}, "unknown ResNet shortcut option 'C'"),
+        ("resnet20", {"small_input": True}, "has no argument 'small_input'"),
+        ("resnet18", {"num_classes": 0}, "num_classes >= 1"),
+        ("googlenet", {"aux_dropout": -0.1}, "dropout must be in"),
+    ],
+)
+def test_bad_arguments_are_refused(name, kwargs, message):
+    with pytest.raises(ZooError, match=message):
+        create_model(name, **kwargs)
+
+
+def test_vgg_norm_batch_is_the_bn_variant():
+    plain = create_model("vgg11", norm="batch", small_input=True, num_classes=10)
+    batch_norm = create_model("vgg11_bn", small_input=True, num_classes=10)
+    assert list(plain.state_dict()) == list(batch_norm.state_dict())
+    layer_norm = create_model("vgg11", norm="layer", small_input=True, num_classes=10)
+    assert any(isinstance(m, nn.GroupNorm) for m in layer_norm.modules())

@@ -1,0 +1,175 @@
+"""Pretrained folders, the weights registry, adaptation to new heads and input channels."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from urllib.error import URLError
+
+import pytest
+import torch
+from torch import nn
+
+import zoo.pretrained
+from zoo import ZooError, create_model, load_pretrained, save_pretrained
+from zoo.pretrained import get_pretrained, list_pretrained, torchvision_checkpoint_path
+from zoo.weights import adapt_input_conv, load_checkpoint
+
+
+def test_save_and_load_round_trip(tmp_path):
+    model = create_model("mlp", in_features=8, hidden_sizes=[6], num_classes=3, norm="batch")
+    with torch.no_grad():
+        model.features[2].running_mean.uniform_()  # a buffer, not only parameters
+    folder = save_pretrained(model, tmp_path / "m", metrics={"test/acc": 0.5}, command="x")
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "model.safetensors"]
+    config = json.loads((folder / "config.json").read_text())
+    assert config["model"]["name"] == "mlp" and config["model"]["kwargs"]["hidden_sizes"] == [6]
+    assert config["metrics"] == {"test/acc": 0.5}
+    loaded = load_pretrained(folder)
+    x = torch.randn(4, 8)
+    torch.testing.assert_close(loaded.eval()(x), model.eval()(x), rtol=0, atol=0)
+    assert loaded.pretrained_config["command"] == "x"
+    # create_model with the folder does the same
+    again = create_model("mlp", weights=folder)
+    torch.testing.assert_close(again.eval()(x), model(x), rtol=0, atol=0)
+
+
+def test_save_needs_a_registry_model(tmp_path):
+    with pytest.raises(ZooError, match=r"was not built by zoo\.create_model"):
+        save_pretrained(nn.Linear(2, 2), tmp_path)
+
+
+def test_weights_for_another_model_or_no_folder(tmp_path):
+    save_pretrained(create_model("mlp"), tmp_path / "mlp")
+    with pytest.raises(ZooError, match=r"are for model 'mlp', not 'lenet5'"):
+        create_model("lenet5", weights=tmp_path / "mlp")
+    with pytest.raises(ZooError, match=r"unknown weights for model 'lenet5'"):
+        create_model("lenet5", weights=tmp_path / "nothing-here")
+    (tmp_path / "half").mkdir()
+    (tmp_path / "half" / "config.json").write_text("{}")
+    with pytest.raises(ZooError, match=r"missing model\.safetensors"):
+        load_pretrained(tmp_path / "half")
+
+
+def test_architecture_mismatch_is_refused(tmp_path):
+    save_pretrained(create_model("mlp", hidden_sizes=[5]), tmp_path / "m")
+    with pytest.raises(ZooError, match=r"do not fit MLP: .*shape mismatch"):
+        create_model("mlp", weights=tmp_path / "m", hidden_sizes=[7])
+
+
+def test_new_num_classes_reinitializes_the_head_and_says_so(tmp_path, caplog):
+    source = create_model("lenet5", num_classes=10)
+    save_pretrained(source, tmp_path / "m")
+    with caplog.at_level(logging.INFO, logger="zoo.weights"):
+        model = create_model("lenet5", weights=tmp_path / "m", num_classes=4)
+    assert "re-initialized the head of lenet5 for 4 classes (weights had 10)" in caplog.text
+    assert model.classifier.out_features == 4
+    torch.testing.assert_close(model.features[0].weight, source.features[0].weight)
+    assert model.zoo_spec["kwargs"]["num_classes"] == 4
+
+
+def test_one_input_channel_sums_the_color_filters(tmp_path):
+    source = create_model("lenet5", in_channels=3).eval()
+    save_pretrained(source, tmp_path / "m")
+    gray = create_model("lenet5", weights=tmp_path / "m", in_channels=1).eval()
+    x = torch.randn(2, 1, 32, 32)
+    # A gray image is the color image whose three channels are equal.
+    torch.testing.assert_close(gray(x), source(x.expand(-1, 3, -1, -1)), rtol=1e-5, atol=1e-5)
+
+
+def test_more_input_channels_repeat_and_rescale():
+    weight = torch.randn(4, 3, 5, 5)
+    adapted = adapt_input_conv(weight, 6)
+    torch.testing.assert_close(adapted, torch.cat([weight, weight], dim=1) * 0.5)
+    assert adapt_input_conv(weight, 2).shape == (4, 2, 5, 5)
+    torch.testing.assert_close(adapt_input_conv(weight, 1), weight.sum(1, keepdim=True))
+
+
+def test_load_checkpoint_needs_no_config(make_config):
+    from zoo.run import train
+
+    cfg = make_config(
+        "model=mlp", "data=digits_flat", "augmentation=[none]", "trainer.max_epochs=1"
+    )
+    train(cfg)
+    checkpoint = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
+    model = load_checkpoint(checkpoint).eval()
+    exported = load_pretrained(Path(cfg.paths.output_dir) / "model").eval()
+    x = torch.randn(3, 64)
+    torch.testing.assert_close(model(x), exported(x))  # one epoch: last is the best
+
+
+def test_unknown_weights_name_lists_the_known_ones():
+    with pytest.raises(ZooError, match=r"unknown weights for model 'mlp'"):
+        create_model("mlp", weights="mlp.imagenet")
+
+
+def test_torchvision_weights_offline_name_the_file_and_where_to_put_it(monkeypatch, tmp_path):
+    names = list_pretrained(model="resnet18")
+    if not names:
+        pytest.skip("no CNNs registered")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+
+    def offline(*args, **kwargs):
+        raise URLError("no network")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
+    entry = get_pretrained("torchvision", model="resnet18")
+    expected = torchvision_checkpoint_path(entry.meta["url"])
+    assert str(expected).startswith(str(tmp_path))
+    with pytest.raises(
+        ZooError, match=rf"cannot download .*resnet18-.*\.pth.*place it at {expected}"
+    ):
+        create_model("resnet18", weights="torchvision")
+
+
+def test_torchvision_weights_load_through_torch_hub(monkeypatch):
+    torchvision_models = pytest.importorskip("torchvision.models")
+    if not list_pretrained(model="resnet18"):
+        pytest.skip("no CNNs registered")
+    reference = torchvision_models.resnet18().eval()
+    with torch.no_grad():
+        for module in reference.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.5, 0.5)
+                module.running_var.uniform_(0.5, 1.5)
+    calls = []
+
+    def fake_hub(url, **kwargs):
+        calls.append((url, kwargs))
+        return reference.state_dict()
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", fake_hub)
+    model = create_model("resnet18", weights="resnet18.imagenet1k_v1").eval()
+    assert calls[0][1]["weights_only"] is True and calls[0][0].endswith(".pth")
+    x = torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), reference(x), rtol=1e-5, atol=1e-5)
+    entry = get_pretrained("torchvision", model="resnet18")
+    assert entry.name == "resnet18.imagenet1k_v1" and entry.meta["num_params"] == 11_689_512
+    assert entry.meta["metrics"]["acc@1"] == pytest.approx(69.758)
+    assert entry.transforms()(torch.zeros(3, 300, 300, dtype=torch.uint8)).shape == (3, 224, 224)
+
+
+def test_googlenet_entries_fold_transform_input_into_the_normalization():
+    if "googlenet" not in {get_pretrained(n).model for n in list_pretrained("googlenet.*")}:
+        pytest.skip("no googlenet registered")
+    entry = get_pretrained("torchvision", model="googlenet")
+    assert entry.meta["normalization"] == {"mean": [0.5] * 3, "std": [0.5] * 3}
+    assert entry.kwargs["aux_logits"] is False  # as torchvision builds it
+
+
+def test_every_torchvision_entry_matches_its_model():
+    """Each entry's parameter count (from torchvision's metadata) equals zoo's model built
+    with the entry's arguments."""
+    for name in list_pretrained():
+        entry = get_pretrained(name)
+        if "url" not in entry.meta:
+            continue
+        model = create_model(entry.model, **entry.kwargs)
+        assert sum(p.numel() for p in model.parameters()) == entry.meta["num_params"], name
+
+
+def test_registry_is_cached():
+    assert zoo.pretrained._entries() is zoo.pretrained._entries()

@@ -1,0 +1,213 @@
+"""The weights registry: pretrained weights by name, each with its metadata and preprocessing.
+
+Two sources:
+
+- **shipped**: folders under ``zoo/pretrained/`` (``config.json`` + ``model.safetensors``),
+  written by ``scripts/reproduce.py --export`` from a recorded experiment, e.g.
+  ``create_model("lenet5", weights="lenet5.digits")``; they need no download;
+- **torchvision**: torchvision's ImageNet weights for the architectures it shares with zoo,
+  named ``<model>.<torchvision weights name>`` (``resnet50.imagenet1k_v2``), or
+  ``weights="torchvision"`` for torchvision's default. torch.hub downloads them on first use
+  into ``$TORCH_HOME/hub/checkpoints`` and reads them with ``weights_only=True``; offline, the
+  error names the file to fetch and where to put it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache, partial
+from pathlib import Path
+from typing import Any
+from urllib.error import URLError
+
+import torch
+from safetensors.torch import load_file
+
+from zoo.errors import ZooError, unknown_name_error
+
+SHIPPED_DIR = Path(__file__).resolve().parent / "pretrained"
+TORCHVISION = "torchvision"
+# torchvision runs these ports of Google's weights with ``transform_input=True``, which turns
+# ImageNet-normalized inputs into (x - 0.5) / 0.5; zoo's models leave normalization to the
+# preprocessing, so their entries normalize with 0.5 / 0.5 directly (the same numbers).
+HALF_NORMALIZED = {"googlenet", "inception_v3"}
+# torchvision's files for these include the auxiliary classifiers; as torchvision does, the
+# models are built with them for Inception v3 and without for GoogLeNet (``aux_logits=``
+# overrides; the weights of a disabled head are not loaded).
+AUX_LOGITS = {"googlenet": False, "inception_v3": True}
+
+
+@dataclass(frozen=True)
+class PretrainedWeights:
+    """One named set of weights: which model, built how, trained on what, preprocessed how.
+
+    ``meta`` holds ``dataset``, ``categories``, ``input_size``, ``normalization``
+    (``mean``/``std``), ``metrics``, ``num_params`` and ``command`` (or torchvision's
+    ``recipe``).
+    """
+
+    name: str
+    model: str
+    kwargs: dict[str, Any]
+    meta: dict[str, Any]
+    load_state_dict: Callable[[], dict[str, torch.Tensor]] = field(repr=False)
+    transforms_factory: Callable[[], Callable] | None = field(default=None, repr=False)
+
+    def transforms(self) -> Callable:
+        """The preprocessing these weights expect, from an image (PIL or uint8 tensor) to the
+        normalized float tensor the model takes."""
+        if self.transforms_factory is not None:
+            return self.transforms_factory()
+        from torchvision.transforms import v2
+
+        channels, height, width = self.meta["input_size"]
+        steps: list[Any] = [v2.ToImage()]
+        if channels == 1:
+            steps.append(v2.Grayscale(num_output_channels=1))
+        steps += [
+            v2.Resize((height, width), antialias=True),
+            v2.ToDtype(torch.float32, scale=True),
+            v2.Normalize(self.meta["normalization"]["mean"], self.meta["normalization"]["std"]),
+        ]
+        return v2.Compose(steps)
+
+
+# -- shipped folders -------------------------------------------------------------------------
+def _shipped_entry(folder: Path) -> PretrainedWeights:
+    config = json.loads((folder / "config.json").read_text())
+    data = config.get("data", {})
+    meta = {
+        "dataset": data.get("name"),
+        "categories": data.get("class_names"),
+        "input_size": data.get("input_shape"),
+        "normalization": data.get("normalization"),
+        "metrics": config.get("metrics", {}),
+        "num_params": config.get("num_params"),
+        "command": config.get("command"),
+        "source": str(folder),
+    }
+    return PretrainedWeights(
+        name=folder.name,
+        model=config["model"]["name"],
+        kwargs=dict(config["model"]["kwargs"]),
+        meta=meta,
+        load_state_dict=lambda: load_file(folder / "model.safetensors"),
+    )
+
+
+# -- torchvision -----------------------------------------------------------------------------
+def torchvision_checkpoint_path(url: str) -> Path:
+    """Where torch.hub keeps (and looks for) a downloaded checkpoint."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name
+
+
+def _download_torchvision(url: str) -> dict[str, torch.Tensor]:
+    path = torchvision_checkpoint_path(url)
+    try:
+        return torch.hub.load_state_dict_from_url(
+            url, map_location="cpu", weights_only=True, check_hash=True, progress=True
+        )
+    except (URLError, OSError, RuntimeError) as error:
+        if path.is_file():
+            raise ZooError(f"cannot read {path}: {' '.join(str(error).split())}") from error
+        raise ZooError(
+            f"cannot download {url} ({type(error).__name__}); offline, fetch that file on a "
+            f"machine that is online and place it at {path}."
+        ) from error
+
+
+def _torchvision_entries() -> list[PretrainedWeights]:
+    from torchvision.models import get_model_weights
+    from torchvision.models import list_models as torchvision_models
+
+    from zoo.registry import list_models
+
+    entries = []
+    for model in sorted(set(list_models()) & set(torchvision_models())):
+        enum = get_model_weights(model)
+        for weights in enum:
+            meta = weights.meta
+            if not meta.get("categories"):
+                continue  # feature-extractor weights without a classifier (vgg16's FEATURES)
+            transforms_factory = weights.transforms
+            if model in HALF_NORMALIZED:
+                transforms_factory = partial(weights.transforms, mean=(0.5,) * 3, std=(0.5,) * 3)
+            transforms = transforms_factory()
+            size = transforms.crop_size[0]
+            kwargs = {"num_classes": len(meta["categories"]), "in_channels": 3}
+            if model in AUX_LOGITS:
+                kwargs["aux_logits"] = AUX_LOGITS[model]
+            entries.append(
+                PretrainedWeights(
+                    name=f"{model}.{weights.name.lower()}",
+                    model=model,
+                    kwargs=kwargs,
+                    meta={
+                        "dataset": "ImageNet-1K",
+                        "categories": meta["categories"],
+                        "input_size": [3, size, size],
+                        "min_size": list(meta["min_size"]),
+                        "normalization": {
+                            "mean": list(transforms.mean),
+                            "std": list(transforms.std),
+                        },
+                        "metrics": meta["_metrics"]["ImageNet-1K"],
+                        "num_params": meta["num_params"],
+                        "recipe": meta["recipe"],
+                        "url": weights.url,
+                        "default": weights is enum.DEFAULT,
+                    },
+                    load_state_dict=lambda url=weights.url: _download_torchvision(url),
+                    transforms_factory=transforms_factory,
+                )
+            )
+    return entries
+
+
+@cache
+def _entries() -> dict[str, PretrainedWeights]:
+    entries = {}
+    if SHIPPED_DIR.is_dir():
+        for folder in sorted(SHIPPED_DIR.iterdir()):
+            if (folder / "config.json").is_file():
+                entries[folder.name] = _shipped_entry(folder)
+    for entry in _torchvision_entries():
+        entries[entry.name] = entry
+    return entries
+
+
+def list_pretrained(pattern: str = "*", *, model: str | None = None) -> list[str]:
+    """Names of the registered weights matching ``pattern``, optionally for one ``model``."""
+    return sorted(
+        name
+        for name, entry in _entries().items()
+        if fnmatch.fnmatchcase(name, pattern) and (model is None or entry.model == model)
+    )
+
+
+def get_pretrained(name: str, *, model: str | None = None) -> PretrainedWeights:
+    """The weights entry ``name``; ``"torchvision"`` means torchvision's default for ``model``."""
+    entries = _entries()
+    if name == TORCHVISION:
+        defaults = [e for e in entries.values() if e.model == model and e.meta.get("default")]
+        if not defaults:
+            raise ZooError(
+                f"torchvision has no weights for model {model!r}; it has them for: "
+                f"{', '.join(sorted({e.model for e in entries.values() if 'url' in e.meta}))}."
+            )
+        return defaults[0]
+    if name not in entries:
+        choices = list_pretrained(model=model) if model else list(entries)
+        for_model = f" for model {model!r}" if model else ""
+        raise unknown_name_error(
+            f"weights{for_model} (a name, a folder, or 'torchvision')",
+            name,
+            choices or ["none registered"],
+        )
+    entry = entries[name]
+    if model is not None and entry.model != model:
+        raise ZooError(f"weights {name!r} are for model {entry.model!r}, not {model!r}.")
+    return entry
