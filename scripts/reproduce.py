@@ -2,10 +2,12 @@
 
     python scripts/reproduce.py                       # every configs/experiment/*.yaml
     python scripts/reproduce.py lenet5_digits resnet20_digits
+    python scripts/reproduce.py --export lenet5_digits  # also ship the model in the package
 
 Each experiment runs as ``python train.py experiment=NAME``; its ``results.json`` is copied
 to ``results/NAME.json`` (with the machine it ran on) and the README's results table
-is regenerated from those files.
+is regenerated from those files. ``--export`` copies the trained model folder into
+``zoo/pretrained/<model>.<data>`` as a named weights entry (keep those under 5 MB).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -38,11 +41,27 @@ def epochs_trained(run_dir: Path) -> int | None:
         return None
     import csv
 
-    epochs = [int(row["epoch"]) for row in csv.DictReader(metrics.open()) if row.get("epoch")]
+    rows = csv.DictReader(metrics.open())
+    epochs = [int(row["epoch"]) for row in rows if row.get("epoch") and row.get("train/loss")]
     return max(epochs) + 1 if epochs else None
 
 
-def reproduce(name: str) -> Path:
+def export(run_dir: Path, result: dict) -> Path:
+    """Copy the run's model folder into the package's shipped weights."""
+    target = (
+        REPO_ROOT / "zoo" / "pretrained" / f"{result['model']['name']}.{result['data']['name']}"
+    )
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(run_dir / "model", target)
+    config = json.loads((target / "config.json").read_text())
+    config["command"] = result["command"]
+    (target / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    print(f"exported {target} ({(target / 'model.safetensors').stat().st_size / 1e6:.2f} MB)")
+    return target
+
+
+def reproduce(name: str, *, export_model: bool = False) -> Path:
     import time
 
     started = time.time()
@@ -57,6 +76,8 @@ def reproduce(name: str) -> Path:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     target = RESULTS_DIR / f"{name}.json"
     target.write_text(json.dumps(result, indent=2) + "\n")
+    if export_model:
+        export(run_dir, result)
     return target
 
 
@@ -67,11 +88,15 @@ def main() -> None:
     parser.add_argument(
         "experiments", nargs="*", help="names under configs/experiment (default: all)"
     )
-    names = parser.parse_args().experiments or sorted(
+    parser.add_argument(
+        "--export", action="store_true", help="ship the trained models in zoo/pretrained"
+    )
+    args = parser.parse_args()
+    names = args.experiments or sorted(
         p.stem for p in (REPO_ROOT / "configs" / "experiment").glob("*.yaml")
     )
     for name in names:
-        reproduce(name)
+        reproduce(name, export_model=args.export)
     README.write_text(replace_between_markers(README.read_text(), "results", results_table()))
     print(results_table())
 

@@ -173,3 +173,21 @@ def test_every_torchvision_entry_matches_its_model():
 
 def test_registry_is_cached():
     assert zoo.pretrained._entries() is zoo.pretrained._entries()
+
+
+@pytest.mark.parametrize("name", list_pretrained("*.digits*"))
+def test_shipped_weights_give_their_recorded_accuracy(name):
+    """The weights shipped in zoo/pretrained load offline and score on the digits test split
+    what their training run recorded."""
+    from zoo.data import DigitsDataModule
+
+    entry = get_pretrained(name)
+    model = create_model(entry.model, weights=name).eval()
+    data = DigitsDataModule(flatten=entry.meta["dataset"] == "digits_flat")
+    data.setup()
+    assert data.mean == pytest.approx(entry.meta["normalization"]["mean"])
+    inputs, targets = data.splits["test"]
+    with torch.no_grad():
+        accuracy = (model(data.normalization(inputs)).argmax(1) == targets).float().mean().item()
+    assert accuracy == pytest.approx(entry.meta["metrics"]["test/acc"], abs=1e-6)
+    assert entry.meta["command"].startswith("python train.py experiment=")

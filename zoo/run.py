@@ -131,7 +131,7 @@ def _print_summary(metrics: dict[str, float], run_dir: Path) -> None:
             table.add_row(key, f"{value:.4f}")
     console = Console()
     console.print(table)
-    console.print(f"Outputs: {run_dir}")
+    console.print(f"Outputs: {run_dir}", soft_wrap=True, highlight=False)
 
 
 def train(cfg: DictConfig) -> dict[str, float]:

@@ -25,6 +25,8 @@ class DigitsDataModule(TensorDataModule):
                 f"data.image_size must be >= 8 (the originals are 8x8), got {image_size}."
             )
         self.flatten = flatten
+        if flatten:
+            self.name = "digits_flat"
         self.image_size = image_size
 
     def load(self) -> LoadedData:
