@@ -136,3 +136,21 @@ def test_ddp_on_two_cpu_processes(tmp_path):
     assert (
         "world_size=2" in result.stderr or "distributed" in (result.stdout + result.stderr).lower()
     )
+
+
+def test_optuna_search_runs_trials(tmp_path):
+    result = run_train(
+        "-m",
+        "hparams_search=optuna",
+        "hydra.sweeper.n_trials=2",
+        "debug=fdr",
+        "model=mlp",
+        "data=digits_flat",
+        "augmentation=[none]",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (sweep,) = list((tmp_path / "outputs" / "multiruns").iterdir())
+    summary = (sweep / "optimization_results.yaml").read_text()
+    assert "best_params:" in summary and "optimizer.lr" in summary
+    assert (sweep / "0" / "results.json").is_file() and (sweep / "1" / "results.json").is_file()

@@ -17,34 +17,23 @@ import numpy as np
 import torch
 from torchvision import datasets
 
-from zoo.data.base import LoadedData, TensorDataModule
-from zoo.data.mnist import DOWNLOAD_ERRORS, READ_ERRORS, one_line
-from zoo.errors import ZooError
+from zoo.data.base import LoadedData
+from zoo.data.downloaded import DownloadedDataModule
 
 
-class CIFAR10DataModule(TensorDataModule):
+class CIFAR10DataModule(DownloadedDataModule):
     """CIFAR-10 as ``uint8`` ``3×32×32`` images (scaled to [0, 1] by the task on the device).
 
     The official split: the 10,000 test images are the test set; the validation set is a
     seeded, stratified ``val_fraction`` of the 50,000 training images.
 
-    Args:
-        data_dir: the folder torchvision downloads into and unpacks in.
-        download: fetch missing files in ``prepare_data``; when False, missing files are an
-            error.
-        **kwargs: the :class:`~zoo.data.base.TensorDataModule` arguments (``test_fraction``
-            is unused: the official test split is the test set).
+    Takes the :class:`~zoo.data.downloaded.DownloadedDataModule` arguments (``data_dir``:
+    the folder torchvision downloads into and unpacks in).
     """
 
     name = "cifar10"
     title = "CIFAR-10"
     dataset_class: type[datasets.CIFAR10] = datasets.CIFAR10
-
-    def __init__(self, *, data_dir: str, download: bool = True, **kwargs) -> None:
-        kwargs.setdefault("test_fraction", 0.0)
-        super().__init__(**kwargs)
-        self.data_dir = Path(data_dir).expanduser()
-        self.download = download
 
     # -- files ------------------------------------------------------------------------------
     @property
@@ -57,45 +46,13 @@ class CIFAR10DataModule(TensorDataModule):
         cls = self.dataset_class
         return [name for name, _ in cls.train_list + cls.test_list] + [cls.meta["filename"]]
 
-    def missing_files(self) -> list[str]:
-        return [name for name in self.expected_files if not (self.folder / name).is_file()]
-
-    def not_found(self, reason: str | None = None) -> ZooError:
-        """The error for missing files, with the download's failure when there was one."""
-        missing = self.missing_files()
-        expected = ", ".join(self.expected_files)
-        if missing and len(missing) < len(self.expected_files):
-            expected += f" (missing: {', '.join(missing)})"
-        failure = f"; the download failed ({reason})" if reason else ""
-        return ZooError(
-            f"{self.title} not found in {self.folder}: expected {expected}{failure}. Run once "
-            f"online with data.download=true, or download {self.dataset_class.url} and "
-            f"extract it in {self.data_dir} (it unpacks into {self.dataset_class.base_folder}/)."
+    def fetch_hint(self) -> str:
+        return (
+            f"download {self.dataset_class.url} and extract it in {self.data_dir} (it unpacks "
+            f"into {self.dataset_class.base_folder}/; torchvision checks the files' MD5 sums)"
         )
 
-    # -- LightningDataModule ----------------------------------------------------------------
-    def prepare_data(self) -> None:
-        """Download and unpack the archive when files are missing (Lightning calls this on
-        one process per node)."""
-        if not self.download or not self.missing_files():
-            return
-        try:
-            self.dataset_class(str(self.data_dir), train=True, download=True)
-        except DOWNLOAD_ERRORS as error:
-            raise self.not_found(one_line(error)) from error
-
-    def load(self) -> LoadedData:
-        if self.missing_files():
-            raise self.not_found()
-        try:
-            train = self.dataset_class(str(self.data_dir), train=True, download=False)
-            test = self.dataset_class(str(self.data_dir), train=False, download=False)
-        except READ_ERRORS as error:
-            raise ZooError(
-                f"{self.title} files in {self.folder} are corrupted or unreadable "
-                f"({one_line(error)}; torchvision checks their MD5 sums). Delete "
-                f"{self.folder} and run once online with data.download=true to fetch them again."
-            ) from error
+    def to_tensors(self, train: datasets.CIFAR10, test: datasets.CIFAR10) -> LoadedData:
         return LoadedData(
             _images(train.data),
             torch.as_tensor(train.targets, dtype=torch.long),
