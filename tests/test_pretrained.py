@@ -191,3 +191,25 @@ def test_shipped_weights_give_their_recorded_accuracy(name):
         accuracy = (model(data.normalization(inputs)).argmax(1) == targets).float().mean().item()
     assert accuracy == pytest.approx(entry.meta["metrics"]["test/acc"], abs=1e-6)
     assert entry.meta["command"].startswith("python train.py experiment=")
+
+
+def test_torchvision_googlenet_weights_drop_the_auxiliary_heads(monkeypatch):
+    """torchvision's GoogLeNet file holds the auxiliary classifiers; built as torchvision
+    builds it (without them) the model loads the rest and matches torchvision's outputs on
+    inputs normalized with 0.5/0.5 (torchvision's transform_input, folded in)."""
+    torchvision_models = pytest.importorskip("torchvision.models")
+    if not list_pretrained(model="googlenet"):
+        pytest.skip("no googlenet registered")
+    reference = torchvision_models.googlenet(
+        aux_logits=True, transform_input=False, init_weights=True
+    )
+    monkeypatch.setattr(
+        torch.hub, "load_state_dict_from_url", lambda url, **kw: reference.state_dict()
+    )
+    model = create_model("googlenet", weights="torchvision").eval()
+    assert model.aux1 is None and model.aux2 is None
+    with_aux = create_model("googlenet", weights="torchvision", aux_logits=True)
+    torch.testing.assert_close(with_aux.aux1.fc2.weight, reference.aux1.fc2.weight)
+    x = torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), reference.eval()(x), rtol=1e-5, atol=1e-5)
