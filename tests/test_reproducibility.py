@@ -33,3 +33,11 @@ def test_resume_from_last_checkpoint_continues_where_it_stopped(make_config):
     assert resumed["val/loss"] == pytest.approx(uninterrupted["val/loss"], rel=1e-6)
     assert resumed["test/acc"] == uninterrupted["test/acc"]
     assert resumed["val/acc_best"] == uninterrupted["val/acc_best"]
+
+
+def test_test_only_run_evaluates_the_given_checkpoint(make_config):
+    first = make_config(*SMALL, "trainer.max_epochs=1", name="trained")
+    trained = train(first)
+    checkpoint = Path(first.paths.output_dir) / "checkpoints" / "last.ckpt"
+    evaluated = train(make_config(*SMALL, "train=false", f"ckpt_path={checkpoint}", name="eval"))
+    assert evaluated["test/acc"] == trained["test/acc"]  # one epoch: last is the best

@@ -26,6 +26,7 @@ from omegaconf import DictConfig
 
 from zoo.augment import build_augmentation
 from zoo.config import check_config, model_kwargs, to_container
+from zoo.data.base import input_kind_of
 from zoo.errors import ZooError
 from zoo.registry import create_model
 from zoo.tasks import TASKS, ZooTask
@@ -84,9 +85,7 @@ def versions() -> dict[str, str]:
     }
 
 
-def build_task(
-    cfg: DictConfig, model: torch.nn.Module, datamodule: Any, input_kind: str
-) -> ZooTask:
+def build_task(cfg: DictConfig, model: torch.nn.Module, input_kind: str) -> ZooTask:
     """The LightningModule for the data's task kind, around ``model``."""
     task_kind = cfg.data.get("task", "classification")
     if task_kind not in TASKS:
@@ -145,9 +144,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     model = create_model(info.name, **model_kwargs(cfg))
     if cfg.get("compile"):
         model.compile()
-    input_kind = "image" if len(cfg.data.input_shape) == 3 else "vector"
-    task = build_task(cfg, model, datamodule, input_kind)
-    task.run_config = to_container(cfg)
+    task = build_task(cfg, model, input_kind_of(cfg.data.input_shape))
+    task.run_config = resolved_config = to_container(cfg)
 
     callbacks = _instantiate_all(cfg.get("callbacks"))
     loggers = _instantiate_all(cfg.get("logger"))
@@ -160,18 +158,20 @@ def train(cfg: DictConfig) -> dict[str, float]:
         trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True)
     fit_metrics = _scalar_metrics(trainer)
     best_path = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    # The weights to test and export: the best checkpoint, else the one given to test alone.
+    evaluated = best_path or (cfg.get("ckpt_path") if not cfg.get("train", True) else None)
     test_results: list[dict[str, float]] = []
     if cfg.get("test", True):
-        if not best_path:
+        if not evaluated:
             log.warning("no best checkpoint was saved; testing the current weights")
         test_results = trainer.test(
-            task, datamodule=datamodule, ckpt_path=best_path or None, weights_only=True
+            task, datamodule=datamodule, ckpt_path=evaluated or None, weights_only=True
         )
     metrics = _final_metrics(fit_metrics, test_results)
 
     if trainer.is_global_zero:
-        if best_path:
-            load_checkpoint_weights(model, best_path)
+        if evaluated and not test_results:  # trainer.test already loaded them otherwise
+            load_checkpoint_weights(model, evaluated)
         datamodule.setup("test")
         data_description = datamodule.describe()
         command = command_line()
@@ -183,12 +183,12 @@ def train(cfg: DictConfig) -> dict[str, float]:
             {
                 "metrics": metrics,
                 "optimized_metric": cfg.get("optimized_metric"),
-                "best_checkpoint": best_path or None,
+                "best_checkpoint": evaluated or None,
                 "model_dir": str(model_dir),
                 "model": model.zoo_spec,
                 "data": data_description,
                 "command": command,
-                "config": to_container(cfg),
+                "config": resolved_config,
                 "versions": versions(),
                 "wall_time_s": round(time.perf_counter() - started, 2),
             },
