@@ -160,13 +160,16 @@ def test_googlenet_entries_fold_transform_input_into_the_normalization():
     assert entry.kwargs["aux_logits"] is False  # as torchvision builds it
 
 
-def test_every_torchvision_entry_matches_its_model():
-    """Each entry's parameter count (from torchvision's metadata) equals zoo's model built
-    with the entry's arguments."""
-    for name in list_pretrained():
+def test_torchvision_entries_build_the_model_their_weights_fit():
+    """An entry's parameter count (torchvision's metadata) equals zoo's model built with the
+    entry's arguments: the models whose entries set more than the classes and channels (the
+    fidelity tests compare every architecture's count with torchvision's)."""
+    for name in [
+        *list_pretrained("googlenet.*"),
+        *list_pretrained("inception_v3.*"),
+        "resnet18.imagenet1k_v1",
+    ]:
         entry = get_pretrained(name)
-        if "url" not in entry.meta:
-            continue
         model = create_model(entry.model, **entry.kwargs)
         assert sum(p.numel() for p in model.parameters()) == entry.meta["num_params"], name
 
