@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from torch import nn
 
 from zoo.errors import ZooError
@@ -88,21 +88,28 @@ def model_spec(model: nn.Module) -> dict[str, Any]:
     return spec
 
 
-def _unique_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
-    """The state dict with tied tensors stored once (safetensors refuses shared storage)."""
-    seen: dict[tuple[int, int, tuple[int, ...]], str] = {}
-    state: dict[str, torch.Tensor] = {}
-    for key, tensor in model.state_dict().items():
+def _shared_aliases(model: nn.Module) -> dict[str, str]:
+    """Maps each state-dict key to the first key sharing its storage (tied weights)."""
+    first: dict[tuple[int, int, tuple[int, ...]], str] = {}
+    aliases: dict[str, str] = {}
+    for key, tensor in model.state_dict(keep_vars=True).items():
         identity = (
             tensor.untyped_storage().data_ptr(),
             tensor.storage_offset(),
             tuple(tensor.shape),
         )
-        if identity in seen and tensor.numel() > 0:
-            continue
-        seen[identity] = key
-        state[key] = tensor.detach().contiguous().cpu()
-    return state
+        aliases[key] = first.setdefault(identity, key) if tensor.numel() > 0 else key
+    return aliases
+
+
+def _unique_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The state dict with tied tensors stored once (safetensors refuses shared storage)."""
+    aliases = _shared_aliases(model)
+    return {
+        key: tensor.detach().contiguous().cpu()
+        for key, tensor in model.state_dict().items()
+        if aliases[key] == key
+    }
 
 
 def save_pretrained(model: nn.Module, directory: str | os.PathLike, **metadata: Any) -> Path:
@@ -115,14 +122,8 @@ def save_pretrained(model: nn.Module, directory: str | os.PathLike, **metadata: 
     directory.mkdir(parents=True, exist_ok=True)
     spec = model_spec(model)
     config = {"format_version": FORMAT_VERSION, "model": spec, **metadata}
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{WEIGHTS_NAME}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(_unique_state_dict(model), tmp, metadata={"model": spec["name"]})
-        os.replace(tmp, directory / WEIGHTS_NAME)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    weights = save(_unique_state_dict(model), metadata={"model": spec["name"]})
+    _atomic_write_bytes(directory / WEIGHTS_NAME, weights)
     write_json(directory / CONFIG_NAME, config)
     return directory
 
@@ -186,20 +187,6 @@ def from_torchvision_state_dict(
     """torchvision's state dict in zoo's key names: zoo's CNNs use torchvision's names, so
     this is the identity (the fidelity tests check that every key loads)."""
     return dict(state_dict)
-
-
-def _shared_aliases(model: nn.Module) -> dict[str, str]:
-    """Maps each state-dict key to the first key sharing its storage (tied weights)."""
-    first: dict[tuple[int, int, tuple[int, ...]], str] = {}
-    aliases: dict[str, str] = {}
-    for key, tensor in model.state_dict(keep_vars=True).items():
-        identity = (
-            tensor.untyped_storage().data_ptr(),
-            tensor.storage_offset(),
-            tuple(tensor.shape),
-        )
-        aliases[key] = first.setdefault(identity, key) if tensor.numel() > 0 else key
-    return aliases
 
 
 def load_weights(

@@ -26,8 +26,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from zoo.errors import ZooError
-from zoo.models.layers import check_dropout, check_input_size
+from zoo.models.layers import Classifier, check_dropout, check_input_size, check_sizes
 from zoo.registry import register_model
 
 IMAGENET_MIN_INPUT_SIZE = 63  # 11×11/4 conv and three 3×3/2 pools must leave >= 1 pixel
@@ -39,7 +38,7 @@ def min_input_size(kwargs: dict) -> int:
     return SMALL_MIN_INPUT_SIZE if kwargs.get("small_input") else IMAGENET_MIN_INPUT_SIZE
 
 
-class AlexNet(nn.Module):
+class AlexNet(Classifier):
     """AlexNet: ``features`` (convolutions), ``avgpool`` and ``classifier`` (three fc layers).
 
     ``forward_features`` returns the last feature maps (``num_features`` = 256 channels,
@@ -54,11 +53,7 @@ class AlexNet(nn.Module):
         small_input: bool = False,
     ) -> None:
         super().__init__()
-        if num_classes < 1 or in_channels < 1:
-            raise ZooError(
-                f"AlexNet needs num_classes >= 1 and in_channels >= 1, got "
-                f"num_classes={num_classes}, in_channels={in_channels}."
-            )
+        check_sizes("AlexNet", num_classes, in_channels)
         check_dropout(dropout)
         self.small_input = small_input
         self.min_input_size = min_input_size({"small_input": small_input})
@@ -103,9 +98,6 @@ class AlexNet(nn.Module):
     def forward_head(self, features: torch.Tensor) -> torch.Tensor:
         """Average-pool to a fixed grid, flatten, and apply the three fc layers."""
         return self.classifier(torch.flatten(self.avgpool(features), 1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_head(self.forward_features(x))
 
     def reset_classifier(self, num_classes: int) -> None:
         """Replace the last fc layer with a freshly initialized one for ``num_classes``."""

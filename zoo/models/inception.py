@@ -39,8 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from zoo.errors import ZooError
-from zoo.models.layers import check_dropout, check_input_size
+from zoo.models.layers import Classifier, check_dropout, check_input_size, check_sizes
 from zoo.registry import register_model
 
 # Smallest inputs, measured by running the models (tests/models/test_cnns.py checks them).
@@ -49,14 +48,6 @@ GOOGLENET_SMALL_MIN_INPUT_SIZE = 2
 INCEPTION_V3_MIN_INPUT_SIZE = 75
 INCEPTION_V3_AUX_MIN_INPUT_SIZE = 299  # the auxiliary head's 5×5/3 pool and 5×5 conv need 17×17
 INCEPTION_V3_SMALL_MIN_INPUT_SIZE = 7
-
-
-def _check_sizes(name: str, num_classes: int, in_channels: int) -> None:
-    if num_classes < 1 or in_channels < 1:
-        raise ZooError(
-            f"{name} needs num_classes >= 1 and in_channels >= 1, got "
-            f"num_classes={num_classes}, in_channels={in_channels}."
-        )
 
 
 def _aux_enabled(aux_logits: bool | None, small_input: bool) -> bool:
@@ -154,7 +145,7 @@ class GoogLeNetAux(nn.Module):
         return self.fc2(self.dropout(x))
 
 
-class GoogLeNet(nn.Module):
+class GoogLeNet(Classifier):
     """GoogLeNet: a stem, nine Inception modules (3a–3b, 4a–4e, 5a–5b) with max-pools
     between the groups, global average pooling, dropout and ``fc``; two auxiliary
     classifiers on the outputs of 4a and 4d.
@@ -173,7 +164,7 @@ class GoogLeNet(nn.Module):
         small_input: bool = False,
     ) -> None:
         super().__init__()
-        _check_sizes("GoogLeNet", num_classes, in_channels)
+        check_sizes("GoogLeNet", num_classes, in_channels)
         check_dropout(dropout)
         check_dropout(aux_dropout)
         self.aux_logits = aux_logits
@@ -449,7 +440,7 @@ class InceptionV3Aux(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, (1, 1)), 1))
 
 
-class InceptionV3(nn.Module):
+class InceptionV3(Classifier):
     """Inception v3: a stem of plain convolutions (299 → 35 pixels), three InceptionA
     modules (35×35), a reduction, four InceptionC (17×17), a reduction, two InceptionE
     (8×8), global average pooling, dropout and ``fc``; one auxiliary classifier on the last
@@ -468,7 +459,7 @@ class InceptionV3(nn.Module):
         small_input: bool = False,
     ) -> None:
         super().__init__()
-        _check_sizes("Inception-v3", num_classes, in_channels)
+        check_sizes("Inception-v3", num_classes, in_channels)
         check_dropout(dropout)
         self.aux_logits = aux_logits
         self.small_input = small_input

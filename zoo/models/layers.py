@@ -52,6 +52,35 @@ def make_norm(norm: str | None, num_features: int, *, spatial: bool) -> nn.Modul
     return nn.Identity()
 
 
+class Classifier(nn.Module):
+    """The interface every zoo classifier shares (as timm's): ``forward_features`` maps
+    inputs to features, ``forward_head`` maps features to logits, and ``forward`` is the two
+    in turn; ``reset_classifier`` replaces the head, ``num_features`` is its input width."""
+
+    num_features: int
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(x))
+
+    def reset_classifier(self, num_classes: int) -> None:
+        raise NotImplementedError
+
+
+def check_sizes(name: str, num_classes: int, in_channels: int) -> None:
+    """Refuse a class or input-channel count below 1."""
+    if num_classes < 1 or in_channels < 1:
+        raise ZooError(
+            f"{name} needs num_classes >= 1 and in_channels >= 1, got "
+            f"num_classes={num_classes}, in_channels={in_channels}."
+        )
+
+
 def check_input_size(x: torch.Tensor, minimum: int, name: str) -> None:
     """Refuse images smaller than ``minimum`` pixels on a side, naming the minimum."""
     height, width = x.shape[-2:]

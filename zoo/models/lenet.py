@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from zoo.errors import ZooError
-from zoo.models.layers import check_dropout, make_activation, make_norm
+from zoo.models.layers import Classifier, check_dropout, make_activation, make_norm
 from zoo.registry import register_model
 
 VARIANTS = {"classic": ("tanh", nn.AvgPool2d), "modern": ("relu", nn.MaxPool2d)}
@@ -36,7 +36,7 @@ def _c5_output_size(input_size: int) -> int:
     return size - 4  # C5
 
 
-class LeNet5(nn.Module):
+class LeNet5(Classifier):
     """LeNet-5: three convolutions, two subsampling layers, two fully connected layers."""
 
     def __init__(
@@ -89,9 +89,6 @@ class LeNet5(nn.Module):
     def forward_head(self, features: torch.Tensor) -> torch.Tensor:
         """F6 and the output layer."""
         return self.classifier(self.f6(features))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_head(self.forward_features(x))
 
     def reset_classifier(self, num_classes: int) -> None:
         """Replace the output layer with a freshly initialized one for ``num_classes`` outputs."""

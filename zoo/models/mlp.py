@@ -13,11 +13,11 @@ import torch
 from torch import nn
 
 from zoo.errors import ZooError
-from zoo.models.layers import check_dropout, make_activation, make_norm
+from zoo.models.layers import Classifier, check_dropout, make_activation, make_norm
 from zoo.registry import register_model
 
 
-class MLP(nn.Module):
+class MLP(Classifier):
     """A stack of fully connected layers with a linear classification (or regression) head."""
 
     def __init__(
@@ -55,9 +55,6 @@ class MLP(nn.Module):
 
     def forward_head(self, features: torch.Tensor) -> torch.Tensor:
         return self.head(features)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_head(self.forward_features(x))
 
     def reset_classifier(self, num_classes: int) -> None:
         """Replace the head with a freshly initialized one for ``num_classes`` outputs."""

@@ -41,6 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from zoo.errors import ZooError
+from zoo.models.layers import Classifier, check_sizes
 from zoo.registry import register_model
 
 PAPER = "He, Zhang, Ren & Sun 2016, Deep residual learning for image recognition"
@@ -182,15 +183,7 @@ def _init_weights(model: nn.Module, zero_init_residual: bool) -> None:
                 nn.init.zeros_(module.bn2.weight)
 
 
-def _check_sizes(name: str, num_classes: int, in_channels: int) -> None:
-    if num_classes < 1 or in_channels < 1:
-        raise ZooError(
-            f"{name} needs num_classes >= 1 and in_channels >= 1, got "
-            f"num_classes={num_classes}, in_channels={in_channels}."
-        )
-
-
-class ResNet(nn.Module):
+class ResNet(Classifier):
     """An ImageNet ResNet: stem, four stages (``layer1``..``layer4``), pooling and ``fc``.
 
     ``forward_features`` returns the last stage's maps (``num_features`` channels: 512 for
@@ -207,7 +200,7 @@ class ResNet(nn.Module):
         zero_init_residual: bool = False,
     ) -> None:
         super().__init__()
-        _check_sizes("ResNet", num_classes, in_channels)
+        check_sizes("ResNet", num_classes, in_channels)
         self.small_input = small_input
         if small_input:
             self.conv1 = conv3x3(in_channels, 64)
@@ -236,15 +229,12 @@ class ResNet(nn.Module):
         """Global average pooling and the fc layer."""
         return self.fc(torch.flatten(self.avgpool(features), 1))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_head(self.forward_features(x))
-
     def reset_classifier(self, num_classes: int) -> None:
         """Replace ``fc`` with a freshly initialized layer for ``num_classes`` outputs."""
         self.fc = nn.Linear(self.num_features, num_classes)
 
 
-class CifarResNet(nn.Module):
+class CifarResNet(Classifier):
     """The CIFAR-10 ResNet of section 4.2: a 3×3 stem with 16 filters, three stages of
     ``n`` BasicBlocks (16, 32, 64 filters), global average pooling and ``fc``.
 
@@ -260,7 +250,7 @@ class CifarResNet(nn.Module):
         zero_init_residual: bool = False,
     ) -> None:
         super().__init__()
-        _check_sizes(f"ResNet-{6 * n + 2}", num_classes, in_channels)
+        check_sizes(f"ResNet-{6 * n + 2}", num_classes, in_channels)
         if shortcut not in SHORTCUTS:
             raise ZooError(
                 f"unknown ResNet shortcut option {shortcut!r}; allowed: A (zero padding, as in "
@@ -285,9 +275,6 @@ class CifarResNet(nn.Module):
     def forward_head(self, features: torch.Tensor) -> torch.Tensor:
         """Global average pooling and the fc layer."""
         return self.fc(torch.flatten(self.avgpool(features), 1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_head(self.forward_features(x))
 
     def reset_classifier(self, num_classes: int) -> None:
         """Replace ``fc`` with a freshly initialized layer for ``num_classes`` outputs."""

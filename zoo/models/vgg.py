@@ -32,8 +32,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from zoo.errors import ZooError
-from zoo.models.layers import check_dropout, check_input_size, check_norm, make_norm
+from zoo.models.layers import (
+    Classifier,
+    check_dropout,
+    check_input_size,
+    check_norm,
+    check_sizes,
+    make_norm,
+)
 from zoo.registry import register_model
 
 M = "M"  # a 2×2 max-pool with stride 2
@@ -68,7 +74,7 @@ def make_features(config: list[int | str], in_channels: int, norm: str) -> nn.Se
     return nn.Sequential(*layers)
 
 
-class VGG(nn.Module):
+class VGG(Classifier):
     """VGG: ``features`` (3×3 convolutions and max-pools), ``avgpool`` and ``classifier``.
 
     ``forward_features`` returns the last feature maps (``num_features`` = 512 channels,
@@ -86,11 +92,7 @@ class VGG(nn.Module):
         name: str = "VGG",
     ) -> None:
         super().__init__()
-        if num_classes < 1 or in_channels < 1:
-            raise ZooError(
-                f"{name} needs num_classes >= 1 and in_channels >= 1, got "
-                f"num_classes={num_classes}, in_channels={in_channels}."
-            )
+        check_sizes(name, num_classes, in_channels)
         norm = check_norm(norm)
         check_dropout(dropout)
         self.name = name
@@ -134,9 +136,6 @@ class VGG(nn.Module):
     def forward_head(self, features: torch.Tensor) -> torch.Tensor:
         """Average-pool to a fixed grid, flatten, and apply the three fc layers."""
         return self.classifier(torch.flatten(self.avgpool(features), 1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_head(self.forward_features(x))
 
     def reset_classifier(self, num_classes: int) -> None:
         """Replace the last fc layer with a freshly initialized one for ``num_classes``."""
