@@ -11,7 +11,7 @@ import fnmatch
 import functools
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from torch import nn
@@ -37,7 +37,6 @@ class ModelInfo:
     default_input_size: tuple[int, ...]
     min_input_size: int | Callable[[dict[str, Any]], int] | None = None
     paper: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def min_input_size_for(self, kwargs: dict[str, Any]) -> int | None:
         """The smallest image height/width the model built with ``kwargs`` accepts."""
