@@ -37,7 +37,27 @@ CASES = [
     (["regularization.l1=-1"], r"regularization\.l1 must be >= 0, got -1"),
     (["regularization.label_smoothing=1.0"], r"label_smoothing must be in \[0, 1\), got 1\.0"),
     (["ckpt_path=/no/such/last.ckpt"], r"ckpt_path '/no/such/last\.ckpt' does not exist"),
-    (["data=digits_flat", "model=mlp"], r"augmentation \['digits'\] needs image data"),
+    (
+        ["data=digits_flat", "model=mlp", "augmentation=[rotate]"],
+        r"augmentation \['rotate'\] needs image data",
+    ),
+    (
+        ["model._target_=does.not.Exist"],
+        r"model\._target_ must be zoo\.create_model \(the model is chosen by model\.name\), "
+        r"got 'does\.not\.Exist'",
+    ),
+    (["model._target_=zoo.models.mlp"], r"model\._target_ must be zoo\.create_model"),
+    (
+        ["task._target_=does.not.Exist"],
+        r"task\._target_ must name a zoo task class .* got 'does\.not\.Exist'",
+    ),
+    (
+        ["data.target_kind=value"],
+        r"task classification learns from class targets, but data DigitsDataModule gives value",
+    ),
+    (["data.input_kind=tokens"], r"model 'lenet5' takes image inputs, but data .* gives tokens"),
+    (["data.input_kind=pixels"], r"data\.input_kind must be one of image, vector, sequence"),
+    (["model.num_classes=0"], r"model 'lenet5': num_classes must be an integer >= 1, got 0"),
 ]
 
 
@@ -67,3 +87,20 @@ def test_required_values_must_be_set(make_config):
     cfg = make_config("data=image_folder", "model=mlp")
     with pytest.raises(ZooError, match=r"required values not set: data\.num_classes, data\.root"):
         train(cfg)
+
+
+def test_a_model_that_does_not_do_the_task_is_refused(make_config, monkeypatch):
+    """The registry's task list decides: a model registered for regression only is refused by
+    the classification task, before any work."""
+    import dataclasses
+
+    from zoo import registry
+
+    info = registry.get_model_info("mlp")
+    monkeypatch.setitem(registry._REGISTRY, "mlp", dataclasses.replace(info, tasks=("regression",)))
+    cfg = make_config("model=mlp", "data=digits_flat")
+    with pytest.raises(
+        ZooError, match=r"model 'mlp' does not do classification; it does: regression\."
+    ):
+        train(cfg)
+    assert not Path(cfg.paths.output_dir, "checkpoints").exists()

@@ -54,18 +54,56 @@ def test_every_group_has_its_options():
     assert {"fdr", "overfit", "limit", "profiler"} <= set(options("debug"))
 
 
-@pytest.mark.parametrize("model", options("model"))
-@pytest.mark.parametrize("data", EMBEDDED_DATA)
-def test_every_model_on_embedded_data(make_config, model, data):
-    from zoo import ZooError, get_model_info
+@pytest.mark.parametrize(("data", "model"), [("digits", "lenet5"), ("digits_flat", "mlp")])
+def test_one_model_per_embedded_data_module(make_config, data, model):
+    """Every model's contract is in tests/models/test_contract.py; training runs one model per
+    data module (the downloaded ones on fixtures in tests/data/)."""
+    fit_one_step(make_config, f"data={data}", f"model={model}")
 
-    input_kinds = get_model_info(make_config(f"model={model}").model.name).input_kinds
-    overrides = [f"model={model}", f"data={data}", "augmentation=[none]"]
-    if data == "digits_flat" and "vector" not in input_kinds:
-        with pytest.raises(ZooError, match="inputs"):
-            train(make_config(*FAST, *overrides))
-        return
-    fit_one_step(make_config, *overrides)
+
+# The augmentation recipe belongs to the data: (data, the options it composes by default).
+AUGMENTATION_PRESETS = [
+    ("digits", {"digits"}),
+    ("digits_flat", set()),
+    ("mnist", set()),
+    ("fashion_mnist", set()),
+    ("cifar10", {"crop", "flip"}),
+    ("cifar100", {"crop", "flip"}),
+    ("image_folder", set()),
+    ("arrays", set()),
+]
+
+
+def test_every_data_option_has_its_augmentation_preset():
+    assert {data for data, _ in AUGMENTATION_PRESETS} == set(options("data"))
+
+
+@pytest.mark.parametrize(("data", "expected"), AUGMENTATION_PRESETS)
+def test_augmentation_preset_comes_from_the_data(make_config, data, expected):
+    assert set(make_config(f"data={data}").augmentation) == expected
+    # ... and the command line still overrides it
+    assert set(make_config(f"data={data}", "augmentation=[flip]").augmentation) == {"flip"}
+    assert not make_config(f"data={data}", "augmentation=[none]").augmentation
+
+
+def test_experiments_keep_their_own_augmentation(make_config):
+    assert not make_config("experiment=mlp_digits").augmentation
+    assert set(make_config("experiment=lenet5_digits").augmentation) == {"digits"}
+
+
+def test_the_mlp_trains_on_flat_digits_as_typed(tmp_path):
+    """`python train.py data=digits_flat model=mlp`, with nothing else: no augmentation for
+    images is applied to vectors, so nothing needs switching off."""
+    import subprocess
+    import sys
+
+    repo = CONFIGS.parent
+    result = subprocess.run(
+        [sys.executable, str(repo / "train.py"), "data=digits_flat", "model=mlp",
+         "debug=fdr", "callbacks=none", "logger=none", f"hydra.run.dir={tmp_path / 'run'}"],
+        capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
 
 
 @pytest.mark.parametrize("optimizer", options("optimizer"))
@@ -75,7 +113,6 @@ def test_every_optimizer(make_config, optimizer):
         f"optimizer={optimizer}",
         "model=mlp",
         "data=digits_flat",
-        "augmentation=[none]",
     )
 
 
@@ -86,7 +123,6 @@ def test_every_scheduler(make_config, scheduler):
         f"scheduler={scheduler}",
         "model=mlp",
         "data=digits_flat",
-        "augmentation=[none]",
     )
 
 
@@ -99,7 +135,6 @@ def test_every_regularization(make_config, regularization):
         f"regularization={regularization}",
         "model=mlp",
         "data=digits_flat",
-        "augmentation=[none]",
     )
 
 
@@ -119,7 +154,6 @@ def test_every_logger(make_config, logger, tmp_path):
         f"logger={logger}",
         "model=mlp",
         "data=digits_flat",
-        "augmentation=[none]",
         "trainer.max_epochs=1",
         "+trainer.limit_train_batches=2",
         "+trainer.limit_val_batches=1",
@@ -135,18 +169,12 @@ def test_every_logger(make_config, logger, tmp_path):
 @pytest.mark.parametrize("debug", options("debug"))
 def test_every_debug_mode(make_config, debug):
     extra = [] if debug == "fdr" else ["trainer.max_epochs=1", "++trainer.limit_train_batches=2"]
-    train(
-        make_config(
-            f"debug={debug}", "model=mlp", "data=digits_flat", "augmentation=[none]", *extra
-        )
-    )
+    train(make_config(f"debug={debug}", "model=mlp", "data=digits_flat", *extra))
 
 
 @pytest.mark.parametrize("trainer", ["default", "cpu"])
 def test_cpu_trainers(make_config, trainer):
-    fit_one_step(
-        make_config, f"trainer={trainer}", "model=mlp", "data=digits_flat", "augmentation=[none]"
-    )
+    fit_one_step(make_config, f"trainer={trainer}", "model=mlp", "data=digits_flat")
 
 
 @pytest.mark.parametrize("trainer", ["gpu", "ddp", "ddp_cpu"])

@@ -24,7 +24,27 @@ def test_description(digits):
     assert digits.class_names == [str(i) for i in range(10)]
     described = digits.describe()
     assert described["split_sizes"] == {"train": 1257, "val": 180, "test": 360}
-    assert described["task"] == "classification"
+    assert described["input_kind"] == "image" and described["input_shape"] == [1, 32, 32]
+    assert described["target_kind"] == "class" and described["target_shape"] is None
+    assert len(described["normalization"]["mean"]) == 1
+
+
+def test_the_data_does_not_choose_the_task():
+    """The same digits without targets to learn (autoencoders, GANs): no classes, splits
+    not stratified, the same standardization."""
+    module = DigitsDataModule(target_kind="none")
+    module.setup()
+    described = module.describe()
+    assert described["target_kind"] == "none" and described["num_classes"] is None
+    assert not module.stratify
+    assert described["normalization"] is not None
+
+
+def test_declared_input_kind_is_checked():
+    with pytest.raises(ZooError, match=r"declares input_kind 'vector', but the samples have"):
+        DigitsDataModule(input_kind="vector").setup()
+    with pytest.raises(ZooError, match=r"data\.input_kind must be one of image, vector"):
+        DigitsDataModule(input_kind="pixels")
 
 
 def test_splits_are_disjoint_stratified_and_cover_the_data(digits):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -10,9 +11,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from zoo import create_model
-from zoo.tasks import ClassificationTask
 from zoo.tasks import schedulers as zoo_schedulers
-from zoo.tasks.classification import split_logits
+from zoo.tasks.classification import ClassificationTask, split_logits
 from zoo.tasks.optim import l1_penalty, parameter_groups
 
 
@@ -134,3 +134,25 @@ def test_plateau_is_monitored_per_epoch():
     config["scheduler"].step(1.0)
     config["scheduler"].step(2.0)
     assert opt.param_groups[0]["lr"] == pytest.approx(0.1)
+
+
+TASK_CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs" / "task").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", TASK_CONFIGS, ids=[p.stem for p in TASK_CONFIGS])
+def test_a_task_kind_is_one_module_and_one_config(path, make_config):
+    """configs/task/<kind>.yaml instantiates the ZooTask subclass of that kind (a partial the
+    training system completes) and names the metric to monitor and the one to optimize."""
+    from hydra.utils import get_class
+
+    from zoo.kinds import TARGET_KINDS, TASK_KINDS
+    from zoo.tasks.base import ZooTask
+
+    cfg = make_config(f"task={path.stem}")
+    cls = get_class(cfg.task._target_)
+    assert issubclass(cls, ZooTask) and cls.kind == path.stem and cls.kind in TASK_KINDS
+    assert cls.target_kinds and set(cls.target_kinds) <= set(TARGET_KINDS)
+    assert cls.__module__ == f"zoo.tasks.{path.stem}"
+    assert cfg.task._partial_ is True
+    assert cfg.monitor.metric and cfg.monitor.mode in ("min", "max")
+    assert cfg.optimized_metric and cfg.optimized_direction in ("minimize", "maximize")

@@ -6,6 +6,9 @@ The public API. Importing ``zoo`` imports torch only: never Lightning or Hydra.
 >>> model = create_model("lenet5", num_classes=10)
 """
 
+# Importing the model files registers every builder; importing zoo.weights installs the
+# loader the registry's builders call for ``weights=...``.
+from zoo import models  # noqa: F401
 from zoo.errors import ZooError
 from zoo.info import model_info
 from zoo.registry import create_model, get_model_info, list_models, register_model

@@ -11,15 +11,19 @@ import os
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from hydra.utils import get_method
+from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
-from zoo.data.base import input_kind_of
 from zoo.errors import ZooError
+from zoo.kinds import INPUT_KINDS, TARGET_KINDS
 from zoo.models.layers import NORMS
-from zoo.registry import ModelInfo, check_builder_kwargs, get_model_info
+from zoo.registry import ModelInfo, check_builder_kwargs, check_common_arguments, get_model_info
+from zoo.tasks.base import ZooTask
 
-# Keys of a model config that are not builder arguments.
+# Keys of a model config that are not builder arguments: the function Hydra calls
+# (zoo.create_model) and the registered name it builds.
 MODEL_CONFIG_KEYS = ("_target_", "name")
+MODEL_TARGET = "zoo.create_model"
 
 
 def register_resolvers() -> None:
@@ -51,15 +55,57 @@ def to_container(node: Any) -> Any:
     return node
 
 
+def regularization_model_kwargs(cfg: DictConfig) -> dict[str, Any]:
+    """The regularization options that live in the model (dropout, norm), when set."""
+    regularization = cfg.get("regularization") or {}
+    return {
+        key: regularization[key]
+        for key in ("dropout", "norm")
+        if regularization.get(key) is not None
+    }
+
+
 def model_kwargs(cfg: DictConfig) -> dict[str, Any]:
     """The builder arguments of ``cfg.model`` with the regularization options that live in
     the model (dropout, norm) merged in."""
     kwargs = {k: v for k, v in to_container(cfg.model).items() if k not in MODEL_CONFIG_KEYS}
-    regularization = cfg.get("regularization") or {}
-    for key in ("dropout", "norm"):
-        if regularization.get(key) is not None:
-            kwargs[key] = regularization[key]
-    return kwargs
+    return {**kwargs, **regularization_model_kwargs(cfg)}
+
+
+def _imported(path: Any) -> Any:
+    """The object a ``_target_`` path names, or None when it cannot be imported."""
+    if not isinstance(path, str):
+        return None
+    try:
+        return get_method(path)
+    except Exception:  # Hydra raises ImportError or its own error types for a bad path
+        return None
+
+
+def check_model_target(model: DictConfig) -> None:
+    """A model config is a call of ``zoo.create_model(name=..., **builder arguments)``, which
+    Hydra's ``instantiate`` makes; refuse any other ``_target_``."""
+    target = model.get("_target_")
+    from zoo import create_model
+
+    if _imported(target) is not create_model:
+        raise ZooError(
+            f"model._target_ must be {MODEL_TARGET} (the model is chosen by model.name), "
+            f"got {target!r}."
+        )
+
+
+def task_class(cfg: DictConfig) -> type[ZooTask]:
+    """The LightningModule class the ``task`` config instantiates."""
+    _require(cfg.get("task") is not None, "the config has no 'task' section; e.g. task=...")
+    target = cfg.task.get("_target_")
+    cls = _imported(target)
+    if not (isinstance(cls, type) and issubclass(cls, ZooTask) and cls.kind):
+        raise ZooError(
+            f"task._target_ must name a zoo task class (a ZooTask subclass, such as "
+            f"zoo.tasks.classification.ClassificationTask), got {target!r}."
+        )
+    return cls
 
 
 def missing_values(node: Any, prefix: str = "") -> list[str]:
@@ -132,27 +178,48 @@ def _check_numbers(cfg: DictConfig) -> None:
         _require(0.0 <= dropout < 1.0, f"model.dropout must be in [0, 1), got {dropout}.")
 
 
+def check_task_fits(task: type[ZooTask], info: ModelInfo, data: DictConfig) -> None:
+    """Refuse a task the model does not do, or whose targets the data does not give."""
+    _require(
+        task.kind in info.tasks,
+        f"model {info.name!r} does not do {task.kind}; it does: {', '.join(info.tasks)}.",
+    )
+    target_kind = data.get("target_kind")
+    _require(
+        target_kind in TARGET_KINDS,
+        f"data.target_kind must be one of {', '.join(TARGET_KINDS)}, got {target_kind!r}.",
+    )
+    _require(
+        target_kind in task.target_kinds,
+        f"task {task.kind} learns from {' or '.join(task.target_kinds)} targets, but data "
+        f"{_data_name(data)} gives {target_kind} targets.",
+    )
+
+
+def _data_name(data: DictConfig) -> str:
+    return str(data.get("_target_", "")).rsplit(".", 1)[-1]
+
+
 def check_model_fits_data(
     info: ModelInfo, data: DictConfig, kwargs: dict[str, Any] | None = None
 ) -> None:
-    """Refuse a model whose task, input kind or minimum input size the data does not meet.
+    """Refuse a model whose input kind or minimum input size the data does not meet.
 
-    Without the builder's ``kwargs`` only the task and the input kind are checked."""
-    task = data.get("task", "classification")
+    Without the builder's ``kwargs`` only the input kind is checked."""
+    kind = data.get("input_kind")
     _require(
-        task in info.tasks,
-        f"model {info.name!r} does not do {task}; it does: {', '.join(info.tasks)}.",
+        kind in INPUT_KINDS,
+        f"data.input_kind must be one of {', '.join(INPUT_KINDS)}, got {kind!r}.",
     )
     shape = data.get("input_shape")
-    if shape is None:
-        return
-    kind = input_kind_of(list(shape))
     _require(
         kind in info.input_kinds,
         f"model {info.name!r} takes {' or '.join(info.input_kinds)} inputs, but data "
-        f"{data.get('_target_', '').rsplit('.', 1)[-1]} gives {kind} inputs of shape "
-        f"{list(shape)}.",
+        f"{_data_name(data)} gives {kind} inputs"
+        + (f" of shape {list(shape)}." if shape is not None else "."),
     )
+    if shape is None:
+        return
     if kwargs is None:  # the size limit may depend on the builder's arguments
         return
     min_size = info.min_input_size_for(kwargs)
@@ -166,9 +233,31 @@ def check_model_fits_data(
         )
 
 
+# What a data config declares about its data; a data module whose class has a
+# ``describe_source(**config)`` classmethod (data read from a file given by path) fills the
+# ones left null (or "auto") from the data itself, before anything else reads them.
+DESCRIPTION_KEYS = ("input_kind", "input_shape", "target_kind", "num_classes")
+
+
+def complete_data_description(cfg: DictConfig) -> None:
+    """Fill the null description keys of ``cfg.data`` from the data's own description."""
+    target = cfg.data.get("_target_")
+    cls = _imported(target)
+    _require(cls is not None, f"data._target_ {target!r} cannot be imported.")
+    describe = getattr(cls, "describe_source", None)
+    if describe is None:
+        return
+    config = {k: v for k, v in to_container(cfg.data).items() if k != "_target_"}
+    found = describe(**config)
+    with open_dict(cfg.data):
+        for key in DESCRIPTION_KEYS:
+            if cfg.data.get(key) in (None, "auto") and found.get(key) is not None:
+                cfg.data[key] = found[key]
+
+
 def check_config(cfg: DictConfig) -> ModelInfo:
     """Check everything that can be checked before data is loaded; returns the model's entry."""
-    for group in ("model", "data", "optimizer", "trainer"):
+    for group in ("model", "data", "task", "optimizer", "trainer"):
         _require(cfg.get(group) is not None, f"the config has no {group!r} section.")
     missing = sorted(k for k in missing_values(cfg) if not k.startswith("hydra."))
     if missing:
@@ -177,10 +266,14 @@ def check_config(cfg: DictConfig) -> ModelInfo:
             f"required value{'s' if plural else ''} not set: {', '.join(missing)}; set "
             f"{'them' if plural else 'it'} on the command line, e.g. {missing[0]}=...",
         )
+    complete_data_description(cfg)
     name = cfg.model.get("name")
     _require(name is not None, "model.name is missing: it names the registered model to build.")
     info = get_model_info(name)
+    check_model_target(cfg.model)
+    task = task_class(cfg)
     _check_numbers(cfg)
+    check_task_fits(task, info, cfg.data)
     check_model_fits_data(info, cfg.data)  # input kind first: model configs interpolate the shape
     kwargs = model_kwargs(cfg)
     for key in ("dropout", "norm"):
@@ -191,6 +284,7 @@ def check_config(cfg: DictConfig) -> ModelInfo:
                 f"it has no {key!r} argument (its arguments: {', '.join(info.parameters)})."
             )
     check_builder_kwargs(info, kwargs)
+    check_common_arguments(info, kwargs)
     check_model_fits_data(info, cfg.data, kwargs)
     ckpt_path = cfg.get("ckpt_path")
     if ckpt_path is not None:

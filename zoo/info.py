@@ -33,7 +33,7 @@ def model_info(name: str, **kwargs: Any) -> dict[str, Any]:
     """
     info = get_model_info(name)
     model = create_model(name, **kwargs)
-    example = torch.randn(1, *info.default_input_size)
+    example = info.example_input(1, **kwargs)
     return {
         "name": name,
         "family": info.family,

@@ -2,7 +2,13 @@
 
 Builders are keyword-only functions such as ``resnet18(*, num_classes=1000, in_channels=3)``.
 Registering one records what the training system needs to know before building it: the
-family, the task kinds it serves, the input kinds it accepts and its input-size limits.
+family, the task kinds it serves, the input kinds it accepts, its input-size limits and an
+example input for its default configuration.
+
+This module imports nothing of zoo but the two leaf modules :mod:`zoo.errors` and
+:mod:`zoo.kinds`. Loading weights (``weights=...``) is delegated to a loader that
+:mod:`zoo.weights` installs with :func:`set_weights_loader` when ``zoo`` is imported, so
+there is no import circle between the registry, the models and the weights code.
 """
 
 from __future__ import annotations
@@ -14,14 +20,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import torch
 from torch import nn
 
 from zoo.errors import ZooError, unknown_name_error
-
-INPUT_KINDS = ("image", "vector", "sequence", "tokens", "noise")
-TASK_KINDS = ("classification", "regression", "language_model", "autoencoder", "gan")
+from zoo.kinds import INPUT_KINDS, TASK_KINDS, check_kind, example_batch
 
 Builder = TypeVar("Builder", bound=Callable[..., nn.Module])
+# (info, weights, kwargs) -> model; installed by zoo.weights.
+WeightsLoader = Callable[["ModelInfo", Any, dict[str, Any]], nn.Module]
+ExampleInput = Callable[..., torch.Tensor]
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,36 @@ class ModelInfo:
     default_input_size: tuple[int, ...]
     min_input_size: int | Callable[[dict[str, Any]], int] | None = None
     paper: str = ""
+    example_input_factory: ExampleInput | None = None
+
+    @property
+    def input_kind(self) -> str:
+        """The input kind of the default configuration (the first one declared)."""
+        return self.input_kinds[0]
+
+    def example_input(
+        self,
+        batch_size: int = 1,
+        *,
+        size: int | None = None,
+        generator: torch.Generator | None = None,
+        **kwargs: Any,
+    ) -> torch.Tensor:
+        """A random input batch the model built with ``kwargs`` takes (its default
+        configuration when none are given): ``batch_size`` inputs of ``default_input_size``,
+        images resized to ``size``×``size`` when given. Models whose inputs are not standard
+        normal floats (token ids, for example) declare their own ``example_input``."""
+        if self.example_input_factory is not None:
+            return self.example_input_factory(batch_size, size=size, generator=generator, **kwargs)
+        shape = list(self.default_input_size)
+        size = size if size is not None else kwargs.get("input_size")
+        if self.input_kind == "image":
+            shape[0] = kwargs.get("in_channels", shape[0])
+            if size is not None:
+                shape[-2:] = [size, size]
+        elif self.input_kind == "vector":
+            shape[0] = kwargs.get("in_features", shape[0])
+        return example_batch(self.input_kind, shape, batch_size, generator=generator)
 
     def min_input_size_for(self, kwargs: dict[str, Any]) -> int | None:
         """The smallest image height/width the model built with ``kwargs`` accepts."""
@@ -55,6 +93,39 @@ class ModelInfo:
 
 
 _REGISTRY: dict[str, ModelInfo] = {}
+_weights_loader: WeightsLoader | None = None
+
+
+def set_weights_loader(loader: WeightsLoader) -> None:
+    """Install the function that builds a model with ``weights=...`` (zoo.weights does)."""
+    global _weights_loader
+    _weights_loader = loader
+
+
+# Arguments many builders share, checked the same way for every model before it is built:
+# (test, what is allowed).
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+COMMON_ARGUMENTS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "num_classes": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    "in_channels": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    "in_features": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    "dropout": (lambda v: _is_number(v) and 0.0 <= v < 1.0, "a number in [0, 1)"),
+}
+
+
+def check_common_arguments(info: ModelInfo, kwargs: dict[str, Any]) -> None:
+    """Refuse a bad value of an argument many builders share (``num_classes=0``, a dropout of
+    1.5, ``in_channels="3"``) with the same message whatever the model."""
+    for key, (valid, allowed) in COMMON_ARGUMENTS.items():
+        if key in kwargs and key in info.parameters and not valid(kwargs[key]):
+            raise ZooError(f"model {info.name!r}: {key} must be {allowed}, got {kwargs[key]!r}.")
 
 
 def register_model(
@@ -66,18 +137,20 @@ def register_model(
     min_input_size: int | Callable[[dict[str, Any]], int] | None = None,
     paper: str = "",
     name: str | None = None,
+    example_input: ExampleInput | None = None,
 ) -> Callable[[Builder], Builder]:
     """Register a builder function under its own name (or ``name``).
 
     ``min_input_size`` is the smallest height/width an image model accepts, or a function of
     the builder's keyword arguments returning it (e.g. smaller with ``small_input=True``).
+    ``example_input(batch_size, *, size, generator, **kwargs)`` returns an input batch the
+    model takes, for models whose inputs are not standard normal floats of
+    ``default_input_size`` (the first of ``input_kinds``).
     """
     for kind in input_kinds:
-        if kind not in INPUT_KINDS:
-            raise ValueError(f"unknown input kind {kind!r}; allowed: {INPUT_KINDS}")
+        check_kind("input kind", kind, INPUT_KINDS)
     for task in tasks:
-        if task not in TASK_KINDS:
-            raise ValueError(f"unknown task kind {task!r}; allowed: {TASK_KINDS}")
+        check_kind("task kind", task, TASK_KINDS)
 
     def decorator(builder: Builder) -> Builder:
         model_name = name or builder.__name__
@@ -89,15 +162,16 @@ def register_model(
             weights = kwargs.pop("weights", None)
             info = _REGISTRY[model_name]
             check_builder_kwargs(info, kwargs)
+            check_common_arguments(info, kwargs)
             if weights is None:
                 model = builder(**kwargs)
                 bound = inspect.signature(builder).bind(**kwargs)
                 bound.apply_defaults()
                 model.zoo_spec = {"name": model_name, "kwargs": dict(bound.arguments)}
                 return model
-            from zoo.weights import build_with_weights  # weights imports this module
-
-            return build_with_weights(info, weights, kwargs)
+            if _weights_loader is None:
+                raise RuntimeError("import zoo before building a model with weights")
+            return _weights_loader(info, weights, kwargs)
 
         signature = inspect.signature(builder)
         build.__signature__ = signature.replace(  # type: ignore[attr-defined]
@@ -116,21 +190,17 @@ def register_model(
             default_input_size=tuple(default_input_size),
             min_input_size=min_input_size,
             paper=paper,
+            example_input_factory=example_input,
         )
         return build  # type: ignore[return-value]
 
     return decorator
 
 
-def _ensure_models_imported() -> None:
-    import zoo.models  # noqa: F401  (importing registers every builder)
-
-
 def list_models(
     pattern: str = "*", *, family: str | None = None, task: str | None = None
 ) -> list[str]:
     """Sorted names of registered models matching a shell-style wildcard ``pattern``."""
-    _ensure_models_imported()
     return sorted(
         name
         for name, info in _REGISTRY.items()
@@ -142,7 +212,6 @@ def list_models(
 
 def get_model_info(name: str) -> ModelInfo:
     """The registry entry for ``name``; a ``ZooError`` naming close matches if unknown."""
-    _ensure_models_imported()
     if name not in _REGISTRY:
         raise unknown_name_error("model", name, _REGISTRY)
     return _REGISTRY[name]

@@ -25,11 +25,9 @@ from lightning.pytorch.callbacks import LearningRateMonitor
 from omegaconf import DictConfig
 
 from zoo.augment import build_augmentation
-from zoo.config import check_config, model_kwargs, to_container
-from zoo.data.base import input_kind_of
+from zoo.config import check_config, regularization_model_kwargs, to_container
 from zoo.errors import ZooError
-from zoo.registry import create_model
-from zoo.tasks import TASKS, ZooTask
+from zoo.tasks import ZooTask
 from zoo.weights import load_checkpoint_weights, save_pretrained, write_json
 
 log = logging.getLogger(__name__)
@@ -85,24 +83,29 @@ def versions() -> dict[str, str]:
     }
 
 
-def build_task(cfg: DictConfig, model: torch.nn.Module, input_kind: str) -> ZooTask:
-    """The LightningModule for the data's task kind, around ``model``."""
-    task_kind = cfg.data.get("task", "classification")
-    if task_kind not in TASKS:
-        raise ZooError(
-            f"task {task_kind!r} has no training task yet; available: {', '.join(TASKS)}."
-        )
+def build_model(cfg: DictConfig) -> torch.nn.Module:
+    """The model ``cfg.model`` describes: Hydra calls its ``_target_`` (zoo.create_model)
+    with the model name, the builder arguments and the regularization options that live in
+    the model (dropout, norm)."""
+    return _instantiate(cfg.model, _convert_="all", **regularization_model_kwargs(cfg))
+
+
+def build_task(cfg: DictConfig, model: torch.nn.Module) -> ZooTask:
+    """The LightningModule ``cfg.task`` names, around ``model``: the task config is a Hydra
+    partial holding the task's own options; the model, optimizer, scheduler, weight decay,
+    L1 strength and augmentation, which every task takes, are filled in here."""
     regularization = cfg.get("regularization") or {}
-    scheduler = _instantiate(cfg.scheduler) if cfg.get("scheduler") else None
-    kwargs: dict[str, Any] = {
-        "weight_decay": float(regularization.get("weight_decay", 0.0)),
-        "l1": float(regularization.get("l1", 0.0)),
-        "augmentation": build_augmentation(cfg.get("augmentation") or {}, input_kind=input_kind),
-    }
-    if task_kind == "classification":
-        kwargs["num_classes"] = int(cfg.data.num_classes)
-        kwargs["label_smoothing"] = float(regularization.get("label_smoothing", 0.0))
-    return TASKS[task_kind](model, _instantiate(cfg.optimizer), scheduler, **kwargs)
+    task_factory = _instantiate(cfg.task)
+    return task_factory(
+        model=model,
+        optimizer=_instantiate(cfg.optimizer),
+        scheduler=_instantiate(cfg.scheduler) if cfg.get("scheduler") else None,
+        weight_decay=float(regularization.get("weight_decay", 0.0)),
+        l1=float(regularization.get("l1", 0.0)),
+        augmentation=build_augmentation(
+            cfg.get("augmentation") or {}, input_kind=cfg.data.input_kind
+        ),
+    )
 
 
 def _scalar_metrics(trainer: L.Trainer) -> dict[str, float]:
@@ -136,15 +139,15 @@ def _print_summary(metrics: dict[str, float], run_dir: Path) -> None:
 def train(cfg: DictConfig) -> dict[str, float]:
     """Train and test as ``cfg`` says; returns the final metrics."""
     started = time.perf_counter()
-    info = check_config(cfg)
+    check_config(cfg)
     L.seed_everything(cfg.seed, workers=True)
     run_dir = output_dir(cfg)
 
     datamodule = _instantiate(cfg.data)
-    model = create_model(info.name, **model_kwargs(cfg))
+    model = build_model(cfg)
     if cfg.get("compile"):
         model.compile()
-    task = build_task(cfg, model, input_kind_of(cfg.data.input_shape))
+    task = build_task(cfg, model)
     task.run_config = resolved_config = to_container(cfg)
 
     callbacks = _instantiate_all(cfg.get("callbacks"))

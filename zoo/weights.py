@@ -25,7 +25,7 @@ from safetensors.torch import load_file, save
 from torch import nn
 
 from zoo.errors import ZooError
-from zoo.registry import ModelInfo, get_model_info
+from zoo.registry import ModelInfo, get_model_info, set_weights_loader
 
 log = logging.getLogger(__name__)
 
@@ -313,6 +313,9 @@ def build_with_weights(
     model.zoo_spec = {"name": info.name, "kwargs": {**build_kwargs, **kwargs}}
     model.pretrained_config = source.meta
     return model
+
+
+set_weights_loader(build_with_weights)
 
 
 def load_pretrained(directory: str | os.PathLike, **overrides: Any) -> nn.Module:

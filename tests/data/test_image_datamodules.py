@@ -239,7 +239,7 @@ def test_mnist_loads_the_idx_files(tmp_path, no_network, module_class, folder, d
     assert module.class_names == dataset_class.classes
     described = module.describe()
     assert described["split_sizes"] == {"train": 90, "val": 10, "test": 20}
-    assert described["task"] == "classification"
+    assert described["input_kind"] == "image" and described["target_kind"] == "class"
     check_splits(
         module,
         arrays["train_x"][:, None],
@@ -542,65 +542,10 @@ def test_train_image_folder(tmp_path, make_config):
     assert metrics["test/loss"] == metrics["test/loss"]
 
 
-# -- every model on every image DataModule's fixture ----------------------------------------
-MODELS = sorted(
-    p.stem for p in (Path(__file__).resolve().parents[2] / "configs" / "model").glob("*.yaml")
-)
-IMAGE_DATA = ["mnist", "fashion_mnist", "cifar10", "cifar100", "image_folder"]
-
-
-def data_overrides(data: str, root: Path, cifar_checksums) -> list[str]:
-    """Write ``data``'s fixture under ``root``; the overrides that load it."""
-    if data in ("mnist", "fashion_mnist"):
-        write_mnist(root, "MNIST" if data == "mnist" else "FashionMNIST", train=40, test=10)
-        return [
-            f"data={data}",
-            f"data.data_dir={root}",
-            "data.download=false",
-            "data.val_fraction=0.25",
-        ]
-    if data in ("cifar10", "cifar100"):
-        hundred = data == "cifar100"
-        arrays = write_cifar(root, hundred=hundred)
-        cifar_checksums(datasets.CIFAR100 if hundred else datasets.CIFAR10, arrays["folder"])
-        return [
-            f"data={data}",
-            f"data.data_dir={root}",
-            "data.download=false",
-            f"data.val_fraction={0.5 if hundred else 0.2}",
-        ]
-    write_image_folder(root / "images", {"cat": 4, "dog": 4, "frog": 4})
-    return [
-        "data=image_folder",
-        f"data.root={root / 'images'}",
-        "data.image_size=32",
-        "data.num_classes=3",
-        "data.val_fraction=0.25",
-        "data.test_fraction=0.25",
-    ]
-
-
-@pytest.mark.parametrize("data", IMAGE_DATA)
-@pytest.mark.parametrize("model", MODELS)
-def test_every_model_trains_on_every_image_fixture(
-    tmp_path, make_config, cifar_checksums, model, data
-):
-    """One fast_dev_run of each model on each DataModule's fixture through the training
-    system; LeNet-5 is refused on 28-pixel MNIST with the minimum it needs."""
-    overrides = [
-        *data_overrides(data, tmp_path / "data", cifar_checksums),
-        f"model={model}",
-        "debug=fdr",
-        "augmentation=[none]",
-        "data.batch_size=2",
-        "data.eval_batch_size=2",
-    ]
-    cfg = make_config(*overrides)
-    if model.startswith("lenet5") and data in ("mnist", "fashion_mnist"):
-        with pytest.raises(
-            ZooError, match="needs images of at least 32x32 pixels, but the data gives 28x28"
-        ):
-            train(cfg)
-        return
-    metrics = train(cfg)
-    assert metrics["test/loss"] == metrics["test/loss"]  # not NaN
+def test_lenet5_is_refused_on_28_pixel_mnist_with_the_size_it_needs(tmp_path, make_config):
+    write_mnist(tmp_path / "data", "MNIST", train=40, test=10)
+    cfg = make_config("data=mnist", f"data.data_dir={tmp_path / 'data'}", "model=lenet5")
+    with pytest.raises(
+        ZooError, match="needs images of at least 32x32 pixels, but the data gives 28x28"
+    ):
+        train(cfg)

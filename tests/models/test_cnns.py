@@ -1,9 +1,8 @@
-"""Properties every registered CNN has, on small (digits- or CIFAR-sized) inputs: output
-shapes, gradients everywhere, the feature/head split, ``reset_classifier``, auxiliary
-outputs, exact minimum input sizes; plus the CIFAR ResNets' parameter counts from the paper.
-
-The heaviest networks (vgg19_bn, resnet152, inception_v3) run at (nearly) their smallest
-small-input size to keep the file fast.
+"""What is specific to the CNN families, on small (digits- or CIFAR-sized) inputs: the
+small-input forms' resolutions, auxiliary outputs, exact minimum input sizes, the CIFAR
+ResNets' parameter counts from the paper, family options. What every model does (shapes,
+gradients, the feature/head split, ``reset_classifier``, bad arguments) is in
+test_contract.py.
 """
 
 from __future__ import annotations
@@ -13,12 +12,9 @@ import torch
 from omegaconf import OmegaConf
 from torch import nn
 
-from zoo import ZooError, create_model, get_model_info, list_models
-from zoo.config import check_config, check_model_fits_data, model_kwargs
-from zoo.registry import check_builder_kwargs
+from zoo import ZooError, create_model, get_model_info
+from zoo.config import check_model_fits_data
 
-FAMILIES = ("alexnet", "vgg", "resnet", "resnet_cifar", "inception")
-NAMES = [name for family in FAMILIES for name in list_models(family=family)]
 # The heaviest networks run at their smallest small-input size (ResNet-152's is 1 pixel, but
 # batch norm over 1×1 maps of a batch of 2 gives useless, non-finite gradients: 16 pixels).
 HEAVY_SIZES = {"vgg19_bn": 16, "resnet152": 16, "inception_v3": 7}
@@ -49,28 +45,6 @@ def outputs_of(output) -> list[torch.Tensor]:
     return [output] if isinstance(output, torch.Tensor) else list(output)
 
 
-def test_every_family_is_covered():
-    assert len(NAMES) == 21
-    assert {"alexnet", "vgg11_bn", "resnet152", "resnet110", "googlenet", "inception_v3"} <= set(
-        NAMES
-    )
-
-
-@pytest.mark.parametrize("in_channels", [1, 3])
-@pytest.mark.parametrize("name", NAMES)
-def test_forward_shape_and_feature_head_split(name, in_channels):
-    torch.manual_seed(0)
-    model = build(name, in_channels=in_channels).eval()
-    x = images(in_channels, size_for(name))
-    with torch.no_grad():
-        logits = model(x)
-        features = model.forward_features(x)
-        head = model.forward_head(features)
-    assert isinstance(logits, torch.Tensor) and logits.shape == (2, 10)
-    assert features.ndim == 4 and features.shape[:2] == (2, model.num_features)
-    torch.testing.assert_close(head, logits)
-
-
 # Feature-map sizes of the small-input forms on 32×32 images (module docstrings).
 FEATURE_SIZE_AT_32 = {
     "alexnet": 3,
@@ -88,37 +62,6 @@ def test_small_input_forms_keep_the_documented_resolution(name):
     with torch.no_grad():
         features = model.forward_features(images(3, 32))
     assert features.shape[-2:] == (FEATURE_SIZE_AT_32[name],) * 2
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_every_parameter_gets_a_gradient(name):
-    torch.manual_seed(0)
-    kwargs = {"aux_logits": True} if name in AUX_MODELS else {}
-    model = build(name, in_channels=3, **kwargs).train()
-    output = model(images(3, size_for(name)))
-    outputs = outputs_of(output)
-    assert len(outputs) == 1 + AUX_MODELS.get(name, 0)
-    sum(o.square().mean() for o in outputs).backward()
-    missing = [n for n, p in model.named_parameters() if p.grad is None]
-    assert not missing, f"no gradient for {missing[:5]}"
-    assert all(torch.isfinite(p.grad).all() for p in model.parameters())
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_reset_classifier(name):
-    kwargs = {"aux_logits": True} if name in AUX_MODELS else {}
-    model = build(name, **kwargs)
-    old_parameters = {id(p) for p in model.parameters()}
-    model.reset_classifier(5)
-    x = images(3, size_for(name))
-    model.eval()
-    with torch.no_grad():
-        assert model(x).shape == (2, 5)
-    model.train()
-    with torch.no_grad():
-        assert all(o.shape == (2, 5) for o in outputs_of(model(x)))
-    new = [n for n, p in model.named_parameters() if id(p) not in old_parameters]
-    assert new, "reset_classifier should install fresh layers"
 
 
 @pytest.mark.parametrize("name", sorted(AUX_MODELS))
@@ -202,30 +145,11 @@ def test_config_check_refuses_too_small_images(name, kwargs, minimum):
     info = get_model_info(name)
 
     def data(size: int):
-        return OmegaConf.create({"task": "classification", "input_shape": [3, size, size]})
+        return OmegaConf.create({"input_kind": "image", "input_shape": [3, size, size]})
 
     check_model_fits_data(info, data(minimum), kwargs)
     with pytest.raises(ZooError, match=f"at least {minimum}x{minimum}"):
         check_model_fits_data(info, data(minimum - 1), kwargs)
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_model_config_composes_for_digits(name, make_config):
-    """configs/model/<name>.yaml composes with data=digits (1×32×32) into builder arguments
-    the model takes, in its small-input form, which fits the data."""
-    cfg = make_config(f"model={name}")
-    info = get_model_info(name)
-    kwargs = model_kwargs(cfg)
-    assert kwargs["num_classes"] == 10 and kwargs["in_channels"] == 1
-    assert takes(name, "small_input") == ("small_input" in kwargs)
-    assert kwargs.get("small_input", True) is True
-    check_builder_kwargs(info, kwargs)
-    check_model_fits_data(info, cfg.data, kwargs)
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_check_config_accepts_the_model_on_digits(name, make_config):
-    assert check_config(make_config(f"model={name}")).name == name
 
 
 # ------------------------------------------------------------------------ CIFAR ResNets
@@ -283,12 +207,10 @@ def test_cifar_resnet_option_a_shortcut_pads_with_zeros():
 @pytest.mark.parametrize(
     ("name", "kwargs", "message"),
     [
-        ("alexnet", {"dropout": 1.0}, "dropout must be in"),
         ("vgg11", {"norm": "group"}, "unknown norm 'group'; allowed: none, batch, layer"),
         ("vgg11_bn", {"norm": "batch"}, "has no argument 'norm'"),
         ("resnet20", {"shortcut": "C"}, "unknown ResNet shortcut option 'C'"),
         ("resnet20", {"small_input": True}, "has no argument 'small_input'"),
-        ("resnet18", {"num_classes": 0}, "num_classes >= 1"),
         ("googlenet", {"aux_dropout": -0.1}, "dropout must be in"),
     ],
 )

@@ -42,18 +42,9 @@ def test_images_are_flattened():
     assert model(torch.randn(2, 1, 8, 8)).shape == (2, 10)
 
 
-def test_head_interface():
-    model = create_model("mlp", in_features=6, hidden_sizes=[5], num_classes=4).eval()
-    x = torch.randn(3, 6)
-    torch.testing.assert_close(model.forward_head(model.forward_features(x)), model(x))
-    model.reset_classifier(7)
-    assert model(x).shape == (3, 7)
-
-
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"dropout": 1.0}, r"dropout must be in \[0, 1\), got 1.0"),
         ({"activation": "swish"}, r"unknown activation 'swish'; allowed: relu"),
         ({"norm": "group"}, r"unknown norm 'group'; allowed: none, batch, layer"),
         ({"hidden_sizes": [0]}, r"sizes must be positive"),

@@ -1,5 +1,6 @@
 """LightningDataModules, one file per data family, on a tensor-resident base."""
 
+from zoo.data.arrays import ArrayDataModule
 from zoo.data.base import LoadedData, TensorDataModule
 from zoo.data.cifar import CIFAR10DataModule, CIFAR100DataModule
 from zoo.data.digits import DigitsDataModule
@@ -9,6 +10,7 @@ from zoo.data.mnist import FashionMNISTDataModule, MNISTDataModule
 from zoo.data.normalize import Standardize
 
 __all__ = [
+    "ArrayDataModule",
     "CIFAR10DataModule",
     "CIFAR100DataModule",
     "DigitsDataModule",

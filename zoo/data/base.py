@@ -2,9 +2,17 @@
 
 The whole dataset lives in tensors (moved to the training device when it has room); batches
 are index slices (:class:`~zoo.data.loader.TensorBatchLoader`); the train/val/test split is
-seeded and stratified; normalization statistics come from the training split alone.
-After ``setup`` a DataModule describes its data: ``input_shape``, ``input_kind``,
-``num_classes``, ``class_names``, ``task`` and ``normalization``.
+seeded, and stratified by class when the targets are classes (a choice: ``stratify``);
+standardization statistics come from the training split alone (a choice: ``normalize``;
+token ids are never standardized).
+
+After ``setup`` a DataModule describes what it gives (:meth:`TensorDataModule.describe`): the
+input kind and shape, the target kind (:mod:`zoo.kinds`) and, as they apply, ``num_classes``
+and ``class_names``, ``vocab_size`` or ``target_shape``, and the normalization. Its config
+declares the same values so that models and tasks can be checked against them, and built
+from them, before any data is loaded; ``setup`` refuses a declaration the data contradicts.
+The data does not choose the task: the same digits serve classification, autoencoders and
+GANs.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from sklearn.model_selection import train_test_split
 from zoo.data.loader import TensorBatchLoader
 from zoo.data.normalize import Standardize, channel_statistics
 from zoo.errors import ZooError
+from zoo.kinds import INPUT_KINDS, TARGET_KINDS
 
 ON_DEVICE_CHOICES = ("auto", "always", "never")
 # "auto" moves a dataset to the accelerator when it takes at most this share of free memory.
@@ -40,9 +49,23 @@ class LoadedData:
     test_targets: torch.Tensor | None = None
 
 
-def input_kind_of(shape: tuple[int, ...] | list[int]) -> str:
-    """ "image" for (C, H, W), "vector" for (D,), "sequence" for (T, D)."""
-    return {3: "image", 1: "vector", 2: "sequence"}.get(len(shape), "unknown")
+# The number of dimensions of one input of each kind.
+INPUT_NDIM = {"image": 3, "vector": 1, "sequence": 2, "tokens": 1, "noise": 1}
+
+
+def infer_input_kind(inputs: torch.Tensor) -> str:
+    """The input kind of a batch of samples: "image" for (N, C, H, W), "vector" for (N, D),
+    "sequence" for (N, T, D), "tokens" for integer (N, T) ids."""
+    ndim = inputs.ndim - 1
+    if ndim == 1 and not inputs.is_floating_point() and inputs.dtype != torch.uint8:
+        return "tokens"
+    kinds = {3: "image", 1: "vector", 2: "sequence"}
+    if ndim not in kinds:
+        raise ZooError(
+            f"cannot tell the input kind of samples of shape {list(inputs.shape[1:])}: "
+            "expected (D,) vectors, (T, D) sequences or (C, H, W) images."
+        )
+    return kinds[ndim]
 
 
 class TensorDataModule(L.LightningDataModule):
@@ -60,11 +83,22 @@ class TensorDataModule(L.LightningDataModule):
         split_seed: int = 0,
         drop_last: bool = False,
         on_device: str = "auto",
-        task: str = "classification",
+        input_kind: str | None = None,
+        target_kind: str = "class",
         input_shape: list[int] | None = None,
         num_classes: int | None = None,
+        stratify: bool | None = None,
+        normalize: bool = True,
     ) -> None:
         super().__init__()
+        if input_kind is not None and input_kind not in INPUT_KINDS:
+            raise ZooError(
+                f"data.input_kind must be one of {', '.join(INPUT_KINDS)}, got {input_kind!r}."
+            )
+        if target_kind not in TARGET_KINDS:
+            raise ZooError(
+                f"data.target_kind must be one of {', '.join(TARGET_KINDS)}, got {target_kind!r}."
+            )
         if batch_size < 1:
             raise ZooError(f"data.batch_size must be >= 1, got {batch_size}.")
         if eval_batch_size is not None and eval_batch_size < 1:
@@ -87,7 +121,10 @@ class TensorDataModule(L.LightningDataModule):
         self.split_seed = split_seed
         self.drop_last = drop_last
         self.on_device = on_device
-        self.task = task
+        self.declared_input_kind = input_kind
+        self.target_kind = target_kind
+        self.stratify = target_kind == "class" if stratify is None else bool(stratify)
+        self.normalize = normalize
         self.declared_input_shape = list(input_shape) if input_shape is not None else None
         self.declared_num_classes = num_classes
         self.splits: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
@@ -109,13 +146,17 @@ class TensorDataModule(L.LightningDataModule):
         self.class_names = data.class_names
         self.splits = self._split(data)
         train_inputs = self.splits["train"][0]
-        self.mean, self.std = channel_statistics(train_inputs, spatial=self.input_kind == "image")
-        self.shuffle_seed = int(torch.initial_seed() % 2**31)
         self._check_declared()
+        if self.standardizes:
+            self.mean, self.std = channel_statistics(
+                train_inputs.flatten(0, -2) if self.input_kind == "sequence" else train_inputs,
+                spatial=self.input_kind == "image",
+            )
+        self.shuffle_seed = int(torch.initial_seed() % 2**31)
         self._place_on_device()
 
     def _split(self, data: LoadedData) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-        stratify = self.task == "classification"
+        stratify = self.stratify
         x, y = data.inputs, data.targets
         indices = torch.arange(len(x)).numpy()
 
@@ -144,6 +185,16 @@ class TensorDataModule(L.LightningDataModule):
         return {"train": (x[train], y[train]), "val": (x[val], y[val]), "test": test_set}
 
     def _check_declared(self) -> None:
+        inputs = self.splits["train"][0]
+        declared = self.declared_input_kind
+        if declared is not None and (
+            INPUT_NDIM[declared] != inputs.ndim - 1
+            or (declared == "tokens" and inputs.is_floating_point())
+        ):
+            raise ZooError(
+                f"{self.name}: the config declares input_kind {declared!r}, but the samples "
+                f"have shape {list(inputs.shape[1:])} and dtype {inputs.dtype}."
+            )
         if (
             self.declared_input_shape is not None
             and list(self.input_shape) != self.declared_input_shape
@@ -181,29 +232,48 @@ class TensorDataModule(L.LightningDataModule):
 
     @property
     def input_kind(self) -> str:
-        return input_kind_of(self.input_shape)
+        """The declared input kind, or the one the samples' shape and dtype tell."""
+        return self.declared_input_kind or infer_input_kind(self.splits["train"][0])
 
     @property
     def num_classes(self) -> int | None:
-        if self.task != "classification":
+        """The number of classes, for class targets."""
+        if self.target_kind != "class":
             return None
-        return len(self.class_names) if self.class_names else int(self.splits["train"][1].max()) + 1
+        targets = self.splits["train"][1]
+        return len(self.class_names) if self.class_names else int(targets.max()) + 1
 
     @property
-    def normalization(self) -> Standardize:
-        """The standardization to apply to every batch (after augmentation)."""
+    def target_shape(self) -> list[int] | None:
+        """The shape of one target, for value targets."""
+        if self.target_kind != "value":
+            return None
+        return list(self.splits["train"][1].shape[1:])
+
+    @property
+    def standardizes(self) -> bool:
+        """Whether inputs are standardized: when ``normalize`` is on, never for token ids."""
+        return self.normalize and self.input_kind != "tokens"
+
+    @property
+    def normalization(self) -> Standardize | None:
+        """The standardization to apply to every batch (after augmentation), or None."""
+        if not self.standardizes:
+            return None
         return Standardize(self.mean, self.std, spatial=self.input_kind == "image")
 
     def describe(self) -> dict[str, Any]:
-        """A JSON-ready description: shapes, classes, normalization and split sizes."""
+        """What the data gives, JSON-ready: input kind and shape, target kind, classes or
+        target shape, normalization and split sizes."""
         return {
             "name": self.name,
-            "task": self.task,
-            "input_shape": list(self.input_shape),
             "input_kind": self.input_kind,
+            "input_shape": list(self.input_shape),
+            "target_kind": self.target_kind,
             "num_classes": self.num_classes,
             "class_names": self.class_names,
-            "normalization": {"mean": self.mean, "std": self.std},
+            "target_shape": self.target_shape,
+            "normalization": ({"mean": self.mean, "std": self.std} if self.standardizes else None),
             "split_sizes": {k: len(v[1]) for k, v in self.splits.items()},
             "split_seed": self.split_seed,
         }

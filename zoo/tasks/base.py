@@ -1,12 +1,17 @@
 """What every task shares: optimizer and scheduler from factories, weight decay through
-parameter groups, the L1 penalty, batched augmentation and normalization on the device."""
+parameter groups, the L1 penalty, batched augmentation and normalization on the device.
+
+A task kind is one file in zoo/tasks/ holding a :class:`ZooTask` subclass that sets
+:attr:`ZooTask.kind` and :attr:`ZooTask.target_kinds`, plus one file in configs/task/ that
+instantiates it (a Hydra partial: the model, optimizer and scheduler are filled in by
+:func:`zoo.run.train`) and names its monitored and optimized metrics."""
 
 from __future__ import annotations
 
 import math
 import random
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import lightning as L
 import torch
@@ -39,6 +44,11 @@ class ZooTask(L.LightningModule):
         normalization: applied to every batch; when None, taken from the datamodule at setup.
     """
 
+    #: the task kind (:data:`zoo.kinds.TASK_KINDS`) models must declare to be trained here
+    kind: ClassVar[str] = ""
+    #: the data target kinds (:data:`zoo.kinds.TARGET_KINDS`) this task learns from
+    target_kinds: ClassVar[tuple[str, ...]] = ()
+
     def __init__(
         self,
         model: nn.Module,
@@ -62,12 +72,9 @@ class ZooTask(L.LightningModule):
     # -- data on the device -----------------------------------------------------------------
     def setup(self, stage: str) -> None:
         datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
-        if (
-            self.normalization is None
-            and datamodule is not None
-            and hasattr(datamodule, "normalization")
-        ):
-            self.normalization = datamodule.normalization.to(self.device)
+        normalization = getattr(datamodule, "normalization", None)
+        if self.normalization is None and normalization is not None:
+            self.normalization = normalization.to(self.device)
 
     def preprocess(self, x: torch.Tensor, *, train: bool) -> torch.Tensor:
         """Scale uint8 images to [0, 1], augment (training only), then normalize a batch."""

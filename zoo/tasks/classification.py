@@ -31,6 +31,9 @@ def split_logits(output: Any) -> tuple[torch.Tensor, list[torch.Tensor]]:
 class ClassificationTask(ZooTask):
     """Train a classifier; logs ``{train,val,test}/{loss,acc}`` and ``val/acc_best``."""
 
+    kind = "classification"
+    target_kinds = ("class",)
+
     def __init__(
         self,
         model: nn.Module,

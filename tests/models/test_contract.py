@@ -1,0 +1,196 @@
+"""The contract every registered model keeps, asserted for each name of ``list_models()``
+(as timm's tests/test_models.py does): the example input of its default configuration, the
+output shape, a gradient for every parameter, the ``num_classes`` override, features then
+head equals forward, ``reset_classifier``, the ``save_pretrained`` round trip, bad arguments
+refused with the same message, and a config under configs/model/ that the training system
+accepts. A new model passes these by being registered; family test files hold only what is
+specific to the family (fidelity to torchvision, the papers' layouts).
+
+The fast configuration: the small-input form where a model has one, 10 classes, 32-pixel
+images (the heaviest networks at their smallest practical size).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from zoo import ZooError, create_model, get_model_info, list_models, load_pretrained
+from zoo import save_pretrained as save
+from zoo.config import check_config, check_model_fits_data, model_kwargs
+from zoo.registry import check_builder_kwargs
+
+NAMES = list_models()
+CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "model"
+# ResNet-152's smallest input is 1 pixel, but batch norm over 1×1 maps of a batch of 2 gives
+# useless, non-finite gradients: 16 pixels.
+FAST_SIZES = {"vgg19_bn": 16, "resnet152": 16, "inception_v3": 7}
+
+
+def takes(name: str, argument: str) -> bool:
+    return argument in get_model_info(name).parameters
+
+
+def fast_kwargs(name: str, **kwargs) -> dict:
+    if takes(name, "small_input"):
+        kwargs.setdefault("small_input", True)
+    if takes(name, "num_classes"):
+        kwargs.setdefault("num_classes", 10)
+    return kwargs
+
+
+def fast_model(name: str, **kwargs) -> nn.Module:
+    torch.manual_seed(0)
+    return create_model(name, **fast_kwargs(name, **kwargs))
+
+
+def fast_input(name: str, batch_size: int = 2, **kwargs) -> torch.Tensor:
+    info = get_model_info(name)
+    size = FAST_SIZES.get(name, 32) if info.input_kind == "image" else None
+    generator = torch.Generator().manual_seed(0)
+    return info.example_input(batch_size, size=size, generator=generator, **fast_kwargs(name))
+
+
+def outputs_of(output) -> list[torch.Tensor]:
+    return [output] if isinstance(output, torch.Tensor) else list(output)
+
+
+def test_registry_is_populated():
+    assert len(NAMES) >= 23
+    assert {"mlp", "lenet5", "alexnet", "vgg11", "resnet18", "resnet20", "googlenet"} <= set(NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_example_input_of_the_default_configuration(name):
+    """The declared example input goes through the model as ``model_info`` builds it."""
+    info = get_model_info(name)
+    model = create_model(name).eval()
+    example = info.example_input(1)
+    assert list(example.shape[1:]) == list(info.default_input_size)
+    with torch.no_grad():
+        logits = model(example)
+    default_classes = info.parameters["num_classes"].default
+    assert logits.shape == (1, default_classes)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_forward_shape_and_features_then_head(name):
+    model = fast_model(name).eval()
+    x = fast_input(name)
+    with torch.no_grad():
+        logits = model(x)
+        head = model.forward_head(model.forward_features(x))
+    assert isinstance(logits, torch.Tensor) and logits.shape == (2, 10)
+    torch.testing.assert_close(head, logits)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_parameter_gets_a_finite_gradient(name):
+    kwargs = {"aux_logits": True} if takes(name, "aux_logits") else {}
+    model = fast_model(name, **kwargs).train()
+    sum(o.square().mean() for o in outputs_of(model(fast_input(name)))).backward()
+    missing = [n for n, p in model.named_parameters() if p.grad is None]
+    assert not missing, f"no gradient for {missing[:5]}"
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_num_classes_override(name):
+    model = fast_model(name, num_classes=7).eval()
+    with torch.no_grad():
+        assert model(fast_input(name)).shape == (2, 7)
+    assert model.zoo_spec["kwargs"]["num_classes"] == 7
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if takes(n, "in_channels")])
+def test_in_channels_override(name):
+    model = fast_model(name, in_channels=1).eval()
+    x = get_model_info(name).example_input(2, size=FAST_SIZES.get(name, 32), in_channels=1)
+    assert x.shape[1] == 1
+    with torch.no_grad():
+        assert model(x).shape == (2, 10)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_reset_classifier_installs_a_fresh_head(name):
+    kwargs = {"aux_logits": True} if takes(name, "aux_logits") else {}
+    model = fast_model(name, **kwargs)
+    old_parameters = {id(p) for p in model.parameters()}
+    model.reset_classifier(5)
+    x = fast_input(name)
+    with torch.no_grad():
+        assert model.eval()(x).shape == (2, 5)
+        assert all(o.shape == (2, 5) for o in outputs_of(model.train()(x)))
+    assert any(id(p) not in old_parameters for p in model.parameters())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_save_pretrained_round_trip(name, tmp_path):
+    model = fast_model(name).eval()
+    save(model, tmp_path / name)
+    loaded = load_pretrained(tmp_path / name).eval()
+    assert loaded.zoo_spec == model.zoo_spec
+    x = fast_input(name)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), model(x), rtol=0, atol=0)
+
+
+def bad_arguments(name: str) -> list[tuple[dict, str]]:
+    cases = [
+        ({"num_classes": 0}, r"num_classes must be an integer >= 1, got 0"),
+        ({"num_classes": 2.5}, r"num_classes must be an integer >= 1, got 2\.5"),
+        ({"num_classes": "10"}, r"num_classes must be an integer >= 1, got '10'"),
+        ({"not_an_argument": 1}, r" has no argument 'not_an_argument'; allowed: "),
+    ]
+    if takes(name, "in_channels"):
+        cases.append(({"in_channels": 0}, r"in_channels must be an integer >= 1, got 0"))
+    if takes(name, "dropout"):
+        cases.append(({"dropout": 1.0}, r"dropout must be a number in \[0, 1\), got 1\.0"))
+    return cases
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_bad_arguments_are_refused_alike(name):
+    for kwargs, message in bad_arguments(name):
+        prefix = f"model '{name}'" + ("" if "not_an_argument" in kwargs else ": ")
+        with pytest.raises(ZooError, match=rf"^{prefix}{message}"):
+            create_model(name, **kwargs)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_has_a_config_the_training_system_accepts(name, make_config):
+    """configs/model/<name>.yaml composes with the default data into builder arguments the
+    model takes (the small-input form on 32-pixel digits) and passes every check."""
+    assert (CONFIGS / f"{name}.yaml").is_file(), f"configs/model/{name}.yaml is missing"
+    cfg = make_config(f"model={name}")
+    info = get_model_info(name)
+    kwargs = model_kwargs(cfg)
+    assert kwargs["num_classes"] == 10
+    assert kwargs.get("small_input", True) is True
+    check_builder_kwargs(info, kwargs)
+    check_model_fits_data(info, cfg.data, kwargs)
+    assert check_config(cfg).name == name
+
+
+def imported_zoo_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {m for m in found if m == "zoo" or m.startswith("zoo.")}
+
+
+def test_registry_and_kinds_import_nothing_else_of_zoo():
+    """No import circle between the registry, the models and the weights code: the registry
+    imports only the leaf modules errors and kinds, which import nothing of zoo."""
+    package = Path(__file__).resolve().parents[2] / "zoo"
+    assert imported_zoo_modules(package / "registry.py") == {"zoo.errors", "zoo.kinds"}
+    assert imported_zoo_modules(package / "kinds.py") == set()
+    assert imported_zoo_modules(package / "errors.py") == set()

@@ -1,0 +1,334 @@
+"""Your own data beyond images: arrays in a file given by path.
+
+Three formats, read without unpickling anything:
+
+- ``.npz`` with an input array and a target array (keys ``x`` and ``y`` unless told),
+- a pair of ``.npy`` files (``path`` for the inputs, ``targets_path`` for the targets),
+- ``.csv`` with a header row: the target column by name, the features by name (every other
+  column unless told). Features must be numbers; the target column may hold class names.
+
+What the data gives is read from the file: the input shape and kind ((D,) vectors, (T, D)
+sequences, (C, H, W) images), the target kind (integers and names are classes, floats are
+values) and the classes. Class labels are numbered in sorted order of their values, as
+scikit-learn's ``LabelEncoder`` does, and kept as ``class_names``.
+"""
+
+from __future__ import annotations
+
+import csv
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from zoo.data.base import LoadedData, TensorDataModule, infer_input_kind
+from zoo.errors import ZooError
+from zoo.kinds import TARGET_KINDS
+
+FORMATS = (".npz", ".npy", ".csv")
+TARGET_KIND_CHOICES = ("auto", *TARGET_KINDS)
+
+
+@dataclass(frozen=True)
+class ArrayFile:
+    """The arrays of a file, as read: inputs, raw targets (None without any) and a label."""
+
+    inputs: np.ndarray
+    targets: np.ndarray | None
+    source: str
+
+
+def _require_file(path: Path, key: str) -> None:
+    if not path.is_file():
+        what = "is a folder" if path.is_dir() else "does not exist"
+        raise ZooError(f"data.{key} {str(path)!r} {what}; expected a {', '.join(FORMATS)} file.")
+
+
+def _load_npy(path: Path, key: str) -> np.ndarray:
+    _require_file(path, key)
+    try:
+        return np.load(path, allow_pickle=False)
+    except ValueError as error:  # object arrays need pickle, which is refused
+        raise ZooError(f"cannot read {str(path)!r}: {error}") from error
+    except (OSError, EOFError) as error:
+        raise ZooError(f"cannot read {str(path)!r}: not a valid .npy file ({error}).") from error
+
+
+def _read_npz(path: Path, x_key: str, y_key: str | None) -> ArrayFile:
+    _require_file(path, "path")
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise ZooError(f"cannot read {str(path)!r}: not a valid .npz file ({error}).") from error
+    with archive:
+        keys = list(archive.keys())
+        wanted = [x_key] + ([y_key] if y_key is not None else [])
+        missing = [k for k in wanted if k not in keys]
+        if missing:
+            raise ZooError(
+                f"{str(path)!r} has no array {missing[0]!r} (data.x_key / data.y_key); "
+                f"it has: {', '.join(keys) or 'nothing'}."
+            )
+        try:
+            inputs = archive[x_key]
+            targets = archive[y_key] if y_key is not None else None
+        except ValueError as error:
+            raise ZooError(f"cannot read {str(path)!r}: {error}") from error
+    return ArrayFile(inputs, targets, str(path))
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _read_csv(
+    path: Path, feature_columns: Sequence[str] | None, target_column: str | None
+) -> ArrayFile:
+    _require_file(path, "path")
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError) as error:
+        raise ZooError(f"cannot read {str(path)!r}: {error}") from error
+    if not rows or not any(rows[0]):
+        raise ZooError(f"{str(path)!r} is empty; expected a header row of column names.")
+    header, body = [h.strip() for h in rows[0]], [r for r in rows[1:] if r]
+    if not body:
+        raise ZooError(f"{str(path)!r} has a header but no rows of data.")
+    wanted = list(feature_columns or []) + ([target_column] if target_column else [])
+    unknown = [c for c in wanted if c not in header]
+    if unknown:
+        raise ZooError(
+            f"{str(path)!r} has no column {unknown[0]!r}; its columns: {', '.join(header)}."
+        )
+    if feature_columns is None:
+        feature_columns = [c for c in header if c != target_column]
+    if not feature_columns:
+        raise ZooError(f"{str(path)!r}: no feature columns left beside {target_column!r}.")
+    for line, row in enumerate(body, start=2):
+        if len(row) != len(header):
+            raise ZooError(
+                f"{str(path)!r} line {line} has {len(row)} fields, the header {len(header)}."
+            )
+    columns = {name: [row[i].strip() for row in body] for i, name in enumerate(header)}
+    features = np.empty((len(body), len(feature_columns)), dtype=np.float32)
+    for j, name in enumerate(feature_columns):
+        for i, text in enumerate(columns[name]):
+            value = _number(text)
+            if value is None:
+                raise ZooError(
+                    f"{str(path)!r} column {name!r} line {i + 2} holds {text!r}, not a number; "
+                    "feature columns must be numeric."
+                )
+            features[i, j] = value
+    targets = None
+    if target_column:
+        texts = columns[target_column]
+        numbers = [_number(t) for t in texts]
+        if all(n is not None for n in numbers):
+            values = np.array(numbers, dtype=np.float64)
+            integral = np.all(values == np.round(values)) and all("." not in t for t in texts)
+            targets = values.astype(np.int64) if integral else values.astype(np.float32)
+        else:
+            targets = np.array(texts)  # names of classes
+    return ArrayFile(features, targets, str(path))
+
+
+@lru_cache(maxsize=8)
+def _read_cached(
+    path: str,
+    mtime: float,
+    targets_path: str | None,
+    x_key: str,
+    y_key: str | None,
+    feature_columns: tuple[str, ...] | None,
+    target_column: str | None,
+) -> ArrayFile:
+    file = Path(path)
+    suffix = file.suffix.lower()
+    if suffix == ".npz":
+        return _read_npz(file, x_key, y_key)
+    if suffix == ".npy":
+        inputs = _load_npy(file, "path")
+        targets = _load_npy(Path(targets_path), "targets_path") if targets_path else None
+        return ArrayFile(inputs, targets, path)
+    if suffix == ".csv":
+        return _read_csv(file, feature_columns, target_column)
+    raise ZooError(f"data.path {path!r} is not a {', '.join(FORMATS)} file.")
+
+
+def read_array_file(
+    path: str,
+    *,
+    targets_path: str | None = None,
+    x_key: str = "x",
+    y_key: str | None = "y",
+    feature_columns: Sequence[str] | None = None,
+    target_column: str | None = None,
+) -> ArrayFile:
+    """The inputs and targets of ``path`` (cached while the file is unchanged)."""
+    file = Path(path).expanduser()
+    _require_file(file, "path")
+    return _read_cached(
+        str(file),
+        file.stat().st_mtime,
+        str(Path(targets_path).expanduser()) if targets_path else None,
+        x_key,
+        y_key,
+        tuple(feature_columns) if feature_columns is not None else None,
+        target_column,
+    )
+
+
+def _as_inputs(array: np.ndarray, source: str) -> torch.Tensor:
+    if array.dtype.kind not in "biuf":
+        raise ZooError(
+            f"the inputs in {source!r} are of dtype {array.dtype}, not numbers; inputs must be "
+            "numeric."
+        )
+    if array.ndim < 1 or len(array) == 0:
+        raise ZooError(f"the inputs in {source!r} hold no samples (shape {list(array.shape)}).")
+    tensor = torch.from_numpy(np.ascontiguousarray(array))
+    if tensor.is_floating_point():
+        tensor = tensor.float()
+        if not torch.isfinite(tensor).all():
+            raise ZooError(f"the inputs in {source!r} hold NaN or infinite values.")
+    elif array.dtype != np.uint8:
+        tensor = tensor.long()
+    return tensor.unsqueeze(1) if tensor.ndim == 1 else tensor
+
+
+def infer_target_kind(targets: np.ndarray | None) -> str:
+    """``class`` for integer, boolean or text targets, ``value`` for floats, ``none``
+    without targets."""
+    if targets is None:
+        return "none"
+    return "value" if targets.dtype.kind == "f" else "class"
+
+
+def encode_classes(targets: np.ndarray) -> tuple[torch.Tensor, list[str]]:
+    """Class labels numbered 0..K-1 in sorted order of their values, and their names."""
+    values, codes = np.unique(targets, return_inverse=True)
+    return torch.from_numpy(codes.reshape(-1).astype(np.int64)), [str(v) for v in values]
+
+
+class ArrayDataModule(TensorDataModule):
+    """Inputs and targets from a ``.npz``, a pair of ``.npy`` files or a ``.csv``.
+
+    Args:
+        path: the ``.npz``, ``.csv``, or the inputs' ``.npy`` file.
+        targets_path: the targets' ``.npy`` file, beside a ``.npy`` ``path``.
+        x_key, y_key: the arrays' names in a ``.npz``.
+        feature_columns: the ``.csv`` columns that are features (all but the target when
+            None).
+        target_column: the ``.csv`` column that is the target.
+        target_kind: ``auto`` (read from the targets' type), ``class``, ``value`` or ``none``.
+        **kwargs: the :class:`~zoo.data.base.TensorDataModule` arguments (splits, batch
+            sizes, ``input_kind`` for token ids, ``normalize``, ...).
+    """
+
+    name = "arrays"
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        targets_path: str | None = None,
+        x_key: str = "x",
+        y_key: str = "y",
+        feature_columns: Sequence[str] | None = None,
+        target_column: str | None = None,
+        target_kind: str = "auto",
+        **kwargs: Any,
+    ) -> None:
+        if target_kind not in TARGET_KIND_CHOICES:
+            raise ZooError(
+                f"data.target_kind must be one of {', '.join(TARGET_KIND_CHOICES)}, "
+                f"got {target_kind!r}."
+            )
+        self.read_kwargs = {
+            "targets_path": targets_path,
+            "x_key": x_key,
+            "y_key": None if target_kind == "none" else y_key,
+            "feature_columns": list(feature_columns) if feature_columns is not None else None,
+            "target_column": target_column,
+        }
+        self.path = str(path)
+        if target_kind == "auto":
+            target_kind = infer_target_kind(self._file().targets)
+        super().__init__(target_kind=target_kind, **kwargs)
+
+    def _file(self) -> ArrayFile:
+        suffix = Path(self.path).suffix.lower()
+        wants_targets = self.read_kwargs["y_key"] is not None
+        if suffix == ".npy" and wants_targets and not self.read_kwargs["targets_path"]:
+            raise ZooError(
+                f"data.path {self.path!r} is a .npy file: set data.targets_path to the "
+                "targets' .npy file (or data.target_kind=none)."
+            )
+        if suffix == ".csv" and wants_targets and not self.read_kwargs["target_column"]:
+            raise ZooError(
+                f"data.path {self.path!r} is a .csv file: set data.target_column to the "
+                "name of the target column (or data.target_kind=none)."
+            )
+        return read_array_file(self.path, **self.read_kwargs)
+
+    @classmethod
+    def describe_source(cls, **config: Any) -> dict[str, Any]:
+        """What the file gives, before any training: ``input_kind``, ``input_shape``,
+        ``target_kind`` and ``num_classes``; the config's values are filled from these."""
+        config = {k: v for k, v in config.items() if not k.startswith("_")}
+        module = cls(**config)
+        data = module.load()
+        return {
+            "input_kind": module.declared_input_kind or infer_input_kind(data.inputs),
+            "input_shape": list(data.inputs.shape[1:]),
+            "target_kind": module.target_kind,
+            "num_classes": len(data.class_names) if data.class_names else None,
+        }
+
+    def load(self) -> LoadedData:
+        file = self._file()
+        inputs = _as_inputs(file.inputs, file.source)
+        if self.target_kind == "none" or file.targets is None:
+            if self.target_kind != "none":
+                raise ZooError(
+                    f"{file.source!r} has no targets for target_kind {self.target_kind}."
+                )
+            return LoadedData(inputs, torch.zeros(len(inputs), dtype=torch.long))
+        raw = file.targets
+        if len(raw) != len(inputs):
+            raise ZooError(
+                f"{file.source!r}: {len(inputs)} inputs but {len(raw)} targets; every input "
+                "needs one target."
+            )
+        if self.target_kind == "class":
+            if raw.dtype.kind == "f" and not np.all(raw == np.round(raw)):
+                raise ZooError(
+                    f"the targets in {file.source!r} are fractional numbers, not classes; "
+                    "use data.target_kind=value (or auto)."
+                )
+            if raw.ndim != 1:
+                raise ZooError(
+                    f"class targets in {file.source!r} must be one label per sample, got "
+                    f"shape {list(raw.shape)}."
+                )
+            targets, names = encode_classes(raw)
+            if len(names) < 2:
+                raise ZooError(
+                    f"the targets in {file.source!r} hold a single class ({names[0]!r}); "
+                    "classification needs at least 2."
+                )
+            return LoadedData(inputs, targets, class_names=names)
+        if raw.dtype.kind not in "biuf":
+            raise ZooError(f"the targets in {file.source!r} are not numbers (dtype {raw.dtype}).")
+        values = torch.from_numpy(np.ascontiguousarray(raw)).float()
+        return LoadedData(inputs, values.unsqueeze(1) if values.ndim == 1 else values)
