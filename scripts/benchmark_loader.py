@@ -11,6 +11,10 @@ measured in the same run. Best of 5 epochs each.
 from __future__ import annotations
 
 import os
+
+# The same OpenMP setting as train.py (set before torch is imported).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import platform
 import sys
 import time

@@ -1,9 +1,11 @@
 """Batched data augmentation from config (primer: "Data Augmentation").
 
-The transforms are torchvision.transforms.v2 ones. Applied to a batch tensor, a v2 transform
-draws one set of random parameters for the whole batch; augmentation must draw them per
-image, so :class:`BatchAugmentation` applies the pipeline to each image of a batch on the
-device the batch is on.
+The transforms are kornia.augmentation ones: each draws its random parameters per image
+(``same_on_batch=False``) and transforms the whole ``N×C×H×W`` batch at once, on the device
+the batch is on, from torch's global random state (so ``seed_everything`` reproduces it).
+A transform that is not a kornia augmentation (a torchvision.transforms.v2 one, say) still
+works: it is applied image by image, which draws per image too, but is many times slower
+(``scripts/benchmark_augmentation.py`` measures both).
 """
 
 from __future__ import annotations
@@ -12,29 +14,47 @@ from collections.abc import Mapping
 from typing import Any
 
 import torch
+from kornia.augmentation.base import _BasicAugmentationBase
 from torch import nn
-from torchvision.transforms import v2
 
 from zoo.errors import ZooError
 
 
+class PerImage(nn.Module):
+    """Apply a single-image transform to every image of a batch, one at a time."""
+
+    def __init__(self, transform: nn.Module) -> None:
+        super().__init__()
+        self.transform = transform
+
+    def forward(self, batch: torch.Tensor) -> torch.Tensor:
+        return torch.stack([self.transform(image) for image in batch])
+
+
+def batched(transform: nn.Module) -> nn.Module:
+    """``transform`` itself when it transforms whole batches (kornia), else per image."""
+    return transform if isinstance(transform, _BasicAugmentationBase) else PerImage(transform)
+
+
 class BatchAugmentation(nn.Module):
-    """Apply a v2 pipeline independently to every image of an ``N×C×H×W`` batch."""
+    """Apply named transforms in turn to an ``N×C×H×W`` float batch, each image with its own
+    random parameters."""
 
     def __init__(self, transforms: Mapping[str, nn.Module]) -> None:
         super().__init__()
-        self.names = list(transforms)
-        self.pipeline = v2.Compose(list(transforms.values()))
+        self.transforms = nn.ModuleDict({name: batched(t) for name, t in transforms.items()})
 
     def forward(self, batch: torch.Tensor) -> torch.Tensor:
         if batch.ndim != 4:
             raise ZooError(
                 f"image augmentation needs N x C x H x W batches, got shape {tuple(batch.shape)}."
             )
-        return torch.stack([self.pipeline(image) for image in batch])
+        for transform in self.transforms.values():
+            batch = transform(batch)  # (N, C, H, W)
+        return batch
 
     def extra_repr(self) -> str:
-        return ", ".join(self.names)
+        return ", ".join(self.transforms)
 
 
 def build_augmentation(options: Mapping[str, Any], *, input_kind: str) -> BatchAugmentation | None:
@@ -50,7 +70,8 @@ def build_augmentation(options: Mapping[str, Any], *, input_kind: str) -> BatchA
     if input_kind != "image":
         raise ZooError(
             f"augmentation {list(options)} needs image data, but the data gives {input_kind} "
-            "inputs; "
-            "use augmentation=[none] (or data=digits for images)."
+            "inputs; use augmentation=[none] (or data=digits for images)."
         )
-    return BatchAugmentation({name: instantiate(spec) for name, spec in options.items()})
+    return BatchAugmentation(
+        {name: instantiate(spec, _convert_="all") for name, spec in options.items()}
+    )
