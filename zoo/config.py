@@ -35,6 +35,9 @@ def register_resolvers() -> None:
     if not OmegaConf.has_resolver("cwd"):
         # Unlike ${hydra:runtime.cwd}, usable where Hydra's config is not set yet (sweepers).
         OmegaConf.register_new_resolver("cwd", os.getcwd)
+    if not OmegaConf.has_resolver("pid"):
+        # Unique run folders for runs started in the same second on one machine.
+        OmegaConf.register_new_resolver("pid", os.getpid)
     if not OmegaConf.has_resolver("small_input"):
         OmegaConf.register_new_resolver("small_input", is_small_input)
 

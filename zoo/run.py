@@ -25,6 +25,7 @@ from lightning.pytorch.callbacks import LearningRateMonitor
 from omegaconf import DictConfig
 
 from zoo.augment import build_augmentation
+from zoo.checkpointing import AtomicCheckpointIO
 from zoo.config import check_config, regularization_model_kwargs, to_container
 from zoo.errors import ZooError
 from zoo.tasks import ZooTask
@@ -155,7 +156,12 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if not loggers:
         # The learning-rate monitor writes to loggers and refuses to run without one.
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
-    trainer: L.Trainer = _instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    trainer: L.Trainer = _instantiate(
+        cfg.trainer,
+        callbacks=callbacks,
+        logger=loggers or False,
+        plugins=[AtomicCheckpointIO()],
+    )
 
     if cfg.get("train", True):
         trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True)

@@ -45,9 +45,10 @@ class WeightsSource:
     description: str = ""
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename, so a crash leaves
-    either the old file or the new one, never half of one."""
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file beside it (flushed and fsynced)
+    and a rename, so a crash at any moment leaves either the old file or the new one, never
+    half of one; a failed write leaves no temporary file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -61,10 +62,23 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
+def _finite(value: Any) -> Any:
+    """``value`` with NaN and infinite floats replaced by None (strict JSON has no NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
+
+
 def write_json(path: str | os.PathLike, payload: Mapping[str, Any]) -> None:
-    """Write ``payload`` as indented JSON, atomically."""
-    text = json.dumps(payload, indent=2, sort_keys=False, default=_json_default) + "\n"
-    _atomic_write_bytes(Path(path), text.encode())
+    """Write ``payload`` as indented, strict JSON (NaN and infinities as null), atomically."""
+    text = json.dumps(
+        _finite(payload), indent=2, sort_keys=False, default=_json_default, allow_nan=False
+    )
+    atomic_write_bytes(Path(path), (text + "\n").encode())
 
 
 def _json_default(value: Any) -> Any:
@@ -123,7 +137,7 @@ def save_pretrained(model: nn.Module, directory: str | os.PathLike, **metadata: 
     spec = model_spec(model)
     config = {"format_version": FORMAT_VERSION, "model": spec, **metadata}
     weights = save(_unique_state_dict(model), metadata={"model": spec["name"]})
-    _atomic_write_bytes(directory / WEIGHTS_NAME, weights)
+    atomic_write_bytes(directory / WEIGHTS_NAME, weights)
     write_json(directory / CONFIG_NAME, config)
     return directory
 

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 from torch.optim import Optimizer
 
+from zoo.errors import ZooError
 from zoo.tasks.optim import l1_penalty, parameter_groups
 
 OptimizerFactory = Callable[..., Optimizer]
@@ -88,6 +89,17 @@ class ZooTask(L.LightningModule):
 
     def forward(self, x: torch.Tensor) -> Any:
         return self.model(x)
+
+    # -- divergence ---------------------------------------------------------------------------
+    def on_before_backward(self, loss: torch.Tensor) -> None:
+        """Stop at the first NaN or infinite training loss, before it reaches the weights:
+        the last good checkpoint stays the last one written, and nothing is exported."""
+        if not torch.isfinite(loss):
+            raise ZooError(
+                f"training diverged: the loss is {loss.item()} at step {self.global_step} "
+                f"(epoch {self.current_epoch}); lower optimizer.lr or add "
+                "regularization=grad_clip. The checkpoints written so far are kept."
+            )
 
     # -- regularization ---------------------------------------------------------------------
     def regularized(self, loss: torch.Tensor) -> torch.Tensor:
