@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from zoo.run import train
 
@@ -33,6 +35,43 @@ def test_resume_from_last_checkpoint_continues_where_it_stopped(make_config):
     assert resumed["val/loss"] == pytest.approx(uninterrupted["val/loss"], rel=1e-6)
     assert resumed["test/acc"] == uninterrupted["test/acc"]
     assert resumed["val/acc_best"] == uninterrupted["val/acc_best"]
+
+
+@pytest.mark.parametrize("folder", ["new", "same"])
+def test_a_resumed_run_tests_and_exports_what_the_uninterrupted_run_does(make_config, folder):
+    """The best epoch comes before the interruption (val/acc_best never decreases, so with
+    mode=min the best is epoch 0): resumed into a new folder or into the same one, the run
+    still tests and exports epoch 0's weights, keeps its own copy of them, and records where
+    it resumed from. The logged history of the same folder survives the resume."""
+    from safetensors.torch import load_file
+
+    best_first = [*SMALL[:3], "scheduler=none", "monitor.metric=val/acc_best", "monitor.mode=min"]
+    whole_cfg = make_config(*best_first, "trainer.max_epochs=4", name="whole")
+    whole = train(whole_cfg)
+    first_cfg = make_config(*best_first, "trainer.max_epochs=2", name="first")
+    train(first_cfg)
+    last = Path(first_cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
+    name = "resumed" if folder == "new" else "first"
+    resumed_cfg = make_config(*best_first, "trainer.max_epochs=4", f"ckpt_path={last}", name=name)
+    resumed = train(resumed_cfg)
+    assert resumed["test/acc"] == whole["test/acc"]
+    assert resumed["test/loss"] == pytest.approx(whole["test/loss"], rel=1e-6)
+    run, whole_run = Path(resumed_cfg.paths.output_dir), Path(whole_cfg.paths.output_dir)
+    for key, tensor in load_file(whole_run / "model" / "model.safetensors").items():
+        assert torch.equal(load_file(run / "model" / "model.safetensors")[key], tensor), key
+    results = json.loads((run / "results.json").read_text())
+    assert Path(results["best_checkpoint"]).parent == run / "checkpoints"
+    assert Path(results["best_checkpoint"]).name == "epoch_000.ckpt"
+    assert results["resumed_from"] == str(last)
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
+        "epoch_000.ckpt",
+        "last.ckpt",
+    ]
+    if folder == "new":  # the first run's folder is left as it was
+        assert (Path(first_cfg.paths.output_dir) / "checkpoints" / "epoch_000.ckpt").is_file()
+    else:
+        epochs = [row.split(",")[0] for row in (run / "csv" / "metrics.csv").read_text().split()]
+        assert {"0", "1", "2", "3"} <= set(epochs[1:])
 
 
 def test_test_only_run_evaluates_the_given_checkpoint(make_config):

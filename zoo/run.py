@@ -193,6 +193,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
                 "metrics": metrics,
                 "optimized_metric": cfg.get("optimized_metric"),
                 "best_checkpoint": evaluated or None,
+                "resumed_from": cfg.get("ckpt_path") if cfg.get("train", True) else None,
                 "model_dir": str(model_dir),
                 "model": model.zoo_spec,
                 "data": data_description,
