@@ -27,11 +27,12 @@ register_resolvers()
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    from zoo.run import train
+    from zoo.run import discard_if_unused, output_dir, train
 
     try:
         metrics = train(cfg)
     except ZooError as error:
+        discard_if_unused(output_dir(cfg))
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
         print(f"error: {error}", file=sys.stderr)

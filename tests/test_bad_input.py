@@ -1,72 +1,173 @@
-"""Every user mistake is refused before any work, with one message naming the bad value and
-what is allowed."""
+"""Every user mistake is refused before any work: through train.py's entry point, exit code
+2, exactly one line on stderr naming the bad value and what is allowed, no traceback, no run
+folder left behind, and nothing written into an existing run."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import re
+import runpy
+import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from zoo import ZooError
 from zoo.run import train
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# (overrides, the one line's pattern). A "{ckpt}" in an override is a file the test writes.
 CASES = [
+    # names
     (["model.name=lenett"], r"unknown model 'lenett'\. Did you mean 'lenet5'.*Available: "),
-    (["optimizer.lr=0"], r"optimizer\.lr must be > 0, got 0"),
-    (["optimizer.lr=-0.1"], r"optimizer\.lr must be > 0, got -0\.1"),
+    (["model._target_=does.not.Exist"], r"model\._target_ must be zoo\.create_model .*'does"),
+    (["model._target_=zoo.models.mlp"], r"model\._target_ must be zoo\.create_model"),
+    (["task._target_=does.not.Exist"], r"task\._target_ 'does\.not\.Exist' cannot be imported"),
+    (["task._target_=zoo.create_model"], r"task\._target_ must name a zoo task class"),
+    # values of the wrong type or range
+    (["optimizer.lr=0"], r"optimizer\.lr must be a finite number > 0, got 0"),
+    (["optimizer.lr=-0.1"], r"optimizer\.lr must be a finite number > 0, got -0\.1"),
+    (["optimizer.lr=abc"], r"optimizer\.lr must be a finite number > 0, got 'abc'"),
+    (["optimizer.lr=inf"], r"optimizer\.lr must be a finite number > 0, got inf"),
+    (["trainer.max_epochs=0"], r"trainer\.max_epochs must be an integer >= 1, got 0"),
+    (["trainer.max_epochs=abc"], r"trainer\.max_epochs must be an integer >= 1, got 'abc'"),
+    (["trainer.max_epochs=1.5"], r"trainer\.max_epochs must be an integer >= 1, got 1\.5"),
+    (["data.batch_size=0"], r"data\.batch_size \(.*\) must be an integer >= 1, got 0"),
+    (["data.batch_size=2.5"], r"data\.batch_size \(.*\) must be an integer >= 1, got 2\.5"),
+    (["seed=-1"], r"seed \(the random seed\) must be an integer >= 0, got -1"),
+    (["seed=abc"], r"seed \(the random seed\) must be an integer >= 0, got 'abc'"),
+    (["data.image_size=abc"], r"data\.image_size \(.*\) must be an integer >= 1, got 'abc'"),
+    (["data.split_seed=-1"], r"data\.split_seed \(.*\) must be an integer >= 0, got -1"),
+    (["train=maybe"], r"train must be true or false, got 'maybe'"),
     (
         ["regularization.dropout=1.0", "model=mlp"],
-        r"regularization\.dropout must be in \[0, 1\), got 1\.0",
+        r"regularization\.dropout must be a number in \[0, 1\), got 1\.0",
     ),
-    (["model=mlp", "model.dropout=-0.2"], r"model\.dropout must be in \[0, 1\), got -0\.2"),
-    (["data.batch_size=0"], r"data\.batch_size must be > 0, got 0"),
-    (["trainer.max_epochs=0"], r"trainer\.max_epochs must be >= 1, got 0"),
-    (
-        ["data=digits_flat"],
-        r"model 'lenet5' takes image inputs, but data DigitsDataModule gives vector",
-    ),
-    (
-        ["data.image_size=16"],
-        r"model 'lenet5' needs images of at least 32x32 pixels, but the data gives 16x16",
-    ),
+    (["model=mlp", "model.dropout=-0.2"], r"model\.dropout must be a number in \[0, 1\)"),
+    (["regularization.norm=group", "model=mlp"], r"regularization\.norm must be one of none"),
+    (["regularization.l1=-1"], r"regularization\.l1 must be a number >= 0, got -1"),
+    (["regularization.label_smoothing=1.0"], r"label_smoothing must be a number in \[0, 1\)"),
+    (["model.num_classes=0"], r"model 'lenet5': num_classes must be an integer >= 1, got 0"),
+    # values the optimizer or scheduler would refuse later
+    (["optimizer.betas=[2,0.999]"], r"optimizer\.betas must be two numbers in \[0, 1\)"),
+    (["optimizer=momentum", "optimizer.momentum=-1"], r"optimizer\.momentum must be a number"),
+    (["scheduler=exponential", "scheduler.gamma=-1"], r"scheduler\.gamma must be a number > 0"),
+    (["scheduler=step", "scheduler.step_epochs=0"], r"scheduler\.step_epochs must be a number"),
+    (["scheduler=plateau", "scheduler.factor=2"], r"scheduler\.factor must be a number in"),
+    (["+optimizer.eps=-1"], r"optimizer\.eps must be a number > 0, got -1"),
+    # keys nothing reads
+    (["+optimizer.lrr=0.1"], r"unknown key 'optimizer\.lrr': torch\.optim\.Adam .*'optimizer\.lr'"),
+    (["+optimzer.lr=0.1"], r"unknown key 'optimzer': .*Did you mean 'optimizer'\?"),
+    (["+regularization.dropuot=0.3"], r"unknown key 'regularization\.dropuot'.*'regulariza"),
+    (["+trainer.max_epoch=3"], r"unknown key 'trainer\.max_epoch'.*'trainer\.max_epochs'"),
+    (["+data.batchsize=3"], r"unknown key 'data\.batchsize'.*'data\.batch_size'"),
     (["+model.depth=3"], r"model 'lenet5' has no argument 'depth'; allowed: num_classes"),
-    (
-        ["regularization.norm=group", "model=mlp"],
-        r"regularization\.norm must be one of none, batch, layer",
-    ),
-    (["regularization.l1=-1"], r"regularization\.l1 must be >= 0, got -1"),
-    (["regularization.label_smoothing=1.0"], r"label_smoothing must be in \[0, 1\), got 1\.0"),
-    (["ckpt_path=/no/such/last.ckpt"], r"ckpt_path '/no/such/last\.ckpt' does not exist"),
-    (
-        ["data=digits_flat", "model=mlp", "augmentation=[rotate]"],
-        r"augmentation \['rotate'\] needs image data",
-    ),
-    (
-        ["model._target_=does.not.Exist"],
-        r"model\._target_ must be zoo\.create_model \(the model is chosen by model\.name\), "
-        r"got 'does\.not\.Exist'",
-    ),
-    (["model._target_=zoo.models.mlp"], r"model\._target_ must be zoo\.create_model"),
-    (
-        ["task._target_=does.not.Exist"],
-        r"task\._target_ must name a zoo task class .* got 'does\.not\.Exist'",
-    ),
+    (["+monitor.patience=3"], r"unknown key 'monitor\.patience'"),
+    # metrics the task does not log
+    (["monitor.metric=val/accuracy"], r"monitor\.metric 'val/accuracy' is not a metric the"),
+    (["optimized_metric=test/acc"], r"optimized_metric 'test/acc' is not a metric"),
+    (["monitor.mode=maximum"], r"monitor\.mode must be min or max, got 'maximum'"),
+    # models and data that do not fit
+    (["data=digits_flat"], r"model 'lenet5' takes image inputs, but data=digits_flat gives vector"),
+    (["data.image_size=16"], r"model 'lenet5' needs images of at least 32x32 pixels"),
     (
         ["data.target_kind=value"],
-        r"task classification learns from class targets, but data DigitsDataModule gives value",
+        r"learns from class targets, but data=digits gives value targets; if its values are "
+        r"class labels, set data\.target_kind=class\.",
     ),
-    (["data.input_kind=tokens"], r"model 'lenet5' takes image inputs, but data .* gives tokens"),
+    (
+        ["data.input_kind=tokens"],
+        r"model 'lenet5' takes image inputs, but data=digits gives tokens",
+    ),
     (["data.input_kind=pixels"], r"data\.input_kind must be one of image, vector, sequence"),
-    (["model.num_classes=0"], r"model 'lenet5': num_classes must be an integer >= 1, got 0"),
+    (["data=digits_flat", "model=mlp", "augmentation=[rotate]"], r"\['rotate'\] needs image"),
+    (["data=image_folder", "model=mlp"], r"required values not set: data\.num_classes, data\.r"),
+    # checkpoints
+    (["ckpt_path=/no/such/last.ckpt"], r"ckpt_path '/no/such/last\.ckpt' does not exist"),
+    (["ckpt_path={folder}"], r"ckpt_path '.*' is a folder, not a checkpoint file"),
+    (["ckpt_path={text}"], r"'.*notes\.ckpt' is not a checkpoint zoo can read: it is empty"),
+    (["ckpt_path={empty}"], r"'.*empty\.ckpt' is not a checkpoint zoo can read"),
+    (["ckpt_path={objects}"], r"'.*objects\.ckpt' is not a checkpoint zoo can read"),
+    (["ckpt_path={mlp}"], r"ckpt_path '.*mlp\.ckpt' holds a 'mlp' model, but the config builds"),
+    (["ckpt_path={lenet5}", "model.num_classes=3"], r"weights '.*lenet5\.ckpt' do not fit"),
+    (["train=false"], r"train=false tests and exports the weights of ckpt_path, which is not"),
+    # hardware
+    (["trainer=gpu"], r"trainer\.accelerator=gpu needs a CUDA GPU, and none is visible here"),
 ]
 
 
-@pytest.mark.parametrize(("overrides", "message"), CASES)
-def test_refused_before_training(make_config, overrides, message):
-    cfg = make_config(*overrides)
-    with pytest.raises(ZooError, match=message):
-        train(cfg)
-    assert not (Path(cfg.paths.output_dir) / "checkpoints").exists()
+class NotPlain:
+    """Pickled into a checkpoint, it makes weights_only loading refuse the file."""
+
+
+def write_files(folder: Path) -> dict[str, str]:
+    """The files the ckpt_path cases name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    from zoo import create_model
+
+    def checkpoint(name: str) -> dict:
+        model = create_model(name, **({"in_features": 64} if name == "mlp" else {}))
+        state = {f"model.{k}": v for k, v in model.state_dict().items()}
+        return {"state_dict": state, "zoo": {"model": model.zoo_spec}}
+
+    torch.save(checkpoint("mlp"), folder / "mlp.ckpt")
+    torch.save(checkpoint("lenet5"), folder / "lenet5.ckpt")
+    torch.save({"state_dict": {}, "extra": NotPlain()}, folder / "objects.ckpt")
+    (folder / "notes.ckpt").write_text("not a checkpoint\n")
+    (folder / "empty.ckpt").write_bytes(b"")
+    (folder / "a_run").mkdir(exist_ok=True)
+    return {
+        "mlp": str(folder / "mlp.ckpt"),
+        "lenet5": str(folder / "lenet5.ckpt"),
+        "objects": str(folder / "objects.ckpt"),
+        "text": str(folder / "notes.ckpt"),
+        "empty": str(folder / "empty.ckpt"),
+        "folder": str(folder / "a_run"),
+    }
+
+
+def run_entry_point(overrides: list[str], run_dir: Path, monkeypatch) -> tuple[int, str]:
+    """``python train.py *overrides`` in this process: its exit code and stderr."""
+    monkeypatch.setattr(sys, "argv", ["train.py", *overrides, f"hydra.run.dir={run_dir}"])
+    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+    stderr = io.StringIO()
+    code = 0
+    with contextlib.redirect_stderr(stderr):
+        try:
+            runpy.run_path(str(REPO_ROOT / "train.py"), run_name="__main__")
+        except SystemExit as exit_:
+            code = exit_.code
+    return code, stderr.getvalue()
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, str]:
+    return write_files(tmp_path_factory.mktemp("files"))
+
+
+@pytest.mark.parametrize(("overrides", "message"), CASES, ids=[" ".join(c[0]) for c in CASES])
+def test_refused_in_one_line_before_any_work(overrides, message, files, tmp_path, monkeypatch):
+    overrides = [o.format(**files) for o in overrides]
+    run_dir = tmp_path / "run"
+    code, stderr = run_entry_point(overrides, run_dir, monkeypatch)
+    lines = stderr.strip().splitlines()
+    assert code == 2, stderr
+    assert len(lines) == 1 and lines[0].startswith("error: "), stderr
+    assert "Traceback" not in stderr and "weights_only" not in stderr
+    assert re.search(message, lines[0]), lines[0]
+    assert not run_dir.exists()  # a refused run leaves no folder behind
+
+
+def test_a_refused_run_leaves_an_existing_run_as_it_was(files, tmp_path, monkeypatch):
+    run_dir = tmp_path / "existing"
+    (run_dir / "checkpoints").mkdir(parents=True)
+    (run_dir / "checkpoints" / "last.ckpt").write_bytes(b"previous")
+    code, _ = run_entry_point(["optimizer.lr=-1"], run_dir, monkeypatch)
+    assert code == 2
+    assert (run_dir / "checkpoints" / "last.ckpt").read_bytes() == b"previous"
 
 
 def test_dropout_on_a_model_without_dropout(make_config, monkeypatch):

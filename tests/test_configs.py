@@ -189,13 +189,15 @@ def test_callbacks_default_has_checkpoint_early_stopping_lr_monitor_bar_and_summ
     cfg = make_config(quiet=False)
     assert set(cfg.callbacks) == {
         "model_checkpoint",
+        "last_checkpoint",
         "early_stopping",
         "learning_rate_monitor",
         "rich_progress_bar",
         "model_summary",
     }
     assert cfg.callbacks.model_checkpoint.monitor == "val/acc"
-    assert cfg.callbacks.model_checkpoint.save_last is True
+    assert cfg.callbacks.model_checkpoint.save_last is False  # last.ckpt: its own callback
+    assert cfg.callbacks.last_checkpoint.monitor is None
 
 
 def test_hparams_search_composes(make_config):

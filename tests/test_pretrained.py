@@ -216,3 +216,55 @@ def test_torchvision_googlenet_weights_drop_the_auxiliary_heads(monkeypatch):
     x = torch.randn(1, 3, 224, 224)
     with torch.no_grad():
         torch.testing.assert_close(model(x), reference.eval()(x), rtol=1e-5, atol=1e-5)
+
+
+def test_the_library_names_the_bad_file_in_one_error(tmp_path):
+    """load_pretrained, create_model(weights=...) and load_checkpoint raise our error, naming
+    the file, for a missing file, a bad config.json, a truncated or non-safetensors weights
+    file, and arguments of the wrong type."""
+    from zoo.weights import load_checkpoint
+
+    good = tmp_path / "good"
+    save_pretrained(create_model("lenet5"), good)
+    broken_json = tmp_path / "broken_json"
+    save_pretrained(create_model("lenet5"), broken_json)
+    (broken_json / "config.json").write_text("{not json")
+    no_model = tmp_path / "no_model"
+    save_pretrained(create_model("lenet5"), no_model)
+    (no_model / "config.json").write_text('{"model": 3}')
+    truncated = tmp_path / "truncated"
+    save_pretrained(create_model("lenet5"), truncated)
+    data = (truncated / "model.safetensors").read_bytes()
+    (truncated / "model.safetensors").write_bytes(data[: len(data) // 2])
+    not_safetensors = tmp_path / "not_safetensors"
+    save_pretrained(create_model("lenet5"), not_safetensors)
+    (not_safetensors / "model.safetensors").write_text("hello")
+    (tmp_path / "empty.ckpt").write_bytes(b"")
+    (tmp_path / "text.ckpt").write_text("not a checkpoint")
+    torch.save({"something": 1}, tmp_path / "plain.ckpt")
+    cases = [
+        (lambda: load_pretrained(tmp_path / "missing"), r"'.*missing' is not a pretrained-model"),
+        (lambda: load_pretrained(broken_json), r"'.*broken_json/config\.json' is not valid JSON"),
+        (lambda: load_pretrained(no_model), r"'.*no_model/config\.json' does not name a model"),
+        (lambda: load_pretrained(truncated), r"'.*truncated/model\.safetensors' is not a readab"),
+        (
+            lambda: create_model("lenet5", weights=not_safetensors),
+            r"'.*not_safetensors/model\.safetensors' is not a readable safetensors file",
+        ),
+        (lambda: load_pretrained(good, num_classes="3"), r"num_classes must be an integer"),
+        (lambda: load_checkpoint(tmp_path / "nope.ckpt"), r"checkpoint '.*nope\.ckpt' does not"),
+        (lambda: load_checkpoint(tmp_path), r"is a folder, not a checkpoint file"),
+        (lambda: load_checkpoint(tmp_path / "empty.ckpt"), r"'.*empty\.ckpt' is not a checkpoi"),
+        (lambda: load_checkpoint(tmp_path / "text.ckpt"), r"'.*text\.ckpt' is not a checkpoint"),
+        (lambda: load_checkpoint(tmp_path / "plain.ckpt"), r"records no model builder"),
+    ]
+    for call, message in cases:
+        with pytest.raises(ZooError, match=message) as caught:
+            call()
+        assert "weights_only" not in str(caught.value)
+
+
+def test_load_pretrained_takes_a_registered_name_too():
+    model = load_pretrained("lenet5.digits")
+    assert model.zoo_spec["name"] == "lenet5"
+    assert model.pretrained_config["name"] == "lenet5.digits"

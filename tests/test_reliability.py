@@ -5,6 +5,7 @@ runs started together get their own folders."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -81,3 +82,112 @@ def test_runs_started_together_get_their_own_folders(tmp_path):
     folders = sorted((tmp_path / "runs").iterdir())
     assert len(folders) == 2
     assert all((folder / "results.json").is_file() for folder in folders)
+
+
+# -- kills ----------------------------------------------------------------------------------
+KILL_RUN = [
+    "model=mlp",
+    "data=digits_flat",
+    "trainer.max_epochs=6",
+    "callbacks=model_checkpoint",
+    "regularization=dropout",
+]
+# Runs train.py in this process after arranging a SIGKILL during the Nth checkpoint write:
+# the temporary file is written and fsynced, the rename has not happened.
+DIE_DURING_WRITE = """
+import os, runpy, signal, sys
+import zoo.checkpointing as checkpointing
+writes = {"count": 0}
+original = checkpointing.atomic_write_bytes
+def dying(path, data):
+    writes["count"] += 1
+    if writes["count"] == int(os.environ["ZOO_TEST_DIE_AT_WRITE"]):
+        real_fsync = os.fsync
+        def kill(fd):
+            real_fsync(fd)
+            os.kill(os.getpid(), signal.SIGKILL)
+        os.fsync = kill
+    original(path, data)
+checkpointing.atomic_write_bytes = dying
+sys.argv = ["train.py", *sys.argv[1:]]
+runpy.run_path(sys.argv.pop(1), run_name="__main__")
+"""
+
+
+def train_command(run_dir: Path, *extra: str) -> list[str]:
+    return [
+        sys.executable,
+        str(REPO_ROOT / "train.py"),
+        *KILL_RUN,
+        f"hydra.run.dir={run_dir}",
+        *extra,
+    ]
+
+
+def final_state(run_dir: Path) -> tuple[dict, dict]:
+    from safetensors.torch import load_file
+
+    metrics = json.loads((run_dir / "results.json").read_text())["metrics"]
+    return metrics, load_file(run_dir / "model" / "model.safetensors")
+
+
+def resume(run_dir: Path) -> None:
+    last = run_dir / "checkpoints" / "last.ckpt"
+    extra = [f"ckpt_path={last}"] if last.is_file() else []
+    result = subprocess.run(train_command(run_dir, *extra), capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory) -> tuple[dict, dict]:
+    run_dir = tmp_path_factory.mktemp("whole") / "run"
+    subprocess.run(train_command(run_dir), check=True, capture_output=True)
+    return final_state(run_dir)
+
+
+def assert_same_run(run_dir: Path, uninterrupted: tuple[dict, dict]) -> None:
+    metrics, weights = final_state(run_dir)
+    expected_metrics, expected_weights = uninterrupted
+    for key in ("test/acc", "test/loss", "val/acc_best"):
+        assert metrics[key] == pytest.approx(expected_metrics[key], rel=1e-6), key
+    assert weights.keys() == expected_weights.keys()
+    for key, tensor in expected_weights.items():
+        assert torch.equal(weights[key], tensor), key
+    leftovers = [p.name for p in (run_dir / "checkpoints").iterdir() if p.name.startswith(".")]
+    assert not leftovers
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_killed_at_a_random_moment_and_resumed_equals_the_uninterrupted_run(
+    seed, uninterrupted, tmp_path
+):
+    """A run takes about 6 s here (start-up included): kill it somewhere in its training."""
+    import random
+    import signal
+    import time
+
+    run_dir = tmp_path / "run"
+    process = subprocess.Popen(
+        train_command(run_dir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    time.sleep(random.Random(seed).uniform(3.0, 5.0))
+    if process.poll() is None:  # still running (a fast machine may have finished)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        resume(run_dir)
+    assert_same_run(run_dir, uninterrupted)
+
+
+def test_killed_during_a_checkpoint_write_keeps_the_previous_one(uninterrupted, tmp_path):
+    run_dir = tmp_path / "run"
+    # writes: epoch 0 best, epoch 0 last, epoch 1 (best and/or last), ...: die in the 4th
+    env = {**os.environ, "ZOO_TEST_DIE_AT_WRITE": "4"}
+    command = [sys.executable, "-c", DIE_DURING_WRITE, *train_command(run_dir)[1:]]
+    killed = subprocess.run(command, env=env, capture_output=True)
+    assert killed.returncode == -9  # SIGKILL
+    partial = [p for p in (run_dir / "checkpoints").iterdir() if p.name.endswith(".partial")]
+    assert partial, "the kill should leave the temporary file of the interrupted write"
+    last = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    assert last["epoch"] == 0  # the previous good last.ckpt, whole
+    resume(run_dir)
+    assert_same_run(run_dir, uninterrupted)

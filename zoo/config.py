@@ -11,14 +11,16 @@ import os
 from pathlib import Path
 from typing import Any
 
-from hydra.utils import get_method
+import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
+from zoo.config_checks import check_keys, check_values, import_path
 from zoo.errors import ZooError
 from zoo.kinds import INPUT_KINDS, TARGET_KINDS
 from zoo.models.layers import NORMS
 from zoo.registry import ModelInfo, check_builder_kwargs, check_common_arguments, get_model_info
 from zoo.tasks.base import ZooTask
+from zoo.weights import checkpoint_model_weights, load_weights, read_checkpoint
 
 # Keys of a model config that are not builder arguments: the function Hydra calls
 # (zoo.create_model) and the registered name it builds.
@@ -75,23 +77,13 @@ def model_kwargs(cfg: DictConfig) -> dict[str, Any]:
     return {**kwargs, **regularization_model_kwargs(cfg)}
 
 
-def _imported(path: Any) -> Any:
-    """The object a ``_target_`` path names, or None when it cannot be imported."""
-    if not isinstance(path, str):
-        return None
-    try:
-        return get_method(path)
-    except Exception:  # Hydra raises ImportError or its own error types for a bad path
-        return None
-
-
 def check_model_target(model: DictConfig) -> None:
     """A model config is a call of ``zoo.create_model(name=..., **builder arguments)``, which
     Hydra's ``instantiate`` makes; refuse any other ``_target_``."""
     target = model.get("_target_")
     from zoo import create_model
 
-    if _imported(target) is not create_model:
+    if import_path(target) is not create_model:
         raise ZooError(
             f"model._target_ must be {MODEL_TARGET} (the model is chosen by model.name), "
             f"got {target!r}."
@@ -102,7 +94,7 @@ def task_class(cfg: DictConfig) -> type[ZooTask]:
     """The LightningModule class the ``task`` config instantiates."""
     _require(cfg.get("task") is not None, "the config has no 'task' section; e.g. task=...")
     target = cfg.task.get("_target_")
-    cls = _imported(target)
+    cls = import_path(target)
     if not (isinstance(cls, type) and issubclass(cls, ZooTask) and cls.kind):
         raise ZooError(
             f"task._target_ must name a zoo task class (a ZooTask subclass, such as "
@@ -137,48 +129,51 @@ def _require(condition: bool, message: str) -> None:
         raise ZooError(message)
 
 
-def _check_numbers(cfg: DictConfig) -> None:
-    lr = cfg.optimizer.get("lr") if cfg.get("optimizer") else None
-    _require(lr is not None and lr > 0, f"optimizer.lr must be > 0, got {lr}.")
-    batch_size = cfg.data.get("batch_size")
+def _check_norm(cfg: DictConfig) -> None:
+    norm = (cfg.get("regularization") or {}).get("norm")
     _require(
-        batch_size is not None and batch_size > 0, f"data.batch_size must be > 0, got {batch_size}."
+        norm is None or norm in NORMS,
+        f"regularization.norm must be one of {', '.join(NORMS)}, got {norm!r}.",
     )
-    trainer = cfg.trainer
-    max_epochs, max_steps = trainer.get("max_epochs"), trainer.get("max_steps", -1)
-    if not trainer.get("fast_dev_run"):
-        _require(
-            max_epochs is None
-            or max_epochs >= 1
-            or (max_epochs == -1 and max_steps and max_steps > 0),
-            f"trainer.max_epochs must be >= 1, got {max_epochs}.",
-        )
-    reg = cfg.get("regularization") or {}
-    if reg.get("dropout") is not None:
-        _require(
-            0.0 <= reg.dropout < 1.0,
-            f"regularization.dropout must be in [0, 1), got {reg.dropout}.",
-        )
-    if reg.get("norm") is not None:
-        _require(
-            reg.norm in NORMS,
-            f"regularization.norm must be one of {', '.join(NORMS)}, got {reg.norm!r}.",
-        )
-    for key in ("l1", "weight_decay"):
-        value = reg.get(key, 0.0)
-        _require(
-            value is not None and value >= 0, f"regularization.{key} must be >= 0, got {value}."
-        )
-    smoothing = reg.get("label_smoothing", 0.0)
-    _require(
-        0.0 <= smoothing < 1.0,
-        f"regularization.label_smoothing must be in [0, 1), got {smoothing}.",
-    )
-    clip = reg.get("grad_clip")
-    _require(clip is None or clip > 0, f"regularization.grad_clip must be > 0 or null, got {clip}.")
-    dropout = cfg.model.get("dropout")
-    if dropout is not None:
-        _require(0.0 <= dropout < 1.0, f"model.dropout must be in [0, 1), got {dropout}.")
+
+
+def check_factories(cfg: DictConfig) -> None:
+    """Build the optimizer and the scheduler once on a stand-in parameter, so that values
+    they refuse (``optimizer.betas=[2,0.999]``, a negative momentum or gamma) are refused
+    now, before any data is loaded."""
+    from hydra.utils import instantiate
+
+    def refused(section: str, error: Exception) -> ZooError:
+        message = " ".join(str(error).split()) or type(error).__name__
+        return ZooError(f"{section} {cfg[section]._target_}: {message}.")
+
+    try:  # ZooErrors (our own checks, in the schedulers) pass through unchanged
+        optimizer = instantiate(cfg.optimizer)([torch.nn.Parameter(torch.zeros(1))])
+    except (TypeError, ValueError, RuntimeError) as error:
+        if isinstance(error, ZooError):
+            raise
+        raise refused("optimizer", error) from None
+    if cfg.get("scheduler") is None:
+        return
+    try:
+        instantiate(cfg.scheduler)(optimizer, total_steps=10, steps_per_epoch=5)
+    except (TypeError, ValueError, RuntimeError) as error:
+        if isinstance(error, ZooError):
+            raise
+        raise refused("scheduler", error) from None
+
+
+def check_monitored_metrics(cfg: DictConfig, task: type[ZooTask]) -> None:
+    """``monitor.metric``, ``optimized_metric`` (and a plateau scheduler's ``monitor``) must
+    be metrics the task logs during training."""
+    logged = [m for m in task.logged_metrics if not m.startswith("test/")]
+    for key in ("monitor.metric", "optimized_metric", "scheduler.monitor"):
+        value = OmegaConf.select(cfg, key, default=None)
+        if value is not None and value not in logged:
+            raise ZooError(
+                f"{key} {value!r} is not a metric the {task.kind} task logs in training; it "
+                f"logs: {', '.join(logged)}."
+            )
 
 
 def check_task_fits(task: type[ZooTask], info: ModelInfo, data: DictConfig) -> None:
@@ -194,12 +189,24 @@ def check_task_fits(task: type[ZooTask], info: ModelInfo, data: DictConfig) -> N
     )
     _require(
         target_kind in task.target_kinds,
-        f"task {task.kind} learns from {' or '.join(task.target_kinds)} targets, but data "
-        f"{_data_name(data)} gives {target_kind} targets.",
+        f"task {task.kind} learns from {' or '.join(task.target_kinds)} targets, but "
+        f"{_data_name(data)} gives {target_kind} targets"
+        + (
+            "; if its values are class labels, set data.target_kind=class."
+            if target_kind == "value" and "class" in task.target_kinds
+            else "."
+        ),
     )
 
 
 def _data_name(data: DictConfig) -> str:
+    """How the user chose the data: ``data=arrays`` (else the data module's class name)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if HydraConfig.initialized():
+        choice = HydraConfig.get().runtime.choices.get("data")
+        if choice:
+            return f"data={choice}"
     return str(data.get("_target_", "")).rsplit(".", 1)[-1]
 
 
@@ -217,7 +224,7 @@ def check_model_fits_data(
     shape = data.get("input_shape")
     _require(
         kind in info.input_kinds,
-        f"model {info.name!r} takes {' or '.join(info.input_kinds)} inputs, but data "
+        f"model {info.name!r} takes {' or '.join(info.input_kinds)} inputs, but "
         f"{_data_name(data)} gives {kind} inputs"
         + (f" of shape {list(shape)}." if shape is not None else "."),
     )
@@ -245,7 +252,7 @@ DESCRIPTION_KEYS = ("input_kind", "input_shape", "target_kind", "num_classes")
 def complete_data_description(cfg: DictConfig) -> None:
     """Fill the null description keys of ``cfg.data`` from the data's own description."""
     target = cfg.data.get("_target_")
-    cls = _imported(target)
+    cls = import_path(target)
     _require(cls is not None, f"data._target_ {target!r} cannot be imported.")
     describe = getattr(cls, "describe_source", None)
     if describe is None:
@@ -269,13 +276,15 @@ def check_config(cfg: DictConfig) -> ModelInfo:
             f"required value{'s' if plural else ''} not set: {', '.join(missing)}; set "
             f"{'them' if plural else 'it'} on the command line, e.g. {missing[0]}=...",
         )
+    check_values(cfg)
+    check_keys(cfg)
     complete_data_description(cfg)
     name = cfg.model.get("name")
     _require(name is not None, "model.name is missing: it names the registered model to build.")
     info = get_model_info(name)
     check_model_target(cfg.model)
     task = task_class(cfg)
-    _check_numbers(cfg)
+    _check_norm(cfg)
     check_task_fits(task, info, cfg.data)
     check_model_fits_data(info, cfg.data)  # input kind first: model configs interpolate the shape
     kwargs = model_kwargs(cfg)
@@ -289,7 +298,49 @@ def check_config(cfg: DictConfig) -> ModelInfo:
     check_builder_kwargs(info, kwargs)
     check_common_arguments(info, kwargs)
     check_model_fits_data(info, cfg.data, kwargs)
-    ckpt_path = cfg.get("ckpt_path")
-    if ckpt_path is not None:
-        _require(Path(ckpt_path).is_file(), f"ckpt_path {ckpt_path!r} does not exist.")
+    check_factories(cfg)
+    check_monitored_metrics(cfg, task)
+    check_trainer(cfg)
+    check_checkpoint(cfg, info, kwargs)
     return info
+
+
+def check_trainer(cfg: DictConfig) -> None:
+    """Refuse a GPU trainer on a machine without one (Lightning's exception otherwise)."""
+    accelerator = OmegaConf.select(cfg, "trainer.accelerator", default=None)
+    if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise ZooError(
+            f"trainer.accelerator={accelerator} needs a CUDA GPU, and none is visible here; "
+            "use trainer=default (CPU, or a GPU when there is one)."
+        )
+
+
+def check_checkpoint(cfg: DictConfig, info: ModelInfo, kwargs: dict[str, Any]) -> None:
+    """``ckpt_path`` must be a zoo training checkpoint of the model the config builds;
+    ``train=false`` needs one (it tests and exports its weights)."""
+    path = cfg.get("ckpt_path")
+    if path is None:
+        _require(
+            cfg.get("train", True),
+            "train=false tests and exports the weights of ckpt_path, which is not set; set "
+            "ckpt_path=outputs/runs/<run>/checkpoints/<file>.ckpt (or train=true).",
+        )
+        return
+    file = Path(path)
+    if file.is_dir():
+        hint = file / "checkpoints" / "last.ckpt"
+        suggestion = f"; did you mean {str(hint)!r}?" if hint.is_file() else "."
+        raise ZooError(f"ckpt_path {path!r} is a folder, not a checkpoint file{suggestion}")
+    _require(file.is_file(), f"ckpt_path {path!r} does not exist.")
+    checkpoint = read_checkpoint(file)
+    weights = checkpoint_model_weights(checkpoint, path)  # refuses a file without one
+    spec = (checkpoint.get("zoo") or {}).get("model")
+    saved = spec.get("name") if isinstance(spec, dict) else None
+    _require(
+        saved is None or saved == info.name,
+        f"ckpt_path {path!r} holds a {saved!r} model, but the config builds {info.name!r}; "
+        f"add model={saved} (with the arguments it was trained with).",
+    )
+    from zoo import create_model
+
+    load_weights(create_model(info.name, **kwargs), weights, str(path))

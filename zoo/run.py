@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import platform
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -59,6 +60,17 @@ def _instantiate_all(group: DictConfig | None) -> list[Any]:
 def output_dir(cfg: DictConfig) -> Path:
     """The run folder (``paths.output_dir``: Hydra's run folder unless overridden)."""
     return Path(cfg.paths.output_dir)
+
+
+# What Hydra writes into a run folder before zoo.run.train starts.
+HYDRA_FILES = {".hydra", "train.log"}
+
+
+def discard_if_unused(run_dir: Path) -> None:
+    """Remove the folder of a run that was refused before it wrote anything (it holds only
+    what Hydra wrote), so mistakes leave no empty runs behind; any other folder stays."""
+    if run_dir.is_dir() and {p.name for p in run_dir.iterdir()} <= HYDRA_FILES:
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def command_line() -> str:

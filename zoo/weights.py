@@ -14,7 +14,6 @@ import json
 import logging
 import math
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,21 +44,33 @@ class WeightsSource:
     description: str = ""
 
 
+def partial_path(path: Path) -> Path:
+    """The temporary file :func:`atomic_write_bytes` writes ``path`` through."""
+    return path.with_name(f".{path.name}.partial")
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file beside it (flushed and fsynced)
     and a rename, so a crash at any moment leaves either the old file or the new one, never
-    half of one; a failed write leaves no temporary file."""
+    half of one. A failed write removes the temporary file; one left by a killed process has
+    a fixed name (:func:`partial_path`), so the next write of ``path`` replaces it instead of
+    leaking another. The folder is fsynced after the rename, so the new name is durable."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = partial_path(path)
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with open(tmp, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 def _finite(value: Any) -> Any:
@@ -151,10 +162,28 @@ def read_pretrained_config(directory: str | os.PathLike) -> dict[str, Any]:
             f"{str(directory)!r} is not a pretrained-model folder: missing {', '.join(missing)} "
             f"(expected {CONFIG_NAME} and {WEIGHTS_NAME}, as written by zoo.save_pretrained)."
         )
-    config = json.loads((directory / CONFIG_NAME).read_text())
-    if "model" not in config or "name" not in config["model"]:
-        raise ZooError(f"{str(directory / CONFIG_NAME)!r} does not name a model builder.")
+    path = directory / CONFIG_NAME
+    try:
+        config = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ZooError(f"{str(path)!r} is not valid JSON ({error}).") from None
+    model = config.get("model") if isinstance(config, dict) else None
+    if not isinstance(model, dict) or not isinstance(model.get("name"), str):
+        raise ZooError(f"{str(path)!r} does not name a model builder (model.name).")
+    if not isinstance(model.get("kwargs", {}), dict):
+        raise ZooError(f"{str(path)!r}: model.kwargs must be an object of builder arguments.")
     return config
+
+
+def read_safetensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """The tensors of a safetensors file; a ``ZooError`` naming it if it is not one."""
+    try:
+        return load_file(path)
+    except Exception:  # safetensors raises its own SafetensorError, OSError, ...
+        raise ZooError(
+            f"{str(path)!r} is not a readable safetensors file (empty, truncated or another "
+            "format)."
+        ) from None
 
 
 def _folder_source(directory: Path) -> WeightsSource:
@@ -162,7 +191,7 @@ def _folder_source(directory: Path) -> WeightsSource:
     return WeightsSource(
         model_name=config["model"]["name"],
         kwargs=dict(config["model"].get("kwargs", {})),
-        state_dict=load_file(directory / WEIGHTS_NAME),
+        state_dict=read_safetensors(directory / WEIGHTS_NAME),
         meta=config,
         description=str(directory),
     )
@@ -332,26 +361,60 @@ def build_with_weights(
 set_weights_loader(build_with_weights)
 
 
-def load_pretrained(directory: str | os.PathLike, **overrides: Any) -> nn.Module:
-    """Rebuild the model saved in ``directory`` and load its weights.
+def load_pretrained(source: str | os.PathLike, **overrides: Any) -> nn.Module:
+    """Rebuild the model saved in the folder ``source`` (or named by the weights registry,
+    ``"lenet5.digits"``) and load its weights.
 
     The folder's ``config.json`` is available afterwards as ``model.pretrained_config``.
     """
-    name = read_pretrained_config(directory)["model"]["name"]
-    return get_model_info(name).builder(weights=directory, **overrides)
+    if not Path(source).is_dir():
+        from zoo.pretrained import list_pretrained
+
+        if str(source) in list_pretrained():
+            from zoo.pretrained import get_pretrained
+
+            model_name = get_pretrained(str(source)).model
+            return get_model_info(model_name).builder(weights=str(source), **overrides)
+    name = read_pretrained_config(source)["model"]["name"]
+    return get_model_info(name).builder(weights=source, **overrides)
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """A Lightning checkpoint's contents, read with ``torch.load(weights_only=True)``."""
-    return torch.load(path, map_location="cpu", weights_only=True)
+    """A Lightning checkpoint's contents, read with ``torch.load(weights_only=True)``: tensors
+    and plain types only, never code. A ``ZooError`` naming the file if it cannot be read."""
+    file = Path(path)
+    if not file.is_file():
+        what = "is a folder, not a checkpoint file" if file.is_dir() else "does not exist"
+        raise ZooError(f"checkpoint {str(path)!r} {what}.")
+    try:
+        checkpoint = torch.load(file, map_location="cpu", weights_only=True)
+    except Exception:  # empty, truncated, another format, or objects beyond plain types
+        # (torch's message for the last advises weights_only=False: never show it)
+        raise ZooError(
+            f"{str(path)!r} is not a checkpoint zoo can read: it is empty, truncated, in another "
+            "format, or holds Python objects beyond tensors and plain types (zoo never "
+            "unpickles those)."
+        ) from None
+    if not isinstance(checkpoint, dict):
+        raise ZooError(f"{str(path)!r} is not a training checkpoint (not a dictionary).")
+    return checkpoint
+
+
+def checkpoint_model_weights(
+    checkpoint: Mapping[str, Any], path: str | os.PathLike, prefix: str = "model."
+) -> dict[str, torch.Tensor]:
+    """The plain model's weights in a zoo Lightning checkpoint (its ``prefix``-ed keys)."""
+    state = checkpoint.get("state_dict")
+    if not isinstance(state, Mapping):
+        raise ZooError(f"{str(path)!r} is not a Lightning training checkpoint (no state_dict).")
+    return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
 
 
 def load_checkpoint_weights(
     model: nn.Module, path: str | os.PathLike, prefix: str = "model."
 ) -> None:
     """Load the ``prefix``-ed weights of a zoo Lightning checkpoint into a plain ``model``."""
-    state = read_checkpoint(path)["state_dict"]
-    weights = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+    weights = checkpoint_model_weights(read_checkpoint(path), path, prefix)
     load_weights(model, weights, str(path))
 
 
@@ -362,9 +425,9 @@ def load_checkpoint(path: str | os.PathLike) -> nn.Module:
     needed; nothing is unpickled.
     """
     checkpoint = read_checkpoint(path)
-    spec = checkpoint.get("zoo", {}).get("model")
-    if spec is None:
+    spec = (checkpoint.get("zoo") or {}).get("model")
+    if not isinstance(spec, Mapping) or "name" not in spec:
         raise ZooError(f"{str(path)!r} is not a zoo checkpoint: it records no model builder.")
-    model = get_model_info(spec["name"]).builder(**spec["kwargs"])
-    load_checkpoint_weights(model, path)
+    model = get_model_info(spec["name"]).builder(**spec.get("kwargs", {}))
+    load_weights(model, checkpoint_model_weights(checkpoint, path), str(path))
     return model

@@ -171,3 +171,13 @@ def test_a_missing_file_is_refused_before_any_work(make_config, tmp_path):
     with pytest.raises(ZooError, match=r"nope\.npz' does not exist"):
         train(cfg)
     assert not (Path(cfg.paths.output_dir) / "checkpoints").exists()
+
+
+def test_too_few_samples_of_a_class_is_one_clear_error(tmp_path):
+    x, y = blobs(n=20, classes=2)
+    y[:] = 0
+    y[0] = 1  # one sample of class 1 cannot be stratified into three splits
+    np.savez(tmp_path / "rare.npz", x=x, y=y)
+    with pytest.raises(ZooError, match=r"cannot split 20 samples, per class \{'0': 19, '1': 1\}"):
+        ArrayDataModule(path=str(tmp_path / "rare.npz")).setup()
+    ArrayDataModule(path=str(tmp_path / "rare.npz"), stratify=False).setup()  # the way out

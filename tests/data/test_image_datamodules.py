@@ -466,6 +466,9 @@ def test_image_folder_errors(tmp_path):
         ImageFolderDataModule(
             root=str(tmp_path / "train"), image_size=4, val_fraction=0.2, num_classes=5
         ).setup()
+    write_image_folder(tmp_path / "single", {"cat": 6})
+    with pytest.raises(ZooError, match=r"has 1 class folder \(cat\); classification needs"):
+        ImageFolderDataModule(root=str(tmp_path / "single"), image_size=4).setup()
     write_image_folder(tmp_path / "tiny", {"cat": 1, "dog": 5})
     with pytest.raises(ZooError, match="cannot split"):
         ImageFolderDataModule(root=str(tmp_path / "tiny"), image_size=4).setup()

@@ -106,8 +106,10 @@ def _read_csv(
     wanted = list(feature_columns or []) + ([target_column] if target_column else [])
     unknown = [c for c in wanted if c not in header]
     if unknown:
+        separator = next((s for s in (";", "\t", "|") if len(header) == 1 and s in header[0]), "")
+        hint = f" (columns are separated by {separator!r}, not commas)" if separator else ""
         raise ZooError(
-            f"{str(path)!r} has no column {unknown[0]!r}; its columns: {', '.join(header)}."
+            f"{str(path)!r} has no column {unknown[0]!r}; its columns: {', '.join(header)}{hint}."
         )
     if feature_columns is None:
         feature_columns = [c for c in header if c != target_column]
@@ -272,12 +274,12 @@ class ArrayDataModule(TensorDataModule):
         if suffix == ".npy" and wants_targets and not self.read_kwargs["targets_path"]:
             raise ZooError(
                 f"data.path {self.path!r} is a .npy file: set data.targets_path to the "
-                "targets' .npy file (or data.target_kind=none)."
+                "targets' .npy file."
             )
         if suffix == ".csv" and wants_targets and not self.read_kwargs["target_column"]:
             raise ZooError(
                 f"data.path {self.path!r} is a .csv file: set data.target_column to the "
-                "name of the target column (or data.target_kind=none)."
+                "name of the target column."
             )
         return read_array_file(self.path, **self.read_kwargs)
 

@@ -163,12 +163,15 @@ class TensorDataModule(L.LightningDataModule):
         def split(idx, fraction, labels):
             if fraction == 0:
                 return idx, idx[:0]
-            return train_test_split(
-                idx,
-                test_size=fraction,
-                random_state=self.split_seed,
-                stratify=labels[idx] if stratify else None,
-            )
+            try:
+                return train_test_split(
+                    idx,
+                    test_size=fraction,
+                    random_state=self.split_seed,
+                    stratify=labels[idx] if stratify else None,
+                )
+            except ValueError as error:  # too few samples (of a class) for the fractions
+                raise self.split_error(data, error) from None
 
         labels = y.numpy()
         if data.test_inputs is None:
@@ -183,6 +186,22 @@ class TensorDataModule(L.LightningDataModule):
         if len(train) == 0:
             raise ZooError(f"{self.name}: no training samples left after the val/test split.")
         return {"train": (x[train], y[train]), "val": (x[val], y[val]), "test": test_set}
+
+    def split_error(self, data: LoadedData, error: ValueError) -> ZooError:
+        """The error for a split scikit-learn refuses: too few samples, or a class too rare
+        to stratify."""
+        detail = f"{len(data.targets)} samples"
+        if self.stratify:
+            counts = torch.bincount(data.targets.flatten().long())
+            names = data.class_names or [str(i) for i in range(len(counts))]
+            detail += f", per class {dict(zip(names, counts.tolist()))}"
+        return ZooError(
+            f"{self.name}: cannot split {detail} into "
+            f"{'stratified ' if self.stratify else ''}train/val/test sets with "
+            f"data.val_fraction={self.val_fraction} and data.test_fraction={self.test_fraction}"
+            f" ({' '.join(str(error).split())}). Add samples, change the fractions"
+            + (", or set data.stratify=false." if self.stratify else ".")
+        )
 
     def _check_declared(self) -> None:
         inputs = self.splits["train"][0]

@@ -113,6 +113,12 @@ class ImageFolderDataModule(TensorDataModule):
 
     def load(self) -> LoadedData:
         train = self._folder(self.root, "root")
+        if len(train.classes) < 2:
+            raise ZooError(
+                f"data.root {str(self.root)!r} has {len(train.classes)} class folder "
+                f"({', '.join(train.classes)}); classification needs at least 2, one sub-folder "
+                "of images per class."
+            )
         inputs = self._images([path for path, _ in train.samples])
         targets = torch.tensor(train.targets, dtype=torch.long)
         test_inputs = test_targets = None
@@ -130,16 +136,3 @@ class ImageFolderDataModule(TensorDataModule):
             test_inputs = self._images([path for path, _ in test.samples])
             test_targets = to_train[torch.tensor(test.targets, dtype=torch.long)]
         return LoadedData(inputs, targets, list(train.classes), test_inputs, test_targets)
-
-    def _split(self, data: LoadedData) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-        try:
-            return super()._split(data)
-        except ValueError as error:  # scikit-learn refusing a stratified split
-            counts = torch.bincount(data.targets, minlength=len(data.class_names or []))
-            raise ZooError(
-                f"image_folder: cannot split the {len(data.targets)} images of "
-                f"{str(self.root)!r} into stratified train/val"
-                f"{'' if self.test_root else '/test'} sets ({error}); images per class: "
-                f"{dict(zip(data.class_names or [], counts.tolist()))}. Add images or change "
-                "data.val_fraction / data.test_fraction."
-            ) from error

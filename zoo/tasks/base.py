@@ -49,6 +49,8 @@ class ZooTask(L.LightningModule):
     kind: ClassVar[str] = ""
     #: the data target kinds (:data:`zoo.kinds.TARGET_KINDS`) this task learns from
     target_kinds: ClassVar[tuple[str, ...]] = ()
+    #: the metrics the task logs (what ``monitor.metric`` and ``optimized_metric`` may name)
+    logged_metrics: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,

@@ -33,6 +33,15 @@ class ClassificationTask(ZooTask):
 
     kind = "classification"
     target_kinds = ("class",)
+    logged_metrics = (
+        "train/loss",
+        "train/acc",
+        "val/loss",
+        "val/acc",
+        "val/acc_best",
+        "test/loss",
+        "test/acc",
+    )
 
     def __init__(
         self,

@@ -14,9 +14,29 @@ from typing import Any
 from torch.optim import Optimizer
 from torch.optim import lr_scheduler as torch_schedulers
 
+from zoo.errors import ZooError
+
 
 def _steps(epochs: float, steps_per_epoch: int) -> int:
     return max(1, round(epochs * steps_per_epoch))
+
+
+def _require(condition: bool, key: str, allowed: str, value: Any) -> None:
+    """Refuse ``scheduler.<key>=value`` unless ``condition``, naming what is allowed."""
+    if not condition:
+        raise ZooError(f"scheduler.{key} must be {allowed}, got {value!r}.")
+
+
+def _positive(key: str, value: Any) -> None:
+    _require(_is_number(value) and value > 0, key, "a number > 0", value)
+
+
+def _ratio(key: str, value: Any) -> None:
+    _require(_is_number(value) and 0 <= value <= 1, key, "a number in [0, 1]", value)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def step(
@@ -28,6 +48,8 @@ def step(
     gamma: float = 0.1,
 ) -> dict[str, Any]:
     """Multiply the learning rate by ``gamma`` every ``step_epochs`` epochs."""
+    _positive("step_epochs", step_epochs)
+    _positive("gamma", gamma)
     scheduler = torch_schedulers.StepLR(
         optimizer, step_size=_steps(step_epochs, steps_per_epoch), gamma=gamma
     )
@@ -38,6 +60,7 @@ def exponential(
     optimizer: Optimizer, *, total_steps: int, steps_per_epoch: int, gamma: float = 0.95
 ) -> dict[str, Any]:
     """Multiply the learning rate by ``gamma`` every epoch (smoothly, at every step)."""
+    _positive("gamma", gamma)
     per_step = gamma ** (1.0 / steps_per_epoch)
     return {
         "scheduler": torch_schedulers.ExponentialLR(optimizer, gamma=per_step),
@@ -69,6 +92,14 @@ def warmup_cosine(
 ) -> dict[str, Any]:
     """Linear warm-up over ``warmup_epochs`` from ``warmup_start_ratio ×`` the base rate, then
     cosine annealing to ``min_lr_ratio ×`` it at the last step."""
+    _require(
+        _is_number(warmup_epochs) and warmup_epochs >= 0,
+        "warmup_epochs",
+        "a number >= 0",
+        warmup_epochs,
+    )
+    _ratio("warmup_start_ratio", warmup_start_ratio)
+    _ratio("min_lr_ratio", min_lr_ratio)
     warmup = min(_steps(warmup_epochs, steps_per_epoch), total_steps) if warmup_epochs > 0 else 0
     decay = max(1, total_steps - warmup)
 
@@ -90,6 +121,10 @@ def onecycle(
     pct_start: float = 0.3,
 ) -> dict[str, Any]:
     """Smith & Topin 2019's one-cycle policy, peaking at ``max_lr_ratio ×`` the base rate."""
+    _positive("max_lr_ratio", max_lr_ratio)
+    _require(
+        _is_number(pct_start) and 0 < pct_start < 1, "pct_start", "a number in (0, 1)", pct_start
+    )
     max_lr = [group["lr"] * max_lr_ratio for group in optimizer.param_groups]
     scheduler = torch_schedulers.OneCycleLR(
         optimizer, max_lr=max_lr, total_steps=max(2, total_steps), pct_start=pct_start
@@ -108,6 +143,9 @@ def plateau(
     patience: int = 5,
 ) -> dict[str, Any]:
     """Divide the learning rate by ``1/factor`` when ``monitor`` stops improving."""
+    _require(mode in ("min", "max"), "mode", "min or max", mode)
+    _require(_is_number(factor) and 0 < factor < 1, "factor", "a number in (0, 1)", factor)
+    _require(isinstance(patience, int) and patience >= 0, "patience", "an integer >= 0", patience)
     scheduler = torch_schedulers.ReduceLROnPlateau(
         optimizer, mode=mode, factor=factor, patience=patience
     )

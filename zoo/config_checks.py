@@ -1,0 +1,242 @@
+"""Checks of a composed config's values and keys, run before anything reads them.
+
+Two kinds of mistakes that would otherwise surface as a traceback after work started, or
+not at all:
+
+- a value of the wrong type or range (``seed=abc``, ``trainer.max_epochs=1.5``,
+  ``optimizer.lr=inf``): :func:`check_values`;
+- a key nothing reads (``+optimzer.lr=0.1``, ``+regularization.dropuot=0.3``,
+  ``+optimizer.lrr=0.1``): :func:`check_keys` compares every key with what reads it, the
+  signature of the class or function a section instantiates, or the fixed keys of the
+  sections zoo reads itself, and names the closest known key.
+
+Each raises :class:`~zoo.errors.ZooError` with the bad key, its value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from zoo.errors import ZooError, closest
+
+# The keys zoo reads at the top level and in the sections it reads itself.
+ROOT_KEYS = frozenset(
+    {
+        "task_name", "tags", "seed", "train", "test", "ckpt_path", "compile", "monitor",
+        "optimized_metric", "optimized_direction", "regularization", "augmentation", "data",
+        "model", "task", "optimizer", "scheduler", "trainer", "callbacks", "logger", "paths",
+        "hydra",
+    }
+)  # fmt: skip
+SECTION_KEYS = {
+    "regularization": frozenset(
+        {"l1", "weight_decay", "dropout", "norm", "label_smoothing", "grad_clip"}
+    ),
+    "monitor": frozenset({"metric", "mode"}),
+    "paths": frozenset({"root_dir", "data_dir", "log_dir", "output_dir"}),
+}
+# Sections that Hydra instantiates: their keys are the arguments of their ``_target_``.
+INSTANTIATED = ("data", "task", "optimizer", "scheduler", "trainer")
+# Sections of named entries, each instantiated.
+INSTANTIATED_ENTRIES = ("callbacks", "logger", "augmentation")
+# Arguments the training system passes itself, never from the config.
+FILLED_IN = {
+    "task": {"model", "optimizer", "scheduler", "weight_decay", "l1", "augmentation"},
+    "scheduler": {"optimizer", "total_steps", "steps_per_epoch"},
+    "optimizer": {"params"},
+    "trainer": {"callbacks", "logger", "plugins"},
+}
+
+
+def import_path(path: Any) -> Any:
+    """The object a dotted ``_target_`` path names (``zoo.create_model``), or None when it
+    cannot be imported. Quiet, unlike Hydra's ``get_method``, which logs the failure."""
+    if not isinstance(path, str) or not path:
+        return None
+    parts = path.split(".")
+    for split in range(len(parts), 0, -1):
+        try:
+            found = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        try:
+            for attribute in parts[split:]:
+                found = getattr(found, attribute)
+        except AttributeError:
+            return None
+        return found
+    return None
+
+
+def _fail(message: str) -> None:
+    raise ZooError(message)
+
+
+# -- values ----------------------------------------------------------------------------------
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _value(cfg: DictConfig, key: str) -> tuple[bool, Any]:
+    """Whether ``key`` is set (not missing, not null), and its raw value (unresolved
+    interpolations are resolved; a failing one counts as unset here)."""
+    try:
+        value = OmegaConf.select(
+            cfg, key, throw_on_missing=False, throw_on_resolution_failure=False
+        )
+    except Exception:
+        return False, None
+    return value is not None, value
+
+
+INTEGERS: dict[str, tuple[int, str]] = {
+    # key: (minimum, what it is)
+    "seed": (0, "the random seed"),
+    "data.batch_size": (1, "samples per training batch"),
+    "data.eval_batch_size": (1, "samples per evaluation batch"),
+    "data.image_size": (1, "the image side in pixels"),
+    "data.split_seed": (0, "the seed of the train/val/test split"),
+    "trainer.min_epochs": (0, "the minimum number of epochs"),
+    "trainer.devices": (1, "the number of devices"),
+    "trainer.log_every_n_steps": (1, "the logging interval"),
+    "trainer.check_val_every_n_epoch": (1, "the validation interval"),
+}
+NUMBERS: dict[str, tuple[Callable[[float], bool], str]] = {
+    "optimizer.lr": (lambda v: v > 0, "a finite number > 0"),
+    "optimizer.momentum": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
+    "optimizer.weight_decay": (lambda v: v >= 0, "a number >= 0"),
+    "optimizer.eps": (lambda v: v > 0, "a number > 0"),
+    "optimizer.alpha": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
+    "data.val_fraction": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
+    "data.test_fraction": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
+    "regularization.l1": (lambda v: v >= 0, "a number >= 0"),
+    "regularization.weight_decay": (lambda v: v >= 0, "a number >= 0"),
+    "regularization.label_smoothing": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
+    "regularization.dropout": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
+    "regularization.grad_clip": (lambda v: v > 0, "a number > 0 (or null)"),
+    "model.dropout": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
+}
+BOOLEANS = ("train", "test", "compile")
+
+
+def check_values(cfg: DictConfig) -> None:
+    """Refuse values of the wrong type or out of range, naming the key and what is allowed."""
+    for key, (minimum, what) in INTEGERS.items():
+        present, value = _value(cfg, key)
+        if present and (not _is_int(value) or value < minimum):
+            _fail(f"{key} ({what}) must be an integer >= {minimum}, got {value!r}.")
+    for key, (valid, allowed) in NUMBERS.items():
+        present, value = _value(cfg, key)
+        if present and (not _is_number(value) or not valid(value)):
+            _fail(f"{key} must be {allowed}, got {value!r}.")
+    for key in BOOLEANS:
+        present, value = _value(cfg, key)
+        if present and not isinstance(value, bool):
+            _fail(f"{key} must be true or false, got {value!r}.")
+    _check_epochs(cfg)
+    present, betas = _value(cfg, "optimizer.betas")
+    if present and not (
+        OmegaConf.is_list(betas)
+        and len(betas) == 2
+        and all(_is_number(b) and 0 <= b < 1 for b in betas)
+    ):
+        _fail(f"optimizer.betas must be two numbers in [0, 1), got {_plain(betas)!r}.")
+    present, mode = _value(cfg, "monitor.mode")
+    if present and mode not in ("min", "max"):
+        _fail(f"monitor.mode must be min or max, got {mode!r}.")
+
+
+def _check_epochs(cfg: DictConfig) -> None:
+    _, max_epochs = _value(cfg, "trainer.max_epochs")
+    _, max_steps = _value(cfg, "trainer.max_steps")
+    _, fast_dev_run = _value(cfg, "trainer.fast_dev_run")
+    if max_steps is not None and not _is_int(max_steps):
+        _fail(f"trainer.max_steps must be an integer (-1 for no limit), got {max_steps!r}.")
+    if max_epochs is None or fast_dev_run:
+        return
+    unlimited = max_epochs == -1 and _is_int(max_steps) and max_steps > 0
+    if not _is_int(max_epochs) or (max_epochs < 1 and not unlimited):
+        _fail(f"trainer.max_epochs must be an integer >= 1, got {max_epochs!r}.")
+
+
+def _plain(value: Any) -> Any:
+    return OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
+
+
+# -- keys ------------------------------------------------------------------------------------
+def accepted_arguments(target: Callable[..., Any]) -> set[str] | None:
+    """The keyword arguments ``target`` accepts, following ``**kwargs`` up a class's bases;
+    None when it accepts any."""
+    if inspect.isclass(target):
+        names: set[str] = set()
+        for cls in target.__mro__:
+            init = cls.__dict__.get("__init__")
+            if init is None:
+                continue
+            parameters = inspect.signature(init).parameters.values()
+            names |= {p.name for p in parameters if p.kind not in _VARIADIC and p.name != "self"}
+            if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+                return names
+        return None
+    parameters = inspect.signature(target).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return None
+    return {p.name for p in parameters if p.kind not in _VARIADIC}
+
+
+_VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+
+
+def _unknown(where: str, key: str, known: Iterable[str], reader: str) -> ZooError:
+    known = sorted(known)
+    suggestion = closest(key, known, n=1)
+    hint = f" Did you mean '{where}{suggestion[0]}'?" if suggestion else ""
+    return ZooError(
+        f"unknown key '{where}{key}': {reader} does not read it.{hint} Known keys: "
+        f"{', '.join(known)}."
+    )
+
+
+def _check_instantiated(section: str, node: Any, label: str) -> None:
+    if not isinstance(node, DictConfig) or "_target_" not in node:
+        return
+    target_path = node.get("_target_")
+    target = import_path(target_path)
+    if target is None:
+        raise ZooError(f"{label}._target_ {target_path!r} cannot be imported.")
+    accepted = accepted_arguments(target)
+    if accepted is None:
+        return
+    accepted -= FILLED_IN.get(section, set())
+    for key in node:
+        if str(key).startswith("_") and str(key).endswith("_"):
+            continue
+        if key not in accepted:
+            raise _unknown(f"{label}.", str(key), accepted, target_path)
+
+
+def check_keys(cfg: DictConfig) -> None:
+    """Refuse any key nothing reads, naming the closest known key."""
+    for key in cfg:
+        if key not in ROOT_KEYS:
+            raise _unknown("", str(key), ROOT_KEYS - {"hydra"}, "train.py")
+    for section, known in SECTION_KEYS.items():
+        node = cfg.get(section)
+        for key in node or {}:
+            if key not in known:
+                raise _unknown(f"{section}.", str(key), known, "zoo")
+    for section in INSTANTIATED:
+        _check_instantiated(section, cfg.get(section), section)
+    for section in INSTANTIATED_ENTRIES:
+        for name, entry in (cfg.get(section) or {}).items():
+            _check_instantiated(section, entry, f"{section}.{name}")
