@@ -54,7 +54,7 @@ def test_results_json_is_strict(tmp_path):
 
 
 def test_a_failed_checkpoint_write_keeps_the_previous_file(tmp_path):
-    io = AtomicCheckpointIO()
+    io = AtomicCheckpointIO(background=False)
     target = tmp_path / "last.ckpt"
     io.save_checkpoint({"epoch": 1, "weights": torch.ones(3)}, target)
     good = target.read_bytes()
@@ -191,3 +191,24 @@ def test_killed_during_a_checkpoint_write_keeps_the_previous_one(uninterrupted, 
     assert last["epoch"] == 0  # the previous good last.ckpt, whole
     resume(run_dir)
     assert_same_run(run_dir, uninterrupted)
+
+
+def test_background_writes_are_ordered_and_a_failure_surfaces(tmp_path):
+    io = AtomicCheckpointIO()
+    weights = torch.zeros(3)
+    io.save_checkpoint({"epoch": 1, "weights": weights}, tmp_path / "a.ckpt")
+    weights += 1  # training goes on: the queued checkpoint is a snapshot
+    io.save_checkpoint({"epoch": 2, "weights": weights}, tmp_path / "b.ckpt")
+    io.teardown()
+    assert torch.equal(
+        torch.load(tmp_path / "a.ckpt", weights_only=True)["weights"], torch.zeros(3)
+    )
+    assert torch.equal(torch.load(tmp_path / "b.ckpt", weights_only=True)["weights"], torch.ones(3))
+    io.save_checkpoint({"epoch": 3}, tmp_path / "c.ckpt")
+    io.remove_checkpoint(tmp_path / "a.ckpt")  # queued behind the write of c
+    io.teardown()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.ckpt", "c.ckpt"]
+    io.save_checkpoint({"bad": lambda: None}, tmp_path / "d.ckpt")
+    with pytest.raises(Exception):  # noqa: B017  (the worker's pickling error)
+        io.teardown()
+    assert not (tmp_path / "d.ckpt").exists()

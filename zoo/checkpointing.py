@@ -4,7 +4,8 @@ Lightning's ``TorchCheckpointIO`` opens the target file for writing and then str
 it, so a kill during the write leaves a truncated ``last.ckpt`` in place of the previous
 good one. :class:`AtomicCheckpointIO` serializes the checkpoint in memory, writes it to a
 temporary file beside the target, flushes and fsyncs it, and renames it over the target:
-at any moment the folder holds the previous checkpoint or the new one, whole.
+at any moment the folder holds the previous checkpoint or the new one, whole. The write
+happens in a background thread, off the training loop's path.
 
 :class:`RunCheckpoint` is Lightning's ``ModelCheckpoint`` that, resumed from a checkpoint of
 another run folder, keeps the scores it had (Lightning drops them when the folder changes,
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import io
 import shutil
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -24,21 +26,75 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
+from lightning_utilities.core.apply_func import apply_to_collection
 
 from zoo.weights import atomic_write_bytes
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """``TorchCheckpointIO`` with atomic writes; loading is Lightning's (``weights_only``)."""
+    """``TorchCheckpointIO`` with atomic writes, done in a background thread.
+
+    The checkpoint's tensors are copied when it is saved (a consistent snapshot while
+    training goes on), then serialized and written by one worker thread, in order; removals
+    of old checkpoints queue behind the writes, so the best checkpoint on disk is never
+    removed before its successor is written. ``teardown`` (Lightning calls it when fit
+    ends) waits for the queue and raises a failed write's error. Loading is Lightning's
+    (``weights_only``).
+    """
+
+    def __init__(self, *, background: bool = True) -> None:
+        super().__init__()
+        self.background = background
+        self._executor: ThreadPoolExecutor | None = None
+        self._pending: list[Future] = []
 
     def save_checkpoint(
         self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any | None = None
     ) -> None:
         if storage_options is not None:
             raise TypeError(f"{type(self).__name__} takes no storage_options")
-        buffer = io.BytesIO()
-        torch.save(checkpoint, buffer)
-        atomic_write_bytes(Path(path), buffer.getvalue())
+        if not self.background:
+            _write(checkpoint, Path(path))
+            return
+        snapshot = apply_to_collection(checkpoint, torch.Tensor, _detached_copy)
+        self._submit(_write, snapshot, Path(path))
+
+    def remove_checkpoint(self, path: str | Path) -> None:
+        if not self.background:
+            super().remove_checkpoint(path)
+            return
+        self._submit(super().remove_checkpoint, path)
+
+    def _submit(self, function: Any, *args: Any) -> None:
+        self._raise_failures(wait=False)
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkpoint")
+        self._pending.append(self._executor.submit(function, *args))
+
+    def _raise_failures(self, *, wait: bool) -> None:
+        done = [f for f in self._pending if wait or f.done()]
+        self._pending = [f for f in self._pending if f not in done]
+        for future in done:
+            future.result()  # re-raises the worker's exception
+
+    def teardown(self) -> None:
+        """Wait for the queued writes and removals; raise the first that failed."""
+        try:
+            self._raise_failures(wait=True)
+        finally:
+            if self._executor is not None:
+                self._executor.shutdown(wait=True)
+                self._executor = None
+
+
+def _detached_copy(tensor: torch.Tensor) -> torch.Tensor:
+    return tensor.detach().to("cpu", copy=True)
+
+
+def _write(checkpoint: dict[str, Any], path: Path) -> None:
+    buffer = io.BytesIO()
+    torch.save(checkpoint, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 class RunCheckpoint(ModelCheckpoint):

@@ -17,6 +17,7 @@ import lightning as L
 import torch
 from torch import nn
 from torch.optim import Optimizer
+from torchmetrics import Metric
 
 from zoo.errors import ZooError
 from zoo.tasks.optim import l1_penalty, parameter_groups
@@ -92,6 +93,45 @@ class ZooTask(L.LightningModule):
     def forward(self, x: torch.Tensor) -> Any:
         return self.model(x)
 
+    # -- logging ----------------------------------------------------------------------------
+    # Each ``self.log`` call costs about a millisecond of Python, as much as a small model's
+    # whole training step: metrics are updated every step but logged once per epoch, and
+    # per-step values only on the steps the loggers write.
+    def epoch_metrics(self, stage: str) -> dict[str, Metric]:
+        """The torchmetrics accumulated over an epoch of ``stage``, by short name."""
+        return {}
+
+    def log_epoch(self, stage: str) -> dict[str, torch.Tensor]:
+        """Compute, reset and log ``stage``'s epoch metrics as ``<stage>/<name>`` (computing
+        a torchmetrics metric gathers it across processes)."""
+        metrics = self.epoch_metrics(stage)
+        values = {f"{stage}/{name}": metric.compute() for name, metric in metrics.items()}
+        for metric in metrics.values():
+            metric.reset()
+        if values:
+            self.log_dict(values, prog_bar=True)
+        return values
+
+    def log_step_value(self, name: str, value: torch.Tensor) -> None:
+        """Log a training value for this step, on the steps the loggers write."""
+        every = self.trainer.log_every_n_steps if self._trainer is not None else 1
+        if self.global_step % max(1, every) == 0:
+            self.log(name, value, on_step=True, on_epoch=False)
+
+    def on_train_epoch_end(self) -> None:
+        self.log_epoch("train")
+
+    def on_validation_epoch_end(self) -> dict[str, torch.Tensor] | None:
+        """Log the validation metrics; the sanity check's batches are discarded."""
+        if self.trainer.sanity_checking:
+            for metric in self.epoch_metrics("val").values():
+                metric.reset()
+            return None
+        return self.log_epoch("val")
+
+    def on_test_epoch_end(self) -> None:
+        self.log_epoch("test")
+
     # -- divergence ---------------------------------------------------------------------------
     def on_before_backward(self, loss: torch.Tensor) -> None:
         """Stop at the first NaN or infinite training loss, before it reaches the weights:
@@ -108,7 +148,7 @@ class ZooTask(L.LightningModule):
         """``loss`` plus the L1 penalty when one is configured."""
         if self.l1 > 0:
             penalty = l1_penalty(self.model)
-            self.log("train/l1_penalty", penalty, on_step=False, on_epoch=True)
+            self.log_step_value("train/l1_penalty", penalty.detach())
             loss = loss + self.l1 * penalty
         return loss
 

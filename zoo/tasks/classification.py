@@ -12,7 +12,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics import MaxMetric, MeanMetric
+from torchmetrics import MaxMetric, MeanMetric, Metric
 from torchmetrics.classification import MulticlassAccuracy
 
 from zoo.tasks.base import ZooTask
@@ -76,21 +76,14 @@ class ClassificationTask(ZooTask):
         loss = self.loss(logits, targets)
         if train and aux_logits:
             loss = loss + self.aux_loss_weight * sum(self.loss(a, targets) for a in aux_logits)
-        self.mean_loss[f"{stage}_"](loss.detach(), weight=len(targets))
-        self.accuracy[f"{stage}_"](logits.detach(), targets)
-        self.log(
-            f"{stage}/loss",
-            self.mean_loss[f"{stage}_"],
-            on_step=False,
-            on_epoch=True,
-            prog_bar=True,
-        )
-        self.log(
-            f"{stage}/acc", self.accuracy[f"{stage}_"], on_step=False, on_epoch=True, prog_bar=True
-        )
+        self.mean_loss[f"{stage}_"].update(loss.detach(), weight=len(targets))
+        self.accuracy[f"{stage}_"].update(logits.detach(), targets)
         if train:
-            self.log("train/loss_step", loss.detach(), on_step=True, on_epoch=False)
+            self.log_step_value("train/loss_step", loss.detach())
         return self.regularized(loss) if train else loss
+
+    def epoch_metrics(self, stage: str) -> dict[str, Metric]:
+        return {"loss": self.mean_loss[f"{stage}_"], "acc": self.accuracy[f"{stage}_"]}
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         return self._step(batch, "train")
@@ -102,10 +95,11 @@ class ClassificationTask(ZooTask):
         self._step(batch, "test")
 
     def on_validation_epoch_end(self) -> None:
-        if self.trainer.sanity_checking:
+        values = super().on_validation_epoch_end()
+        if values is None:  # the sanity check
             return
-        self.val_acc_best(self.accuracy["val_"].compute())
-        self.log("val/acc_best", self.val_acc_best.compute(), sync_dist=True, prog_bar=True)
+        self.val_acc_best(values["val/acc"])
+        self.log("val/acc_best", self.val_acc_best.compute(), prog_bar=True)
 
     def predict_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         inputs = batch[0] if isinstance(batch, tuple | list) else batch

@@ -1,0 +1,212 @@
+"""Benchmark: one epoch through zoo's task and Lightning trainer against a plain PyTorch loop.
+
+    python scripts/benchmark_loop.py        # prints the table and writes it into README
+
+For the default run (LeNet-5 on the digits) and for ResNet-20 on the digits (a larger step),
+in one process:
+
+- zoo: ``zoo.run.train`` on the config ``python train.py`` composes (its default callbacks
+  and CSV logger, the progress bar included), an epoch being the time between the starts of
+  two training epochs (training, validation, checkpoints, logging);
+- plain: a hand-written loop over the same model, tensors, batch size, augmentation,
+  normalization, optimizer and learning-rate schedule, with the same validation pass;
+- bare Lightning: a minimal LightningModule around the same model (no metrics, no logging,
+  no callbacks, no checkpoints) under the same Trainer, Lightning's own per-step floor.
+
+Each figure is the median of the epochs after the first.
+"""
+
+from __future__ import annotations
+
+import os
+
+# The same OpenMP setting as train.py (set before torch is imported).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import itertools
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import open_dict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT / "scripts"))
+
+from readme_tables import README, replace_between_markers  # noqa: E402
+
+from zoo.config import register_resolvers  # noqa: E402
+from zoo.run import build_model, build_task, train  # noqa: E402
+from zoo.tasks.optim import parameter_groups  # noqa: E402
+
+EPOCHS = 11
+CASES = {"LeNet-5 (default run)": [], "ResNet-20": ["model=resnet20"]}
+
+
+class EpochTimer(L.Callback):
+    """Records when each training epoch starts."""
+
+    starts: list[float] = []
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        EpochTimer.starts.append(time.perf_counter())
+
+
+def epoch_seconds(starts: list[float]) -> float:
+    """The median epoch after the first (start-up and first-call costs excluded)."""
+    return statistics.median(b - a for a, b in itertools.pairwise(starts[1:]))
+
+
+def configure(overrides: list[str], run_dir: Path):
+    register_resolvers()
+    with initialize_config_dir(config_dir=str(REPO_ROOT / "configs"), version_base="1.3"):
+        cfg = compose(
+            "train",
+            overrides=[*overrides, f"trainer.max_epochs={EPOCHS}"],
+            return_hydra_config=True,
+        )
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(run_dir)
+        cfg.hydra.runtime.output_dir = str(run_dir)
+        cfg.hydra.job.num = 0
+        cfg.callbacks.epoch_timer = {"_target_": f"{EpochTimer.__module__}.EpochTimer"}
+    HydraConfig().set_config(cfg)
+    return cfg
+
+
+def zoo_epoch(cfg) -> float:
+    EpochTimer.starts = []
+    train(cfg)
+    return epoch_seconds(EpochTimer.starts)
+
+
+def plain_epoch(cfg) -> float:
+    """The same work in a hand-written loop."""
+    L.seed_everything(cfg.seed)
+    data = instantiate(cfg.data)
+    data.setup("fit")
+    model = build_model(cfg)
+    task = build_task(cfg, model)  # only for its augmentation and optimizer/scheduler setup
+    augmentation, normalization = task.augmentation, data.normalization
+    optimizer = instantiate(cfg.optimizer)(parameter_groups(model, 0.0))
+    steps_per_epoch = -(-len(data.splits["train"][0]) // data.batch_size)
+    scheduler = instantiate(cfg.scheduler)(
+        optimizer, total_steps=steps_per_epoch * EPOCHS, steps_per_epoch=steps_per_epoch
+    )["scheduler"]
+    (x_train, y_train), (x_val, y_val) = data.splits["train"], data.splits["val"]
+    starts = []
+    for _ in range(EPOCHS + 1):
+        starts.append(time.perf_counter())
+        model.train()
+        for index in torch.randperm(len(x_train)).split(data.batch_size):
+            x = normalization(augmentation(x_train[index]))
+            loss = F.cross_entropy(model(x), y_train[index])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+        model.eval()
+        with torch.no_grad():
+            for x, y in zip(x_val.split(data.eval_batch_size), y_val.split(data.eval_batch_size)):
+                (model(normalization(x)).argmax(1) == y).float().mean()
+    return epoch_seconds(starts)
+
+
+class BareModule(L.LightningModule):
+    """Lightning's floor: the same model, loss, optimizer and schedule, nothing else."""
+
+    def __init__(self, model, optimizer_factory, scheduler_factory, augmentation, normalization):
+        super().__init__()
+        self.model = model
+        self.optimizer_factory, self.scheduler_factory = optimizer_factory, scheduler_factory
+        self.augmentation, self.normalization = augmentation, normalization
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        return F.cross_entropy(self.model(self.normalization(self.augmentation(x))), y)
+
+    def validation_step(self, batch, batch_idx):
+        x, y = batch
+        (self.model(self.normalization(x)).argmax(1) == y).float().mean()
+
+    def configure_optimizers(self):
+        optimizer = self.optimizer_factory(parameter_groups(self.model, 0.0))
+        steps = int(self.trainer.estimated_stepping_batches)
+        schedule = self.scheduler_factory(
+            optimizer, total_steps=steps, steps_per_epoch=steps // EPOCHS
+        )
+        return {"optimizer": optimizer, "lr_scheduler": schedule}
+
+
+def bare_epoch(cfg) -> float:
+    L.seed_everything(cfg.seed)
+    data = instantiate(cfg.data)
+    data.setup("fit")
+    model = build_model(cfg)
+    task = build_task(cfg, model)
+    module = BareModule(
+        model,
+        instantiate(cfg.optimizer),
+        instantiate(cfg.scheduler),
+        task.augmentation,
+        data.normalization,
+    )
+    EpochTimer.starts = []
+    trainer = L.Trainer(
+        max_epochs=EPOCHS,
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[EpochTimer()],
+        num_sanity_val_steps=0,
+    )
+    trainer.fit(
+        module, train_dataloaders=data.train_dataloader(), val_dataloaders=data.val_dataloader()
+    )
+    return epoch_seconds(EpochTimer.starts)
+
+
+def main() -> None:
+    lines = [
+        "| model | plain loop epoch (ms) | bare Lightning epoch (ms) | zoo epoch (ms) "
+        "| zoo / plain | zoo / bare Lightning |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, overrides in CASES.items():
+        with tempfile.TemporaryDirectory() as folder:
+            cfg = configure(overrides, Path(folder) / "run")
+            plain = plain_epoch(cfg)
+            bare = bare_epoch(cfg)
+            ours = zoo_epoch(cfg)
+        lines.append(
+            f"| {name} | {plain * 1e3:.0f} | {bare * 1e3:.0f} | {ours * 1e3:.0f} "
+            f"| {ours / plain:.2f} | {ours / bare:.2f} |"
+        )
+        print(lines[-1], flush=True)
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} CPUs, {torch.get_num_threads()} threads, "
+        f"torch {torch.__version__}"
+    )
+    body = (
+        "\n".join(lines)
+        + f"\n\nMedian of {EPOCHS - 1} epochs after the first (1,257 training and 180 "
+        f"validation digits, batch 64), {machine}.\n"
+    )
+    print(body)
+    README.write_text(replace_between_markers(README.read_text(), "loop", body))
+
+
+if __name__ == "__main__":
+    main()
