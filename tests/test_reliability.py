@@ -178,6 +178,19 @@ def test_killed_at_a_random_moment_and_resumed_equals_the_uninterrupted_run(
     assert_same_run(run_dir, uninterrupted)
 
 
+def test_killed_after_training_while_testing_or_exporting(uninterrupted, tmp_path):
+    """A kill after the last epoch's checkpoint (while testing or exporting) is resumed
+    from a last.ckpt with nothing left to train: the results still equal the whole run's."""
+    import shutil
+
+    run_dir = tmp_path / "run"
+    subprocess.run(train_command(run_dir), check=True, capture_output=True)
+    (run_dir / "results.json").unlink()
+    shutil.rmtree(run_dir / "model")
+    resume(run_dir)
+    assert_same_run(run_dir, uninterrupted)
+
+
 def test_killed_during_a_checkpoint_write_keeps_the_previous_one(uninterrupted, tmp_path):
     run_dir = tmp_path / "run"
     # writes: epoch 0 best, epoch 0 last, epoch 1 (best and/or last), ...: die in the 4th

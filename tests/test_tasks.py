@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import lightning as L
 import pytest
 import torch
 import torch.nn.functional as F
@@ -156,3 +157,28 @@ def test_a_task_kind_is_one_module_and_one_config(path, make_config):
     assert cfg.task._partial_ is True
     assert cfg.monitor.metric and cfg.monitor.mode in ("min", "max")
     assert cfg.optimized_metric and cfg.optimized_direction in ("minimize", "maximize")
+
+
+class CaptureFlops(L.Callback):
+    """Records the total FLOPs of the model summary when fit starts."""
+
+    flops: int | None = None
+
+    def on_fit_start(self, trainer, pl_module):
+        from lightning.pytorch.utilities.model_summary import summarize
+
+        CaptureFlops.flops = summarize(pl_module).total_flops
+
+
+def test_the_model_summary_counts_the_flops_of_one_input(make_config):
+    """The summary shows the FLOPs model_info and the README report (not 'Total FLOPs: 0')."""
+    from omegaconf import open_dict
+
+    from zoo import model_info
+    from zoo.run import train
+
+    cfg = make_config("debug=fdr")
+    with open_dict(cfg):
+        cfg.callbacks = {"capture": {"_target_": f"{__name__}.CaptureFlops"}}
+    train(cfg)
+    assert CaptureFlops.flops == model_info("lenet5", in_channels=1)["flops"] > 0

@@ -14,6 +14,7 @@ import platform
 import shutil
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -149,9 +150,28 @@ def _print_summary(metrics: dict[str, float], run_dir: Path) -> None:
     console.print(f"Outputs: {run_dir}", soft_wrap=True, highlight=False)
 
 
+class _DropAdvertisement(logging.Filter):
+    """Lightning logs a tip advertising a cloud logger at every run: not ours to show."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "litlogger" not in record.getMessage()
+
+
+def quiet_noise() -> None:
+    """Hide messages a user can do nothing about: a deprecation inside Lightning, its
+    advertisement, and its hint to log less often than every batch on small data sets."""
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
+    warnings.filterwarnings("ignore", message=r"The number of training batches .* logging")
+    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DropAdvertisement) for f in logger.filters):
+            logger.addFilter(_DropAdvertisement())
+
+
 def train(cfg: DictConfig) -> dict[str, float]:
     """Train and test as ``cfg`` says; returns the final metrics."""
     started = time.perf_counter()
+    quiet_noise()
     check_config(cfg)
     L.seed_everything(cfg.seed, workers=True)
     run_dir = output_dir(cfg)
@@ -177,6 +197,10 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     if cfg.get("train", True):
         trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True)
+        if not any(key.startswith("val/") for key in trainer.callback_metrics):
+            # Resumed from the end of training (a run killed while testing or exporting):
+            # validate the final weights, so the results report what the finished run did.
+            trainer.validate(task, datamodule=datamodule, verbose=False)
     fit_metrics = _scalar_metrics(trainer)
     best_path = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     # The weights to test and export: the best checkpoint, else the one given to test alone.
@@ -197,7 +221,12 @@ def train(cfg: DictConfig) -> dict[str, float]:
         data_description = datamodule.describe()
         command = command_line()
         model_dir = save_pretrained(
-            model, run_dir / "model", data=data_description, metrics=metrics, command=command
+            model,
+            run_dir / "model",
+            data=data_description,
+            metrics={k: v for k, v in metrics.items() if k.startswith(("val/", "test/"))},
+            num_params=sum(p.numel() for p in model.parameters()),
+            command=command,
         )
         write_json(
             run_dir / "results.json",
