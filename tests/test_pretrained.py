@@ -243,7 +243,7 @@ def test_the_library_names_the_bad_file_in_one_error(tmp_path):
     (tmp_path / "text.ckpt").write_text("not a checkpoint")
     torch.save({"something": 1}, tmp_path / "plain.ckpt")
     cases = [
-        (lambda: load_pretrained(tmp_path / "missing"), r"'.*missing' is not a pretrained-model"),
+        (lambda: load_pretrained(tmp_path / "missing"), r"'.*missing' is neither a pretrained"),
         (lambda: load_pretrained(broken_json), r"'.*broken_json/config\.json' is not valid JSON"),
         (lambda: load_pretrained(no_model), r"'.*no_model/config\.json' does not name a model"),
         (lambda: load_pretrained(truncated), r"'.*truncated/model\.safetensors' is not a readab"),

@@ -61,6 +61,10 @@ class PretrainedWeights:
         normalized float tensor the model takes."""
         if self.transforms_factory is not None:
             return self.transforms_factory()
+        if "config" in self.meta and len(self.meta["input_size"]) != 3:
+            from zoo.preprocessing import Preprocess
+
+            return Preprocess.from_config(self.meta["config"])  # feature vectors
         from torchvision.transforms import v2
 
         channels, height, width = self.meta["input_size"]
@@ -88,6 +92,7 @@ def _shipped_entry(folder: Path) -> PretrainedWeights:
         "num_params": config.get("num_params"),
         "command": config.get("command"),
         "source": str(folder),
+        "config": config,
     }
     return PretrainedWeights(
         name=folder.name,

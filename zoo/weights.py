@@ -24,6 +24,7 @@ from safetensors.torch import load_file, save
 from torch import nn
 
 from zoo.errors import ZooError
+from zoo.preprocessing import Preprocess
 from zoo.registry import ModelInfo, get_model_info, set_weights_loader
 
 log = logging.getLogger(__name__)
@@ -355,6 +356,11 @@ def build_with_weights(
         )
     model.zoo_spec = {"name": info.name, "kwargs": {**build_kwargs, **kwargs}}
     model.pretrained_config = source.meta
+    config = source.meta.get("config", source.meta)  # a shipped entry keeps its config.json
+    if (config.get("data") or {}).get("input_kind") in ("image", "vector"):
+        # what the training data module did to the inputs: one call away
+        model.preprocess = Preprocess.from_config(config)
+        model.class_names = model.preprocess.class_names
     return model
 
 
@@ -365,16 +371,24 @@ def load_pretrained(source: str | os.PathLike, **overrides: Any) -> nn.Module:
     """Rebuild the model saved in the folder ``source`` (or named by the weights registry,
     ``"lenet5.digits"``) and load its weights.
 
-    The folder's ``config.json`` is available afterwards as ``model.pretrained_config``.
+    The folder's ``config.json`` is available afterwards as ``model.pretrained_config``; a
+    model exported by a training run also gets ``model.preprocess`` (raw images or vectors
+    to the batch it takes, :class:`zoo.preprocessing.Preprocess`) and ``model.class_names``.
     """
     if not Path(source).is_dir():
-        from zoo.pretrained import list_pretrained
+        from zoo.pretrained import get_pretrained, list_pretrained
 
-        if str(source) in list_pretrained():
-            from zoo.pretrained import get_pretrained
-
+        names = list_pretrained()
+        if str(source) in names:
             model_name = get_pretrained(str(source)).model
             return get_model_info(model_name).builder(weights=str(source), **overrides)
+        if not Path(source).exists():
+            shipped = [n for n in names if "." in n and not n.split(".")[1].startswith("imagenet")]
+            raise ZooError(
+                f"{str(source)!r} is neither a pretrained-model folder (config.json + "
+                f"model.safetensors) nor registered weights; shipped: {', '.join(shipped)} "
+                "(zoo.pretrained.list_pretrained() lists all)."
+            )
     name = read_pretrained_config(source)["model"]["name"]
     return get_model_info(name).builder(weights=source, **overrides)
 

@@ -1,0 +1,108 @@
+"""A trained model predicts on its own: the exported folder carries its preprocessing, and
+``python -m zoo.predict`` classifies image files as the test split is classified."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from zoo import ZooError, load_pretrained
+from zoo.data import DigitsDataModule
+from zoo.predict import main
+
+
+@pytest.fixture(scope="module")
+def test_digits(tmp_path_factory) -> tuple[Path, torch.Tensor, torch.Tensor]:
+    """The digits test split (the one the shipped weights were tested on) as PNG files."""
+    data = DigitsDataModule()
+    data.setup("test")
+    images, labels = data.splits["test"]
+    folder = tmp_path_factory.mktemp("pngs")
+    for index, image in enumerate(images):
+        pixels = (image[0].numpy() * 255).round().astype(np.uint8)
+        Image.fromarray(pixels, mode="L").save(folder / f"{index:04d}.png")
+    return folder, images, labels
+
+
+def accuracy_through_predict(source: str, folder: Path, labels, capsys) -> float:
+    assert main([source, str(folder), "--json", "--top", "1"]) == 0
+    results = json.loads(capsys.readouterr().out)
+    predicted = [int(r["top"][0]["class"]) for r in results]  # files sorted = test order
+    return float((torch.tensor(predicted) == labels).float().mean())
+
+
+def test_predict_from_named_weights_equals_the_test_split(test_digits, capsys):
+    folder, images, labels = test_digits
+    model = load_pretrained("lenet5.digits").eval()
+    with torch.no_grad():
+        expected = (model(model.preprocess(images)).argmax(1) == labels).float().mean()
+    recorded = model.pretrained_config["metrics"]["test/acc"]
+    assert float(expected) == pytest.approx(recorded, abs=1e-6)
+    # PNGs hold 8-bit pixels: allow one image of 360 to flip
+    assert accuracy_through_predict("lenet5.digits", folder, labels, capsys) == pytest.approx(
+        recorded, abs=1 / 360 + 1e-6
+    )
+
+
+def test_predict_from_a_run_folder_and_its_model_folder(test_digits, tmp_path, capsys):
+    folder, _, labels = test_digits
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(
+        Path(__file__).resolve().parents[1] / "zoo/pretrained/lenet5.digits", run / "model"
+    )
+    from_run = accuracy_through_predict(str(run), folder, labels, capsys)
+    from_model = accuracy_through_predict(str(run / "model"), folder, labels, capsys)
+    assert from_run == from_model > 0.98
+
+
+def test_raw_images_need_the_recorded_preprocessing(test_digits):
+    """Without its normalization the model does much worse: the folder's is what matters."""
+    _, images, labels = test_digits
+    model = load_pretrained("lenet5.digits").eval()
+    with torch.no_grad():
+        raw = (model(images).argmax(1) == labels).float().mean()
+        preprocessed = (model(model.preprocess(images)).argmax(1) == labels).float().mean()
+    assert preprocessed > 0.98 and raw < preprocessed - 0.05
+    assert model.class_names == [str(i) for i in range(10)]
+
+
+def test_text_output_and_mistakes(test_digits, tmp_path, capsys):
+    folder, _, _ = test_digits
+    assert main(["lenet5.digits", str(folder / "0000.png"), "--top", "2"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(str(folder / "0000.png") + ": ") and line.count("(") == 2
+    (tmp_path / "broken.png").write_text("not an image")
+    cases = [
+        (["lenet5.digits", str(tmp_path / "missing.png")], "does not exist"),
+        (["lenet5.digits", str(tmp_path / "broken.png")], "cannot read image"),
+        (["mlp.digits_flat", str(folder / "0000.png")], "takes vector inputs"),
+        (["nope", str(folder / "0000.png")], "neither a pretrained-model folder"),
+        (["lenet5.digits", str(folder), "--top", "0"], "--top and --batch-size must be >= 1"),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0], err
+
+
+def test_vector_models_preprocess_arrays():
+    model = load_pretrained("mlp.digits_flat").eval()
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    batch = model.preprocess(digits.data / 16.0)
+    assert batch.shape == (1797, 64)
+    with torch.no_grad():
+        accuracy = (model(batch).argmax(1) == torch.tensor(digits.target)).float().mean()
+    assert accuracy > 0.95  # train, validation and test digits together
+    with pytest.raises(ZooError):
+        from zoo.preprocessing import Preprocess
+
+        Preprocess("tokens", [8])

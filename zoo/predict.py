@@ -1,0 +1,108 @@
+"""Classify images with a trained model: ``python -m zoo.predict SOURCE IMAGES...``.
+
+SOURCE is an exported model folder (``config.json`` + ``model.safetensors``), a run folder
+(its ``model/`` folder is used) or the name of shipped weights (``lenet5.digits``). IMAGES
+are image files or folders of them. Each image is preprocessed as the model's training data
+was (:mod:`zoo.preprocessing`), and the most probable classes are printed with their
+probabilities, or written as JSON with ``--json``::
+
+    python -m zoo.predict outputs/runs/<run> digits/*.png --top 3
+    python -m zoo.predict lenet5.digits my_digit.png --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from zoo.errors import ZooError
+from zoo.preprocessing import Preprocess, image_files
+from zoo.weights import CONFIG_NAME, load_pretrained
+
+
+def load_for_prediction(source: str) -> nn.Module:
+    """The model at ``source`` (model folder, run folder or shipped weights name), in eval
+    mode, with its ``preprocess`` and ``class_names``."""
+    path = Path(source)
+    if path.is_dir() and not (path / CONFIG_NAME).is_file() and (path / "model").is_dir():
+        path = path / "model"  # a run folder
+    model = load_pretrained(path if path.is_dir() else source)
+    if not hasattr(model, "preprocess"):
+        raise ZooError(f"{source!r} records no preprocessing (no data description).")
+    return model.eval()
+
+
+def predict(
+    model: nn.Module, files: Sequence[Path], *, top: int = 5, batch_size: int = 64
+) -> list[dict[str, Any]]:
+    """The ``top`` classes of each image file, most probable first."""
+    preprocess: Preprocess = model.preprocess
+    names = model.class_names or [str(i) for i in range(_num_outputs(model, preprocess))]
+    results = []
+    for start in range(0, len(files), batch_size):
+        chunk = list(files[start : start + batch_size])
+        with torch.no_grad():
+            probabilities = model(preprocess(chunk)).softmax(dim=-1)  # (B, classes)
+        values, indices = probabilities.topk(min(top, probabilities.shape[-1]), dim=-1)
+        for file, row_values, row_indices in zip(chunk, values.tolist(), indices.tolist()):
+            results.append(
+                {
+                    "file": str(file),
+                    "top": [
+                        {"class": names[i], "index": i, "probability": p}
+                        for p, i in zip(row_values, row_indices)
+                    ],
+                }
+            )
+    return results
+
+
+def _num_outputs(model: nn.Module, preprocess: Preprocess) -> int:
+    with torch.no_grad():
+        return int(model(torch.zeros(1, *preprocess.input_shape)).shape[-1])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m zoo.predict",
+        description="Classify images with a trained zoo model.",
+    )
+    parser.add_argument("source", help="a model folder, a run folder, or shipped weights' name")
+    parser.add_argument("images", nargs="+", help="image files or folders of images")
+    parser.add_argument("--top", type=int, default=3, help="how many classes to show (3)")
+    parser.add_argument("--batch-size", type=int, default=64, help="images per batch (64)")
+    parser.add_argument("--json", action="store_true", help="write the results as JSON")
+    args = parser.parse_args(argv)
+    try:
+        if args.top < 1 or args.batch_size < 1:
+            raise ZooError(
+                f"--top and --batch-size must be >= 1, got {args.top} and {args.batch_size}."
+            )
+        model = load_for_prediction(args.source)
+        if model.preprocess.input_kind != "image":
+            raise ZooError(
+                f"{args.source!r} takes {model.preprocess.input_kind} inputs; zoo.predict "
+                "reads images (use zoo.load_pretrained(...).preprocess on arrays)."
+            )
+        results = predict(model, image_files(args.images), top=args.top, batch_size=args.batch_size)
+    except ZooError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        for result in results:
+            best = ", ".join(f"{t['class']} ({t['probability']:.3f})" for t in result["top"])
+            print(f"{result['file']}: {best}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

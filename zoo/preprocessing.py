@@ -1,0 +1,133 @@
+"""The preprocessing a trained model expects, carried by its exported folder.
+
+A zoo model is trained on batches its data module prepared: images brought to one size and
+scaled to [0, 1], then standardized with the training split's statistics; or feature vectors
+standardized the same way. The exported ``config.json`` records this (``data``: input kind
+and shape, normalization, class names), and :class:`Preprocess` rebuilds it, so a model
+loaded with :func:`zoo.load_pretrained` takes raw images, as torchvision's weights do with
+their ``transforms()``::
+
+    model = zoo.load_pretrained("outputs/runs/<run>/model")
+    probabilities = model(model.preprocess(["7.png", "3.png"])).softmax(-1)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from zoo.errors import ZooError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+
+
+class Preprocess:
+    """From raw inputs to the normalized batch a trained model takes.
+
+    Images: file paths, PIL images, or ``C×H×W`` tensors (``uint8`` 0-255 or floats in
+    [0, 1]), converted to the training channels (grayscale or RGB), resized to the training
+    size (bilinear, antialiased), scaled to [0, 1] and standardized. Vectors: sequences or
+    tensors of ``D`` features, standardized per feature.
+    """
+
+    def __init__(
+        self,
+        input_kind: str,
+        input_shape: Sequence[int],
+        normalization: Mapping[str, Sequence[float]] | None = None,
+        class_names: Sequence[str] | None = None,
+    ) -> None:
+        if input_kind not in ("image", "vector"):
+            raise ZooError(
+                f"no preprocessing is recorded for {input_kind} inputs; it is for images and "
+                "feature vectors."
+            )
+        self.input_kind = input_kind
+        self.input_shape = [int(s) for s in input_shape]
+        self.class_names = list(class_names) if class_names else None
+        shape = (-1, 1, 1) if input_kind == "image" else (-1,)
+        self.mean = self.std = None
+        if normalization:
+            self.mean = torch.tensor(normalization["mean"], dtype=torch.float32).reshape(shape)
+            self.std = torch.tensor(normalization["std"], dtype=torch.float32).reshape(shape)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Preprocess:
+        """The preprocessing recorded in an exported ``config.json`` (its ``data`` entry)."""
+        data = config.get("data") or {}
+        if not data.get("input_shape") or not data.get("input_kind"):
+            raise ZooError(
+                "this model's config.json records no data description (input kind and shape), "
+                "so its preprocessing is unknown; it was not exported by a training run."
+            )
+        return cls(
+            data["input_kind"],
+            data["input_shape"],
+            data.get("normalization"),
+            data.get("class_names"),
+        )
+
+    def __call__(self, inputs: Any) -> torch.Tensor:
+        """A batch for the model from one input, a list of them, or an ``N×C×H×W`` batch."""
+        if self.input_kind == "vector":
+            batch = torch.as_tensor(inputs, dtype=torch.float32).reshape(-1, *self.input_shape)
+        else:
+            batched = isinstance(inputs, torch.Tensor) and inputs.ndim == 4  # (N, C, H, W)
+            items = inputs if isinstance(inputs, list | tuple) or batched else [inputs]
+            batch = torch.stack([self.image(item) for item in items])
+        if self.mean is not None:
+            batch = (batch - self.mean) / self.std
+        return batch
+
+    def image(self, item: Any) -> torch.Tensor:
+        """One image as the ``C×H×W`` float tensor in [0, 1] the model was trained on."""
+        from PIL import Image, UnidentifiedImageError
+        from torchvision.transforms import v2
+        from torchvision.transforms.v2 import functional as TF
+
+        channels, height, width = self.input_shape
+        if isinstance(item, str | os.PathLike):
+            try:
+                with Image.open(item) as opened:
+                    item = opened.convert("L" if channels == 1 else "RGB")
+            except (OSError, UnidentifiedImageError) as error:
+                raise ZooError(f"cannot read image {str(item)!r}: {error}") from None
+        image = TF.to_image(item)
+        if image.dtype == torch.uint8:
+            image = TF.to_dtype(image, torch.float32, scale=True)
+        if image.shape[0] != channels:
+            if channels == 1:
+                image = TF.rgb_to_grayscale(image[:3], num_output_channels=1)
+            elif image.shape[0] == 1:
+                image = image.expand(channels, -1, -1)
+            else:
+                raise ZooError(
+                    f"an image of {image.shape[0]} channels cannot become the {channels} the "
+                    "model takes."
+                )
+        if tuple(image.shape[-2:]) != (height, width):
+            image = v2.functional.resize(image, [height, width], antialias=True)
+        return image.as_subclass(torch.Tensor).clamp(0.0, 1.0)
+
+
+def image_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
+    """The image files among ``paths`` and inside the folders among them, sorted."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files += sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+            )
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise ZooError(f"{str(path)!r} does not exist.")
+    if not files:
+        raise ZooError(
+            f"no image files ({', '.join(IMAGE_SUFFIXES)}) in {', '.join(map(str, paths))}."
+        )
+    return files
