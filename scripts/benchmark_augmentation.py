@@ -16,7 +16,6 @@ import os
 # The same OpenMP setting as train.py (set before torch is imported).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import platform
 import statistics
 import sys
 import time
@@ -29,7 +28,7 @@ from torchvision.transforms import v2
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
-from readme_tables import README, replace_between_markers  # noqa: E402
+from readme_tables import machine, write_table  # noqa: E402
 
 from zoo.augment import PerImage, build_augmentation  # noqa: E402
 from zoo.config import register_resolvers  # noqa: E402
@@ -80,17 +79,12 @@ def main() -> None:
         ours = images_per_second(zoo_pipeline(option), batch)
         lines.append(f"| `{option}` | {baseline:,.0f} | {ours:,.0f} | {ours / baseline:.1f}x |")
         print(lines[-1], flush=True)
-    machine = (
-        f"{platform.machine()}, {os.cpu_count()} CPUs, {torch.get_num_threads()} threads, "
-        f"torch {torch.__version__}"
-    )
     body = (
         "\n".join(lines)
         + f"\n\nBatches of {BATCH_SIZE} {'x'.join(map(str, SHAPE))} float images on the CPU, "
-        f"median of {REPEATS}, {machine}.\n"
+        f"median of {REPEATS}, {machine()}.\n"
     )
-    print(body)
-    README.write_text(replace_between_markers(README.read_text(), "augmentation", body))
+    write_table("augmentation", body)
 
 
 if __name__ == "__main__":

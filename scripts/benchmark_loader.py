@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader, TensorDataset
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
-from readme_tables import README, replace_between_markers  # noqa: E402
+from readme_tables import write_table  # noqa: E402
 
 from zoo.data import DigitsDataModule, TensorBatchLoader  # noqa: E402
 
@@ -73,8 +73,7 @@ def main() -> None:
         )
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}"
     body = "\n".join(lines) + f"\n\nBatch size {BATCH_SIZE}, best of {REPEATS} epochs, {machine}.\n"
-    print(body)
-    README.write_text(replace_between_markers(README.read_text(), "benchmarks", body))
+    write_table("benchmarks", body)
 
 
 if __name__ == "__main__":

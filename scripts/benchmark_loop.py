@@ -24,7 +24,6 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import itertools
-import platform
 import statistics
 import sys
 import tempfile
@@ -42,7 +41,7 @@ from omegaconf import open_dict
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
-from readme_tables import README, replace_between_markers  # noqa: E402
+from readme_tables import machine, write_table  # noqa: E402
 
 from zoo.config import register_resolvers  # noqa: E402
 from zoo.run import build_model, build_task, train  # noqa: E402
@@ -195,17 +194,12 @@ def main() -> None:
             f"| {ours / plain:.2f} | {ours / bare:.2f} |"
         )
         print(lines[-1], flush=True)
-    machine = (
-        f"{platform.machine()}, {os.cpu_count()} CPUs, {torch.get_num_threads()} threads, "
-        f"torch {torch.__version__}"
-    )
     body = (
         "\n".join(lines)
         + f"\n\nMedian of {EPOCHS - 1} epochs after the first (1,257 training and 180 "
-        f"validation digits, batch 64), {machine}.\n"
+        f"validation digits, batch 64), {machine()}.\n"
     )
-    print(body)
-    README.write_text(replace_between_markers(README.read_text(), "loop", body))
+    write_table("loop", body)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
-from readme_tables import README, replace_between_markers  # noqa: E402
+from readme_tables import write_table  # noqa: E402
 
 RUNS = 3
 PLAIN_SCRIPT = """
@@ -99,8 +99,7 @@ def main() -> None:
         f"| `python train.py` | {zoo:.1f} | {zoo / base:.2f} |\n\n"
         f"Median of {RUNS} alternating runs each, imports included, {machine}.\n"
     )
-    print(body)
-    README.write_text(replace_between_markers(README.read_text(), "trainpy", body))
+    write_table("trainpy", body)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,25 @@ def replace_between_markers(text: str, name: str, body: str) -> str:
     return pattern.sub(lambda m: m.group(1) + body + m.group(2), text)
 
 
+def machine() -> str:
+    """The machine a measurement ran on, for the line under a benchmark table."""
+    import os
+    import platform
+
+    import torch
+
+    return (
+        f"{platform.machine()}, {os.cpu_count()} CPUs, {torch.get_num_threads()} threads, "
+        f"torch {torch.__version__}"
+    )
+
+
+def write_table(name: str, body: str) -> None:
+    """Print a measured table and write it between the README's ``name`` markers."""
+    print(body)
+    README.write_text(replace_between_markers(README.read_text(), name, body))
+
+
 def model_table() -> str:
     from zoo import get_model_info, list_models, model_info
 
