@@ -225,3 +225,24 @@ def test_vgg_norm_batch_is_the_bn_variant():
     assert list(plain.state_dict()) == list(batch_norm.state_dict())
     layer_norm = create_model("vgg11", norm="layer", small_input=True, num_classes=10)
     assert any(isinstance(m, nn.GroupNorm) for m in layer_norm.modules())
+
+
+def test_small_vgg_without_batch_norm_learns():
+    """torchvision's N(0, 0.01) fc initialization, right for 4096-unit layers, leaves the
+    small form's 512-unit head at chance (loss 2.3026 for epochs on the digits); with He
+    initialization of its hidden fc layers one batch is fitted in a few steps."""
+    from sklearn.datasets import load_digits
+
+    torch.manual_seed(0)
+    digits = load_digits()
+    x = torch.tensor(digits.images[:32], dtype=torch.float32).unsqueeze(1) / 16.0
+    x = torch.nn.functional.interpolate(x, size=(32, 32), mode="bilinear") * 4 - 1
+    y = torch.tensor(digits.target[:32])
+    model = create_model("vgg11", small_input=True, in_channels=1, num_classes=10, dropout=0.0)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    for _ in range(15):
+        loss = nn.functional.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert loss.item() < 2.1  # the old initialization: 2.28 after the same steps

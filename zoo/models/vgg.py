@@ -116,13 +116,23 @@ class VGG(Classifier):
         self._init_weights()
 
     def _init_weights(self) -> None:
-        """He (Kaiming) normal for convolutions, N(0, 0.01) for fc layers (as torchvision)."""
+        """He (Kaiming) normal for convolutions, N(0, 0.01) for fc layers (as torchvision).
+
+        torchvision's N(0, 0.01) suits its 4096-unit layers (each keeps about 0.64 of the
+        signal's scale); through the small form's 512-unit layers it keeps 0.16, so two of
+        them shrink the logits' gradient to nothing and training stays at chance. The
+        small form's hidden fc layers get He normal initialization instead (He et al. 2015,
+        the rule its convolutions already follow)."""
+        hidden_fc = set(map(id, list(self.classifier)[:-1])) if self.small_input else set()
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
                 nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
                 nn.init.zeros_(module.bias)
             elif isinstance(module, nn.BatchNorm2d | nn.GroupNorm):
                 nn.init.ones_(module.weight)
+                nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.Linear) and id(module) in hidden_fc:
+                nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
                 nn.init.zeros_(module.bias)
             elif isinstance(module, nn.Linear):
                 nn.init.normal_(module.weight, 0.0, 0.01)
