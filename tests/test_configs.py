@@ -195,7 +195,8 @@ def test_callbacks_default_has_checkpoint_early_stopping_lr_monitor_bar_and_summ
         "rich_progress_bar",
         "model_summary",
     }
-    assert cfg.callbacks.model_checkpoint.monitor == "val/acc"
+    assert cfg.callbacks.model_checkpoint.monitor == "val/loss"
+    assert cfg.callbacks.model_checkpoint.mode == "min"
     assert cfg.callbacks.model_checkpoint.save_last is False  # last.ckpt: its own callback
     assert cfg.callbacks.last_checkpoint.monitor is None
 

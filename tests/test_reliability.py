@@ -35,9 +35,18 @@ def test_last_checkpoint_holds_the_most_recent_epoch(make_config):
     assert last["epoch"] == 2 and last["global_step"] == 6
 
 
-def test_a_diverging_run_stops_with_one_line_and_exports_nothing(make_config):
-    cfg = make_config(*FAST_FLAT, "optimizer=sgd", "optimizer.lr=1e6", "trainer.max_epochs=3")
-    with pytest.raises(ZooError, match=r"training diverged: the loss is (nan|inf) at step \d+"):
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ([], r"the loss is (nan|inf) at step \d+ \(epoch 0\)"),  # a training step's loss
+        (["+trainer.limit_train_batches=2"], r"the val loss is (nan|inf) after epoch 0"),
+    ],
+)
+def test_a_diverging_run_stops_with_one_line_and_exports_nothing(make_config, overrides, message):
+    cfg = make_config(
+        "model=mlp", "data=digits_flat", "optimizer=sgd", "optimizer.lr=1e6", *overrides
+    )
+    with pytest.raises(ZooError, match=rf"training diverged: {message}"):
         train(cfg)
     run = Path(cfg.paths.output_dir)
     assert not (run / "results.json").exists() and not (run / "model").exists()

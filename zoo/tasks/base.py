@@ -114,6 +114,15 @@ class ZooTask(L.LightningModule):
         values = {f"{stage}/{name}": metric.compute() for name, metric in metrics.items()}
         for metric in metrics.values():
             metric.reset()
+        loss = values.get(f"{stage}/loss")
+        if stage != "test" and loss is not None and not torch.isfinite(loss):
+            # finite training losses can still leave weights that overflow on other data:
+            # stop here, before this epoch's checkpoints are written
+            raise ZooError(
+                f"training diverged: the {stage} loss is {loss.item()} after epoch "
+                f"{self.current_epoch}; lower optimizer.lr or add regularization=grad_clip. "
+                "The checkpoints written so far are kept."
+            )
         if values:
             self.log_dict(values, prog_bar=True)
         return values
