@@ -92,7 +92,22 @@ CASES = [
     (["ckpt_path={empty}"], r"'.*empty\.ckpt' is not a checkpoint zoo can read"),
     (["ckpt_path={objects}"], r"'.*objects\.ckpt' is not a checkpoint zoo can read"),
     (["ckpt_path={mlp}"], r"ckpt_path '.*mlp\.ckpt' holds a 'mlp' model, but the config builds"),
-    (["ckpt_path={lenet5}", "model.num_classes=3"], r"weights '.*lenet5\.ckpt' do not fit"),
+    (["ckpt_path={lenet5}", "model.variant=classic"], r"holds lenet5 built with variant='modern'"),
+    (
+        ["ckpt_path={lenet5}", "optimizer=sgd"],
+        r"was trained with optimizer torch\.optim\.Adam, but",
+    ),
+    (["model.num_classes=5"], r"model\.num_classes=5 but the data has 10 classes"),
+    (
+        ["monitor.metric=val/acc"],
+        r"monitor\.metric=val/acc is better when higher: set monitor\.mode",
+    ),
+    (
+        ["callbacks.model_checkpoint.monitor=val/accc"],
+        r"callbacks\.model_checkpoint\.monitor 'val/",
+    ),
+    (["data.val_fraction=0"], r"data\.val_fraction=0 leaves no validation split"),
+    (["trainer.devices=0"], r"trainer\.devices must be an integer >= 1, -1 or auto"),
     (["train=false"], r"train=false tests and exports the weights of ckpt_path, which is not"),
     # hardware
     (["trainer=gpu"], r"trainer\.accelerator=gpu needs a CUDA GPU, and none is visible here"),
@@ -111,7 +126,8 @@ def write_files(folder: Path) -> dict[str, str]:
     def checkpoint(name: str) -> dict:
         model = create_model(name, **({"in_features": 64} if name == "mlp" else {}))
         state = {f"model.{k}": v for k, v in model.state_dict().items()}
-        return {"state_dict": state, "zoo": {"model": model.zoo_spec}}
+        config = {"optimizer": {"_target_": "torch.optim.Adam"}}
+        return {"state_dict": state, "zoo": {"model": model.zoo_spec, "config": config}}
 
     torch.save(checkpoint("mlp"), folder / "mlp.ckpt")
     torch.save(checkpoint("lenet5"), folder / "lenet5.ckpt")
@@ -159,6 +175,13 @@ def test_refused_in_one_line_before_any_work(overrides, message, files, tmp_path
     assert "Traceback" not in stderr and "weights_only" not in stderr
     assert re.search(message, lines[0]), lines[0]
     assert not run_dir.exists()  # a refused run leaves no folder behind
+
+
+@pytest.mark.parametrize("devices", ["-1", "auto", "2", "[0,1]"])
+def test_every_valid_device_count_passes(make_config, devices):
+    from zoo.config_checks import check_values
+
+    check_values(make_config(f"trainer.devices={devices}"))  # trainer=ddp uses -1
 
 
 def test_a_refused_run_leaves_an_existing_run_as_it_was(files, tmp_path, monkeypatch):

@@ -26,7 +26,10 @@ def test_last_checkpoint_holds_the_most_recent_epoch(make_config):
     # val/acc_best never decreases, so with mode=min the best checkpoint stays epoch 0 while
     # training goes on: last.ckpt must still move on with every epoch.
     cfg = make_config(
-        *FAST_FLAT, "trainer.max_epochs=3", "monitor.metric=val/acc_best", "monitor.mode=min"
+        *FAST_FLAT,
+        "trainer.max_epochs=3",
+        "callbacks.model_checkpoint.monitor=val/acc_best",
+        "callbacks.model_checkpoint.mode=min",
     )
     train(cfg)
     folder = Path(cfg.paths.output_dir, "checkpoints")

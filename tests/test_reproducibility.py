@@ -45,7 +45,12 @@ def test_a_resumed_run_tests_and_exports_what_the_uninterrupted_run_does(make_co
     it resumed from. The logged history of the same folder survives the resume."""
     from safetensors.torch import load_file
 
-    best_first = [*SMALL[:3], "scheduler=none", "monitor.metric=val/acc_best", "monitor.mode=min"]
+    best_first = [
+        *SMALL[:3],
+        "scheduler=none",
+        "callbacks.model_checkpoint.monitor=val/acc_best",
+        "callbacks.model_checkpoint.mode=min",
+    ]
     whole_cfg = make_config(*best_first, "trainer.max_epochs=4", name="whole")
     whole = train(whole_cfg)
     first_cfg = make_config(*best_first, "trainer.max_epochs=2", name="first")

@@ -164,15 +164,36 @@ def check_factories(cfg: DictConfig) -> None:
 
 
 def check_monitored_metrics(cfg: DictConfig, task: type[ZooTask]) -> None:
-    """``monitor.metric``, ``optimized_metric`` (and a plateau scheduler's ``monitor``) must
-    be metrics the task logs during training."""
-    logged = [m for m in task.logged_metrics if not m.startswith("test/")]
-    for key in ("monitor.metric", "optimized_metric", "scheduler.monitor"):
+    """Every metric the run watches must be one the task logs in training, watched in the
+    direction that is better for it; a validation metric needs a validation split."""
+    logged = {m: mode for m, mode in task.logged_metrics.items() if not m.startswith("test/")}
+    watched = [
+        ("monitor.metric", "monitor.mode"),
+        ("optimized_metric", None),
+        ("scheduler.monitor", "scheduler.mode"),
+        # a callback's own monitor may be set directly (its mode is then the user's choice)
+        *((f"callbacks.{name}.monitor", None) for name in (cfg.get("callbacks") or {})),
+    ]
+    for key, mode_key in watched:
         value = OmegaConf.select(cfg, key, default=None)
-        if value is not None and value not in logged:
+        if value is None:
+            continue
+        if value not in logged:
             raise ZooError(
                 f"{key} {value!r} is not a metric the {task.kind} task logs in training; it "
                 f"logs: {', '.join(logged)}."
+            )
+        mode = OmegaConf.select(cfg, mode_key, default=None) if mode_key else None
+        if mode is not None and mode != logged[value]:
+            raise ZooError(
+                f"{key}={value} is better when {'lower' if logged[value] == 'min' else 'higher'}"
+                f": set {mode_key}={logged[value]} (got {mode})."
+            )
+        val_fraction = OmegaConf.select(cfg, "data.val_fraction", default=None)
+        if value.startswith("val/") and val_fraction == 0:
+            raise ZooError(
+                f"data.val_fraction=0 leaves no validation split, but {key} watches {value}; "
+                "set data.val_fraction > 0 or watch a train/ metric."
             )
 
 
@@ -298,6 +319,12 @@ def check_config(cfg: DictConfig) -> ModelInfo:
     check_builder_kwargs(info, kwargs)
     check_common_arguments(info, kwargs)
     check_model_fits_data(info, cfg.data, kwargs)
+    classes = cfg.data.get("num_classes")
+    _require(
+        "num_classes" not in kwargs or classes is None or kwargs["num_classes"] == classes,
+        f"model.num_classes={kwargs.get('num_classes')} but the data has {classes} classes; "
+        "leave model.num_classes to the data (${data.num_classes}).",
+    )
     check_factories(cfg)
     check_monitored_metrics(cfg, task)
     check_trainer(cfg)
@@ -340,6 +367,25 @@ def check_checkpoint(cfg: DictConfig, info: ModelInfo, kwargs: dict[str, Any]) -
         saved is None or saved == info.name,
         f"ckpt_path {path!r} holds a {saved!r} model, but the config builds {info.name!r}; "
         f"add model={saved} (with the arguments it was trained with).",
+    )
+    saved_kwargs = spec.get("kwargs", {}) if isinstance(spec, dict) else {}
+    changed = [k for k in saved_kwargs if k in kwargs and kwargs[k] != saved_kwargs[k]]
+    _require(
+        not changed,
+        f"ckpt_path {path!r} holds {info.name} built with "
+        + ", ".join(f"{k}={saved_kwargs[k]!r}" for k in changed)
+        + ", but the config builds "
+        + ", ".join(f"{k}={kwargs[k]!r}" for k in changed)
+        + "; resume with the model arguments it was trained with.",
+    )
+    saved_config = (checkpoint.get("zoo") or {}).get("config") or {}
+    saved_optimizer = (saved_config.get("optimizer") or {}).get("_target_")
+    current_optimizer = cfg.optimizer.get("_target_")
+    _require(
+        not cfg.get("train", True) or saved_optimizer in (None, current_optimizer),
+        f"ckpt_path {path!r} was trained with optimizer {saved_optimizer}, but the config "
+        f"uses {current_optimizer}; resume with the same optimizer (its state is in the "
+        "checkpoint).",
     )
     from zoo import create_model
 

@@ -107,7 +107,6 @@ INTEGERS: dict[str, tuple[int, str]] = {
     "data.image_size": (1, "the image side in pixels"),
     "data.split_seed": (0, "the seed of the train/val/test split"),
     "trainer.min_epochs": (0, "the minimum number of epochs"),
-    "trainer.devices": (1, "the number of devices"),
     "trainer.log_every_n_steps": (1, "the logging interval"),
     "trainer.check_val_every_n_epoch": (1, "the validation interval"),
 }
@@ -144,6 +143,16 @@ def check_values(cfg: DictConfig) -> None:
         if present and not isinstance(value, bool):
             _fail(f"{key} must be true or false, got {value!r}.")
     _check_epochs(cfg)
+    present, devices = _value(cfg, "trainer.devices")
+    if present and not (
+        devices in ("auto", -1)
+        or (_is_int(devices) and devices >= 1)
+        or (OmegaConf.is_list(devices) and all(_is_int(d) and d >= 0 for d in devices))
+    ):
+        _fail(
+            f"trainer.devices must be an integer >= 1, -1 or auto (all), or a list of device "
+            f"indices, got {_plain(devices)!r}."
+        )
     present, betas = _value(cfg, "optimizer.betas")
     if present and not (
         OmegaConf.is_list(betas)

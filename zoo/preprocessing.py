@@ -99,6 +99,8 @@ class Preprocess:
         image = TF.to_image(item)
         if image.dtype == torch.uint8:
             image = TF.to_dtype(image, torch.float32, scale=True)
+        elif image.is_floating_point():
+            image = image.float()  # float64 arrays and tensors too
         if image.shape[0] != channels:
             if channels == 1:
                 image = TF.rgb_to_grayscale(image[:3], num_output_channels=1)

@@ -50,8 +50,9 @@ class ZooTask(L.LightningModule):
     kind: ClassVar[str] = ""
     #: the data target kinds (:data:`zoo.kinds.TARGET_KINDS`) this task learns from
     target_kinds: ClassVar[tuple[str, ...]] = ()
-    #: the metrics the task logs (what ``monitor.metric`` and ``optimized_metric`` may name)
-    logged_metrics: ClassVar[tuple[str, ...]] = ()
+    #: the metrics the task logs (what ``monitor.metric`` and ``optimized_metric`` may name),
+    #: each with the direction that is better: "min" or "max"
+    logged_metrics: ClassVar[dict[str, str]] = {}
 
     def __init__(
         self,

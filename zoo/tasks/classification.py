@@ -33,15 +33,15 @@ class ClassificationTask(ZooTask):
 
     kind = "classification"
     target_kinds = ("class",)
-    logged_metrics = (
-        "train/loss",
-        "train/acc",
-        "val/loss",
-        "val/acc",
-        "val/acc_best",
-        "test/loss",
-        "test/acc",
-    )
+    logged_metrics = {
+        "train/loss": "min",
+        "train/acc": "max",
+        "val/loss": "min",
+        "val/acc": "max",
+        "val/acc_best": "max",
+        "test/loss": "min",
+        "test/acc": "max",
+    }
 
     def __init__(
         self,
