@@ -143,24 +143,18 @@ def check_factories(cfg: DictConfig) -> None:
     now, before any data is loaded."""
     from hydra.utils import instantiate
 
-    def refused(section: str, error: Exception) -> ZooError:
-        message = " ".join(str(error).split()) or type(error).__name__
-        return ZooError(f"{section} {cfg[section]._target_}: {message}.")
+    def build(section: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return instantiate(cfg[section])(*args, **kwargs)
+        except ZooError:  # our own checks, in the schedulers
+            raise
+        except (TypeError, ValueError, RuntimeError) as error:
+            message = " ".join(str(error).split()) or type(error).__name__
+            raise ZooError(f"{section} {cfg[section]._target_}: {message}.") from None
 
-    try:  # ZooErrors (our own checks, in the schedulers) pass through unchanged
-        optimizer = instantiate(cfg.optimizer)([torch.nn.Parameter(torch.zeros(1))])
-    except (TypeError, ValueError, RuntimeError) as error:
-        if isinstance(error, ZooError):
-            raise
-        raise refused("optimizer", error) from None
-    if cfg.get("scheduler") is None:
-        return
-    try:
-        instantiate(cfg.scheduler)(optimizer, total_steps=10, steps_per_epoch=5)
-    except (TypeError, ValueError, RuntimeError) as error:
-        if isinstance(error, ZooError):
-            raise
-        raise refused("scheduler", error) from None
+    optimizer = build("optimizer", [torch.nn.Parameter(torch.zeros(1))])
+    if cfg.get("scheduler") is not None:
+        build("scheduler", optimizer, total_steps=10, steps_per_epoch=5)
 
 
 def check_monitored_metrics(cfg: DictConfig, task: type[ZooTask]) -> None:

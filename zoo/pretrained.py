@@ -24,9 +24,9 @@ from typing import Any
 from urllib.error import URLError
 
 import torch
-from safetensors.torch import load_file
 
 from zoo.errors import ZooError, unknown_name_error
+from zoo.weights import read_safetensors
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "pretrained"
 TORCHVISION = "torchvision"
@@ -99,7 +99,7 @@ def _shipped_entry(folder: Path) -> PretrainedWeights:
         model=config["model"]["name"],
         kwargs=dict(config["model"]["kwargs"]),
         meta=meta,
-        load_state_dict=lambda: load_file(folder / "model.safetensors"),
+        load_state_dict=lambda: read_safetensors(folder / "model.safetensors"),
     )
 
 
