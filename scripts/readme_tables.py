@@ -17,7 +17,6 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 README = REPO_ROOT / "README.md"
 # Measured results, one JSON per experiment, kept in git as the README table's record.
 RESULTS_DIR = REPO_ROOT / "results"
-METRICS = ("test/acc", "test/loss", "val/acc_best")
 
 
 def replace_between_markers(text: str, name: str, body: str) -> str:
@@ -71,20 +70,59 @@ def model_table() -> str:
     return "\n".join(lines) + "\n"
 
 
+# What the results table shows of each task kind's test metrics, in this order.
+TASK_METRICS = {
+    "classification": ("acc", "loss"),
+    "regression": ("mse", "mae"),
+    "language_model": ("ppl", "loss"),
+}
+
+
+def _format(value: float) -> str:
+    return f"{value:.4f}" if abs(value) < 10 else f"{value:.1f}"
+
+
+def task_kind(result: dict) -> str:
+    target = result["config"]["task"]["_target_"]
+    kind = target.rsplit(".", 2)[-2]  # zoo.tasks.<kind>.<Class>
+    return kind
+
+
+def baseline_of(result: dict) -> str:
+    """The baseline the experiment's model must beat, measured on the same test split: the
+    data's own (the adding problem's constant, the copy task's memoryless guess), the naive
+    forecast, or the unigram model of the text."""
+    metrics, data = result["metrics"], result["data"]
+    if "test/naive_mse" in metrics:
+        return (
+            f"naive, the last value: mse {_format(metrics['test/naive_mse'])}, "
+            f"mae {_format(metrics['test/naive_mae'])}"
+        )
+    if data.get("unigram_perplexity"):
+        return f"unigram: ppl {_format(data['unigram_perplexity']['test'])}"
+    baseline = data.get("baseline")
+    if baseline:
+        return f"{baseline['what']}: {baseline['metric']} {_format(baseline['value'])}"
+    return "-"
+
+
 def results_table() -> str:
     lines = [
-        "| experiment | model | data | test acc | test loss | best val acc | epochs "
-        "| wall time (s) | command |",
-        "|---|---|---|---:|---:|---:|---:|---:|---|",
+        "| experiment | model | data | task | test | baseline | epochs | wall time (s) | command |",
+        "|---|---|---|---|---|---|---:|---:|---|",
     ]
     for path in sorted(RESULTS_DIR.glob("*.json")):
         result = json.loads(path.read_text())
-        metrics = {k: result["metrics"].get(k, float("nan")) for k in METRICS}
+        kind = task_kind(result)
+        shown = [
+            f"{name} {_format(result['metrics'][f'test/{name}'])}"
+            for name in TASK_METRICS.get(kind, ("loss",))
+            if f"test/{name}" in result["metrics"]
+        ]
         epochs = result.get("epochs_trained", "")
         lines.append(
             f"| `{path.stem}` | `{result['model']['name']}` | {result['data']['name']} "
-            f"| {metrics['test/acc']:.4f} | {metrics['test/loss']:.4f} "
-            f"| {metrics['val/acc_best']:.4f} | {epochs} "
+            f"| {kind} | {', '.join(shown)} | {baseline_of(result)} | {epochs} "
             f"| {result['wall_time_s']:.0f} | `{result['command']}` |"
         )
     return "\n".join(lines) + "\n"

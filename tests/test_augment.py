@@ -13,13 +13,19 @@ from hydra.utils import instantiate
 from torchvision.transforms import v2
 
 from zoo import ZooError
-from zoo.augment import BatchAugmentation, PerImage, build_augmentation
+from zoo.augment import AUGMENTATIONS_FOR, BatchAugmentation, PerImage, build_augmentation
 
-OPTIONS = sorted(
+ALL_OPTIONS = sorted(
     p.stem
     for p in (Path(__file__).resolve().parents[1] / "configs" / "augmentation").glob("*.yaml")
     if p.stem != "none"
 )
+OPTIONS = [o for o in ALL_OPTIONS if o in AUGMENTATIONS_FOR["image"]]
+
+
+def test_every_option_is_listed_for_its_input_kinds():
+    listed = [o for options in AUGMENTATIONS_FOR.values() for o in options]
+    assert sorted(listed) == ALL_OPTIONS
 
 
 def same_image_batch(n: int = 16, channels: int = 3) -> torch.Tensor:
@@ -110,5 +116,6 @@ def test_bad_batches_and_non_images_are_refused(make_config):
     augmentation = pipeline(make_config, "digits")
     with pytest.raises(ZooError, match=r"needs N x C x H x W batches, got shape \(4, 64\)"):
         augmentation(torch.rand(4, 64))
-    with pytest.raises(ZooError, match=r"augmentation \['digits'\] needs image data"):
-        build_augmentation({"digits": {"_target_": "x"}}, input_kind="vector")
+    rotate = {"_target_": "kornia.augmentation.RandomRotation", "degrees": 15.0}
+    with pytest.raises(ZooError, match=r"augmentation rotate applies to image data, but the "):
+        build_augmentation({"rotate": rotate}, input_kind="vector")

@@ -75,15 +75,115 @@ CASES = [
     (["data.image_size=16"], r"model 'lenet5' needs images of at least 32x32 pixels"),
     (
         ["data.target_kind=value"],
-        r"learns from class targets, but data=digits gives value targets; if its values are "
-        r"class labels, set data\.target_kind=class\.",
+        r"learns from class targets, but data=digits gives value targets; use task=regression\.",
     ),
     (
         ["data.input_kind=tokens"],
         r"model 'lenet5' takes image inputs, but data=digits gives tokens",
     ),
     (["data.input_kind=pixels"], r"data\.input_kind must be one of image, vector, sequence"),
-    (["data=digits_flat", "model=mlp", "augmentation=[rotate]"], r"\['rotate'\] needs image"),
+    (
+        ["data=digits_flat", "model=mlp", "augmentation=[rotate]"],
+        r"augmentation rotate applies to image data, but the data gives vector inputs",
+    ),
+    (
+        ["data=arrays", "data.path={values_csv}", "data.target_column=y", "model=mlp"],
+        r"gives value targets; use task=regression \(or, if its values are class labels, set "
+        r"data\.target_kind=class\)\.",
+    ),
+    # sequences and text
+    (
+        ["model=lstm"],
+        r"model 'lstm' takes sequence or tokens inputs, but data=digits gives image "
+        r"inputs of shape \[1, 32, 32\]; read images as sequences of rows: data=digits_rows, "
+        r"or data\.as_sequence=rows augmentation=\[none\] with any image data",
+    ),
+    (
+        ["data=digits_rows"],
+        r"model 'lenet5' takes image inputs, but data=digits_rows gives "
+        r"sequence inputs of shape \[8, 8\]",
+    ),
+    (
+        ["model=lstm", "data=adding", "task=regression", "data.length=0"],
+        r"data\.length must be >= 2 .*got 0",
+    ),
+    (["model=gru", "data=copy", "data.length=0"], r"data\.length .*got 0"),
+    (["model=lstm", "data=sine", "task=regression", "data.window=0"], r"data\.window .*got 0"),
+    (
+        ["model=lstm", "data=text", "task=language_model", "data.window=0"],
+        r"data\.window must be .*got 0",
+    ),
+    (
+        ["model=lstm", "data=text", "task=language_model", "data.path={short_text}"],
+        r"data\.window=128 is longer than",
+    ),
+    (
+        ["model=lstm", "data=text", "task=language_model", "data.path={empty_text}"],
+        r"'.*empty\.txt' is empty",
+    ),
+    (
+        ["model=lstm", "data=text", "task=language_model", "data.path={latin1_text}"],
+        r"'.*latin1\.txt' is not UTF-8 text: byte 9 is b'\\xe9'",
+    ),
+    (
+        ["model=lstm", "data=text", "task=language_model", "data.path=/no/such.txt"],
+        r"'/no/such\.txt' does not exist",
+    ),
+    (
+        [
+            "model=lstm",
+            "data=series_csv",
+            "task=regression",
+            "data.path={series_csv}",
+            "data.column=sales",
+        ],
+        r"column 'sales'.*price",
+    ),
+    (
+        [
+            "model=lstm",
+            "data=series_csv",
+            "task=regression",
+            "data.path={series_csv}",
+            "data.column=note",
+        ],
+        r"column 'note' holds 'n/a' on line 9 \(data row 8\), not a number",
+    ),
+    (
+        ["model=lstm", "data=text", "task=language_model", "model.bidirectional=true"],
+        r"model 'lstm' is bidirectional: .* cannot be used for language_model; set "
+        r"model\.bidirectional=false",
+    ),
+    (
+        ["model=gru", "data=sunspots", "task=regression", "model.bidirectional=true"],
+        r"cannot be used for forecasting \(data=sunspots\)",
+    ),
+    (
+        ["model=lstm", "data=sunspots"],
+        r"but data=sunspots gives value targets; use task=regression",
+    ),
+    (["model=lstm", "data=text"], r"data=text gives next_token targets; use task=language_model"),
+    (
+        ["model=lstm", "data=copy", "model.head=last"],
+        r"gives one target per step: set model\.head=all",
+    ),
+    (
+        ["model=lstm", "data=digits_rows", "model.head=all"],
+        r"one target per sequence: set model\.head",
+    ),
+    (
+        ["model=lstm", "data=digits_rows", "model.impl=cudnn"],
+        r"impl must be one of fast, reference",
+    ),
+    (
+        ["model=lstm", "data=sine", "task=regression", "task.loss=l3"],
+        r"task\.loss must be one of mse, mae, huber",
+    ),
+    (
+        ["model=lstm", "data=sine", "task=regression", "augmentation=[rotate]"],
+        r"augmentation rotate applies to image data, but the data gives sequence inputs; use "
+        r"augmentation=\[none\] or options for sequence data \(jitter, scaling, time_mask\)",
+    ),
     (["data=image_folder", "model=mlp"], r"required values not set: data\.num_classes, data\.r"),
     # checkpoints
     (["ckpt_path=/no/such/last.ckpt"], r"ckpt_path '/no/such/last\.ckpt' does not exist"),
@@ -135,7 +235,20 @@ def write_files(folder: Path) -> dict[str, str]:
     (folder / "notes.ckpt").write_text("not a checkpoint\n")
     (folder / "empty.ckpt").write_bytes(b"")
     (folder / "a_run").mkdir(exist_ok=True)
+    (folder / "values.csv").write_text(
+        "a,b,y\n" + "".join(f"{i},{i % 3},{i * 0.5}\n" for i in range(30))
+    )
+    (folder / "short.txt").write_text("too short for a window\n", encoding="utf-8")
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "latin1.txt").write_bytes("hello caf\u00e9 au lait\n".encode("latin-1"))
+    rows = "".join(f"{i},{i * 1.5},{'n/a' if i == 7 else i}\n" for i in range(60))
+    (folder / "series.csv").write_text("day,price,note\n" + rows)
     return {
+        "values_csv": str(folder / "values.csv"),
+        "short_text": str(folder / "short.txt"),
+        "empty_text": str(folder / "empty.txt"),
+        "latin1_text": str(folder / "latin1.txt"),
+        "series_csv": str(folder / "series.csv"),
         "mlp": str(folder / "mlp.ckpt"),
         "lenet5": str(folder / "lenet5.ckpt"),
         "objects": str(folder / "objects.ckpt"),

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from zoo.augment import AUGMENTATIONS_FOR
 from zoo.run import train
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -71,6 +72,14 @@ AUGMENTATION_PRESETS = [
     ("cifar100", {"crop", "flip"}),
     ("image_folder", set()),
     ("arrays", set()),
+    ("digits_rows", set()),
+    ("digits_pixels", set()),
+    ("adding", set()),
+    ("copy", set()),
+    ("sine", set()),
+    ("sunspots", set()),
+    ("series_csv", set()),
+    ("text", set()),
 ]
 
 
@@ -138,9 +147,24 @@ def test_every_regularization(make_config, regularization):
     )
 
 
-@pytest.mark.parametrize("augmentation", [*options("augmentation"), "[rotate,crop]"])
+# Each augmentation option on data of the input kind it applies to.
+SEQUENCE_AUGMENTATION = ["model=gru", "data=sine", "task=regression"]
+TEXT_AUGMENTATION = ["model=lstm", "data=text", "task=language_model", *(
+    "data.max_chars=20000", "data.window=16", "data.eval_batch_size=8")]  # fmt: skip
+DATA_FOR_AUGMENTATION = {
+    **{option: SEQUENCE_AUGMENTATION for option in AUGMENTATIONS_FOR["sequence"]},
+    **{option: TEXT_AUGMENTATION for option in AUGMENTATIONS_FOR["tokens"]},
+    "[jitter,scaling,time_mask]": SEQUENCE_AUGMENTATION,
+}
+
+
+@pytest.mark.parametrize(
+    "augmentation", [*options("augmentation"), "[rotate,crop]", "[jitter,scaling,time_mask]"]
+)
 def test_every_augmentation(make_config, augmentation):
-    fit_one_step(make_config, f"augmentation={augmentation}")
+    fit_one_step(
+        make_config, f"augmentation={augmentation}", *DATA_FOR_AUGMENTATION.get(augmentation, [])
+    )
 
 
 @pytest.mark.parametrize("experiment", options("experiment"))

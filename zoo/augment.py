@@ -36,21 +36,30 @@ def batched(transform: nn.Module) -> nn.Module:
     return transform if isinstance(transform, _BasicAugmentationBase) else PerImage(transform)
 
 
-class BatchAugmentation(nn.Module):
-    """Apply named transforms in turn to an ``N×C×H×W`` float batch, each image with its own
-    random parameters."""
+def input_kinds_of(transform: nn.Module) -> tuple[str, ...]:
+    """The input kinds a transform applies to: its own ``input_kinds`` (the series and text
+    transforms of :mod:`zoo.sequence_augment`), else images (kornia, torchvision)."""
+    return tuple(getattr(transform, "input_kinds", ("image",)))
 
-    def __init__(self, transforms: Mapping[str, nn.Module]) -> None:
+
+class BatchAugmentation(nn.Module):
+    """Apply named transforms in turn to a batch (``N×C×H×W`` images, ``N×T×D`` series or
+    ``N×T`` token ids), each sample with its own random parameters."""
+
+    def __init__(self, transforms: Mapping[str, nn.Module], *, input_kind: str = "image") -> None:
         super().__init__()
-        self.transforms = nn.ModuleDict({name: batched(t) for name, t in transforms.items()})
+        self.input_kind = input_kind
+        self.transforms = nn.ModuleDict(
+            {name: batched(t) if input_kind == "image" else t for name, t in transforms.items()}
+        )
 
     def forward(self, batch: torch.Tensor) -> torch.Tensor:
-        if batch.ndim != 4:
+        if self.input_kind == "image" and batch.ndim != 4:
             raise ZooError(
                 f"image augmentation needs N x C x H x W batches, got shape {tuple(batch.shape)}."
             )
         for transform in self.transforms.values():
-            batch = transform(batch)  # (N, C, H, W)
+            batch = transform(batch)
         return batch
 
     def extra_repr(self) -> str:
@@ -60,18 +69,29 @@ class BatchAugmentation(nn.Module):
 def build_augmentation(options: Mapping[str, Any], *, input_kind: str) -> BatchAugmentation | None:
     """Instantiate the configured augmentation options (``{name: transform config}``).
 
-    Returns None when no option is configured; refuses image augmentation on non-image data.
+    Returns None when no option is configured; refuses an option on data of an input kind
+    it does not apply to (image transforms on series, series transforms on text, ...).
     """
     from hydra.utils import instantiate
 
     options = {name: spec for name, spec in options.items() if spec is not None}
     if not options:
         return None
-    if input_kind != "image":
-        raise ZooError(
-            f"augmentation {list(options)} needs image data, but the data gives {input_kind} "
-            "inputs; use augmentation=[none] (or data=digits for images)."
-        )
-    return BatchAugmentation(
-        {name: instantiate(spec, _convert_="all") for name, spec in options.items()}
-    )
+    transforms = {name: instantiate(spec, _convert_="all") for name, spec in options.items()}
+    for name, transform in transforms.items():
+        kinds = input_kinds_of(transform)
+        if input_kind not in kinds:
+            raise ZooError(
+                f"augmentation {name} applies to {' or '.join(kinds)} data, but the data gives "
+                f"{input_kind} inputs; use augmentation=[none] or options for {input_kind} data"
+                f" ({', '.join(AUGMENTATIONS_FOR.get(input_kind, ('none',)))})."
+            )
+    return BatchAugmentation(transforms, input_kind=input_kind)
+
+
+# The augmentation options (configs/augmentation/) for each input kind, for error messages.
+AUGMENTATIONS_FOR = {
+    "image": ("digits", "cifar", "crop", "flip", "rotate", "color", "erasing"),
+    "sequence": ("jitter", "scaling", "time_mask"),
+    "tokens": ("substitute",),
+}

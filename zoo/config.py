@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
+from zoo.augment import build_augmentation
 from zoo.config_checks import check_keys, check_values, import_path
 from zoo.errors import ZooError
 from zoo.kinds import INPUT_KINDS, TARGET_KINDS
@@ -42,6 +43,12 @@ def register_resolvers() -> None:
         OmegaConf.register_new_resolver("pid", os.getpid)
     if not OmegaConf.has_resolver("small_input"):
         OmegaConf.register_new_resolver("small_input", is_small_input)
+    if not OmegaConf.has_resolver("num_outputs"):
+        OmegaConf.register_new_resolver("num_outputs", num_outputs)
+    if not OmegaConf.has_resolver("sequence_head"):
+        OmegaConf.register_new_resolver("sequence_head", sequence_head)
+    if not OmegaConf.has_resolver("vocab_size"):
+        OmegaConf.register_new_resolver("vocab_size", input_vocab_size)
 
 
 SMALL_INPUT_MAX_SIZE = 64
@@ -51,6 +58,42 @@ def is_small_input(shape: Any) -> bool:
     """Whether images of ``shape`` (C, H, W) call for a CNN's small-input stem (no early
     aggressive downsampling): true up to 64 pixels. ``${small_input:${data.input_shape}}``."""
     return len(shape) == 3 and min(int(shape[1]), int(shape[2])) <= SMALL_INPUT_MAX_SIZE
+
+
+def num_outputs(data: Any) -> int | None:
+    """How many values a model must give per input (or per step) for ``data``'s targets:
+    its classes, the size of its value targets, or its vocabulary for next-token targets.
+    ``${num_outputs:${data}}`` in model configs that serve several task kinds."""
+    kind = data.get("target_kind")
+    if kind == "class":
+        return data.get("num_classes")
+    if kind == "value":
+        shape = data.get("target_shape")
+        return None if shape is None else math.prod(int(s) for s in shape)
+    if kind == "next_token":
+        return data.get("vocab_size")
+    return None
+
+
+def has_per_step_targets(data: Any) -> bool:
+    """Whether ``data`` pairs every step of a sequence with its own target: next tokens, or
+    a data module that says so (``per_step_targets``, as the copy task does)."""
+    if data.get("target_kind") == "next_token":
+        return True
+    return bool(getattr(import_path(data.get("_target_")), "per_step_targets", False))
+
+
+def sequence_head(data: Any) -> str:
+    """The head a sequence model needs for ``data``: "all" (one output per step) for
+    per-step targets, else "last" (one output per sequence, from its last step):
+    ``${sequence_head:${data}}`` in the recurrent models' configs."""
+    return "all" if has_per_step_targets(data) else "last"
+
+
+def input_vocab_size(data: Any) -> int | None:
+    """``data.vocab_size`` when the inputs are token ids, else None (the model then reads
+    feature vectors): ``${vocab_size:${data}}`` in the sequence models' configs."""
+    return data.get("vocab_size") if data.get("input_kind") == "tokens" else None
 
 
 def to_container(node: Any) -> Any:
@@ -205,13 +248,19 @@ def check_task_fits(task: type[ZooTask], info: ModelInfo, data: DictConfig) -> N
     _require(
         target_kind in task.target_kinds,
         f"task {task.kind} learns from {' or '.join(task.target_kinds)} targets, but "
-        f"{_data_name(data)} gives {target_kind} targets"
-        + (
-            "; if its values are class labels, set data.target_kind=class."
-            if target_kind == "value" and "class" in task.target_kinds
-            else "."
-        ),
+        f"{_data_name(data)} gives {target_kind} targets" + _task_hint(data, target_kind),
     )
+
+
+# The task kind that learns from each target kind, for error messages.
+TASK_FOR_TARGET = {"class": "classification", "value": "regression", "next_token": "language_model"}
+
+
+def _task_hint(data: DictConfig, target_kind: str) -> str:
+    hint = f"; use task={TASK_FOR_TARGET[target_kind]}" if target_kind in TASK_FOR_TARGET else ""
+    if target_kind == "value" and str(data.get("_target_", "")).endswith("ArrayDataModule"):
+        hint += " (or, if its values are class labels, set data.target_kind=class)"
+    return hint + "."
 
 
 def _data_name(data: DictConfig) -> str:
@@ -237,11 +286,18 @@ def check_model_fits_data(
         f"data.input_kind must be one of {', '.join(INPUT_KINDS)}, got {kind!r}.",
     )
     shape = data.get("input_shape")
+    hint = (
+        "; read images as sequences of rows: data=digits_rows, or data.as_sequence=rows "
+        "augmentation=[none] with any image data"
+        if kind == "image" and "sequence" in info.input_kinds
+        else ""
+    )
     _require(
         kind in info.input_kinds,
         f"model {info.name!r} takes {' or '.join(info.input_kinds)} inputs, but "
         f"{_data_name(data)} gives {kind} inputs"
-        + (f" of shape {list(shape)}." if shape is not None else "."),
+        + (f" of shape {list(shape)}" if shape is not None else "")
+        + (hint or "."),
     )
     if shape is None:
         return
@@ -261,7 +317,14 @@ def check_model_fits_data(
 # What a data config declares about its data; a data module whose class has a
 # ``describe_source(**config)`` classmethod (data read from a file given by path) fills the
 # ones left null (or "auto") from the data itself, before anything else reads them.
-DESCRIPTION_KEYS = ("input_kind", "input_shape", "target_kind", "num_classes")
+DESCRIPTION_KEYS = (
+    "input_kind",
+    "input_shape",
+    "target_kind",
+    "num_classes",
+    "target_shape",
+    "vocab_size",
+)
 
 
 def complete_data_description(cfg: DictConfig) -> None:
@@ -270,6 +333,7 @@ def complete_data_description(cfg: DictConfig) -> None:
     cls = import_path(target)
     _require(cls is not None, f"data._target_ {target!r} cannot be imported.")
     describe = getattr(cls, "describe_source", None)
+    _declare_as_sequence(cfg.data)
     if describe is None:
         return
     config = {k: v for k, v in to_container(cfg.data).items() if k != "_target_"}
@@ -278,6 +342,22 @@ def complete_data_description(cfg: DictConfig) -> None:
         for key in DESCRIPTION_KEYS:
             if cfg.data.get(key) in (None, "auto") and found.get(key) is not None:
                 cfg.data[key] = found[key]
+
+
+def _declare_as_sequence(data: DictConfig) -> None:
+    """Images read as sequences (``data.as_sequence``, see
+    :class:`zoo.data.base.TensorDataModule`) are declared as the sequences they become:
+    rows (H steps of C·W features) or pixels (H·W steps of C)."""
+    mode = data.get("as_sequence")
+    shape = data.get("input_shape")
+    if mode not in ("rows", "pixels") or data.get("input_kind") != "image" or shape is None:
+        return
+    channels, height, width = (int(s) for s in shape)
+    with open_dict(data):
+        data.input_kind = "sequence"
+        data.input_shape = (
+            [height, channels * width] if mode == "rows" else [height * width, channels]
+        )
 
 
 def check_config(cfg: DictConfig) -> ModelInfo:
@@ -319,11 +399,62 @@ def check_config(cfg: DictConfig) -> ModelInfo:
         f"model.num_classes={kwargs.get('num_classes')} but the data has {classes} classes; "
         "leave model.num_classes to the data (${data.num_classes}).",
     )
+    check_outputs_fit_targets(cfg.data, kwargs)
+    _require(
+        "head" not in kwargs or (kwargs["head"] == "all") == has_per_step_targets(cfg.data),
+        f"model.head={kwargs.get('head')} but {_data_name(cfg.data)} gives "
+        + (
+            "one target per step: set model.head=all."
+            if has_per_step_targets(cfg.data)
+            else "one target per sequence: set model.head to last, mean or max."
+        ),
+    )
+    check_causal(cfg, task, info, kwargs)
     check_factories(cfg)
+    # built once here so an option on the wrong kind of data is refused before any work
+    build_augmentation(cfg.get("augmentation") or {}, input_kind=cfg.data.input_kind)
     check_monitored_metrics(cfg, task)
     check_trainer(cfg)
     check_checkpoint(cfg, info, kwargs)
     return info
+
+
+def check_outputs_fit_targets(data: DictConfig, kwargs: dict[str, Any]) -> None:
+    """A regressor gives one output per target value, a language model one per token of
+    the vocabulary."""
+    if "num_classes" not in kwargs:
+        return
+    wanted = num_outputs(data)
+    kind = data.get("target_kind")
+    if kind not in ("value", "next_token") or wanted is None:
+        return
+    what = "values per target" if kind == "value" else "tokens in the vocabulary"
+    _require(
+        kwargs["num_classes"] == wanted,
+        f"model.num_classes={kwargs['num_classes']} but the data has {wanted} {what}; leave "
+        "model.num_classes to the data (${num_outputs:${data}}).",
+    )
+
+
+def check_causal(
+    cfg: DictConfig, task: type[ZooTask], info: ModelInfo, kwargs: dict[str, Any]
+) -> None:
+    """Refuse a bidirectional model where each step must be predicted from the steps before
+    it alone: language modeling and next-step forecasting (primer: bidirectional RNNs "cannot
+    be used for real-time prediction")."""
+    if not kwargs.get("bidirectional"):
+        return
+    data_class = import_path(cfg.data.get("_target_"))
+    causal_data = bool(getattr(data_class, "causal", False))
+    if getattr(task, "causal", False) or causal_data:
+        what = (
+            task.kind if getattr(task, "causal", False) else f"forecasting ({_data_name(cfg.data)})"
+        )
+        raise ZooError(
+            f"model {info.name!r} is bidirectional: its backward direction reads the steps it "
+            f"is asked to predict, so it cannot be used for {what}; set "
+            "model.bidirectional=false."
+        )
 
 
 def check_trainer(cfg: DictConfig) -> None:

@@ -7,7 +7,8 @@ accepts. A new model passes these by being registered; family test files hold on
 specific to the family (fidelity to torchvision, the papers' layouts).
 
 The fast configuration: the small-input form where a model has one, 10 classes, 32-pixel
-images (the heaviest networks at their smallest practical size).
+images (the heaviest networks at their smallest practical size), the example input's 8 steps
+for sequence models.
 """
 
 from __future__ import annotations
@@ -161,12 +162,20 @@ def test_bad_arguments_are_refused_alike(name):
             create_model(name, **kwargs)
 
 
+# The data a model's config is checked with, by the model's first input kind: the default
+# data (32-pixel digits) for images and vectors, the digits read row by row (8 steps of 8
+# features) for sequences.
+DATA_FOR_INPUT_KIND = {"sequence": "digits_rows"}
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_has_a_config_the_training_system_accepts(name, make_config):
-    """configs/model/<name>.yaml composes with the default data into builder arguments the
-    model takes (the small-input form on 32-pixel digits) and passes every check."""
+    """configs/model/<name>.yaml composes with the default data (or the digits as sequences,
+    for sequence models) into builder arguments the model takes (the small-input form on
+    32-pixel digits) and passes every check."""
     assert (CONFIGS / f"{name}.yaml").is_file(), f"configs/model/{name}.yaml is missing"
-    cfg = make_config(f"model={name}")
+    data = DATA_FOR_INPUT_KIND.get(get_model_info(name).input_kind)
+    cfg = make_config(f"model={name}", *([f"data={data}"] if data else []))
     info = get_model_info(name)
     kwargs = model_kwargs(cfg)
     assert kwargs["num_classes"] == 10

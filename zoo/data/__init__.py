@@ -8,17 +8,34 @@ from zoo.data.image_folder import ImageFolderDataModule
 from zoo.data.loader import TensorBatchLoader
 from zoo.data.mnist import FashionMNISTDataModule, MNISTDataModule
 from zoo.data.normalize import Standardize
+from zoo.data.sequences import (
+    AddingProblemDataModule,
+    CopyTaskDataModule,
+    CSVSeriesDataModule,
+    ForecastDataModule,
+    SineDataModule,
+    SunspotsDataModule,
+)
+from zoo.data.text import CharTextDataModule, CharVocabulary
 
 __all__ = [
+    "AddingProblemDataModule",
     "ArrayDataModule",
     "CIFAR10DataModule",
     "CIFAR100DataModule",
+    "CSVSeriesDataModule",
+    "CharTextDataModule",
+    "CharVocabulary",
+    "CopyTaskDataModule",
     "DigitsDataModule",
     "FashionMNISTDataModule",
+    "ForecastDataModule",
     "ImageFolderDataModule",
     "LoadedData",
     "MNISTDataModule",
+    "SineDataModule",
     "Standardize",
+    "SunspotsDataModule",
     "TensorBatchLoader",
     "TensorDataModule",
 ]

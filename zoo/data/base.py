@@ -4,7 +4,10 @@ The whole dataset lives in tensors (moved to the training device when it has roo
 are index slices (:class:`~zoo.data.loader.TensorBatchLoader`); the train/val/test split is
 seeded, and stratified by class when the targets are classes (a choice: ``stratify``);
 standardization statistics come from the training split alone (a choice: ``normalize``;
-token ids are never standardized).
+token ids are never standardized). Any image data can be read as a sequence (a choice:
+``as_sequence``): one step per image row, ``(N, H, C*W)``, as in classifying digits read row by
+row with a recurrent network, or one step per pixel, ``(N, H*W, C)`` ("pixel MNIST", Le et al.
+2015).
 
 After ``setup`` a DataModule describes what it gives (:meth:`TensorDataModule.describe`): the
 input kind and shape, the target kind (:mod:`zoo.kinds`) and, as they apply, ``num_classes``
@@ -17,7 +20,7 @@ GANs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import lightning as L
@@ -30,6 +33,8 @@ from zoo.errors import ZooError
 from zoo.kinds import INPUT_KINDS, TARGET_KINDS
 
 ON_DEVICE_CHOICES = ("auto", "always", "never")
+# Images read as sequences: one step per image row (N, H, C*W), or per pixel (N, H*W, C).
+AS_SEQUENCE_CHOICES = ("rows", "pixels")
 # "auto" moves a dataset to the accelerator when it takes at most this share of free memory.
 ON_DEVICE_MEMORY_SHARE = 0.25
 
@@ -51,6 +56,16 @@ class LoadedData:
 
 # The number of dimensions of one input of each kind.
 INPUT_NDIM = {"image": 3, "vector": 1, "sequence": 2, "tokens": 1, "noise": 1}
+
+
+def _image_rows(images: torch.Tensor) -> torch.Tensor:
+    """(N, C, H, W) images as (N, H, C*W) sequences: step t is row t of every channel."""
+    return images.permute(0, 2, 1, 3).flatten(2).contiguous()
+
+
+def _image_pixels(images: torch.Tensor) -> torch.Tensor:
+    """(N, C, H, W) images as (N, H*W, C) sequences of pixels in raster order."""
+    return images.flatten(2).transpose(1, 2).contiguous()
 
 
 def infer_input_kind(inputs: torch.Tensor) -> str:
@@ -89,8 +104,16 @@ class TensorDataModule(L.LightningDataModule):
         num_classes: int | None = None,
         stratify: bool | None = None,
         normalize: bool = True,
+        as_sequence: str | None = None,
+        target_shape: list[int] | None = None,
+        vocab_size: int | None = None,
     ) -> None:
         super().__init__()
+        if as_sequence is not None and as_sequence not in AS_SEQUENCE_CHOICES:
+            raise ZooError(
+                f"data.as_sequence must be one of {', '.join(AS_SEQUENCE_CHOICES)} or null, "
+                f"got {as_sequence!r}."
+            )
         if input_kind is not None and input_kind not in INPUT_KINDS:
             raise ZooError(
                 f"data.input_kind must be one of {', '.join(INPUT_KINDS)}, got {input_kind!r}."
@@ -127,6 +150,9 @@ class TensorDataModule(L.LightningDataModule):
         self.normalize = normalize
         self.declared_input_shape = list(input_shape) if input_shape is not None else None
         self.declared_num_classes = num_classes
+        self.as_sequence = as_sequence
+        self.declared_target_shape = list(target_shape) if target_shape is not None else None
+        self.declared_vocab_size = vocab_size
         self.splits: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         self.class_names: list[str] | None = None
         self.mean: list[float] = []
@@ -143,6 +169,8 @@ class TensorDataModule(L.LightningDataModule):
         if self.splits:
             return
         data = self.load()
+        if self.as_sequence is not None:
+            data = self._read_as_sequence(data)
         self.class_names = data.class_names
         self.splits = self._split(data)
         train_inputs = self.splits["train"][0]
@@ -155,8 +183,29 @@ class TensorDataModule(L.LightningDataModule):
         self.shuffle_seed = int(torch.initial_seed() % 2**31)
         self._place_on_device()
 
+    def _read_as_sequence(self, data: LoadedData) -> LoadedData:
+        """Images (N, C, H, W) as sequences: rows (N, H, C*W) or pixels (N, H*W, C); the
+        official test split too."""
+        if data.inputs.ndim != 4:
+            raise ZooError(
+                f"{self.name}: data.as_sequence={self.as_sequence!r} reads images as sequences, "
+                f"but the samples have shape {list(data.inputs.shape[1:])}, not (C, H, W); "
+                "set data.as_sequence=null."
+            )
+        reshape = _image_rows if self.as_sequence == "rows" else _image_pixels
+        return replace(
+            data,
+            inputs=reshape(data.inputs),
+            test_inputs=None if data.test_inputs is None else reshape(data.test_inputs),
+        )
+
+    def stratifies(self, data: LoadedData) -> bool:
+        """Whether the split is stratified: when asked for, and only with one class label per
+        sample (not, e.g., a class per step of a sequence)."""
+        return self.stratify and data.targets.ndim == 1
+
     def _split(self, data: LoadedData) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-        stratify = self.stratify
+        stratify = self.stratifies(data)
         x, y = data.inputs, data.targets
         indices = torch.arange(len(x)).numpy()
 
@@ -190,17 +239,18 @@ class TensorDataModule(L.LightningDataModule):
     def split_error(self, data: LoadedData, error: ValueError) -> ZooError:
         """The error for a split scikit-learn refuses: too few samples, or a class too rare
         to stratify."""
+        stratify = self.stratifies(data)
         detail = f"{len(data.targets)} samples"
-        if self.stratify:
+        if stratify:
             counts = torch.bincount(data.targets.flatten().long())
             names = data.class_names or [str(i) for i in range(len(counts))]
             detail += f", per class {dict(zip(names, counts.tolist()))}"
         return ZooError(
             f"{self.name}: cannot split {detail} into "
-            f"{'stratified ' if self.stratify else ''}train/val/test sets with "
+            f"{'stratified ' if stratify else ''}train/val/test sets with "
             f"data.val_fraction={self.val_fraction} and data.test_fraction={self.test_fraction}"
             f" ({' '.join(str(error).split())}). Add samples, change the fractions"
-            + (", or set data.stratify=false." if self.stratify else ".")
+            + (", or set data.stratify=false." if stratify else ".")
         )
 
     def _check_declared(self) -> None:
@@ -226,6 +276,24 @@ class TensorDataModule(L.LightningDataModule):
             raise ZooError(
                 f"{self.name}: the config declares num_classes {self.declared_num_classes} "
                 f"but the data has {self.num_classes}."
+            )
+        if (
+            self.declared_target_shape is not None
+            and self.target_shape is not None
+            and self.target_shape != self.declared_target_shape
+        ):
+            raise ZooError(
+                f"{self.name}: the config declares target_shape {self.declared_target_shape} "
+                f"but the data has {self.target_shape}."
+            )
+        if (
+            self.declared_vocab_size is not None
+            and self.vocab_size is not None
+            and self.vocab_size != self.declared_vocab_size
+        ):
+            raise ZooError(
+                f"{self.name}: the config declares vocab_size {self.declared_vocab_size} "
+                f"but the data has {self.vocab_size}."
             )
 
     def _place_on_device(self) -> None:
@@ -270,6 +338,11 @@ class TensorDataModule(L.LightningDataModule):
         return list(self.splits["train"][1].shape[1:])
 
     @property
+    def vocab_size(self) -> int | None:
+        """The number of token ids, for token inputs of a known vocabulary (subclasses)."""
+        return None
+
+    @property
     def standardizes(self) -> bool:
         """Whether inputs are standardized: when ``normalize`` is on, never for token ids."""
         return self.normalize and self.input_kind != "tokens"
@@ -283,15 +356,16 @@ class TensorDataModule(L.LightningDataModule):
 
     def describe(self) -> dict[str, Any]:
         """What the data gives, JSON-ready: input kind and shape, target kind, classes or
-        target shape, normalization and split sizes."""
+        target shape or vocabulary size, normalization and split sizes."""
         return {
-            "name": self.name,
+            "name": f"{self.name}_{self.as_sequence}" if self.as_sequence else self.name,
             "input_kind": self.input_kind,
             "input_shape": list(self.input_shape),
             "target_kind": self.target_kind,
             "num_classes": self.num_classes,
             "class_names": self.class_names,
             "target_shape": self.target_shape,
+            "vocab_size": self.vocab_size,
             "normalization": ({"mean": self.mean, "std": self.std} if self.standardizes else None),
             "split_sizes": {k: len(v[1]) for k, v in self.splits.items()},
             "split_seed": self.split_seed,

@@ -7,6 +7,7 @@ from zoo.models.alexnet import AlexNet, alexnet
 from zoo.models.inception import GoogLeNet, InceptionV3, googlenet, inception_v3
 from zoo.models.lenet import LeNet5, lenet5
 from zoo.models.mlp import MLP, mlp
+from zoo.models.recurrent import RecurrentNetwork, gru, lstm, rnn
 from zoo.models.resnet import (
     CifarResNet,
     ResNet,
@@ -41,11 +42,14 @@ __all__ = [
     "GoogLeNet",
     "InceptionV3",
     "LeNet5",
+    "RecurrentNetwork",
     "ResNet",
     "alexnet",
     "googlenet",
+    "gru",
     "inception_v3",
     "lenet5",
+    "lstm",
     "mlp",
     "resnet18",
     "resnet20",
@@ -57,6 +61,7 @@ __all__ = [
     "resnet101",
     "resnet110",
     "resnet152",
+    "rnn",
     "vgg11",
     "vgg11_bn",
     "vgg13",

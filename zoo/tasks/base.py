@@ -17,7 +17,7 @@ import lightning as L
 import torch
 from torch import nn
 from torch.optim import Optimizer
-from torchmetrics import Metric
+from torchmetrics import MaxMetric, Metric, MinMetric
 
 from zoo.errors import ZooError
 from zoo.tasks.optim import l1_penalty, parameter_groups
@@ -53,6 +53,9 @@ class ZooTask(L.LightningModule):
     #: the metrics the task logs (what ``monitor.metric`` and ``optimized_metric`` may name),
     #: each with the direction that is better: "min" or "max"
     logged_metrics: ClassVar[dict[str, str]] = {}
+    #: the validation metric whose best value so far is logged as ``<metric>_best`` (e.g.
+    #: ``val/acc_best``), or None
+    best_of: ClassVar[str | None] = None
 
     def __init__(
         self,
@@ -73,6 +76,12 @@ class ZooTask(L.LightningModule):
         self.l1 = l1
         self.augmentation = augmentation
         self.normalization = normalization
+        if self.best_of is not None:
+            better = self.logged_metrics[self.best_of]
+            best = MaxMetric() if better == "max" else MinMetric()
+            best.persistent(True)  # a resumed run keeps its best value
+            # registered as e.g. ``val_acc_best``: the name checkpoints hold it under
+            setattr(self, f"{self.best_of.replace('/', '_')}_best", best)
 
     # -- data on the device -----------------------------------------------------------------
     def setup(self, stage: str) -> None:
@@ -137,13 +146,33 @@ class ZooTask(L.LightningModule):
     def on_train_epoch_end(self) -> None:
         self.log_epoch("train")
 
-    def on_validation_epoch_end(self) -> dict[str, torch.Tensor] | None:
-        """Log the validation metrics; the sanity check's batches are discarded."""
+    def on_validation_epoch_end(self) -> None:
+        """Log the validation metrics and the best of :attr:`best_of` so far; the sanity
+        check's batches are discarded."""
         if self.trainer.sanity_checking:
             for metric in self.epoch_metrics("val").values():
                 metric.reset()
-            return None
-        return self.log_epoch("val")
+            return
+        values = self.log_epoch("val")
+        if self.best_of is not None and self.best_of in values:
+            best = getattr(self, f"{self.best_of.replace('/', '_')}_best")
+            best(values[self.best_of])
+            self.log(f"{self.best_of}_best", best.compute(), prog_bar=True)
+
+    # -- steps --------------------------------------------------------------------------------
+    def step(self, batch: Any, stage: str) -> torch.Tensor:
+        """The loss of ``batch`` in ``stage`` ("train", "val" or "test"), with the stage's
+        metrics updated; the training loss includes the regularization penalties."""
+        raise NotImplementedError
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        return self.step(batch, "train")
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        self.step(batch, "val")
+
+    def test_step(self, batch: Any, batch_idx: int) -> None:
+        self.step(batch, "test")
 
     def on_test_epoch_end(self) -> None:
         self.log_epoch("test")

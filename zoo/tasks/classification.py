@@ -1,4 +1,6 @@
-"""Image and vector classification (primer: "Cross-Entropy Loss", "Softmax").
+"""Classification (primer: "Cross-Entropy Loss", "Softmax") of images, vectors and
+sequences: one class per input, or one per step when the model gives (B, T, C) logits for
+(B, T) targets (the copy task, sequence labelling).
 
 Cross-entropy with optional label smoothing, torchmetrics accuracy, and the weighted
 auxiliary-classifier losses of GoogLeNet/Inception (0.3 as in the papers) when a model
@@ -12,7 +14,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics import MaxMetric, MeanMetric, Metric
+from torchmetrics import MeanMetric, Metric
 from torchmetrics.classification import MulticlassAccuracy
 
 from zoo.tasks.base import ZooTask
@@ -32,6 +34,7 @@ class ClassificationTask(ZooTask):
     """Train a classifier; logs ``{train,val,test}/{loss,acc}`` and ``val/acc_best``."""
 
     kind = "classification"
+    best_of = "val/acc"
     target_kinds = ("class",)
     logged_metrics = {
         "train/loss": "min",
@@ -63,16 +66,17 @@ class ClassificationTask(ZooTask):
             {f"{stage}_": MulticlassAccuracy(num_classes, average="micro") for stage in STAGES}
         )
         self.mean_loss = nn.ModuleDict({f"{stage}_": MeanMetric() for stage in STAGES})
-        self.val_acc_best = MaxMetric()
-        self.val_acc_best.persistent(True)  # a resumed run keeps its best accuracy
 
     def loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(logits, targets, label_smoothing=self.label_smoothing)
 
-    def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
+    def step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
         inputs, targets = batch
         train = stage == "train"
         logits, aux_logits = split_logits(self(self.preprocess(inputs, train=train)))
+        if logits.ndim > 2:  # one class per step (B, T, C) against targets (B, T)
+            logits, targets = logits.flatten(0, -2), targets.flatten()
+            aux_logits = [a.flatten(0, -2) for a in aux_logits]
         loss = self.loss(logits, targets)
         if train and aux_logits:
             loss = loss + self.aux_loss_weight * sum(self.loss(a, targets) for a in aux_logits)
@@ -84,22 +88,6 @@ class ClassificationTask(ZooTask):
 
     def epoch_metrics(self, stage: str) -> dict[str, Metric]:
         return {"loss": self.mean_loss[f"{stage}_"], "acc": self.accuracy[f"{stage}_"]}
-
-    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
-        return self._step(batch, "train")
-
-    def validation_step(self, batch: Any, batch_idx: int) -> None:
-        self._step(batch, "val")
-
-    def test_step(self, batch: Any, batch_idx: int) -> None:
-        self._step(batch, "test")
-
-    def on_validation_epoch_end(self) -> None:
-        values = super().on_validation_epoch_end()
-        if values is None:  # the sanity check
-            return
-        self.val_acc_best(values["val/acc"])
-        self.log("val/acc_best", self.val_acc_best.compute(), prog_bar=True)
 
     def predict_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         inputs = batch[0] if isinstance(batch, tuple | list) else batch

@@ -1,0 +1,478 @@
+"""Sequences: generated memory benchmarks and time series to forecast.
+
+- The adding problem (Hochreiter & Schmidhuber 1997, experiment 4; in the form of Le, Jaitly &
+  Hinton 2015, "A simple way to initialize recurrent networks of rectified linear units", and
+  Arjovsky, Shah & Bengio 2016, "Unitary evolution recurrent neural networks"): sum the two
+  marked values of a long sequence. A regression over sequences.
+- The copy task (Arjovsky, Shah & Bengio 2016, section 4.1): remember a few symbols over a long
+  blank stretch and repeat them after a delimiter. A classification at every step.
+- Forecasting (primer: time-series regression): windows of a series and the values that follow
+  them, split chronologically and scaled with the training part's statistics only. Sources: a
+  generated noisy sum of sines, the yearly sunspot numbers shipped in statsmodels, or a column
+  of your own CSV file.
+
+Each generator is seeded with its own ``torch.Generator``: the same seed gives the same data
+whatever the global random state.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from zoo.data.base import LoadedData, TensorDataModule
+from zoo.errors import ZooError
+
+
+def _fixed(kwargs: dict[str, Any], key: str, value: Any, why: str) -> None:
+    """Refuse a base argument this data module fixes (``target_kind``, ``normalize``) when
+    the config sets it to something else; drop it from ``kwargs``."""
+    given = kwargs.pop(key, value)
+    if given != value:
+        raise ZooError(f"data.{key} must be {value!r} for this data ({why}), got {given!r}.")
+
+
+def _require_positive(**values: int) -> None:
+    for key, value in values.items():
+        if value < 1:
+            raise ZooError(f"data.{key} must be >= 1, got {value}.")
+
+
+# -- the adding problem ------------------------------------------------------------------------
+class AddingProblemDataModule(TensorDataModule):
+    """The adding problem (Hochreiter & Schmidhuber 1997; the form of Le et al. 2015 and
+    Arjovsky et al. 2016).
+
+    Each input is ``length`` steps of two channels, ``(N, length, 2)``: channel 0 holds values
+    drawn uniformly from [0, 1]; channel 1 is zero except for exactly two 1 markers, one at a
+    random step of the first half and one in the second half. The target, ``(N, 1)``, is the
+    sum of the two marked values. Inputs are used as generated (``normalize`` is off).
+
+    Always predicting 1 (the expected sum) scores a mean squared error of
+    Var(U1 + U2) = 2 · 1/12 = 1/6 ≈ 0.167 (:attr:`baseline_mse`); a model that learns the task
+    goes well below it, one that does not stays there.
+    """
+
+    name = "adding"
+    baseline_mse = 1.0 / 6.0
+
+    def __init__(
+        self, *, length: int = 100, num_samples: int = 10000, seed: int = 0, **kwargs: Any
+    ) -> None:
+        _fixed(kwargs, "target_kind", "value", "the target is the sum of two values")
+        kwargs.setdefault("normalize", False)
+        super().__init__(target_kind="value", **kwargs)
+        if length < 2:
+            raise ZooError(f"data.length must be >= 2 (one marker in each half), got {length}.")
+        _require_positive(num_samples=num_samples)
+        self.length, self.num_samples, self.seed = length, num_samples, seed
+
+    def load(self) -> LoadedData:
+        n, length = self.num_samples, self.length
+        generator = torch.Generator().manual_seed(self.seed)
+        values = torch.rand(n, length, generator=generator)
+        half = length // 2
+        first = torch.randint(0, half, (n,), generator=generator)
+        second = torch.randint(half, length, (n,), generator=generator)
+        markers = torch.zeros(n, length)
+        rows = torch.arange(n)
+        markers[rows, first] = 1.0
+        markers[rows, second] = 1.0
+        targets = (values[rows, first] + values[rows, second]).unsqueeze(1)
+        return LoadedData(torch.stack([values, markers], dim=2), targets)
+
+    def describe(self) -> dict[str, Any]:
+        """The base description, with the baseline a model must beat."""
+        baseline = {"metric": "mse", "value": self.baseline_mse, "what": "always predicting 1"}
+        return {**super().describe(), "length": self.length, "baseline": baseline}
+
+
+# -- the copy task -----------------------------------------------------------------------------
+class CopyTaskDataModule(TensorDataModule):
+    """The copy task (Arjovsky, Shah & Bengio 2016, "Unitary evolution recurrent neural
+    networks", section 4.1).
+
+    The alphabet is ``0`` (blank), ``1..num_symbols`` (symbols) and ``num_symbols + 1`` (the
+    delimiter). An input is ``copy_length`` random symbols, ``length - 1`` blanks, the
+    delimiter, then ``copy_length`` blanks: ``length + 2 * copy_length`` steps in all. The
+    target at every step is a blank, except on the last ``copy_length`` steps, which repeat the
+    symbols in order. Inputs are one-hot float sequences ``(N, T, num_symbols + 2)``
+    (``one_hot=True``) or token ids ``(N, T)``; targets are class ids ``(N, T)``, one per step,
+    of ``num_symbols + 2`` classes.
+
+    A memoryless model that outputs blanks and then guesses symbols uniformly scores
+    ``copy_length · ln(num_symbols) / (length + 2 · copy_length)`` nats per step
+    (:attr:`baseline_cross_entropy`).
+    """
+
+    name = "copy"
+    #: one target per step: a sequence model must give one output per step (head "all")
+    per_step_targets = True
+
+    def __init__(
+        self,
+        *,
+        length: int = 100,
+        num_symbols: int = 8,
+        copy_length: int = 10,
+        num_samples: int = 10000,
+        seed: int = 0,
+        one_hot: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        _fixed(kwargs, "target_kind", "class", "a class, blank or symbol, at every step")
+        kwargs.setdefault("normalize", False)
+        super().__init__(target_kind="class", **kwargs)
+        _require_positive(
+            length=length, num_symbols=num_symbols, copy_length=copy_length,
+            num_samples=num_samples,
+        )  # fmt: skip
+        self.length, self.num_symbols, self.copy_length = length, num_symbols, copy_length
+        self.num_samples, self.seed, self.one_hot = num_samples, seed, bool(one_hot)
+
+    @classmethod
+    def describe_source(cls, **config: Any) -> dict[str, Any]:
+        """What the task gives, from its arguments alone (nothing is generated):
+        ``input_kind``, ``input_shape``, ``target_kind``, ``num_classes``, ``vocab_size``; the
+        config's null values are filled from these."""
+        config = {k: v for k, v in config.items() if not k.startswith("_")}
+        module = cls(**config)
+        classes = module.num_symbols + 2
+        steps = module.sequence_length
+        return {
+            "input_kind": "sequence" if module.one_hot else "tokens",
+            "input_shape": [steps, classes] if module.one_hot else [steps],
+            "target_kind": "class",
+            "num_classes": classes,
+            "target_shape": None,
+            "vocab_size": module.vocab_size,
+        }
+
+    @property
+    def sequence_length(self) -> int:
+        """Steps per sample: ``length + 2 * copy_length``."""
+        return self.length + 2 * self.copy_length
+
+    @property
+    def delimiter(self) -> int:
+        return self.num_symbols + 1
+
+    @property
+    def baseline_cross_entropy(self) -> float:
+        """Nats per step of the memoryless predictor (blank, then uniform over symbols)."""
+        return self.copy_length * math.log(self.num_symbols) / self.sequence_length
+
+    @property
+    def vocab_size(self) -> int | None:
+        """The number of token ids of the inputs (for ``one_hot=False``)."""
+        return None if self.one_hot else self.num_symbols + 2
+
+    def load(self) -> LoadedData:
+        n, k, total = self.num_samples, self.copy_length, self.sequence_length
+        generator = torch.Generator().manual_seed(self.seed)
+        symbols = torch.randint(1, self.num_symbols + 1, (n, k), generator=generator)
+        inputs = torch.zeros(n, total, dtype=torch.long)
+        inputs[:, :k] = symbols
+        inputs[:, self.length + k - 1] = self.delimiter
+        targets = torch.zeros(n, total, dtype=torch.long)
+        targets[:, -k:] = symbols
+        if self.one_hot:
+            inputs = F.one_hot(inputs, self.num_symbols + 2).float()
+        names = ["blank", *(str(i) for i in range(1, self.num_symbols + 1)), "delimiter"]
+        return LoadedData(inputs, targets, class_names=names)
+
+    def describe(self) -> dict[str, Any]:
+        """The base description, with the baseline a model must beat."""
+        baseline = {
+            "metric": "loss",
+            "value": self.baseline_cross_entropy,
+            "what": "no memory (blanks, then a uniform guess)",
+        }
+        return {**super().describe(), "length": self.length, "baseline": baseline}
+
+
+# -- forecasting -------------------------------------------------------------------------------
+@dataclass
+class SeriesData(LoadedData):
+    """Windows of a series (inputs ``(N, window, 1)``, targets ``(N, horizon)``, in the
+    series' units) and the series itself."""
+
+    series: torch.Tensor | None = None
+
+
+SPLITS = ("train", "val", "test")
+
+
+class ForecastDataModule(TensorDataModule):
+    """Windows of a 1-D series: ``window`` past values ``(N, window, 1)`` → the next
+    ``horizon`` values ``(N, horizon)`` (primer: time-series regression). Subclasses implement
+    :meth:`series`.
+
+    The split is chronological, never shuffled across splits: of the time points that can be
+    targets (every point after the first ``window``), the last ``test_fraction`` are the test
+    split and the ``val_fraction`` before them the val split. A window belongs to the split of
+    its targets; its input context may reach back into an earlier split, but its targets never
+    do (windows whose targets straddle two splits are left out).
+
+    The series is standardized with the mean and std of its training part alone (every value
+    up to the last training target), applied to inputs and targets alike;
+    :meth:`to_original_units` undoes it, and :meth:`naive_forecast` (the last input value,
+    repeated) is the baseline a model must beat. The base class's input standardization is off.
+    """
+
+    #: each target must be predicted from the steps before it: no bidirectional models
+    causal = True
+
+    name = "forecast"
+
+    def __init__(self, *, window: int = 24, horizon: int = 1, **kwargs: Any) -> None:
+        _fixed(kwargs, "target_kind", "value", "the targets are the next values of the series")
+        _fixed(kwargs, "normalize", False, "it scales the series with its training part")
+        super().__init__(target_kind="value", normalize=False, **kwargs)
+        _require_positive(window=window, horizon=horizon)
+        self.window, self.horizon = window, horizon
+        self.target_mean, self.target_std = 0.0, 1.0  # identity until setup
+        self.window_starts: dict[str, torch.Tensor] = {}
+
+    # -- what subclasses provide ---------------------------------------------------------------
+    def series(self) -> torch.Tensor:
+        """The whole series, a 1-D float tensor in time order (subclasses implement this)."""
+        raise NotImplementedError
+
+    @classmethod
+    def describe_source(cls, **config: Any) -> dict[str, Any]:
+        """What the series gives, before any training (reading it refuses a series too short
+        for the window and horizon): ``input_kind``, ``input_shape``, ``target_kind``,
+        ``target_shape``."""
+        config = {k: v for k, v in config.items() if not k.startswith("_")}
+        module = cls(**config)
+        module.setup()
+        return {
+            "input_kind": "sequence",
+            "input_shape": [module.window, 1],
+            "target_kind": "value",
+            "num_classes": None,
+            "target_shape": [module.horizon],
+            "vocab_size": None,
+        }
+
+    # -- windows and the chronological split ---------------------------------------------------
+    def load(self) -> SeriesData:
+        series = self.series().detach().float().flatten()
+        length, span = len(series), self.window + self.horizon
+        if length < span:
+            raise ZooError(
+                f"{self.name}: the series has {length} values, too short for data.window="
+                f"{self.window} + data.horizon={self.horizon}; lower them or use a longer "
+                "series."
+            )
+        if not torch.isfinite(series).all():
+            raise ZooError(f"{self.name}: the series holds NaN or infinite values.")
+        windows = series.unfold(0, span, 1)  # (length - span + 1, span)
+        return SeriesData(
+            inputs=windows[:, : self.window].unsqueeze(-1).clone(),
+            targets=windows[:, self.window :].clone(),
+            series=series,
+        )
+
+    def split_points(self, length: int) -> dict[str, int]:
+        """The number of target time points of each split of a series of ``length`` values."""
+        points = length - self.window
+        test = round(points * self.test_fraction)
+        val = round(points * self.val_fraction)
+        return {"train": points - val - test, "val": val, "test": test}
+
+    def _split(self, data: LoadedData) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        assert isinstance(data, SeriesData) and data.series is not None
+        series = data.series
+        points = self.split_points(len(series))
+        fractions = {"train": 1.0, "val": self.val_fraction, "test": self.test_fraction}
+        for split in SPLITS:
+            if fractions[split] > 0 and points[split] < self.horizon:
+                raise ZooError(
+                    f"{self.name}: the series of {len(series)} values is too short for "
+                    f"data.window={self.window} + data.horizon={self.horizon}: its {split} "
+                    f"split has {points[split]} target time points, fewer than the horizon; "
+                    "lower data.window or data.horizon, change data.val_fraction/"
+                    "data.test_fraction, or use a longer series."
+                )
+        # Window i has its targets at times i + window .. i + window + horizon - 1.
+        starts, first = {}, 0
+        for split in SPLITS:
+            count = max(points[split] - self.horizon + 1, 0)
+            starts[split] = torch.arange(first, first + count)
+            first += points[split]
+        train_end = self.window + points["train"]  # the training part: series[:train_end]
+        train_part = series[:train_end].double()
+        mean, std = train_part.mean().item(), train_part.std(correction=0).item()
+        self.target_mean, self.target_std = mean, std if std > 1e-8 else 1.0
+        self.window_starts = starts
+        inputs, targets = self.scale(data.inputs), self.scale(data.targets)
+        return {split: (inputs[index], targets[index]) for split, index in starts.items()}
+
+    # -- scaling --------------------------------------------------------------------------------
+    def scale(self, values: Any) -> Any:
+        """Values of the series in scaled units: ``(values - mean) / std``."""
+        return (values - self.target_mean) / self.target_std
+
+    def to_original_units(self, values: Any) -> Any:
+        """Scaled values (targets, predictions) back in the series' units:
+        ``values * std + mean``; tensors, arrays and numbers alike."""
+        return values * self.target_std + self.target_mean
+
+    def naive_forecast(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The naive forecast ``(N, horizon)``: the last input value, repeated (in scaled
+        units, as the targets)."""
+        return inputs[:, -1, :1].repeat(1, self.horizon)
+
+    def target_times(self, split: str) -> torch.Tensor:
+        """The time index of every target of ``split``, ``(N, horizon)``."""
+        offsets = torch.arange(self.horizon) + self.window
+        return self.window_starts[split].unsqueeze(1) + offsets
+
+    def describe(self) -> dict[str, Any]:
+        return super().describe() | {
+            "target_scale": {"mean": self.target_mean, "std": self.target_std},
+            "forecast": {"window": self.window, "horizon": self.horizon},
+        }
+
+
+class SineDataModule(ForecastDataModule):
+    """A noisy sum of sines, ``sum_k a_k sin(2π t / p_k) + noise · ε_t`` with ε_t ~ N(0, 1),
+    for t = 0 .. length - 1: periodic structure a model can learn and a naive forecast cannot
+    fully use. Generated with ``seed``."""
+
+    name = "sine"
+
+    def __init__(
+        self,
+        *,
+        length: int = 2000,
+        periods: Sequence[float] = (12.0, 33.0),
+        amplitudes: Sequence[float] = (1.0, 0.5),
+        noise: float = 0.1,
+        seed: int = 0,
+        window: int = 48,
+        horizon: int = 1,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(window=window, horizon=horizon, **kwargs)
+        periods, amplitudes = list(periods), list(amplitudes)
+        if not periods or len(periods) != len(amplitudes):
+            raise ZooError(
+                f"data.periods and data.amplitudes must be lists of the same length >= 1, got "
+                f"{periods} and {amplitudes}."
+            )
+        bad = [p for p in periods if not p > 0]
+        if bad:
+            raise ZooError(f"data.periods must all be > 0, got {bad[0]}.")
+        if not noise >= 0:
+            raise ZooError(f"data.noise must be >= 0, got {noise}.")
+        if length < 2:
+            raise ZooError(f"data.length must be >= 2, got {length}.")
+        self.length, self.noise, self.seed = length, float(noise), seed
+        self.periods = [float(p) for p in periods]
+        self.amplitudes = [float(a) for a in amplitudes]
+
+    def series(self) -> torch.Tensor:
+        t = torch.arange(self.length, dtype=torch.float64)
+        values = sum(
+            a * torch.sin(2 * math.pi * t / p)
+            for p, a in zip(self.periods, self.amplitudes, strict=True)
+        )
+        generator = torch.Generator().manual_seed(self.seed)
+        noise = torch.randn(self.length, generator=generator, dtype=torch.float64)
+        return (values + self.noise * noise).float()
+
+
+class SunspotsDataModule(ForecastDataModule):
+    """The yearly mean sunspot numbers 1700–2008 (309 values), the dataset shipped in
+    statsmodels (``statsmodels.api.datasets.sunspots``; from the Royal Observatory of
+    Belgium's SIDC, the classic series of Box & Jenkins's time-series analysis). Needs
+    ``pip install statsmodels``; no download."""
+
+    name = "sunspots"
+
+    def __init__(self, *, window: int = 24, horizon: int = 1, **kwargs: Any) -> None:
+        super().__init__(window=window, horizon=horizon, **kwargs)
+
+    def series(self) -> torch.Tensor:
+        try:
+            from statsmodels.datasets import sunspots
+        except ImportError as error:
+            raise ZooError(
+                "data=sunspots reads the series shipped in statsmodels, which is not "
+                f"installed ({error}); pip install statsmodels."
+            ) from None
+        values = sunspots.load_pandas().data["SUNACTIVITY"].to_numpy(dtype=np.float32)
+        return torch.from_numpy(values.copy())
+
+
+@lru_cache(maxsize=8)
+def _read_column(path: str, mtime: float, column: str) -> np.ndarray:
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError) as error:
+        raise ZooError(f"cannot read {path!r}: {error}") from error
+    if not rows or not any(cell.strip() for cell in rows[0]):
+        raise ZooError(f"{path!r} is empty; expected a header row of column names.")
+    header = [name.strip() for name in rows[0]]
+    if column not in header:
+        raise ZooError(
+            f"{path!r} has no column {column!r} (data.column); its columns: "
+            f"{', '.join(repr(h) for h in header)}."
+        )
+    index = header.index(column)
+    values = []
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue  # blank lines
+        text = row[index].strip() if index < len(row) else ""
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            raise ZooError(
+                f"{path!r} column {column!r} holds {text!r} on line {line} (data row "
+                f"{line - 1}), not a number; every value of the series must be numeric."
+            )
+        values.append(value)
+    if not values:
+        raise ZooError(f"{path!r} column {column!r} is empty: no values below the header.")
+    return np.array(values, dtype=np.float32)
+
+
+class CSVSeriesDataModule(ForecastDataModule):
+    """One numeric column of your own CSV file (with a header row) as the series, in file
+    order, e.g. ``data=series_csv data.path=power.csv data.column=load``. Read with the csv
+    module (no pandas); blank lines are skipped."""
+
+    name = "series_csv"
+
+    def __init__(
+        self, *, path: str, column: str, window: int = 24, horizon: int = 1, **kwargs: Any
+    ) -> None:
+        super().__init__(window=window, horizon=horizon, **kwargs)
+        self.path, self.column = str(path), str(column)
+        file = Path(self.path).expanduser()
+        if not file.is_file():
+            what = "is a folder" if file.is_dir() else "does not exist"
+            raise ZooError(f"data.path {self.path!r} {what}; expected a .csv file.")
+
+    def series(self) -> torch.Tensor:
+        file = Path(self.path).expanduser()
+        if not file.is_file():
+            raise ZooError(f"data.path {self.path!r} does not exist; expected a .csv file.")
+        values = _read_column(str(file), file.stat().st_mtime, self.column)
+        return torch.from_numpy(values.copy())

@@ -1,0 +1,168 @@
+"""Sample text from a trained language model: ``python -m zoo.generate SOURCE --prompt ...``.
+
+SOURCE is a run folder of ``python train.py task=language_model data=text ...`` (its
+``model/`` folder is used) or an exported model folder; the folder's ``config.json`` keeps
+the vocabulary the model was trained with, so nothing else is needed::
+
+    python -m zoo.generate outputs/runs/<run> --prompt "def " --length 300 \\
+        --temperature 0.8 --top-k 20 --seed 0
+
+Each next token is drawn from the softmax of the model's last logits divided by the
+temperature, among the ``top_k`` most probable tokens only when ``--top-k`` is given
+(``--top-k 1`` is greedy decoding). A recurrent model reads the prompt once and then carries
+its state, one token at a time; a model with a key/value cache does the same through it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from zoo.data.text import CharVocabulary
+from zoo.errors import ZooError
+from zoo.weights import CONFIG_NAME, load_pretrained, read_pretrained_config
+
+
+def model_folder(source: str | Path) -> Path:
+    """The exported model folder of ``source``: itself, or a run folder's ``model/``."""
+    path = Path(source)
+    if path.is_dir() and not (path / CONFIG_NAME).is_file() and (path / "model").is_dir():
+        return path / "model"
+    if not path.is_dir():
+        raise ZooError(
+            f"{str(source)!r} is not a folder; expected a run folder or a model folder "
+            f"(with {CONFIG_NAME} and model.safetensors)."
+        )
+    return path
+
+
+def load_for_generation(source: str | Path) -> tuple[nn.Module, CharVocabulary]:
+    """The language model at ``source`` in eval mode, and the vocabulary it was trained on."""
+    folder = model_folder(source)
+    config = read_pretrained_config(folder)
+    vocab = (config.get("data") or {}).get("vocab")
+    if not vocab:
+        raise ZooError(
+            f"{str(folder)!r} records no vocabulary: generation needs a model trained as a "
+            "language model on text (python train.py task=language_model data=text ...)."
+        )
+    return load_pretrained(folder).eval(), CharVocabulary.from_json(vocab)
+
+
+def check_sampling(length: int, temperature: float, top_k: int | None) -> None:
+    """Refuse a generation length < 1, a temperature <= 0 or a top-k < 1."""
+    if not isinstance(length, int) or length < 1:
+        raise ZooError(f"the generation length must be an integer >= 1, got {length!r}.")
+    if not temperature > 0:
+        raise ZooError(
+            f"the temperature must be > 0, got {temperature}; use --top-k 1 for greedy decoding."
+        )
+    if top_k is not None and top_k < 1:
+        raise ZooError(f"top-k must be >= 1 (or left out for all tokens), got {top_k}.")
+
+
+def next_token(
+    logits: torch.Tensor,
+    *,
+    temperature: float,
+    top_k: int | None,
+    generator: torch.Generator | None,
+) -> torch.Tensor:
+    """One token id per row of ``logits`` (B, V), sampled at ``temperature`` from the
+    ``top_k`` most probable."""
+    logits = logits.float() / temperature
+    if top_k is not None and top_k < logits.shape[-1]:
+        kth = logits.topk(top_k, dim=-1).values[:, -1:]  # (B, 1)
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    probabilities = logits.softmax(dim=-1)
+    return torch.multinomial(probabilities, 1, generator=generator)  # (B, 1)
+
+
+@torch.no_grad()
+def generate(
+    model: nn.Module,
+    prompt: torch.Tensor,
+    length: int,
+    *,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Continue the token ids ``prompt`` (B, T) by ``length`` sampled tokens; returns the new
+    tokens (B, length). Stateful models (``model.stateful``: recurrent networks, or a cache)
+    take one token per step after the prompt; others read the whole context each step,
+    cropped to their ``block_size`` when they have one."""
+    check_sampling(length, temperature, top_k)
+    if prompt.ndim != 2 or prompt.shape[1] < 1:
+        raise ZooError(f"the prompt must hold at least one token, got shape {tuple(prompt.shape)}.")
+    tokens: list[torch.Tensor] = []
+    stateful = getattr(model, "stateful", False)
+    block_size = getattr(model, "block_size", None)
+    context, state = prompt, None
+    for _ in range(length):
+        if stateful:
+            logits, state = model(context, state=state, return_state=True)  # (B, T, V)
+        else:
+            window = context if block_size is None else context[:, -block_size:]
+            logits = model(window)
+        token = next_token(logits[:, -1], temperature=temperature, top_k=top_k, generator=generator)
+        tokens.append(token)
+        context = token if stateful else torch.cat([context, token], dim=1)
+    return torch.cat(tokens, dim=1)
+
+
+def generate_text(
+    source: str | Path | tuple[nn.Module, CharVocabulary],
+    prompt: str,
+    length: int,
+    *,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    seed: int | None = None,
+) -> str:
+    """``prompt`` continued by ``length`` characters sampled from the model at ``source``."""
+    check_sampling(length, temperature, top_k)
+    model, vocab = source if isinstance(source, tuple) else load_for_generation(source)
+    if not prompt:
+        raise ZooError("the prompt is empty; give at least one character, e.g. --prompt 'T'.")
+    ids = vocab.encode(prompt).unsqueeze(0)  # (1, T); unknown characters are named
+    generator = torch.Generator().manual_seed(seed) if seed is not None else None
+    new = generate(model, ids, length, temperature=temperature, top_k=top_k, generator=generator)
+    return prompt + vocab.decode(new[0])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m zoo.generate", description="Sample text from a trained language model."
+    )
+    parser.add_argument("source", help="a run folder or an exported model folder")
+    parser.add_argument("--prompt", default="\n", help="the text to continue (a newline)")
+    parser.add_argument("--length", type=int, default=200, help="characters to add (200)")
+    parser.add_argument("--temperature", type=float, default=1.0, help="softmax temperature (1)")
+    parser.add_argument("--top-k", type=int, default=None, help="sample among the k best")
+    parser.add_argument("--seed", type=int, default=None, help="seed for reproducible samples")
+    args = parser.parse_args(argv)
+    try:
+        text: Any = generate_text(
+            args.source,
+            args.prompt,
+            args.length,
+            temperature=args.temperature,
+            top_k=args.top_k,
+            seed=args.seed,
+        )
+    except ZooError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
