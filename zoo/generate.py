@@ -95,26 +95,64 @@ def generate(
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """Continue the token ids ``prompt`` (B, T) by ``length`` sampled tokens; returns the new
-    tokens (B, length). Stateful models (``model.stateful``: recurrent networks, or a cache)
-    take one token per step after the prompt; others read the whole context each step,
-    cropped to their ``block_size`` when they have one."""
+    tokens (B, length). Recurrent models (``model.stateful``) and models with a key/value
+    cache (``model.kv_cache``) read each token once; others read the whole context each
+    step, cropped to their ``block_size`` when they have one."""
     check_sampling(length, temperature, top_k)
     if prompt.ndim != 2 or prompt.shape[1] < 1:
         raise ZooError(f"the prompt must hold at least one token, got shape {tuple(prompt.shape)}.")
-    tokens: list[torch.Tensor] = []
-    stateful = getattr(model, "stateful", False)
-    block_size = getattr(model, "block_size", None)
-    context, state = prompt, None
+    if getattr(model, "stateful", False):
+        step = _recurrent_steps(model)
+    elif getattr(model, "kv_cache", False):
+        step = _cached_steps(model)
+    else:
+        step = _full_context_steps(model)
+    context, tokens = prompt, []
+    next(step)  # start the generator
     for _ in range(length):
-        if stateful:
-            logits, state = model(context, state=state, return_state=True)  # (B, T, V)
-        else:
-            window = context if block_size is None else context[:, -block_size:]
-            logits = model(window)
-        token = next_token(logits[:, -1], temperature=temperature, top_k=top_k, generator=generator)
+        logits = step.send(context)  # (B, V): the logits after the context so far
+        token = next_token(logits, temperature=temperature, top_k=top_k, generator=generator)
         tokens.append(token)
-        context = token if stateful else torch.cat([context, token], dim=1)
+        context = torch.cat([context, token], dim=1)
+    step.close()
     return torch.cat(tokens, dim=1)
+
+
+# Each way of reading a growing context is a generator: sent the whole context so far, it
+# yields the logits of the next token, reading only what it has not read yet.
+def _recurrent_steps(model: nn.Module) -> Any:
+    """A recurrent model reads the prompt once, then one token at a time with its state."""
+    state, seen = None, 0
+    context = yield
+    while True:
+        logits, state = model(context[:, seen:], state=state, return_state=True)  # (B, T, V)
+        seen = context.shape[1]
+        context = yield logits[:, -1]
+
+
+def _cached_steps(model: nn.Module) -> Any:
+    """A model with a key/value cache reads each new token once while the context fits in
+    its ``block_size``; past it, the cache restarts from the last ``block_size`` tokens
+    (positions are absolute, so the cache cannot simply slide)."""
+    block_size = getattr(model, "block_size", None)
+    cache, seen = None, 0
+    context = yield
+    while True:
+        if block_size is not None and context.shape[1] > block_size:
+            cache, seen = None, 0
+            context = context[:, -block_size:]
+        logits, cache = model(context[:, seen:], state=cache, return_state=True)
+        seen = context.shape[1]
+        context = yield logits[:, -1]
+
+
+def _full_context_steps(model: nn.Module) -> Any:
+    """Any other model reads the whole context (its last ``block_size`` tokens) each step."""
+    block_size = getattr(model, "block_size", None)
+    context = yield
+    while True:
+        window = context if block_size is None else context[:, -block_size:]
+        context = yield model(window)[:, -1]
 
 
 def generate_text(
