@@ -303,6 +303,16 @@ def check_model_fits_data(
         return
     if kwargs is None:  # the size limit may depend on the builder's arguments
         return
+    if kind in ("sequence", "tokens"):
+        steps = int(shape[0])
+        for key in ("block_size", "max_len"):  # the longest sequence a model can take
+            limit = kwargs.get(key)
+            _require(
+                not isinstance(limit, int) or steps <= limit,
+                f"model {info.name!r} takes sequences of at most model.{key}={limit} steps, but "
+                f"{_data_name(data)} gives {steps}; set model.{key} >= {steps} or a shorter "
+                "data.window.",
+            )
     min_size = info.min_input_size_for(kwargs)
     if kind == "image" and min_size is not None:
         height, width = int(shape[1]), int(shape[2])

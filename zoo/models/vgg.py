@@ -122,11 +122,19 @@ class VGG(Classifier):
         signal's scale); through the small form's 512-unit layers it keeps 0.16, so two of
         them shrink the logits' gradient to nothing and training stays at chance. The
         small form's hidden fc layers get He normal initialization instead (He et al. 2015,
-        the rule its convolutions already follow)."""
+        the rule its convolutions already follow).
+
+        He initialization in torchvision's ``fan_out`` mode keeps the backward signal's scale;
+        forward, each convolution scales the signal's variance by c_in / c_out, so from a
+        one-channel digit to 512 channels it shrinks 512-fold (3 instead of 512 for ImageNet's
+        RGB images, the paper's setting). The small form, made for 1- and 3-channel 28-32 px
+        images, uses ``fan_in`` mode, which keeps the forward signal's scale (He et al. 2015,
+        section 2.2: either mode alone suffices for a plain ReLU network)."""
         hidden_fc = set(map(id, list(self.classifier)[:-1])) if self.small_input else set()
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
-                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+                mode = "fan_in" if self.small_input else "fan_out"
+                nn.init.kaiming_normal_(module.weight, mode=mode, nonlinearity="relu")
                 nn.init.zeros_(module.bias)
             elif isinstance(module, nn.BatchNorm2d | nn.GroupNorm):
                 nn.init.ones_(module.weight)
