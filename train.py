@@ -27,10 +27,14 @@ register_resolvers()
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    from zoo.run import discard_if_unused, output_dir, train
+    from zoo.run import discard_if_unused, interruption, output_dir, train
 
     try:
         metrics = train(cfg)
+    except SystemExit as stop:  # how Lightning ends a run stopped by Ctrl-C or SIGTERM
+        message, code = interruption(cfg, stop)
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(code)
     except ZooError as error:
         discard_if_unused(output_dir(cfg))
         if os.environ.get("HYDRA_FULL_ERROR") == "1":

@@ -102,7 +102,8 @@ def baseline_of(result: dict) -> str:
         return f"unigram: ppl {_format(data['unigram_perplexity']['test'])}"
     baseline = data.get("baseline")
     if baseline:
-        return f"{baseline['what']}: {baseline['metric']} {_format(baseline['value'])}"
+        shown = f"{baseline['what']}: {baseline['metric']} {_format(baseline['value'])}"
+        return shown + (f", acc {_format(baseline['acc'])}" if "acc" in baseline else "")
     return "-"
 
 

@@ -93,6 +93,43 @@ CASES = [
     ),
     # sequences and text
     (
+        ["model=lstm", "data=sine", "task=regression", "augmentation=[substitute]"],
+        r"augmentation substitute applies to tokens data, but the data gives sequence inputs",
+    ),
+    (
+        ["augmentation=[substitute]"],
+        r"augmentation substitute applies to tokens data, but the "
+        r"data gives image inputs",
+    ),
+    (
+        [
+            "model=lstm",
+            "data=sine",
+            "task=regression",
+            "augmentation=[jitter]",
+            "augmentation.jitter.sigma=abc",
+        ],
+        r"jitter sigma must be a number >= 0, got 'abc'",
+    ),
+    (
+        ["model=gru", "data=digits", "data.as_sequence=row"],
+        r"data\.as_sequence must be one of rows, pixels or null, got 'row'",
+    ),
+    (
+        ["model=lstm", "data=copy", "data.length=abc"],
+        r"data\.length \(the sequence length\) must be an integer >= 1, got 'abc'",
+    ),
+    (["model=lstm", "data=copy", "data.length=2.5"], r"data\.length .* got 2\.5"),
+    (
+        ["model=lstm", "data=sine", "task=regression", "data.window=24.0"],
+        r"data\.window .* must be an integer >= 1, got 24\.0",
+    ),
+    (
+        ["model=lstm", "data=text", "task=language_model", "data.window=12.5"],
+        r"data\.window .* got 12\.5",
+    ),
+    (["model=lstm", "data=sine", "task=regression", "data.horizon=abc"], r"data\.horizon .*'abc'"),
+    (
         ["model=lstm"],
         r"model 'lstm' takes sequence or tokens inputs, but data=digits gives image "
         r"inputs of shape \[1, 32, 32\]; read images as sequences of rows: data=digits_rows, "
@@ -104,14 +141,14 @@ CASES = [
         r"sequence inputs of shape \[8, 8\]",
     ),
     (
-        ["model=lstm", "data=adding", "task=regression", "data.length=0"],
-        r"data\.length must be >= 2 .*got 0",
+        ["model=lstm", "data=adding", "task=regression", "data.length=1"],
+        r"data\.length must be >= 2 .*got 1",
     ),
     (["model=gru", "data=copy", "data.length=0"], r"data\.length .*got 0"),
     (["model=lstm", "data=sine", "task=regression", "data.window=0"], r"data\.window .*got 0"),
     (
         ["model=lstm", "data=text", "task=language_model", "data.window=0"],
-        r"data\.window must be .*got 0",
+        r"data\.window .*must be an integer >= 1, got 0",
     ),
     (
         ["model=lstm", "data=text", "task=language_model", "data.path={short_text}"],

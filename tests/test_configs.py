@@ -209,7 +209,9 @@ def test_other_trainers_compose(make_config, trainer):
         assert cfg.trainer.strategy == "ddp"
 
 
-def test_callbacks_default_has_checkpoint_early_stopping_lr_monitor_bar_and_summary(make_config):
+def test_callbacks_default_has_checkpoint_early_stopping_lr_monitor_bar_summary_attention(
+    make_config,
+):
     cfg = make_config(quiet=False)
     assert set(cfg.callbacks) == {
         "model_checkpoint",
@@ -218,6 +220,7 @@ def test_callbacks_default_has_checkpoint_early_stopping_lr_monitor_bar_and_summ
         "learning_rate_monitor",
         "rich_progress_bar",
         "model_summary",
+        "attention_maps",
     }
     assert cfg.callbacks.model_checkpoint.monitor == "val/loss"
     assert cfg.callbacks.model_checkpoint.mode == "min"

@@ -237,3 +237,32 @@ def test_background_writes_are_ordered_and_a_failure_surfaces(tmp_path):
     with pytest.raises(Exception):  # noqa: B017  (the worker's pickling error)
         io.teardown()
     assert not (tmp_path / "d.ckpt").exists()
+
+
+def test_sigterm_stops_with_a_nonzero_exit_and_how_to_resume(uninterrupted, tmp_path):
+    """A scheduler's SIGTERM ends the run at the next step with exit code 143 (never 0, which
+    scripts would read as success) and one line naming the checkpoint to resume from; the
+    resumed run equals the uninterrupted one."""
+    import signal
+    import time
+
+    run_dir = tmp_path / "run"
+    process = subprocess.Popen(
+        train_command(run_dir), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    last = run_dir / "checkpoints" / "last.ckpt"
+    deadline = time.monotonic() + 120
+    while not last.is_file() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if process.poll() is not None:
+        pytest.skip("the run finished before it could be stopped")
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 143, stderr[-2000:]
+    line = stderr.strip().splitlines()[-1]
+    assert line == (
+        f"error: training was interrupted (SIGTERM); resume with the same overrides and "
+        f"ckpt_path={last}."
+    )
+    resume(run_dir)
+    assert_same_run(run_dir, uninterrupted)

@@ -95,10 +95,14 @@ def test_an_option_on_the_wrong_input_kind_is_refused(options, kind, allowed):
 @pytest.mark.parametrize(
     "make, message",
     [
-        (lambda: Jitter(sigma=-1), "jitter sigma must be >= 0, got -1"),
-        (lambda: TimeMask(max_fraction=2), r"max_fraction must be in \[0, 1\], got 2"),
+        (lambda: Jitter(sigma=-1), "jitter sigma must be a number >= 0, got -1"),
+        (lambda: Jitter(sigma="abc"), "jitter sigma must be a number >= 0, got 'abc'"),
+        (lambda: TimeMask(max_fraction=2), r"max_fraction must be a number in \[0, 1\], got 2"),
         (lambda: TokenSubstitution(vocab_size=0), "vocab_size must be an integer >= 1, got 0"),
-        (lambda: TokenSubstitution(vocab_size=5, p=1.5), r"p must be in \[0, 1\], got 1.5"),
+        (
+            lambda: TokenSubstitution(vocab_size=5, p=1.5),
+            r"p must be a number in \[0, 1\], got 1.5",
+        ),
     ],
 )
 def test_bad_values_are_refused(make, message):

@@ -72,21 +72,44 @@ def build_augmentation(options: Mapping[str, Any], *, input_kind: str) -> BatchA
     Returns None when no option is configured; refuses an option on data of an input kind
     it does not apply to (image transforms on series, series transforms on text, ...).
     """
-    from hydra.utils import instantiate
-
     options = {name: spec for name, spec in options.items() if spec is not None}
     if not options:
         return None
-    transforms = {name: instantiate(spec, _convert_="all") for name, spec in options.items()}
-    for name, transform in transforms.items():
-        kinds = input_kinds_of(transform)
+    for name, spec in options.items():  # refused before anything is built
+        kinds = input_kinds_of(_target_class(name, spec))
         if input_kind not in kinds:
             raise ZooError(
                 f"augmentation {name} applies to {' or '.join(kinds)} data, but the data gives "
                 f"{input_kind} inputs; use augmentation=[none] or options for {input_kind} data"
                 f" ({', '.join(AUGMENTATIONS_FOR.get(input_kind, ('none',)))})."
             )
+    transforms = {name: _build(name, spec) for name, spec in options.items()}
     return BatchAugmentation(transforms, input_kind=input_kind)
+
+
+def _target_class(name: str, spec: Any) -> Any:
+    from zoo.config_checks import import_path
+
+    target = spec.get("_target_") if hasattr(spec, "get") else None
+    cls = import_path(target) if isinstance(target, str) else None
+    if cls is None:
+        raise ZooError(f"augmentation {name}: _target_ {target!r} cannot be imported.")
+    return cls
+
+
+def _build(name: str, spec: Any) -> nn.Module:
+    """Instantiate one option; a value it refuses is one line naming the option."""
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate
+
+    try:
+        return instantiate(spec, _convert_="all")
+    except InstantiationException as error:
+        cause = error.__cause__ or error
+        if isinstance(cause, ZooError):
+            raise cause from None
+        message = " ".join(str(cause).split())
+        raise ZooError(f"augmentation {name} ({spec.get('_target_')}): {message}.") from None
 
 
 # The augmentation options (configs/augmentation/) for each input kind, for error messages.

@@ -16,6 +16,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from zoo.augment import build_augmentation
 from zoo.config_checks import check_keys, check_values, import_path
+from zoo.data.base import AS_SEQUENCE_CHOICES
 from zoo.errors import ZooError
 from zoo.kinds import INPUT_KINDS, TARGET_KINDS
 from zoo.models.layers import NORMS
@@ -286,12 +287,15 @@ def check_model_fits_data(
         f"data.input_kind must be one of {', '.join(INPUT_KINDS)}, got {kind!r}.",
     )
     shape = data.get("input_shape")
-    hint = (
-        "; read images as sequences of rows: data=digits_rows, or data.as_sequence=rows "
-        "augmentation=[none] with any image data"
-        if kind == "image" and "sequence" in info.input_kinds
-        else ""
-    )
+    if kind == "image" and "sequence" in info.input_kinds:
+        hint = (
+            "; read images as sequences of rows: data=digits_rows, or data.as_sequence=rows "
+            "augmentation=[none] with any image data"
+        )
+    elif kind in ("sequence", "tokens") and "image" in info.input_kinds:
+        hint = f"; use image data (data=digits) or a model for {kind} inputs (model=lstm)"
+    else:
+        hint = ""
     _require(
         kind in info.input_kinds,
         f"model {info.name!r} takes {' or '.join(info.input_kinds)} inputs, but "
@@ -359,6 +363,10 @@ def _declare_as_sequence(data: DictConfig) -> None:
     :class:`zoo.data.base.TensorDataModule`) are declared as the sequences they become:
     rows (H steps of C·W features) or pixels (H·W steps of C)."""
     mode = data.get("as_sequence")
+    _require(
+        mode in (None, *AS_SEQUENCE_CHOICES),
+        f"data.as_sequence must be one of {', '.join(AS_SEQUENCE_CHOICES)} or null, got {mode!r}.",
+    )
     shape = data.get("input_shape")
     if mode not in ("rows", "pixels") or data.get("input_kind") != "image" or shape is None:
         return
@@ -410,6 +418,11 @@ def check_config(cfg: DictConfig) -> ModelInfo:
         "leave model.num_classes to the data (${data.num_classes}).",
     )
     check_outputs_fit_targets(cfg.data, kwargs)
+    _require(
+        "head" in kwargs or task.kind == "language_model" or not has_per_step_targets(cfg.data),
+        f"model {name!r} gives one output per sequence, but {_data_name(cfg.data)} gives one "
+        "target per step; use a model with a per-step head (model=lstm, gru or rnn).",
+    )
     _require(
         "head" not in kwargs or (kwargs["head"] == "all") == has_per_step_targets(cfg.data),
         f"model.head={kwargs.get('head')} but {_data_name(cfg.data)} gives "

@@ -128,7 +128,7 @@ def _torchvision_entries() -> list[PretrainedWeights]:
     from torchvision.models import get_model_weights
     from torchvision.models import list_models as torchvision_models
 
-    from zoo.registry import list_models
+    from zoo.registry import get_model_info, list_models
 
     entries = []
     for model in sorted(set(list_models()) & set(torchvision_models())):
@@ -145,6 +145,10 @@ def _torchvision_entries() -> list[PretrainedWeights]:
             kwargs = {"num_classes": len(meta["categories"]), "in_channels": 3}
             if model in AUX_LOGITS:
                 kwargs["aux_logits"] = AUX_LOGITS[model]
+            if "image_size" in get_model_info(model).parameters:
+                # a ViT's position table fits one image size (SWAG's end-to-end weights: 384
+                # or 512 pixels), which torchvision builds it with: its min_size
+                kwargs["image_size"] = meta["min_size"][0]
             entries.append(
                 PretrainedWeights(
                     name=f"{model}.{weights.name.lower()}",

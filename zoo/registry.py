@@ -124,7 +124,11 @@ def check_common_arguments(info: ModelInfo, kwargs: dict[str, Any]) -> None:
     """Refuse a bad value of an argument many builders share (``num_classes=0``, a dropout of
     1.5, ``in_channels="3"``) with the same message whatever the model."""
     for key, (valid, allowed) in COMMON_ARGUMENTS.items():
-        if key in kwargs and key in info.parameters and not valid(kwargs[key]):
+        if key not in kwargs or key not in info.parameters:
+            continue
+        if kwargs[key] is None and info.parameters[key].default is None:
+            continue  # the builder's own "derive it" default (gpt: num_classes = vocab_size)
+        if not valid(kwargs[key]):
             raise ZooError(f"model {info.name!r}: {key} must be {allowed}, got {kwargs[key]!r}.")
 
 

@@ -74,6 +74,22 @@ def discard_if_unused(run_dir: Path) -> None:
         shutil.rmtree(run_dir, ignore_errors=True)
 
 
+def interruption(cfg: DictConfig, stop: SystemExit) -> tuple[str, int]:
+    """The line and exit code for a run Lightning stopped on a signal (it raises
+    ``SystemExit``: code 1 after Ctrl-C, its ``SIGTERMException`` after SIGTERM): the shell's
+    conventional 130 or 143, never 0, and how to resume."""
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+    signal_name, code = ("SIGTERM", 143) if isinstance(stop, SIGTERMException) else ("Ctrl-C", 130)
+    last = output_dir(cfg) / "checkpoints" / "last.ckpt"
+    resume = (
+        f"resume with the same overrides and ckpt_path={last}"
+        if last.is_file()
+        else "no epoch had ended, so there is no checkpoint to resume from"
+    )
+    return f"training was interrupted ({signal_name}); {resume}.", code
+
+
 def command_line() -> str:
     """How this run was started, for results.json and the exported config.json."""
     if HydraConfig.initialized():

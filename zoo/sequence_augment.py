@@ -11,12 +11,19 @@ network language models"). ``input_kinds`` says which data a transform applies t
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
 from zoo.errors import ZooError
+
+
+def _check_number(what: str, value: Any, valid: Callable[[float], bool], allowed: str) -> None:
+    """Refuse a value that is not a number, or not one ``valid`` accepts."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not valid(value):
+        raise ZooError(f"{what} must be {allowed}, got {value!r}.")
 
 
 def _check_series(x: torch.Tensor, name: str) -> None:
@@ -34,8 +41,7 @@ class Jitter(nn.Module):
 
     def __init__(self, sigma: float = 0.03) -> None:
         super().__init__()
-        if not sigma >= 0:
-            raise ZooError(f"jitter sigma must be >= 0, got {sigma}.")
+        _check_number("jitter sigma", sigma, lambda v: v >= 0, "a number >= 0")
         self.sigma = sigma
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -50,8 +56,7 @@ class Scaling(nn.Module):
 
     def __init__(self, sigma: float = 0.1) -> None:
         super().__init__()
-        if not sigma >= 0:
-            raise ZooError(f"scaling sigma must be >= 0, got {sigma}.")
+        _check_number("scaling sigma", sigma, lambda v: v >= 0, "a number >= 0")
         self.sigma = sigma
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -70,8 +75,9 @@ class TimeMask(nn.Module):
 
     def __init__(self, max_fraction: float = 0.1, num_masks: int = 1, value: float = 0.0) -> None:
         super().__init__()
-        if not 0.0 <= max_fraction <= 1.0:
-            raise ZooError(f"time_mask max_fraction must be in [0, 1], got {max_fraction}.")
+        _check_number(
+            "time_mask max_fraction", max_fraction, lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"
+        )
         if not isinstance(num_masks, int) or num_masks < 0:
             raise ZooError(f"time_mask num_masks must be an integer >= 0, got {num_masks!r}.")
         self.max_fraction, self.num_masks, self.value = max_fraction, num_masks, value
@@ -101,8 +107,7 @@ class TokenSubstitution(nn.Module):
         super().__init__()
         if not isinstance(vocab_size, int) or vocab_size < 1:
             raise ZooError(f"substitute vocab_size must be an integer >= 1, got {vocab_size!r}.")
-        if not 0.0 <= p <= 1.0:
-            raise ZooError(f"substitute p must be in [0, 1], got {p}.")
+        _check_number("substitute p", p, lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]")
         self.vocab_size, self.p = vocab_size, p
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

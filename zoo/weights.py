@@ -14,6 +14,7 @@ import json
 import logging
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -225,11 +226,41 @@ def resolve_weights(model_name: str, weights: str | os.PathLike) -> WeightsSourc
     )
 
 
+# torchvision's ViT keys -> zoo's (zoo.models.vit): the encoder layers carry
+# torch.nn.TransformerEncoderLayer's names, shared with the transformer model. Applied in
+# order, each to the whole key. The MLP's linears are ``mlp.0``/``mlp.3`` in torchvision's
+# modules and ``mlp.linear_1``/``mlp.linear_2`` in its weight files saved before torchvision
+# 0.14 (which its MLPBlock renames on loading): both map.
+VIT_KEY_MAPPING = (
+    (r"^encoder\.pos_embedding$", "positional.weight"),
+    (r"^encoder\.layers\.encoder_layer_(\d+)\.", r"encoder.layers.\1."),
+    (r"^(encoder\.layers\.\d+)\.ln_1\.", r"\1.norm1."),
+    (r"^(encoder\.layers\.\d+)\.self_attention\.", r"\1.self_attn."),
+    (r"^(encoder\.layers\.\d+)\.ln_2\.", r"\1.norm2."),
+    (r"^(encoder\.layers\.\d+)\.mlp\.(0|linear_1)\.", r"\1.linear1."),
+    (r"^(encoder\.layers\.\d+)\.mlp\.(3|linear_2)\.", r"\1.linear2."),
+    (r"^encoder\.ln\.", "encoder.norm."),
+    (r"^heads\.head\.", "head."),
+)
+VIT_MODELS = ("vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32")
+
+
+def vit_key_from_torchvision(key: str) -> str:
+    """One torchvision ViT state-dict key in zoo's names (see :data:`VIT_KEY_MAPPING`)."""
+    for pattern, replacement in VIT_KEY_MAPPING:
+        key = re.sub(pattern, replacement, key)
+    return key
+
+
 def from_torchvision_state_dict(
     model_name: str, state_dict: dict[str, torch.Tensor]
 ) -> dict[str, torch.Tensor]:
-    """torchvision's state dict in zoo's key names: zoo's CNNs use torchvision's names, so
-    this is the identity (the fidelity tests check that every key loads)."""
+    """torchvision's state dict in zoo's key names. zoo's CNNs use torchvision's names, so
+    for them this is the identity; the ViTs' encoder layers use torch.nn's Transformer names,
+    reached by one documented mapping (:data:`VIT_KEY_MAPPING`, also in zoo/models/vit.py's
+    docstring). The fidelity tests check that every key loads."""
+    if model_name in VIT_MODELS:
+        return {vit_key_from_torchvision(key): value for key, value in state_dict.items()}
     return dict(state_dict)
 
 

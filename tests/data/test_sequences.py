@@ -193,6 +193,19 @@ def test_copy_task_baseline_is_the_memoryless_cross_entropy():
     assert data.baseline_cross_entropy == pytest.approx(4 * math.log(5) / 28)
 
 
+def test_copy_task_baseline_accuracy_is_the_memoryless_guess():
+    """Blanks always right and a uniform guess of the symbols, simulated."""
+    data = CopyTaskDataModule(length=20, num_symbols=8, copy_length=10, num_samples=2000)
+    data.setup()
+    targets = data.splits["train"][1]
+    generator = torch.Generator().manual_seed(0)
+    guesses = torch.zeros_like(targets)
+    guesses[:, -10:] = torch.randint(1, 9, (len(targets), 10), generator=generator)
+    simulated = (guesses == targets).float().mean().item()
+    assert data.baseline_accuracy == pytest.approx(simulated, abs=0.005)
+    assert data.describe()["baseline"]["acc"] == data.baseline_accuracy
+
+
 # -- forecasting -----------------------------------------------------------------------------
 def test_forecast_split_is_chronological_and_windows_hold_the_series():
     data = SineDataModule(length=300, window=10, horizon=3, val_fraction=0.2, test_fraction=0.2)

@@ -30,17 +30,37 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "model"
 # ResNet-152's smallest input is 1 pixel, but batch norm over 1×1 maps of a batch of 2 gives
 # useless, non-finite gradients: 16 pixels.
 FAST_SIZES = {"vgg19_bn": 16, "resnet152": 16, "inception_v3": 7}
+# ViT-L (300M parameters at any image size) takes ~40 s a model through the tests that build
+# it; they run with `pytest -m slow`. ViT-B, the same code at a smaller size, runs always
+# (and tests/models/test_vit.py checks ViT-L's layout against torchvision's).
+HEAVY = {"vit_l_16", "vit_l_32"}
 
 
 def takes(name: str, argument: str) -> bool:
     return argument in get_model_info(name).parameters
 
 
+def built(names: list[str]) -> list:
+    """``names`` for a parametrization that builds each model, the heavy ones marked slow."""
+    return [pytest.param(n, marks=pytest.mark.slow) if n in HEAVY else n for n in names]
+
+
+def language_model_only(name: str) -> bool:
+    """A model whose only task is language modeling (a GPT): token ids in, logits (B, T,
+    num_classes) out, one per step, its head tied to its vocabulary (num_classes is
+    vocab_size, no reset_classifier)."""
+    return "classification" not in get_model_info(name).tasks
+
+
 def fast_kwargs(name: str, **kwargs) -> dict:
     if takes(name, "small_input"):
         kwargs.setdefault("small_input", True)
+    if takes(name, "image_size"):  # the ViTs take exactly the size they are built for
+        kwargs.setdefault("image_size", FAST_SIZES.get(name, 32))
     if takes(name, "num_classes"):
         kwargs.setdefault("num_classes", 10)
+    if language_model_only(name) and takes(name, "vocab_size") and "num_classes" in kwargs:
+        kwargs.setdefault("vocab_size", kwargs["num_classes"])  # outputs: the vocabulary
     return kwargs
 
 
@@ -53,7 +73,14 @@ def fast_input(name: str, batch_size: int = 2, **kwargs) -> torch.Tensor:
     info = get_model_info(name)
     size = FAST_SIZES.get(name, 32) if info.input_kind == "image" else None
     generator = torch.Generator().manual_seed(0)
-    return info.example_input(batch_size, size=size, generator=generator, **fast_kwargs(name))
+    return info.example_input(
+        batch_size, size=size, generator=generator, **fast_kwargs(name, **kwargs)
+    )
+
+
+def output_shape(name: str, x: torch.Tensor, classes: int) -> tuple[int, ...]:
+    """(B, classes), or (B, T, classes) for a language model's logits per step."""
+    return (len(x), x.shape[1], classes) if language_model_only(name) else (len(x), classes)
 
 
 def outputs_of(output) -> list[torch.Tensor]:
@@ -65,7 +92,7 @@ def test_registry_is_populated():
     assert {"mlp", "lenet5", "alexnet", "vgg11", "resnet18", "resnet20", "googlenet"} <= set(NAMES)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", built(NAMES))
 def test_example_input_of_the_default_configuration(name):
     """The declared example input goes through the model as ``model_info`` builds it."""
     info = get_model_info(name)
@@ -75,21 +102,23 @@ def test_example_input_of_the_default_configuration(name):
     with torch.no_grad():
         logits = model(example)
     default_classes = info.parameters["num_classes"].default
-    assert logits.shape == (1, default_classes)
+    if default_classes is None:  # a language model's outputs are its vocabulary
+        default_classes = info.parameters["vocab_size"].default
+    assert logits.shape == output_shape(name, example, default_classes)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", built(NAMES))
 def test_forward_shape_and_features_then_head(name):
     model = fast_model(name).eval()
     x = fast_input(name)
     with torch.no_grad():
         logits = model(x)
         head = model.forward_head(model.forward_features(x))
-    assert isinstance(logits, torch.Tensor) and logits.shape == (2, 10)
+    assert isinstance(logits, torch.Tensor) and logits.shape == output_shape(name, x, 10)
     torch.testing.assert_close(head, logits)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", built(NAMES))
 def test_every_parameter_gets_a_finite_gradient(name):
     kwargs = {"aux_logits": True} if takes(name, "aux_logits") else {}
     model = fast_model(name, **kwargs).train()
@@ -99,15 +128,16 @@ def test_every_parameter_gets_a_finite_gradient(name):
     assert all(torch.isfinite(p.grad).all() for p in model.parameters())
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", built(NAMES))
 def test_num_classes_override(name):
     model = fast_model(name, num_classes=7).eval()
+    x = fast_input(name, num_classes=7)
     with torch.no_grad():
-        assert model(fast_input(name)).shape == (2, 7)
+        assert model(x).shape == output_shape(name, x, 7)
     assert model.zoo_spec["kwargs"]["num_classes"] == 7
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if takes(n, "in_channels")])
+@pytest.mark.parametrize("name", built([n for n in NAMES if takes(n, "in_channels")]))
 def test_in_channels_override(name):
     model = fast_model(name, in_channels=1).eval()
     x = get_model_info(name).example_input(2, size=FAST_SIZES.get(name, 32), in_channels=1)
@@ -116,7 +146,7 @@ def test_in_channels_override(name):
         assert model(x).shape == (2, 10)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", built([n for n in NAMES if not language_model_only(n)]))
 def test_reset_classifier_installs_a_fresh_head(name):
     kwargs = {"aux_logits": True} if takes(name, "aux_logits") else {}
     model = fast_model(name, **kwargs)
@@ -129,7 +159,7 @@ def test_reset_classifier_installs_a_fresh_head(name):
     assert any(id(p) not in old_parameters for p in model.parameters())
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", built(NAMES))
 def test_save_pretrained_round_trip(name, tmp_path):
     model = fast_model(name).eval()
     save(model, tmp_path / name)
@@ -164,8 +194,8 @@ def test_bad_arguments_are_refused_alike(name):
 
 # The data a model's config is checked with, by the model's first input kind: the default
 # data (32-pixel digits) for images and vectors, the digits read row by row (8 steps of 8
-# features) for sequences.
-DATA_FOR_INPUT_KIND = {"sequence": "digits_rows"}
+# features) for sequences, the default text for token ids (of language models).
+DATA_FOR_INPUT_KIND = {"sequence": "digits_rows", "tokens": "text"}
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -175,10 +205,13 @@ def test_has_a_config_the_training_system_accepts(name, make_config):
     32-pixel digits) and passes every check."""
     assert (CONFIGS / f"{name}.yaml").is_file(), f"configs/model/{name}.yaml is missing"
     data = DATA_FOR_INPUT_KIND.get(get_model_info(name).input_kind)
-    cfg = make_config(f"model={name}", *([f"data={data}"] if data else []))
+    lm = ["task=language_model"] if language_model_only(name) else []
+    cfg = make_config(f"model={name}", *([f"data={data}"] if data else []), *lm)
     info = get_model_info(name)
+    if lm:
+        check_config(cfg)  # reads the text's vocabulary into cfg.data
     kwargs = model_kwargs(cfg)
-    assert kwargs["num_classes"] == 10
+    assert kwargs["num_classes"] == (cfg.data.vocab_size if lm else 10)
     assert kwargs.get("small_input", True) is True
     check_builder_kwargs(info, kwargs)
     check_model_fits_data(info, cfg.data, kwargs)

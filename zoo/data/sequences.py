@@ -172,6 +172,13 @@ class CopyTaskDataModule(TensorDataModule):
         return self.copy_length * math.log(self.num_symbols) / self.sequence_length
 
     @property
+    def baseline_accuracy(self) -> float:
+        """Per-step accuracy of the memoryless predictor: every blank right, one symbol in
+        ``num_symbols`` guessed right."""
+        right = self.length + self.copy_length + self.copy_length / self.num_symbols
+        return right / self.sequence_length
+
+    @property
     def vocab_size(self) -> int | None:
         """The number of token ids of the inputs (for ``one_hot=False``)."""
         return None if self.one_hot else self.num_symbols + 2
@@ -196,6 +203,7 @@ class CopyTaskDataModule(TensorDataModule):
             "metric": "loss",
             "value": self.baseline_cross_entropy,
             "what": "no memory (blanks, then a uniform guess)",
+            "acc": self.baseline_accuracy,
         }
         return {**super().describe(), "length": self.length, "baseline": baseline}
 

@@ -4,6 +4,8 @@ Model files import torch only: never Lightning or Hydra.
 """
 
 from zoo.models.alexnet import AlexNet, alexnet
+from zoo.models.attention import MultiHeadAttention
+from zoo.models.gpt import GPT, gpt
 from zoo.models.inception import GoogLeNet, InceptionV3, googlenet, inception_v3
 from zoo.models.lenet import LeNet5, lenet5
 from zoo.models.mlp import MLP, mlp
@@ -22,6 +24,7 @@ from zoo.models.resnet import (
     resnet110,
     resnet152,
 )
+from zoo.models.transformer import TransformerClassifier, transformer
 from zoo.models.vgg import (
     VGG,
     vgg11,
@@ -33,8 +36,10 @@ from zoo.models.vgg import (
     vgg19,
     vgg19_bn,
 )
+from zoo.models.vit import VisionTransformer, vit_b_16, vit_b_32, vit_l_16, vit_l_32, vit_tiny
 
 __all__ = [
+    "GPT",
     "MLP",
     "VGG",
     "AlexNet",
@@ -42,10 +47,14 @@ __all__ = [
     "GoogLeNet",
     "InceptionV3",
     "LeNet5",
+    "MultiHeadAttention",
     "RecurrentNetwork",
     "ResNet",
+    "TransformerClassifier",
+    "VisionTransformer",
     "alexnet",
     "googlenet",
+    "gpt",
     "gru",
     "inception_v3",
     "lenet5",
@@ -62,6 +71,7 @@ __all__ = [
     "resnet110",
     "resnet152",
     "rnn",
+    "transformer",
     "vgg11",
     "vgg11_bn",
     "vgg13",
@@ -70,4 +80,9 @@ __all__ = [
     "vgg16_bn",
     "vgg19",
     "vgg19_bn",
+    "vit_b_16",
+    "vit_b_32",
+    "vit_l_16",
+    "vit_l_32",
+    "vit_tiny",
 ]

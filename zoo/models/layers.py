@@ -95,3 +95,25 @@ def check_dropout(p: float) -> float:
     if not 0.0 <= p < 1.0:
         raise ZooError(f"dropout must be in [0, 1), got {p!r}.")
     return float(p)
+
+
+# The default example of the sequence models (recurrent, Transformer encoder): 8 steps of 8
+# features, the digits read row by row.
+SEQUENCE_STEPS, SEQUENCE_FEATURES = 8, 8
+
+
+def sequence_example_input(
+    batch_size: int = 1,
+    *,
+    size: int | None = None,
+    generator: torch.Generator | None = None,
+    **kwargs: object,
+) -> torch.Tensor:
+    """A batch of ``size`` (default 8) steps: standard-normal (B, T, input_size) floats, or
+    token ids (B, T) below ``vocab_size`` when the kwargs give one."""
+    steps = size or SEQUENCE_STEPS
+    vocab_size = kwargs.get("vocab_size")
+    if vocab_size is not None:
+        return torch.randint(0, int(vocab_size), (batch_size, steps), generator=generator)
+    input_size = kwargs.get("input_size") or SEQUENCE_FEATURES
+    return torch.randn(batch_size, steps, int(input_size), generator=generator)

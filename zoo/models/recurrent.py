@@ -37,7 +37,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from zoo.errors import ZooError
-from zoo.models.layers import Classifier, check_dropout
+from zoo.models.layers import Classifier, check_dropout, sequence_example_input
 from zoo.registry import register_model
 
 CELLS = ("rnn", "lstm", "gru")
@@ -362,6 +362,12 @@ class RecurrentNetwork(Classifier):
                     f"{self.cell} with vocab_size={self.vocab_size} takes token ids of shape "
                     f"(batch, steps), got {x.dtype} of shape {tuple(x.shape)}."
                 )
+            # checked on the CPU only: on an accelerator the check would wait for the device
+            if x.device.type == "cpu" and x.numel() and (x.min() < 0 or x.max() >= self.vocab_size):
+                raise ZooError(
+                    f"{self.cell} with vocab_size={self.vocab_size} takes token ids in "
+                    f"[0, {self.vocab_size - 1}], got ids from {int(x.min())} to {int(x.max())}."
+                )
             return self.embedding(x)  # (B, T, E)
         if x.dim() != 3 or x.shape[-1] != self.input_size or not x.is_floating_point():
             raise ZooError(
@@ -518,29 +524,12 @@ def _build(cell: str, arguments: dict[str, Any]) -> RecurrentNetwork:
     return RecurrentNetwork(cell, **arguments)
 
 
-def example_input(
-    batch_size: int = 1,
-    *,
-    size: int | None = None,
-    generator: torch.Generator | None = None,
-    **kwargs: Any,
-) -> torch.Tensor:
-    """A batch of ``size`` (default 8) steps: standard-normal (B, T, input_size) floats, or
-    token ids (B, T) below ``vocab_size`` when the kwargs give one."""
-    steps = size or DEFAULT_STEPS
-    vocab_size = kwargs.get("vocab_size")
-    if vocab_size is not None:
-        return torch.randint(0, vocab_size, (batch_size, steps), generator=generator)
-    input_size = kwargs.get("input_size", DEFAULT_INPUT_SIZE)
-    return torch.randn(batch_size, steps, input_size, generator=generator)
-
-
 REGISTRATION = {
     "family": "recurrent",
     "tasks": ("classification", "regression", "language_model"),
     "input_kinds": ("sequence", "tokens"),
     "default_input_size": (DEFAULT_STEPS, DEFAULT_INPUT_SIZE),
-    "example_input": example_input,
+    "example_input": sequence_example_input,
 }
 
 
