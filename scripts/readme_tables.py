@@ -120,6 +120,8 @@ def results_table() -> str:
             for name in TASK_METRICS.get(kind, ("loss",))
             if f"test/{name}" in result["metrics"]
         ]
+        if kind == "language_model" and "val/loss" in result["metrics"]:
+            shown.append(f"val loss {_format(result['metrics']['val/loss'])}")
         epochs = result.get("epochs_trained", "")
         lines.append(
             f"| `{path.stem}` | `{result['model']['name']}` | {result['data']['name']} "

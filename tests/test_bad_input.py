@@ -91,6 +91,35 @@ CASES = [
         r"gives value targets; use task=regression \(or, if its values are class labels, set "
         r"data\.target_kind=class\)\.",
     ),
+    # attention and Transformers
+    (
+        ["model=gpt", "data=text", "task=language_model", "model.block_size=32"],
+        r"model 'gpt' takes sequences of at most model\.block_size=32 steps, but data=text "
+        r"gives 128; set model\.block_size >= 128 or a shorter data\.window",
+    ),
+    (
+        ["model=transformer", "data=digits_rows", "model.max_len=4"],
+        r"model 'transformer' takes sequences of at most model\.max_len=4 steps, but "
+        r"data=digits_rows gives 8",
+    ),
+    (
+        ["model=gpt", "data=text", "task=language_model", "model.n_embd=130"],
+        r"n_embd=130 is not divisible by n_head=4",
+    ),
+    (
+        ["model=transformer", "data=digits_rows", "model.d_model=30"],
+        r"not divisible by num_heads=4",
+    ),
+    (["model=vit_tiny", "model.patch_size=5"], r"(patch|image).*32.*5|5.*32"),
+    (
+        ["model=gpt", "data=digits_rows"],
+        r"model 'gpt' does not do classification; it does: language_model\.",
+    ),
+    (
+        ["model=transformer", "data=copy"],
+        r"model 'transformer' gives one output per sequence, but "
+        r"data=copy gives one target per step",
+    ),
     # sequences and text
     (
         ["model=lstm", "data=sine", "task=regression", "augmentation=[substitute]"],

@@ -55,6 +55,11 @@ def test_every_recurrent_model_trains_on_every_task_kind(make_config, model, tas
         ("rnn", "sunspots", ["task.loss=mae", "model.nonlinearity=relu"]),
         ("lstm", "rows", ["model.impl=reference", "model.bidirectional=true", "model.head=mean"]),
         ("gru", "text", ["model.impl=reference", "model.num_layers=2", "data.sampling=random"]),
+        ("transformer", "rows", ["model.pooling=mean", "model.norm_first=false"]),
+        ("transformer", "adding", ["model.positional=learned"]),
+        ("transformer", "sunspots", []),
+        ("gpt", "text", ["data.sampling=random", "model.n_layer=1"]),
+        ("gpt", "text", ["model.impl=reference", "model.n_layer=1"]),
     ],
 )
 def test_the_options_of_the_sequence_tasks_train(make_config, model, task, extra):
@@ -241,3 +246,21 @@ def test_generate_refuses_a_model_without_a_vocabulary(tmp_path):
     assert result.returncode == 2
     assert "records no vocabulary" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_gpt_trains_on_any_text_file_and_generates_from_its_run(tmp_path):
+    """A play, say: any UTF-8 file by path; generation through the key/value cache."""
+    play = tmp_path / "play.txt"
+    play.write_text("ROMEO: But soft, what light through yonder window breaks?\n" * 300)
+    run_dir = tmp_path / "run"
+    result = run_module(
+        str(REPO_ROOT / "train.py"), "experiment=char_gpt", f"data.path={play}",
+        "data.window=32", "model.n_layer=1", "trainer.max_epochs=1",
+        "trainer.limit_train_batches=20", "trainer.max_steps=20", "callbacks=none",
+        "logger=none", f"hydra.run.dir={run_dir}", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    cli = run_module("-m", "zoo.generate", str(run_dir), "--prompt", "ROMEO:", "--length",
+                     "50", "--seed", "0", cwd=REPO_ROOT)  # fmt: skip
+    assert cli.returncode == 0, cli.stderr
+    assert cli.stdout.startswith("ROMEO:") and len(cli.stdout.rstrip("\n")) == 56

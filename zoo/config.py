@@ -433,6 +433,11 @@ def check_config(cfg: DictConfig) -> ModelInfo:
         ),
     )
     check_causal(cfg, task, info, kwargs)
+    _require(
+        not cfg.get("channels_last") or cfg.data.input_kind == "image",
+        f"channels_last=true is a memory format for images, but {_data_name(cfg.data)} gives "
+        f"{cfg.data.input_kind} inputs; leave channels_last=false.",
+    )
     check_factories(cfg)
     # built once here so an option on the wrong kind of data is refused before any work
     build_augmentation(cfg.get("augmentation") or {}, input_kind=cfg.data.input_kind)

@@ -28,7 +28,8 @@ from zoo.errors import ZooError, closest
 # The keys zoo reads at the top level and in the sections it reads itself.
 ROOT_KEYS = frozenset(
     {
-        "task_name", "tags", "seed", "train", "test", "ckpt_path", "compile", "monitor",
+        "task_name", "tags", "seed", "train", "test", "ckpt_path", "compile", "channels_last",
+        "monitor",
         "optimized_metric", "optimized_direction", "regularization", "augmentation", "data",
         "model", "task", "optimizer", "scheduler", "trainer", "callbacks", "logger", "paths",
         "hydra",
@@ -134,7 +135,7 @@ NUMBERS: dict[str, tuple[Callable[[float], bool], str]] = {
     "regularization.grad_clip": (lambda v: v > 0, "a number > 0 (or null)"),
     "model.dropout": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
 }
-BOOLEANS = ("train", "test", "compile")
+BOOLEANS = ("train", "test", "compile", "channels_last")
 
 
 def check_values(cfg: DictConfig) -> None:

@@ -178,6 +178,7 @@ def quiet_noise() -> None:
     advertisement, and its hint to log less often than every batch on small data sets."""
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
     warnings.filterwarnings("ignore", message=r"The number of training batches .* logging")
+    warnings.filterwarnings("ignore", message=r"Precision .* is not supported by the model summary")
     for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, _DropAdvertisement) for f in logger.filters):
@@ -194,9 +195,12 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     datamodule = _instantiate(cfg.data)
     model = build_model(cfg)
+    if cfg.get("channels_last"):
+        model = model.to(memory_format=torch.channels_last)
     if cfg.get("compile"):
         model.compile()
     task = build_task(cfg, model)
+    task.channels_last = bool(cfg.get("channels_last"))
     task.run_config = resolved_config = to_container(cfg)
 
     callbacks = _instantiate_all(cfg.get("callbacks"))

@@ -76,6 +76,8 @@ class ZooTask(L.LightningModule):
         self.l1 = l1
         self.augmentation = augmentation
         self.normalization = normalization
+        #: image batches in channels-last memory format (set by ``channels_last=true``)
+        self.channels_last = False
         if self.best_of is not None:
             better = self.logged_metrics[self.best_of]
             best = MaxMetric() if better == "max" else MinMetric()
@@ -104,6 +106,8 @@ class ZooTask(L.LightningModule):
             x = self.augmentation(x)
         if self.normalization is not None:
             x = self.normalization(x)
+        if self.channels_last and x.ndim == 4:
+            x = x.contiguous(memory_format=torch.channels_last)  # (N, C, H, W), NHWC in memory
         return x
 
     def forward(self, x: torch.Tensor) -> Any:
