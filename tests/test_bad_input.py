@@ -75,7 +75,8 @@ CASES = [
     (["data.image_size=16"], r"model 'lenet5' needs images of at least 32x32 pixels"),
     (
         ["data.target_kind=value"],
-        r"learns from class targets, but data=digits gives value targets; use task=regression\.",
+        r"learns from class targets, but data=digits gives value targets; model 'lenet5' does "
+        r"classification \(e\.g\. data=digits\)\.",
     ),
     (
         ["data.input_kind=tokens"],
@@ -92,6 +93,15 @@ CASES = [
         r"data\.target_kind=class\)\.",
     ),
     # attention and Transformers
+    (
+        ["model=vit_tiny", "model.in_channels=3"],
+        r"model\.in_channels=3 but data=digits gives 1-channel images",
+    ),
+    (
+        ["model=gpt", "data=digits", "task=language_model"],
+        r"gives class targets; model 'gpt' does language_model \(e\.g\. data=text\)\.",
+    ),
+    (["+model.weights=lenet5.digitz"], r"weights"),
     (
         ["model=gpt", "data=text", "task=language_model", "model.block_size=32"],
         r"model 'gpt' takes sequences of at most model\.block_size=32 steps, but data=text "

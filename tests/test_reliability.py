@@ -266,3 +266,10 @@ def test_sigterm_stops_with_a_nonzero_exit_and_how_to_resume(uninterrupted, tmp_
     )
     resume(run_dir)
     assert_same_run(run_dir, uninterrupted)
+
+
+def test_max_steps_inside_an_epoch_ends_the_run_normally(make_config):
+    """trainer.max_steps reached before the epoch's validation: no early-stopping error; the
+    final weights are validated, tested and exported."""
+    metrics = train(make_config("model=mlp", "data=digits_flat", "trainer.max_steps=3"))
+    assert "val/loss" in metrics and "test/acc" in metrics

@@ -249,7 +249,7 @@ def check_task_fits(task: type[ZooTask], info: ModelInfo, data: DictConfig) -> N
     _require(
         target_kind in task.target_kinds,
         f"task {task.kind} learns from {' or '.join(task.target_kinds)} targets, but "
-        f"{_data_name(data)} gives {target_kind} targets" + _task_hint(data, target_kind),
+        f"{_data_name(data)} gives {target_kind} targets" + _task_hint(data, target_kind, info),
     )
 
 
@@ -257,8 +257,20 @@ def check_task_fits(task: type[ZooTask], info: ModelInfo, data: DictConfig) -> N
 TASK_FOR_TARGET = {"class": "classification", "value": "regression", "next_token": "language_model"}
 
 
-def _task_hint(data: DictConfig, target_kind: str) -> str:
-    hint = f"; use task={TASK_FOR_TARGET[target_kind]}" if target_kind in TASK_FOR_TARGET else ""
+# Data that give each task's targets, for error messages.
+DATA_FOR_TASK = {
+    "classification": "data=digits",
+    "regression": "data=sine, adding or sunspots",
+    "language_model": "data=text",
+}
+
+
+def _task_hint(data: DictConfig, target_kind: str, info: ModelInfo) -> str:
+    task = TASK_FOR_TARGET.get(target_kind)
+    if task is not None and task not in info.tasks:  # the model cannot do that task: other data
+        wanted = [f"{t} (e.g. {DATA_FOR_TASK[t]})" for t in info.tasks if t in DATA_FOR_TASK]
+        return f"; model {info.name!r} does {' or '.join(wanted)}."
+    hint = f"; use task={task}" if task is not None else ""
     if target_kind == "value" and str(data.get("_target_", "")).endswith("ArrayDataModule"):
         hint += " (or, if its values are class labels, set data.target_kind=class)"
     return hint + "."
@@ -314,9 +326,15 @@ def check_model_fits_data(
             _require(
                 not isinstance(limit, int) or steps <= limit,
                 f"model {info.name!r} takes sequences of at most model.{key}={limit} steps, but "
-                f"{_data_name(data)} gives {steps}; set model.{key} >= {steps} or a shorter "
-                "data.window.",
+                f"{_data_name(data)} gives {steps}; set model.{key} >= {steps}"
+                + (" or a shorter data.window." if "window" in data else "."),
             )
+    channels = kwargs.get("in_channels")
+    _require(
+        kind != "image" or not isinstance(channels, int) or channels == int(shape[0]),
+        f"model.in_channels={channels} but {_data_name(data)} gives {int(shape[0])}-channel "
+        "images; leave model.in_channels to the data (${data.input_shape[0]}).",
+    )
     min_size = info.min_input_size_for(kwargs)
     if kind == "image" and min_size is not None:
         height, width = int(shape[1]), int(shape[2])

@@ -226,7 +226,7 @@ def check_builder_kwargs(info: ModelInfo, kwargs: dict[str, Any]) -> None:
     if info.accepts_var_kwargs:
         return
     allowed = [*info.parameters, "weights"]
-    unknown = [k for k in kwargs if k not in info.parameters]
+    unknown = [k for k in kwargs if k not in allowed]
     if unknown:
         raise ZooError(
             f"model {info.name!r} has no argument {unknown[0]!r}; allowed: {', '.join(allowed)}."

@@ -151,10 +151,13 @@ class MultiHeadAttention(nn.Module):
         impl: str = "fast",
     ) -> None:
         super().__init__()
+        for key, value in (("embed_dim", embed_dim), ("num_heads", num_heads)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ZooError(f"{key} must be an integer >= 1, got {value!r}.")
         if embed_dim % num_heads != 0:
             raise ZooError(
-                f"embed_dim={embed_dim} (n_embd) is not divisible by num_heads={num_heads} "
-                "(n_head): each head takes embed_dim / num_heads features."
+                f"embed_dim={embed_dim} is not divisible by num_heads={num_heads}: each head "
+                "takes embed_dim / num_heads features."
             )
         if impl not in ATTENTION_IMPLS:
             raise ZooError(

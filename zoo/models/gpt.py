@@ -49,6 +49,7 @@ from torch import nn
 
 from zoo.errors import ZooError
 from zoo.models.attention import ATTENTION_IMPLS, scaled_dot_product_attention
+from zoo.models.layers import check_token_ids
 from zoo.registry import register_model
 
 DEFAULT_VOCAB_SIZE, DEFAULT_BLOCK_SIZE = 65, 64
@@ -207,8 +208,13 @@ class GPT(nn.Module):
     def _check_input(self, idx: torch.Tensor, state: Cache | None) -> int:
         """Refuse a bad input or cache; returns the number of cached tokens, T_past."""
         if not isinstance(idx, torch.Tensor) or idx.ndim != 2 or idx.is_floating_point():
-            shape = tuple(idx.shape) if isinstance(idx, torch.Tensor) else type(idx).__name__
-            raise ZooError(f"gpt reads token ids of shape (batch, steps), got {shape}.")
+            got = (
+                f"{idx.dtype} of shape {tuple(idx.shape)}"
+                if isinstance(idx, torch.Tensor)
+                else type(idx).__name__
+            )
+            raise ZooError(f"gpt reads integer token ids of shape (batch, steps), got {got}.")
+        check_token_ids(idx, self.vocab_size, "gpt")
         past = 0 if state is None else self._check_cache(state, idx.shape[0])
         total = past + idx.shape[1]
         if total > self.block_size:

@@ -117,3 +117,13 @@ def sequence_example_input(
         return torch.randint(0, int(vocab_size), (batch_size, steps), generator=generator)
     input_size = kwargs.get("input_size") or SEQUENCE_FEATURES
     return torch.randn(batch_size, steps, int(input_size), generator=generator)
+
+
+def check_token_ids(ids: torch.Tensor, vocab_size: int, name: str) -> None:
+    """Refuse token ids outside [0, vocab_size) with one message (an embedding would raise an
+    IndexError). Checked on the CPU only: on an accelerator the check would wait for it."""
+    if ids.device.type == "cpu" and ids.numel() and (ids.min() < 0 or ids.max() >= vocab_size):
+        raise ZooError(
+            f"{name} with vocab_size={vocab_size} takes token ids in [0, {vocab_size - 1}], got "
+            f"ids from {int(ids.min())} to {int(ids.max())}."
+        )

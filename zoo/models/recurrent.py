@@ -37,7 +37,12 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from zoo.errors import ZooError
-from zoo.models.layers import Classifier, check_dropout, sequence_example_input
+from zoo.models.layers import (
+    Classifier,
+    check_dropout,
+    check_token_ids,
+    sequence_example_input,
+)
 from zoo.registry import register_model
 
 CELLS = ("rnn", "lstm", "gru")
@@ -362,12 +367,7 @@ class RecurrentNetwork(Classifier):
                     f"{self.cell} with vocab_size={self.vocab_size} takes token ids of shape "
                     f"(batch, steps), got {x.dtype} of shape {tuple(x.shape)}."
                 )
-            # checked on the CPU only: on an accelerator the check would wait for the device
-            if x.device.type == "cpu" and x.numel() and (x.min() < 0 or x.max() >= self.vocab_size):
-                raise ZooError(
-                    f"{self.cell} with vocab_size={self.vocab_size} takes token ids in "
-                    f"[0, {self.vocab_size - 1}], got ids from {int(x.min())} to {int(x.max())}."
-                )
+            check_token_ids(x, self.vocab_size, self.cell)
             return self.embedding(x)  # (B, T, E)
         if x.dim() != 3 or x.shape[-1] != self.input_size or not x.is_floating_point():
             raise ZooError(

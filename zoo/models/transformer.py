@@ -35,7 +35,12 @@ from torch import nn
 
 from zoo.errors import ZooError
 from zoo.models.attention import ATTENTION_IMPLS, MultiHeadAttention
-from zoo.models.layers import Classifier, check_dropout, sequence_example_input
+from zoo.models.layers import (
+    Classifier,
+    check_dropout,
+    check_token_ids,
+    sequence_example_input,
+)
 from zoo.registry import register_model
 
 ACTIVATIONS = ("relu", "gelu")
@@ -330,6 +335,7 @@ class TransformerClassifier(Classifier):
                     f"transformer with vocab_size={self.vocab_size} takes token ids of shape "
                     f"(batch, steps), got {x.dtype} of shape {tuple(x.shape)}."
                 )
+            check_token_ids(x, self.vocab_size, "transformer")
         elif x.dim() != 3 or x.shape[-1] != self.input_size or not x.is_floating_point():
             raise ZooError(
                 f"transformer takes float sequences of shape (batch, steps, {self.input_size}), "

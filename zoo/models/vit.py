@@ -137,6 +137,12 @@ class VisionTransformer(Classifier):
                 f"shape {tuple(x.shape)}; build it with image_size set to the images' size (a "
                 f"multiple of {self.patch_size})."
             )
+        if x.shape[1] != self.conv_proj.in_channels:
+            raise ZooError(
+                f"this ViT was built for {self.conv_proj.in_channels}-channel images "
+                f"(in_channels), got {x.shape[1]} channels; build it with in_channels="
+                f"{x.shape[1]}."
+            )
         return self.conv_proj(x).flatten(2).transpose(1, 2)  # (B, D, h, w) -> (B, h·w, D)
 
     def encode(
