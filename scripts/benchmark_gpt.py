@@ -33,18 +33,16 @@ from pathlib import Path
 
 import lightning as L
 import torch.nn.functional as F
-from hydra import compose, initialize_config_dir
-from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from omegaconf import open_dict
 from torch import nn
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
+from benchmark_loop import compose_run  # noqa: E402
 from readme_tables import machine, write_table  # noqa: E402
 
-from zoo.config import check_config, register_resolvers  # noqa: E402
+from zoo.config import check_config  # noqa: E402
 from zoo.run import build_model, train  # noqa: E402
 from zoo.tasks.optim import parameter_groups  # noqa: E402
 
@@ -97,29 +95,18 @@ class InterleavedPlainLoop(L.Callback):
 def configure(overrides: list[str], run_dir: Path):
     """experiment=char_gpt, cut to one epoch of ``SKIPPED + ITERATIONS + 1`` iterations."""
     steps = SKIPPED + ITERATIONS + 1
-    register_resolvers()
-    with initialize_config_dir(config_dir=str(REPO_ROOT / "configs"), version_base="1.3"):
-        cfg = compose(
-            "train",
-            overrides=[
-                "experiment=char_gpt",
-                *overrides,
-                "trainer.max_epochs=1",
-                f"trainer.limit_train_batches={steps}",
-                f"trainer.max_steps={steps}",
-                "callbacks.rich_progress_bar=null",
-            ],
-            return_hydra_config=True,
-        )
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(run_dir)
-        cfg.hydra.runtime.output_dir = str(run_dir)
-        cfg.hydra.job.num = 0
-        cfg.callbacks.plain_loop = {
-            "_target_": f"{InterleavedPlainLoop.__module__}.InterleavedPlainLoop"
-        }
-    HydraConfig().set_config(cfg)
-    return cfg
+    return compose_run(
+        [
+            "experiment=char_gpt",
+            *overrides,
+            "trainer.max_epochs=1",
+            f"trainer.limit_train_batches={steps}",
+            f"trainer.max_steps={steps}",
+            "callbacks.rich_progress_bar=null",
+        ],
+        run_dir,
+        {"plain_loop": InterleavedPlainLoop},
+    )
 
 
 def measure(cfg) -> tuple[float, float]:

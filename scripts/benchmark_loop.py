@@ -65,21 +65,27 @@ def epoch_seconds(starts: list[float]) -> float:
     return statistics.median(b - a for a, b in itertools.pairwise(starts[1:]))
 
 
-def configure(overrides: list[str], run_dir: Path):
+def compose_run(overrides: list[str], run_dir: Path, callbacks: dict[str, type]):
+    """configs/train.yaml composed with ``overrides`` as train.py would, writing into
+    ``run_dir``, with ``callbacks`` (name: class) added to the configured ones."""
     register_resolvers()
     with initialize_config_dir(config_dir=str(REPO_ROOT / "configs"), version_base="1.3"):
-        cfg = compose(
-            "train",
-            overrides=[*overrides, f"trainer.max_epochs={EPOCHS}"],
-            return_hydra_config=True,
-        )
+        cfg = compose("train", overrides=overrides, return_hydra_config=True)
     with open_dict(cfg):
         cfg.paths.output_dir = str(run_dir)
         cfg.hydra.runtime.output_dir = str(run_dir)
         cfg.hydra.job.num = 0
-        cfg.callbacks.epoch_timer = {"_target_": f"{EpochTimer.__module__}.EpochTimer"}
+        for name, callback in callbacks.items():
+            cfg.callbacks[name] = {"_target_": f"{callback.__module__}.{callback.__name__}"}
     HydraConfig().set_config(cfg)
     return cfg
+
+
+def configure(overrides: list[str], run_dir: Path, epochs: int = EPOCHS):
+    """The run of ``overrides`` for ``epochs`` epochs, its epoch starts timed."""
+    return compose_run(
+        [*overrides, f"trainer.max_epochs={epochs}"], run_dir, {"epoch_timer": EpochTimer}
+    )
 
 
 def zoo_epoch(cfg) -> float:

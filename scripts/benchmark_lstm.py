@@ -30,55 +30,22 @@ from pathlib import Path
 import lightning as L
 import torch
 import torch.nn.functional as F
-from hydra import compose, initialize_config_dir
-from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from omegaconf import open_dict
 from torch import nn
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
-from benchmark_loop import EpochTimer, epoch_seconds  # noqa: E402
+from benchmark_loop import configure, epoch_seconds, zoo_epoch  # noqa: E402
 from readme_tables import machine, write_table  # noqa: E402
 
-from zoo.config import register_resolvers  # noqa: E402
-from zoo.run import train  # noqa: E402
 from zoo.tasks.language_model import detach_state  # noqa: E402
 
 EPOCHS = {"fast": 6, "reference": 3}
 # A 200,000-character slice of the default corpus keeps an epoch to seconds.
 DATA = ["data.max_chars=200000"]
-
-
-def configure(overrides: list[str], run_dir: Path, epochs: int):
-    register_resolvers()
-    with initialize_config_dir(config_dir=str(REPO_ROOT / "configs"), version_base="1.3"):
-        cfg = compose(
-            "train",
-            overrides=[
-                "experiment=char_lstm",
-                *DATA,
-                *overrides,
-                f"trainer.max_epochs={epochs}",
-                "scheduler=none",
-                "callbacks.rich_progress_bar=null",
-            ],
-            return_hydra_config=True,
-        )
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(run_dir)
-        cfg.hydra.runtime.output_dir = str(run_dir)
-        cfg.hydra.job.num = 0
-        cfg.callbacks.epoch_timer = {"_target_": f"{EpochTimer.__module__}.EpochTimer"}
-    HydraConfig().set_config(cfg)
-    return cfg
-
-
-def zoo_epoch(cfg) -> float:
-    EpochTimer.starts = []
-    train(cfg)
-    return epoch_seconds(EpochTimer.starts)
+# A constant learning rate (the plain loop has no schedule) and no progress bar.
+FIXED = ["scheduler=none", "callbacks.rich_progress_bar=null"]
 
 
 class PlainLSTM(nn.Module):
@@ -132,7 +99,8 @@ def main() -> None:
     for impl in ("fast", "reference"):
         epochs = EPOCHS[impl]
         with tempfile.TemporaryDirectory() as folder:
-            cfg = configure([f"model.impl={impl}"], Path(folder) / "run", epochs)
+            overrides = ["experiment=char_lstm", *DATA, f"model.impl={impl}", *FIXED]
+            cfg = configure(overrides, Path(folder) / "run", epochs)
             plain = plain or plain_epoch(cfg, EPOCHS["fast"])  # torch.nn.LSTM for both rows
             ours = zoo_epoch(cfg)
         lines.append(f"| `{impl}` | {plain:.2f} | {ours:.2f} | {ours / plain:.2f} |")

@@ -16,7 +16,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from zoo.augment import build_augmentation
 from zoo.config_checks import check_keys, check_values, import_path
-from zoo.data.base import AS_SEQUENCE_CHOICES
+from zoo.data.base import AS_SEQUENCE_CHOICES, as_sequence_shape
 from zoo.errors import ZooError
 from zoo.kinds import INPUT_KINDS, TARGET_KINDS
 from zoo.models.layers import NORMS
@@ -388,12 +388,9 @@ def _declare_as_sequence(data: DictConfig) -> None:
     shape = data.get("input_shape")
     if mode not in ("rows", "pixels") or data.get("input_kind") != "image" or shape is None:
         return
-    channels, height, width = (int(s) for s in shape)
     with open_dict(data):
         data.input_kind = "sequence"
-        data.input_shape = (
-            [height, channels * width] if mode == "rows" else [height * width, channels]
-        )
+        data.input_shape = as_sequence_shape(shape, mode)
 
 
 def check_config(cfg: DictConfig) -> ModelInfo:

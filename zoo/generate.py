@@ -26,14 +26,12 @@ from torch import nn
 
 from zoo.data.text import CharVocabulary
 from zoo.errors import ZooError
-from zoo.weights import CONFIG_NAME, load_pretrained, read_pretrained_config
+from zoo.weights import CONFIG_NAME, load_pretrained, read_pretrained_config, run_model_folder
 
 
 def model_folder(source: str | Path) -> Path:
     """The exported model folder of ``source``: itself, or a run folder's ``model/``."""
-    path = Path(source)
-    if path.is_dir() and not (path / CONFIG_NAME).is_file() and (path / "model").is_dir():
-        return path / "model"
+    path = run_model_folder(source)
     if not path.is_dir():
         raise ZooError(
             f"{str(source)!r} is not a folder; expected a run folder or a model folder "

@@ -24,24 +24,26 @@ from torch import nn
 
 from zoo.errors import ZooError
 from zoo.preprocessing import Preprocess, image_files
-from zoo.weights import CONFIG_NAME, load_pretrained, read_pretrained_config
+from zoo.weights import load_pretrained, read_pretrained_config, run_model_folder
 
 
 def load_for_prediction(source: str) -> nn.Module:
     """The model at ``source`` (model folder, run folder or shipped weights name), in eval
     mode, with its ``preprocess`` and ``class_names``."""
-    path = Path(source)
-    if path.is_dir() and not (path / CONFIG_NAME).is_file() and (path / "model").is_dir():
-        path = path / "model"  # a run folder
-    model = load_pretrained(path if path.is_dir() else source)
-    kind = getattr(getattr(model, "preprocess", None), "input_kind", None)
-    if kind is None and path.is_dir():
-        kind = ((read_pretrained_config(path).get("data") or {}).get("input_kind")) or None
+    path = run_model_folder(source)
+    # the folder's own record of its inputs, read before its weights (shipped weights are
+    # all image models)
+    kind = (
+        (read_pretrained_config(path).get("data") or {}).get("input_kind")
+        if path.is_dir()
+        else None
+    )
     if kind not in (None, "image"):
         raise ZooError(
             f"{source!r} takes {kind} inputs; zoo.predict reads images (for text, "
             "python -m zoo.generate; for other inputs, zoo.load_pretrained in Python)."
         )
+    model = load_pretrained(path if path.is_dir() else source)
     if not hasattr(model, "preprocess"):
         raise ZooError(f"{source!r} records no preprocessing (no data description).")
     return model.eval()

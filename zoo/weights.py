@@ -155,6 +155,15 @@ def save_pretrained(model: nn.Module, directory: str | os.PathLike, **metadata: 
     return directory
 
 
+def run_model_folder(path: str | os.PathLike) -> Path:
+    """``path`` itself, or the exported ``model/`` folder when ``path`` is a training run's
+    folder (one without a config.json of its own)."""
+    path = Path(path)
+    if path.is_dir() and not (path / CONFIG_NAME).is_file() and (path / "model").is_dir():
+        return path / "model"
+    return path
+
+
 def read_pretrained_config(directory: str | os.PathLike) -> dict[str, Any]:
     """The parsed ``config.json`` of a pretrained folder; a ``ZooError`` if it is not one."""
     directory = Path(directory)

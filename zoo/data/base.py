@@ -20,6 +20,7 @@ GANs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -56,6 +57,13 @@ class LoadedData:
 
 # The number of dimensions of one input of each kind.
 INPUT_NDIM = {"image": 3, "vector": 1, "sequence": 2, "tokens": 1, "noise": 1}
+
+
+def as_sequence_shape(image_shape: Sequence[int], mode: str) -> list[int]:
+    """The sample shape of (C, H, W) images read as sequences (``as_sequence``): rows
+    (H, C*W) or pixels (H*W, C), as :func:`_image_rows` and :func:`_image_pixels` give."""
+    channels, height, width = (int(s) for s in image_shape)
+    return [height, channels * width] if mode == "rows" else [height * width, channels]
 
 
 def _image_rows(images: torch.Tensor) -> torch.Tensor:

@@ -127,3 +127,23 @@ def check_token_ids(ids: torch.Tensor, vocab_size: int, name: str) -> None:
             f"{name} with vocab_size={vocab_size} takes token ids in [0, {vocab_size - 1}], got "
             f"ids from {int(ids.min())} to {int(ids.max())}."
         )
+
+
+def check_lengths(x: torch.Tensor, lengths: object) -> torch.Tensor | None:
+    """The real ``lengths`` (B,) of a padded batch ``x`` (B, T, ...) as a tensor on ``x``'s
+    device, or None; anything but one integer in [1, T] per sequence is refused."""
+    if lengths is None:
+        return None
+    lengths = torch.as_tensor(lengths, device=x.device)
+    batch, steps = x.shape[:2]
+    if (
+        lengths.shape != (batch,)
+        or lengths.is_floating_point()
+        or bool((lengths < 1).any())
+        or bool((lengths > steps).any())
+    ):
+        raise ZooError(
+            f"lengths must be {batch} integers in [1, {steps}] (one per sequence of the "
+            f"batch), got {lengths.tolist()}."
+        )
+    return lengths

@@ -40,6 +40,7 @@ from zoo.errors import ZooError
 from zoo.models.layers import (
     Classifier,
     check_dropout,
+    check_lengths,
     check_token_ids,
     sequence_example_input,
 )
@@ -376,24 +377,6 @@ class RecurrentNetwork(Classifier):
             )
         return x
 
-    @staticmethod
-    def _check_lengths(x: torch.Tensor, lengths: Any) -> torch.Tensor | None:
-        if lengths is None:
-            return None
-        lengths = torch.as_tensor(lengths)
-        batch, steps = x.shape[:2]
-        if (
-            lengths.shape != (batch,)
-            or lengths.is_floating_point()
-            or bool((lengths < 1).any())
-            or bool((lengths > steps).any())
-        ):
-            raise ZooError(
-                f"lengths must be {batch} integers in [1, {steps}] (one per sequence of the "
-                f"batch), got {lengths.tolist()}."
-            )
-        return lengths
-
     def _check_state(self, state: Any, batch: int) -> None:
         shape = (self.num_layers * self.num_directions, batch, self.hidden_size)
         parts = list(state) if self.cell == "lstm" and isinstance(state, tuple | list) else [state]
@@ -420,7 +403,7 @@ class RecurrentNetwork(Classifier):
     ) -> tuple[torch.Tensor, Any]:
         """The last layer's outputs (B, T, D·H), zero at padded steps, and the final state in
         torch.nn's format."""
-        lengths = self._check_lengths(x, lengths)
+        lengths = check_lengths(x, lengths)
         if state is not None:
             self._check_state(state, x.shape[0])
         x = self._embed(x)  # (B, T, I)

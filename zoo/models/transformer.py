@@ -38,6 +38,7 @@ from zoo.models.attention import ATTENTION_IMPLS, MultiHeadAttention
 from zoo.models.layers import (
     Classifier,
     check_dropout,
+    check_lengths,
     check_token_ids,
     sequence_example_input,
 )
@@ -351,20 +352,10 @@ class TransformerClassifier(Classifier):
     @staticmethod
     def _padding_mask(x: torch.Tensor, lengths: Any) -> torch.Tensor | None:
         """(B, T) booleans, True at padded steps, from the real ``lengths``."""
+        lengths = check_lengths(x, lengths)
         if lengths is None:
             return None
-        lengths = torch.as_tensor(lengths, device=x.device)
-        batch, steps = x.shape[:2]
-        if (
-            lengths.shape != (batch,)
-            or lengths.is_floating_point()
-            or bool((lengths < 1).any())
-            or bool((lengths > steps).any())
-        ):
-            raise ZooError(
-                f"lengths must be {batch} integers in [1, {steps}] (one per sequence of the "
-                f"batch), got {lengths.tolist()}."
-            )
+        steps = x.shape[1]
         return torch.arange(steps, device=x.device) >= lengths[:, None]  # (B, T)
 
     # -- the network ----------------------------------------------------------------------
