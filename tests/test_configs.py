@@ -29,7 +29,15 @@ def fit_one_step(make_config, *overrides: str) -> dict[str, float]:
 
 
 def test_every_group_has_its_options():
-    assert set(options("optimizer")) == {"sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop"}
+    assert set(options("optimizer")) == {
+        "sgd",
+        "momentum",
+        "nesterov",
+        "adam",
+        "adamw",
+        "rmsprop",
+        "adam_gan",
+    }
     assert set(options("scheduler")) == {
         "none",
         "step",

@@ -115,8 +115,19 @@ class TensorDataModule(L.LightningDataModule):
         as_sequence: str | None = None,
         target_shape: list[int] | None = None,
         vocab_size: int | None = None,
+        holdout_classes: list[int] | None = None,
     ) -> None:
         super().__init__()
+        holdout = list(holdout_classes or [])
+        if holdout and (
+            target_kind != "class"
+            or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in holdout)
+        ):
+            raise ZooError(
+                "data.holdout_classes takes class indices (integers >= 0) of data whose targets "
+                f"are classes, got {holdout_classes!r} with target_kind {target_kind!r}."
+            )
+        self.holdout_classes = holdout
         if as_sequence is not None and as_sequence not in AS_SEQUENCE_CHOICES:
             raise ZooError(
                 f"data.as_sequence must be one of {', '.join(AS_SEQUENCE_CHOICES)} or null, "
@@ -181,6 +192,8 @@ class TensorDataModule(L.LightningDataModule):
             data = self._read_as_sequence(data)
         self.class_names = data.class_names
         self.splits = self._split(data)
+        if self.holdout_classes:
+            self._hold_out(data)
         train_inputs = self.splits["train"][0]
         self._check_declared()
         if self.standardizes:
@@ -206,6 +219,24 @@ class TensorDataModule(L.LightningDataModule):
             inputs=reshape(data.inputs),
             test_inputs=None if data.test_inputs is None else reshape(data.test_inputs),
         )
+
+    def _hold_out(self, data: LoadedData) -> None:
+        """Remove ``holdout_classes`` from the training and validation splits (the test split
+        keeps them): a model trained on the rest meets them first at test time, as anomalies."""
+        count = len(data.class_names or []) or int(data.targets.max()) + 1
+        unknown = [c for c in self.holdout_classes if c >= count]
+        if unknown:
+            raise ZooError(
+                f"{self.name}: data.holdout_classes {unknown} are not classes; the data has "
+                f"classes 0 to {count - 1}."
+            )
+        held = torch.tensor(self.holdout_classes)
+        for split in ("train", "val"):
+            inputs, targets = self.splits[split]
+            keep = ~torch.isin(targets, held)
+            self.splits[split] = (inputs[keep], targets[keep])
+        if len(self.splits["train"][1]) == 0:
+            raise ZooError(f"{self.name}: data.holdout_classes leaves no training samples.")
 
     def stratifies(self, data: LoadedData) -> bool:
         """Whether the split is stratified: when asked for, and only with one class label per
@@ -377,6 +408,7 @@ class TensorDataModule(L.LightningDataModule):
             "normalization": ({"mean": self.mean, "std": self.std} if self.standardizes else None),
             "split_sizes": {k: len(v[1]) for k, v in self.splits.items()},
             "split_seed": self.split_seed,
+            "holdout_classes": self.holdout_classes or None,
         }
 
     # -- loaders ----------------------------------------------------------------------------

@@ -5,6 +5,16 @@ Model files import torch only: never Lightning or Hydra.
 
 from zoo.models.alexnet import AlexNet, alexnet
 from zoo.models.attention import MultiHeadAttention
+from zoo.models.autoencoder import (
+    Autoencoder,
+    VariationalAutoencoder,
+    autoencoder,
+    conv_autoencoder,
+    conv_vae,
+    linear_autoencoder,
+    vae,
+)
+from zoo.models.gan import GAN, dcgan, gan
 from zoo.models.gpt import GPT, gpt
 from zoo.models.inception import GoogLeNet, InceptionV3, googlenet, inception_v3
 from zoo.models.lenet import LeNet5, lenet5
@@ -39,10 +49,12 @@ from zoo.models.vgg import (
 from zoo.models.vit import VisionTransformer, vit_b_16, vit_b_32, vit_l_16, vit_l_32, vit_tiny
 
 __all__ = [
+    "GAN",
     "GPT",
     "MLP",
     "VGG",
     "AlexNet",
+    "Autoencoder",
     "CifarResNet",
     "GoogLeNet",
     "InceptionV3",
@@ -51,13 +63,20 @@ __all__ = [
     "RecurrentNetwork",
     "ResNet",
     "TransformerClassifier",
+    "VariationalAutoencoder",
     "VisionTransformer",
     "alexnet",
+    "autoencoder",
+    "conv_autoencoder",
+    "conv_vae",
+    "dcgan",
+    "gan",
     "googlenet",
     "gpt",
     "gru",
     "inception_v3",
     "lenet5",
+    "linear_autoencoder",
     "lstm",
     "mlp",
     "resnet18",
@@ -72,6 +91,7 @@ __all__ = [
     "resnet152",
     "rnn",
     "transformer",
+    "vae",
     "vgg11",
     "vgg11_bn",
     "vgg13",

@@ -147,3 +147,79 @@ def check_lengths(x: torch.Tensor, lengths: object) -> torch.Tensor | None:
             f"batch), got {lengths.tolist()}."
         )
     return lengths
+
+
+# -- image-to-code and code-to-image convolution stacks (autoencoders, DCGAN) ---------------
+def halving_plan(image_size: int, name: str) -> tuple[int, int]:
+    """(halvings, base): ``image_size = base · 2**halvings`` with ``base`` in [3, 7] and at
+    least one halving, as the stride-2 stacks of DCGAN (Radford et al. 2016) need: 32 is 4·2³,
+    28 is 7·2², 64 is 4·2⁴."""
+    if not isinstance(image_size, int) or isinstance(image_size, bool) or image_size < 6:
+        raise ZooError(f"{name}: image_size must be an integer >= 6, got {image_size!r}.")
+    size, halvings = image_size, 0
+    while size > 7 and size % 2 == 0:
+        size, halvings = size // 2, halvings + 1
+    if halvings == 0 or not 3 <= size <= 7:
+        raise ZooError(
+            f"{name}: image_size must be 3 to 7 times a power of two (such as 28, 32 or 64), "
+            f"got {image_size}."
+        )
+    return halvings, size
+
+
+def downsampling_convs(
+    in_channels: int, width: int, halvings: int, *, batch_norm: bool, negative_slope: float
+) -> tuple[nn.Sequential, int]:
+    """``halvings`` stride-2 4×4 convolutions, doubling the channels from ``width``, each
+    followed by batch norm (not on the first, which sees the images, as in DCGAN) and a
+    LeakyReLU (``negative_slope`` 0 is a ReLU). No convolution has a bias, as in the
+    DCGAN reference implementation (pytorch/examples). Returns the stack and its output
+    channels."""
+    layers: list[nn.Module] = []
+    channels = in_channels
+    for i in range(halvings):
+        out = width * 2**i
+        norm = batch_norm and i > 0
+        layers += [nn.Conv2d(channels, out, 4, stride=2, padding=1, bias=False)]
+        if norm:
+            layers.append(nn.BatchNorm2d(out))
+        layers.append(nn.LeakyReLU(negative_slope, inplace=True))
+        channels = out
+    return nn.Sequential(*layers), channels
+
+
+def upsampling_convs(
+    code_channels: int, out_channels: int, width: int, halvings: int, base: int
+) -> nn.Sequential:
+    """A (B, code_channels, 1, 1) code to (B, out_channels, base·2**halvings, ...) images: a
+    ``base``×``base`` transposed convolution, then ``halvings`` stride-2 4×4 transposed
+    convolutions halving the channels down to ``width``, each but the last followed by batch
+    norm and ReLU (the DCGAN generator). The output activation is the caller's."""
+    channels = width * 2 ** (halvings - 1)
+    layers: list[nn.Module] = [
+        nn.ConvTranspose2d(code_channels, channels, base, bias=False),
+        nn.BatchNorm2d(channels),
+        nn.ReLU(inplace=True),
+    ]
+    for i in reversed(range(halvings)):
+        last = i == 0
+        out = out_channels if last else width * 2 ** (i - 1)
+        layers.append(nn.ConvTranspose2d(channels, out, 4, stride=2, padding=1, bias=False))
+        if not last:
+            layers += [nn.BatchNorm2d(out), nn.ReLU(inplace=True)]
+        channels = out
+    return nn.Sequential(*layers)
+
+
+def image_example_input(
+    batch_size: int = 1,
+    *,
+    size: int | None = None,
+    generator: torch.Generator | None = None,
+    **kwargs: object,
+) -> torch.Tensor:
+    """Images in [0, 1] of ``in_channels`` × ``image_size`` (or ``size``) pixels: what the
+    autoencoders reconstruct."""
+    side = int(size or kwargs.get("image_size") or 28)
+    channels = int(kwargs.get("in_channels") or 1)
+    return torch.rand(batch_size, channels, side, side, generator=generator)

@@ -100,10 +100,19 @@ class ZooTask(L.LightningModule):
 
     def preprocess(self, x: torch.Tensor, *, train: bool) -> torch.Tensor:
         """Scale uint8 images to [0, 1], augment (training only), then normalize a batch."""
+        return self.normalize(self.scale(x, train=train))
+
+    def scale(self, x: torch.Tensor, *, train: bool) -> torch.Tensor:
+        """The batch in its own units: uint8 images scaled to [0, 1], augmented in training
+        (what autoencoders reconstruct and GANs imitate)."""
         if x.dtype == torch.uint8:
             x = x.float().div_(255.0)
         if train and self.augmentation is not None:
             x = self.augmentation(x)
+        return x
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        """The data's normalization (standardization), in the memory format of the run."""
         if self.normalization is not None:
             x = self.normalization(x)
         if self.channels_last and x.ndim == 4:

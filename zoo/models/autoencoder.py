@@ -1,0 +1,338 @@
+"""Autoencoders (primer: "Autoencoders"): an encoder compresses an input to a latent code, a
+decoder reconstructs the input from the code, and the loss is the reconstruction error.
+
+- :func:`autoencoder`: fully connected encoder and decoder (Hinton & Salakhutdinov 2006).
+- :func:`linear_autoencoder`: one linear map each way, no activation; trained with squared
+  error it learns the subspace of principal component analysis (Baldi & Hornik 1989).
+- :func:`conv_autoencoder`: stride-2 convolutions down, transposed convolutions up (the
+  stacks of DCGAN, :mod:`zoo.models.layers`).
+- :func:`vae` and :func:`conv_vae`: variational autoencoders (Kingma & Welling 2014): the
+  encoder gives the mean and log-variance of a Gaussian posterior q(z|x), a code is drawn by
+  the reparameterization z = μ + σ·ε, and the loss adds KL(q(z|x) ‖ N(0, I)) in closed form
+  (:func:`kl_divergence`); new images are decoded from codes drawn from the prior.
+
+A denoising autoencoder (Vincent et al. 2008) is any of these trained on corrupted inputs
+against the clean ones: the corruption belongs to training (``task.noise=gaussian``, experiment=dae_digits), not to
+the network. Models take images in the data's normalization and give reconstructions in the
+images' own range, [0, 1] (sigmoid output), or unbounded with ``output_activation="none"``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from zoo.errors import ZooError
+from zoo.models.layers import (
+    downsampling_convs,
+    halving_plan,
+    image_example_input,
+    make_activation,
+    upsampling_convs,
+)
+from zoo.registry import register_model
+
+OUTPUT_ACTIVATIONS = ("sigmoid", "none")
+
+
+class VAEOutput(NamedTuple):
+    """What a variational autoencoder returns: the reconstruction of a sampled code and the
+    posterior's parameters, each (B, latent_dim)."""
+
+    reconstruction: torch.Tensor
+    mean: torch.Tensor
+    log_var: torch.Tensor
+
+
+def kl_divergence(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+    """KL(N(μ, diag σ²) ‖ N(0, I)) per sample, in closed form (Kingma & Welling 2014,
+    appendix B): ½ Σ_j (μ_j² + σ_j² - 1 - log σ_j²). (B, k) → (B,)."""
+    return 0.5 * (mean.square() + log_var.exp() - 1.0 - log_var).sum(dim=-1)
+
+
+def _output_activation(name: str) -> nn.Module:
+    if name not in OUTPUT_ACTIVATIONS:
+        raise ZooError(
+            f"output_activation must be one of {', '.join(OUTPUT_ACTIVATIONS)}, got {name!r}."
+        )
+    return nn.Sigmoid() if name == "sigmoid" else nn.Identity()
+
+
+def _check_positive(name: str, **values: object) -> None:
+    for key, value in values.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ZooError(f"model {name!r}: {key} must be an integer >= 1, got {value!r}.")
+
+
+class Autoencoder(nn.Module):
+    """An encoder to a ``latent_dim`` code and a decoder back to ``image_shape``.
+
+    ``encode`` (B, C, H, W) → (B, k); ``decode`` (B, k) → (B, C, H, W); ``forward`` is the
+    reconstruction, decode(encode(x)).
+    """
+
+    def __init__(
+        self, encoder: nn.Module, decoder: nn.Module, latent_dim: int, image_shape: Sequence[int]
+    ) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.decoder = decoder
+        self.latent_dim = latent_dim
+        self.image_shape = tuple(image_shape)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x)  # (B, k)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z).view(len(z), *self.image_shape)  # (B, C, H, W)
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """The reconstruction of ``x`` from its code (for a VAE, from the posterior mean)."""
+        return self.decode(self.encode(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.reconstruct(x)
+
+
+class VariationalAutoencoder(Autoencoder):
+    """An autoencoder whose encoder gives a Gaussian posterior: its last layer has
+    2·``latent_dim`` outputs, the mean and the log-variance.
+
+    ``forward`` draws one code per input by reparameterization and returns
+    :class:`VAEOutput`; ``encode`` gives the posterior mean (the code to export or plot);
+    ``sample`` decodes codes drawn from the prior N(0, I).
+    """
+
+    def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The mean and log-variance of q(z|x), each (B, k)."""
+        mean, log_var = self.encoder(x).chunk(2, dim=-1)
+        return mean, log_var
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.posterior(x)[0]
+
+    def forward(self, x: torch.Tensor) -> VAEOutput:
+        mean, log_var = self.posterior(x)  # (B, k) each
+        z = mean + torch.randn_like(mean) * (0.5 * log_var).exp()  # reparameterization
+        return VAEOutput(self.decode(z), mean, log_var)
+
+    @torch.no_grad()
+    def sample(self, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` images decoded from codes drawn from the prior (on the CPU ``generator``)."""
+        device = next(self.parameters()).device
+        z = torch.randn(n, self.latent_dim, generator=generator).to(device)
+        return self.decode(z)
+
+
+# -- fully connected ------------------------------------------------------------------------
+def _mlp(sizes: Sequence[int], activation: str, final: nn.Module | None) -> nn.Sequential:
+    """Linear layers through ``sizes``, ``activation`` between them, ``final`` after."""
+    layers: list[nn.Module] = []
+    for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(sizes) - 2 and activation != "none":
+            layers.append(make_activation(activation))
+    if final is not None:
+        layers.append(final)
+    return nn.Sequential(*layers)
+
+
+def _mlp_autoencoder(
+    name: str,
+    cls: type[Autoencoder],
+    *,
+    in_channels: int,
+    image_size: int,
+    latent_dim: int,
+    hidden_sizes: Sequence[int],
+    activation: str,
+    output_activation: str,
+) -> Autoencoder:
+    _check_positive(name, in_channels=in_channels, image_size=image_size, latent_dim=latent_dim)
+    hidden = list(hidden_sizes)
+    if any(not isinstance(h, int) or h < 1 for h in hidden):
+        raise ZooError(f"model {name!r}: hidden_sizes must be integers >= 1, got {hidden}.")
+    features = in_channels * image_size * image_size
+    code = 2 * latent_dim if cls is VariationalAutoencoder else latent_dim
+    encoder = nn.Sequential(nn.Flatten(), _mlp([features, *hidden, code], activation, None))
+    decoder = _mlp(
+        [latent_dim, *reversed(hidden), features], activation, _output_activation(output_activation)
+    )
+    return cls(encoder, decoder, latent_dim, (in_channels, image_size, image_size))
+
+
+AE_PAPER = "Hinton & Salakhutdinov 2006, Reducing the dimensionality of data with neural networks"
+VAE_PAPER = "Kingma & Welling 2014, Auto-Encoding Variational Bayes"
+
+
+@register_model(
+    family="autoencoder",
+    tasks=("autoencoder",),
+    default_input_size=(1, 28, 28),
+    paper=AE_PAPER,
+    example_input=image_example_input,
+)
+def autoencoder(
+    *,
+    in_channels: int = 1,
+    image_size: int = 28,
+    latent_dim: int = 32,
+    hidden_sizes: Sequence[int] = (256,),
+    activation: str = "relu",
+    output_activation: str = "sigmoid",
+) -> Autoencoder:
+    """A fully connected autoencoder: flattened images → ``hidden_sizes`` → ``latent_dim``
+    → the hidden sizes reversed → images."""
+    return _mlp_autoencoder(
+        "autoencoder",
+        Autoencoder,
+        in_channels=in_channels,
+        image_size=image_size,
+        latent_dim=latent_dim,
+        hidden_sizes=hidden_sizes,
+        activation=activation,
+        output_activation=output_activation,
+    )
+
+
+@register_model(
+    family="autoencoder",
+    tasks=("autoencoder",),
+    default_input_size=(1, 28, 28),
+    paper="Baldi & Hornik 1989, Neural networks and principal component analysis",
+    example_input=image_example_input,
+)
+def linear_autoencoder(
+    *, in_channels: int = 1, image_size: int = 28, latent_dim: int = 8
+) -> Autoencoder:
+    """One affine map to ``latent_dim`` codes and one back, no activation anywhere: trained
+    with squared error, its reconstructions are the projections onto the top ``latent_dim``
+    principal components (Baldi & Hornik 1989)."""
+    return _mlp_autoencoder(
+        "linear_autoencoder",
+        Autoencoder,
+        in_channels=in_channels,
+        image_size=image_size,
+        latent_dim=latent_dim,
+        hidden_sizes=(),
+        activation="none",
+        output_activation="none",
+    )
+
+
+@register_model(
+    family="autoencoder",
+    tasks=("autoencoder",),
+    default_input_size=(1, 28, 28),
+    paper=VAE_PAPER,
+    example_input=image_example_input,
+)
+def vae(
+    *,
+    in_channels: int = 1,
+    image_size: int = 28,
+    latent_dim: int = 20,
+    hidden_sizes: Sequence[int] = (400,),
+    activation: str = "relu",
+    output_activation: str = "sigmoid",
+) -> VariationalAutoencoder:
+    """The fully connected VAE of Kingma & Welling (2014) (ReLU rather than tanh hidden
+    units): images → ``hidden_sizes`` → (μ, log σ²) of ``latent_dim`` → images."""
+    model = _mlp_autoencoder(
+        "vae",
+        VariationalAutoencoder,
+        in_channels=in_channels,
+        image_size=image_size,
+        latent_dim=latent_dim,
+        hidden_sizes=hidden_sizes,
+        activation=activation,
+        output_activation=output_activation,
+    )
+    return model  # type: ignore[return-value]
+
+
+# -- convolutional --------------------------------------------------------------------------
+def _conv_autoencoder(
+    name: str,
+    cls: type[Autoencoder],
+    *,
+    in_channels: int,
+    image_size: int,
+    latent_dim: int,
+    width: int,
+    output_activation: str,
+) -> Autoencoder:
+    _check_positive(name, in_channels=in_channels, latent_dim=latent_dim, width=width)
+    halvings, base = halving_plan(image_size, name)
+    convs, channels = downsampling_convs(
+        in_channels, width, halvings, batch_norm=True, negative_slope=0.2
+    )
+    code = 2 * latent_dim if cls is VariationalAutoencoder else latent_dim
+    encoder = nn.Sequential(convs, nn.Flatten(), nn.Linear(channels * base * base, code))
+    decoder = nn.Sequential(
+        nn.Unflatten(1, (latent_dim, 1, 1)),  # (B, k) → (B, k, 1, 1)
+        upsampling_convs(latent_dim, in_channels, width, halvings, base),
+        _output_activation(output_activation),
+    )
+    return cls(encoder, decoder, latent_dim, (in_channels, image_size, image_size))
+
+
+@register_model(
+    family="autoencoder",
+    tasks=("autoencoder",),
+    default_input_size=(1, 28, 28),
+    paper=AE_PAPER + "; the convolution stacks of Radford et al. 2016 (DCGAN)",
+    example_input=image_example_input,
+)
+def conv_autoencoder(
+    *,
+    in_channels: int = 1,
+    image_size: int = 28,
+    latent_dim: int = 32,
+    width: int = 32,
+    output_activation: str = "sigmoid",
+) -> Autoencoder:
+    """A convolutional autoencoder: stride-2 4×4 convolutions (batch norm, LeakyReLU 0.2)
+    from ``width`` channels, doubling, down to 3–7 pixels, a linear map to ``latent_dim``;
+    the decoder mirrors it with transposed convolutions (batch norm, ReLU)."""
+    return _conv_autoencoder(
+        "conv_autoencoder",
+        Autoencoder,
+        in_channels=in_channels,
+        image_size=image_size,
+        latent_dim=latent_dim,
+        width=width,
+        output_activation=output_activation,
+    )
+
+
+@register_model(
+    family="autoencoder",
+    tasks=("autoencoder",),
+    default_input_size=(1, 28, 28),
+    paper=VAE_PAPER,
+    example_input=image_example_input,
+)
+def conv_vae(
+    *,
+    in_channels: int = 1,
+    image_size: int = 28,
+    latent_dim: int = 20,
+    width: int = 32,
+    output_activation: str = "sigmoid",
+) -> VariationalAutoencoder:
+    """A VAE with the convolutional encoder and decoder of :func:`conv_autoencoder`."""
+    model = _conv_autoencoder(
+        "conv_vae",
+        VariationalAutoencoder,
+        in_channels=in_channels,
+        image_size=image_size,
+        latent_dim=latent_dim,
+        width=width,
+        output_activation=output_activation,
+    )
+    return model  # type: ignore[return-value]

@@ -1,0 +1,166 @@
+"""Autoencoding (primer: "Autoencoders"): the target is the input itself.
+
+The model sees the batch normalized as the data says (and corrupted first, for a denoising
+autoencoder: ``noise``), and reconstructs the clean batch in its own units, images in [0, 1].
+The reconstruction loss of one image is its summed squared error (``loss: mse``) or summed
+binary cross-entropy (``loss: bce``, for outputs and targets in [0, 1]); a variational
+autoencoder adds ``beta`` times the KL divergence of its posterior from the prior, in closed
+form (Kingma & Welling 2014; beta ≠ 1 is the β-VAE of Higgins et al. 2017). The data's
+targets, when it has any (digit classes), are not used.
+
+Logged per stage: ``loss`` (per image, what is minimized), ``mse`` (per pixel, comparable
+across models and with PCA), and for a VAE ``recon`` and ``kl`` (per image) and ``elbo``
+(-recon - kl, per image: with ``bce`` a lower bound on log p(x) in nats); ``val/mse_best``.
+At the end of each validation epoch a grid of the first validation images (noisy inputs when
+denoising), their reconstructions (and the clean images) is written under the run folder
+(``images/reconstructions_epochNNN.png``) and to TensorBoard.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics import MeanMetric, MeanSquaredError, Metric
+
+from zoo.errors import ZooError
+from zoo.kinds import TARGET_KINDS
+from zoo.models.autoencoder import VAEOutput, kl_divergence
+from zoo.noise import check_noise, corrupt
+from zoo.tasks.base import ZooTask
+
+STAGES = ("train", "val", "test")
+LOSSES = ("mse", "bce")
+GRID_IMAGES = 8
+
+
+def reconstruction_loss(
+    reconstruction: torch.Tensor, target: torch.Tensor, kind: str
+) -> torch.Tensor:
+    """The reconstruction error of each input, summed over its values: (B, ...) → (B,)."""
+    if kind == "mse":
+        error = (reconstruction - target).square()
+    else:
+        error = F.binary_cross_entropy(reconstruction, target, reduction="none")
+    return error.flatten(1).sum(dim=1)
+
+
+class AutoencoderTask(ZooTask):
+    """Train an autoencoder (plain, denoising or variational) on any image or vector data.
+
+    Args:
+        loss: "mse" or "bce" (the model's outputs and the data must lie in [0, 1]).
+        beta: the weight of the KL term of a variational autoencoder (1: the ELBO).
+        noise: the corruption of a denoising autoencoder (:mod:`zoo.noise`): "none",
+            "gaussian", "masking" or "salt_and_pepper", applied in every stage.
+        noise_level: its standard deviation (gaussian) or probability (the others).
+    """
+
+    kind = "autoencoder"
+    best_of = "val/mse"
+    target_kinds = TARGET_KINDS  # the data's targets are ignored
+    logged_metrics = {
+        **{f"{stage}/{name}": "min" for stage in STAGES for name in ("loss", "mse", "recon", "kl")},
+        **{f"{stage}/elbo": "max" for stage in STAGES},
+        "val/mse_best": "min",
+    }
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: Any,
+        scheduler: Any = None,
+        *,
+        loss: str = "mse",
+        beta: float = 1.0,
+        noise: str = "none",
+        noise_level: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(model, optimizer, scheduler, **kwargs)
+        if loss not in LOSSES:
+            raise ZooError(f"task.loss must be one of {', '.join(LOSSES)}, got {loss!r}.")
+        if isinstance(beta, bool) or not isinstance(beta, int | float) or beta < 0:
+            raise ZooError(f"task.beta must be a number >= 0, got {beta!r}.")
+        check_noise(noise, noise_level)
+        self.loss_kind = loss
+        self.beta = float(beta)
+        self.noise = noise
+        self.noise_level = float(noise_level)
+        self.mean_loss = nn.ModuleDict({f"{s}_": MeanMetric() for s in STAGES})
+        self.mse = nn.ModuleDict({f"{s}_": MeanSquaredError() for s in STAGES})
+        self.recon = nn.ModuleDict({f"{s}_": MeanMetric() for s in STAGES})
+        self.kl = nn.ModuleDict({f"{s}_": MeanMetric() for s in STAGES})
+        self.elbo = nn.ModuleDict({f"{s}_": MeanMetric() for s in STAGES})
+        self._grid: list[torch.Tensor] | None = None
+
+    @property
+    def variational(self) -> bool:
+        return hasattr(self.model, "posterior")
+
+    def corrupt(self, clean: torch.Tensor) -> torch.Tensor:
+        """The model's input before normalization: ``clean`` corrupted by the task's noise."""
+        return clean if self.noise == "none" else corrupt(clean, self.noise, self.noise_level)
+
+    def step(self, batch: Any, stage: str) -> torch.Tensor:
+        inputs = batch[0] if isinstance(batch, tuple | list) else batch
+        train = stage == "train"
+        clean = self.scale(inputs, train=train)  # the target, (B, C, H, W) in [0, 1]
+        if self.loss_kind == "bce" and clean.device.type == "cpu":
+            low, high = float(clean.min()), float(clean.max())
+            if low < 0 or high > 1:
+                raise ZooError(
+                    f"task.loss=bce needs data in [0, 1], but this batch spans [{low:.3g}, "
+                    f"{high:.3g}]; use task.loss=mse."
+                )
+        noisy = self.corrupt(clean)
+        output = self(self.normalize(noisy))
+        if isinstance(output, VAEOutput):
+            reconstruction = output.reconstruction
+            recon = reconstruction_loss(reconstruction, clean, self.loss_kind)  # (B,)
+            kl = kl_divergence(output.mean, output.log_var)  # (B,)
+            loss = (recon + self.beta * kl).mean()
+            self.recon[f"{stage}_"].update(recon.detach())
+            self.kl[f"{stage}_"].update(kl.detach())
+            self.elbo[f"{stage}_"].update(-(recon + kl).detach())
+        else:
+            reconstruction = output
+            loss = reconstruction_loss(reconstruction, clean, self.loss_kind).mean()
+        self.mean_loss[f"{stage}_"].update(loss.detach(), weight=len(clean))
+        self.mse[f"{stage}_"].update(reconstruction.detach().flatten(1), clean.flatten(1))
+        if stage == "val" and self._grid is None:
+            rows = [noisy, reconstruction] + ([clean] if self.noise != "none" else [])
+            self._grid = [r[:GRID_IMAGES].detach() for r in rows]
+        if train:
+            self.log_step_value("train/loss_step", loss.detach())
+            return self.regularized(loss)
+        return loss
+
+    def epoch_metrics(self, stage: str) -> dict[str, Metric]:
+        metrics: dict[str, Metric] = {
+            "loss": self.mean_loss[f"{stage}_"],
+            "mse": self.mse[f"{stage}_"],
+        }
+        if self.variational:
+            metrics |= {
+                "recon": self.recon[f"{stage}_"],
+                "kl": self.kl[f"{stage}_"],
+                "elbo": self.elbo[f"{stage}_"],
+            }
+        return metrics
+
+    def on_validation_epoch_end(self) -> None:
+        super().on_validation_epoch_end()
+        grid, self._grid = self._grid, None
+        if grid is not None and grid[0].ndim == 4:
+            from zoo.image_logging import log_image_grid
+
+            log_image_grid(self.trainer, "reconstructions", grid)
+
+    def predict_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        """The reconstructions of a batch (of clean inputs)."""
+        inputs = batch[0] if isinstance(batch, tuple | list) else batch
+        output = self(self.preprocess(inputs, train=False))
+        return output.reconstruction if isinstance(output, VAEOutput) else output
