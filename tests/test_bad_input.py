@@ -287,6 +287,37 @@ CASES = [
     (["train=false"], r"train=false tests and exports the weights of ckpt_path, which is not"),
     # hardware
     (["trainer=gpu"], r"trainer\.accelerator=gpu needs a CUDA GPU, and none is visible here"),
+    # autoencoders and GANs
+    (["model=dcgan"], r"model 'dcgan' does not do classification; it does: gan"),
+    (["task=gan"], r"model 'lenet5' does not do gan; it does: classification"),
+    (["model=vae", "task=autoencoder", "task.noise=gausian"], r"task\.noise must be one of none"),
+    (
+        ["model=vae", "task=autoencoder", "task.noise=masking", "task.noise_level=1.5"],
+        r"task\.noise_level \(a probability\) must be in \[0, 1\], got 1\.5",
+    ),
+    (["model=vae", "task=autoencoder", "task.beta=-1"], r"task\.beta must be a number >= 0"),
+    (["model=vae", "task=autoencoder", "task.loss=l1"], r"task\.loss must be one of mse, bce"),
+    (
+        ["model=linear_autoencoder", "task=autoencoder", "task.loss=bce"],
+        r"task\.loss=bce compares outputs in \[0, 1\].*linear_autoencoder.*use task\.loss=mse",
+    ),
+    (
+        ["model=conv_autoencoder", "task=autoencoder", "model.image_size=28"],
+        r"model\.image_size=28 but data=digits gives 32x32 images",
+    ),
+    (["model=dcgan", "task=gan", "model.latent_dim=0"], r"latent_dim must be an integer >= 1"),
+    (
+        ["model=dcgan", "task=gan", "regularization=grad_clip"],
+        r"regularization\.grad_clip=.*task=gan steps its two optimizers itself",
+    ),
+    (
+        ["model=dcgan", "task=gan", "task.discriminator_steps=0"],
+        r"task\.discriminator_steps must be an integer >= 1, got 0",
+    ),
+    (
+        ["model=dcgan", "task=gan", "data.holdout_classes=[12]"],
+        r"data\.holdout_classes \[12\] are not all classes of data=digits; it has classes 0 to 9",
+    ),
 ]
 
 

@@ -448,6 +448,8 @@ def check_config(cfg: DictConfig) -> ModelInfo:
         ),
     )
     check_causal(cfg, task, info, kwargs)
+    check_generative(cfg, task, info, kwargs)
+    check_holdout(cfg.data)
     _require(
         not cfg.get("channels_last") or cfg.data.input_kind == "image",
         f"channels_last=true is a memory format for images, but {_data_name(cfg.data)} gives "
@@ -460,6 +462,69 @@ def check_config(cfg: DictConfig) -> ModelInfo:
     check_trainer(cfg)
     check_checkpoint(cfg, info, kwargs)
     return info
+
+
+def check_holdout(data: DictConfig) -> None:
+    """``data.holdout_classes`` must name classes the data has."""
+    holdout, classes = data.get("holdout_classes"), data.get("num_classes")
+    if not holdout or not isinstance(classes, int):
+        return
+    _require(
+        isinstance(holdout, ListConfig | list)
+        and all(
+            isinstance(c, int) and not isinstance(c, bool) and 0 <= c < classes for c in holdout
+        ),
+        f"data.holdout_classes {to_container(holdout)} are not all classes of "
+        f"{_data_name(data)}; it has classes 0 to {classes - 1}.",
+    )
+    _require(len(set(holdout)) < classes, "data.holdout_classes leaves no class to train on.")
+
+
+def check_generative(
+    cfg: DictConfig, task: type[ZooTask], info: ModelInfo, kwargs: dict[str, Any]
+) -> None:
+    """Images of the data's size for models that make them; a BCE loss only on outputs in
+    [0, 1]; no automatic gradient clipping for the GAN task, which steps its optimizers
+    itself."""
+    shape = cfg.data.get("input_shape")
+    size = kwargs.get("image_size")
+    if task.kind in ("autoencoder", "gan") and size is not None and shape is not None:
+        height, width = (int(s) for s in list(shape)[-2:])
+        _require(
+            size == height == width,
+            f"model.image_size={size} but {_data_name(cfg.data)} gives {height}x{width} images"
+            + (
+                "; leave model.image_size to the data (${data.input_shape[1]})."
+                if height == width
+                else "; the model makes square images: resize the data (data.image_size)."
+            ),
+        )
+    if task.kind == "autoencoder" and cfg.task.get("loss") == "bce":
+        _require(
+            kwargs.get("output_activation", "none") == "sigmoid",
+            f"task.loss=bce compares outputs in [0, 1] with the images, but model {info.name!r} "
+            f"gives unbounded outputs"
+            + (
+                " (model.output_activation=none); set model.output_activation=sigmoid or "
+                if "output_activation" in kwargs
+                else "; use "
+            )
+            + "task.loss=mse.",
+        )
+    if task.kind == "gan":
+        clip = (cfg.get("regularization") or {}).get("grad_clip")
+        _require(
+            clip is None,
+            f"regularization.grad_clip={clip}: task=gan steps its two optimizers itself, where "
+            "Lightning's gradient clipping does not apply; leave grad_clip out (lower "
+            "optimizer.lr, or task.discriminator_lr, for a steadier game).",
+        )
+        accumulate = OmegaConf.select(cfg, "trainer.accumulate_grad_batches", default=1)
+        _require(
+            accumulate in (None, 1),
+            f"trainer.accumulate_grad_batches={accumulate}: task=gan steps its optimizers "
+            "every batch; use a larger data.batch_size instead.",
+        )
 
 
 def check_outputs_fit_targets(data: DictConfig, kwargs: dict[str, Any]) -> None:

@@ -116,6 +116,7 @@ COMMON_ARGUMENTS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "num_classes": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
     "in_channels": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
     "in_features": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    "latent_dim": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
     "dropout": (lambda v: _is_number(v) and 0.0 <= v < 1.0, "a number in [0, 1)"),
 }
 
@@ -130,6 +131,11 @@ def check_common_arguments(info: ModelInfo, kwargs: dict[str, Any]) -> None:
             continue  # the builder's own "derive it" default (gpt: num_classes = vocab_size)
         if not valid(kwargs[key]):
             raise ZooError(f"model {info.name!r}: {key} must be {allowed}, got {kwargs[key]!r}.")
+
+
+def _as_json(value: Any) -> Any:
+    """Tuples as lists, as a spec reads back from config.json (``hidden_sizes=(256,)``)."""
+    return [_as_json(v) for v in value] if isinstance(value, tuple | list) else value
 
 
 def register_model(
@@ -171,7 +177,8 @@ def register_model(
                 model = builder(**kwargs)
                 bound = inspect.signature(builder).bind(**kwargs)
                 bound.apply_defaults()
-                model.zoo_spec = {"name": model_name, "kwargs": dict(bound.arguments)}
+                kwargs = {key: _as_json(value) for key, value in bound.arguments.items()}
+                model.zoo_spec = {"name": model_name, "kwargs": kwargs}
                 return model
             if _weights_loader is None:
                 raise RuntimeError("import zoo before building a model with weights")

@@ -1,10 +1,14 @@
 """The contract every registered model keeps, asserted for each name of ``list_models()``
 (as timm's tests/test_models.py does): the example input of its default configuration, the
-output shape, a gradient for every parameter, the ``num_classes`` override, features then
-head equals forward, ``reset_classifier``, the ``save_pretrained`` round trip, bad arguments
-refused with the same message, and a config under configs/model/ that the training system
-accepts. A new model passes these by being registered; family test files hold only what is
-specific to the family (fidelity to torchvision, the papers' layouts).
+output shape, a gradient for every parameter, the ``save_pretrained`` round trip, bad
+arguments refused with the same message, and a config under configs/model/ that the training
+system accepts. Predictive models (classifiers, regressors, language models) also keep the
+``num_classes`` override, features then head equals forward, and ``reset_classifier``;
+generative models keep theirs: an autoencoder gives back images of its input's shape (a VAE
+with its posterior), a GAN turns noise into images its discriminator scores, and both
+``sample`` images in [0, 1] (GANs and VAEs). A new model passes these by being registered;
+family test files hold only what is specific to the family (fidelity to torchvision, the
+papers' layouts).
 
 The fast configuration: the small-input form where a model has one, 10 classes, 32-pixel
 images (the heaviest networks at their smallest practical size), the example input's 8 steps
@@ -26,6 +30,9 @@ from zoo.config import check_config, check_model_fits_data, model_kwargs
 from zoo.registry import check_builder_kwargs
 
 NAMES = list_models()
+# Models that make or reconstruct images rather than predict targets.
+GENERATIVE = [n for n in NAMES if {"autoencoder", "gan"} & set(get_model_info(n).tasks)]
+PREDICTIVE = [n for n in NAMES if n not in GENERATIVE]
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "model"
 # ResNet-152's smallest input is 1 pixel, but batch norm over 1×1 maps of a batch of 2 gives
 # useless, non-finite gradients: 16 pixels.
@@ -59,6 +66,8 @@ def fast_kwargs(name: str, **kwargs) -> dict:
         kwargs.setdefault("image_size", FAST_SIZES.get(name, 32))
     if takes(name, "num_classes"):
         kwargs.setdefault("num_classes", 10)
+    if takes(name, "width") and name in GENERATIVE:
+        kwargs.setdefault("width", 8)
     if language_model_only(name) and takes(name, "vocab_size") and "num_classes" in kwargs:
         kwargs.setdefault("vocab_size", kwargs["num_classes"])  # outputs: the vocabulary
     return kwargs
@@ -92,7 +101,7 @@ def test_registry_is_populated():
     assert {"mlp", "lenet5", "alexnet", "vgg11", "resnet18", "resnet20", "googlenet"} <= set(NAMES)
 
 
-@pytest.mark.parametrize("name", built(NAMES))
+@pytest.mark.parametrize("name", built(PREDICTIVE))
 def test_example_input_of_the_default_configuration(name):
     """The declared example input goes through the model as ``model_info`` builds it."""
     info = get_model_info(name)
@@ -107,7 +116,7 @@ def test_example_input_of_the_default_configuration(name):
     assert logits.shape == output_shape(name, example, default_classes)
 
 
-@pytest.mark.parametrize("name", built(NAMES))
+@pytest.mark.parametrize("name", built(PREDICTIVE))
 def test_forward_shape_and_features_then_head(name):
     model = fast_model(name).eval()
     x = fast_input(name)
@@ -118,17 +127,25 @@ def test_forward_shape_and_features_then_head(name):
     torch.testing.assert_close(head, logits)
 
 
+def training_outputs(name: str, model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+    """What training differentiates: the outputs, or for a GAN the discriminator's logits on
+    generated images (which reach both networks)."""
+    if "gan" in get_model_info(name).tasks:
+        return [model.discriminate(model(x))]
+    return outputs_of(model(x))
+
+
 @pytest.mark.parametrize("name", built(NAMES))
 def test_every_parameter_gets_a_finite_gradient(name):
     kwargs = {"aux_logits": True} if takes(name, "aux_logits") else {}
     model = fast_model(name, **kwargs).train()
-    sum(o.square().mean() for o in outputs_of(model(fast_input(name)))).backward()
+    sum(o.square().mean() for o in training_outputs(name, model, fast_input(name))).backward()
     missing = [n for n, p in model.named_parameters() if p.grad is None]
     assert not missing, f"no gradient for {missing[:5]}"
     assert all(torch.isfinite(p.grad).all() for p in model.parameters())
 
 
-@pytest.mark.parametrize("name", built(NAMES))
+@pytest.mark.parametrize("name", built(PREDICTIVE))
 def test_num_classes_override(name):
     model = fast_model(name, num_classes=7).eval()
     x = fast_input(name, num_classes=7)
@@ -137,7 +154,7 @@ def test_num_classes_override(name):
     assert model.zoo_spec["kwargs"]["num_classes"] == 7
 
 
-@pytest.mark.parametrize("name", built([n for n in NAMES if takes(n, "in_channels")]))
+@pytest.mark.parametrize("name", built([n for n in PREDICTIVE if takes(n, "in_channels")]))
 def test_in_channels_override(name):
     model = fast_model(name, in_channels=1).eval()
     x = get_model_info(name).example_input(2, size=FAST_SIZES.get(name, 32), in_channels=1)
@@ -146,7 +163,7 @@ def test_in_channels_override(name):
         assert model(x).shape == (2, 10)
 
 
-@pytest.mark.parametrize("name", built([n for n in NAMES if not language_model_only(n)]))
+@pytest.mark.parametrize("name", built([n for n in PREDICTIVE if not language_model_only(n)]))
 def test_reset_classifier_installs_a_fresh_head(name):
     kwargs = {"aux_logits": True} if takes(name, "aux_logits") else {}
     model = fast_model(name, **kwargs)
@@ -167,16 +184,66 @@ def test_save_pretrained_round_trip(name, tmp_path):
     assert loaded.zoo_spec == model.zoo_spec
     x = fast_input(name)
     with torch.no_grad():
-        torch.testing.assert_close(loaded(x), model(x), rtol=0, atol=0)
+        torch.manual_seed(0)  # a VAE draws its code
+        expected = outputs_of(model(x))
+        torch.manual_seed(0)
+        for got, want in zip(outputs_of(loaded(x)), expected, strict=True):
+            torch.testing.assert_close(got, want, rtol=0, atol=0)
+
+
+# -- generative models ------------------------------------------------------------------------
+@pytest.mark.parametrize("name", GENERATIVE)
+@pytest.mark.parametrize("channels", [1, 3])
+def test_generative_models_give_images_of_the_data_shape(name, channels):
+    """An autoencoder reconstructs (B, C, H, W) from (B, C, H, W), a VAE with its posterior
+    (B, k) twice; a GAN turns (B, k) noise into (B, C, H, W) images in [-1, 1] and scores
+    each with one logit; all for 28- and 32-pixel images."""
+    for size in (28, 32):
+        model = fast_model(name, in_channels=channels, image_size=size).eval()
+        x = get_model_info(name).example_input(
+            2, size=size, **fast_kwargs(name, in_channels=channels, image_size=size)
+        )
+        with torch.no_grad():
+            output = model(x)
+        image = (2, channels, size, size)
+        if "gan" in get_model_info(name).tasks:
+            assert x.shape == (2, model.latent_dim)
+            assert output.shape == image and output.abs().max() <= 1
+            assert model.discriminate(output).shape == (2,)
+        elif isinstance(output, tuple):  # a VAE
+            assert output.reconstruction.shape == image
+            assert output.mean.shape == output.log_var.shape == (2, model.latent_dim)
+        else:
+            assert output.shape == image
+        if hasattr(model, "encode"):
+            assert model.encode(x).shape == (2, model.latent_dim)
+
+
+@pytest.mark.parametrize("name", [n for n in GENERATIVE if hasattr(fast_model(n), "sample")])
+def test_sample_gives_images_in_the_unit_range_reproducibly(name):
+    model = fast_model(name).eval()
+    first = model.sample(4, generator=torch.Generator().manual_seed(1))
+    again = model.sample(4, generator=torch.Generator().manual_seed(1))
+    other = model.sample(4, generator=torch.Generator().manual_seed(2))
+    assert first.shape == (4, *model.image_shape)
+    assert first.min() >= 0 and first.max() <= 1
+    torch.testing.assert_close(first, again, rtol=0, atol=0)
+    assert not torch.equal(first, other)
 
 
 def bad_arguments(name: str) -> list[tuple[dict, str]]:
-    cases = [
-        ({"num_classes": 0}, r"num_classes must be an integer >= 1, got 0"),
-        ({"num_classes": 2.5}, r"num_classes must be an integer >= 1, got 2\.5"),
-        ({"num_classes": "10"}, r"num_classes must be an integer >= 1, got '10'"),
-        ({"not_an_argument": 1}, r" has no argument 'not_an_argument'; allowed: "),
-    ]
+    cases = [({"not_an_argument": 1}, r" has no argument 'not_an_argument'; allowed: ")]
+    if takes(name, "num_classes"):
+        cases += [
+            ({"num_classes": 0}, r"num_classes must be an integer >= 1, got 0"),
+            ({"num_classes": 2.5}, r"num_classes must be an integer >= 1, got 2\.5"),
+            ({"num_classes": "10"}, r"num_classes must be an integer >= 1, got '10'"),
+        ]
+    if takes(name, "latent_dim"):
+        cases += [
+            ({"latent_dim": 0}, r"latent_dim must be an integer >= 1, got 0"),
+            ({"latent_dim": "8"}, r"latent_dim must be an integer >= 1, got '8'"),
+        ]
     if takes(name, "in_channels"):
         cases.append(({"in_channels": 0}, r"in_channels must be an integer >= 1, got 0"))
     if takes(name, "dropout"):
@@ -204,14 +271,18 @@ def test_has_a_config_the_training_system_accepts(name, make_config):
     for sequence models) into builder arguments the model takes (the small-input form on
     32-pixel digits) and passes every check."""
     assert (CONFIGS / f"{name}.yaml").is_file(), f"configs/model/{name}.yaml is missing"
-    data = DATA_FOR_INPUT_KIND.get(get_model_info(name).input_kind)
-    lm = ["task=language_model"] if language_model_only(name) else []
-    cfg = make_config(f"model={name}", *([f"data={data}"] if data else []), *lm)
     info = get_model_info(name)
+    data = DATA_FOR_INPUT_KIND.get(info.input_kind)
+    lm = ["task=language_model"] if language_model_only(name) else []
+    generative = [f"task={info.tasks[0]}"] if name in GENERATIVE else []
+    cfg = make_config(f"model={name}", *([f"data={data}"] if data else []), *lm, *generative)
     if lm:
         check_config(cfg)  # reads the text's vocabulary into cfg.data
     kwargs = model_kwargs(cfg)
-    assert kwargs["num_classes"] == (cfg.data.vocab_size if lm else 10)
+    if name in GENERATIVE:  # sized by the data: 1-channel 32-pixel digits
+        assert (kwargs["in_channels"], kwargs["image_size"]) == (1, 32)
+    else:
+        assert kwargs["num_classes"] == (cfg.data.vocab_size if lm else 10)
     assert kwargs.get("small_input", True) is True
     check_builder_kwargs(info, kwargs)
     check_model_fits_data(info, cfg.data, kwargs)

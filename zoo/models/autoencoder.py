@@ -12,9 +12,10 @@ decoder reconstructs the input from the code, and the loss is the reconstruction
   (:func:`kl_divergence`); new images are decoded from codes drawn from the prior.
 
 A denoising autoencoder (Vincent et al. 2008) is any of these trained on corrupted inputs
-against the clean ones: the corruption belongs to training (``task.noise=gaussian``, experiment=dae_digits), not to
-the network. Models take images in the data's normalization and give reconstructions in the
-images' own range, [0, 1] (sigmoid output), or unbounded with ``output_activation="none"``.
+against the clean ones: the corruption belongs to training (``task.noise=gaussian``,
+``experiment=dae_digits``), not to the network. Models take images in the data's
+normalization and give reconstructions in the images' own range, [0, 1] (sigmoid output), or
+unbounded with ``output_activation="none"``.
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ def _mlp(sizes: Sequence[int], activation: str, final: nn.Module | None) -> nn.S
         layers.append(nn.Linear(n_in, n_out))
         if i < len(sizes) - 2 and activation != "none":
             layers.append(make_activation(activation))
-    if final is not None:
+    if final is not None and not isinstance(final, nn.Identity):
         layers.append(final)
     return nn.Sequential(*layers)
 

@@ -56,6 +56,8 @@ class ZooTask(L.LightningModule):
     #: the validation metric whose best value so far is logged as ``<metric>_best`` (e.g.
     #: ``val/acc_best``), or None
     best_of: ClassVar[str | None] = None
+    #: what to try when the loss diverges, in the one-line error
+    divergence_hint: ClassVar[str] = "lower optimizer.lr or add regularization=grad_clip"
 
     def __init__(
         self,
@@ -78,6 +80,8 @@ class ZooTask(L.LightningModule):
         self.normalization = normalization
         #: image batches in channels-last memory format (set by ``channels_last=true``)
         self.channels_last = False
+        #: the name of the loss being backpropagated, for the divergence error
+        self.loss_name = "loss"
         if self.best_of is not None:
             better = self.logged_metrics[self.best_of]
             best = MaxMetric() if better == "max" else MinMetric()
@@ -143,8 +147,8 @@ class ZooTask(L.LightningModule):
             # stop here, before this epoch's checkpoints are written
             raise ZooError(
                 f"training diverged: the {stage} loss is {loss.item()} after epoch "
-                f"{self.current_epoch}; lower optimizer.lr or add regularization=grad_clip. "
-                "The checkpoints written so far are kept."
+                f"{self.current_epoch}; {self.divergence_hint}. The checkpoints written so far "
+                "are kept."
             )
         if values:
             self.log_dict(values, prog_bar=True)
@@ -196,9 +200,9 @@ class ZooTask(L.LightningModule):
         the last good checkpoint stays the last one written, and nothing is exported."""
         if not torch.isfinite(loss):
             raise ZooError(
-                f"training diverged: the loss is {loss.item()} at step {self.global_step} "
-                f"(epoch {self.current_epoch}); lower optimizer.lr or add "
-                "regularization=grad_clip. The checkpoints written so far are kept."
+                f"training diverged: the {self.loss_name} is {loss.item()} at step "
+                f"{self.global_step} (epoch {self.current_epoch}); {self.divergence_hint}. The "
+                "checkpoints written so far are kept."
             )
 
     # -- regularization ---------------------------------------------------------------------

@@ -50,6 +50,7 @@ class GANTask(ZooTask):
 
     kind = "gan"
     best_of = "val/fid"
+    divergence_hint = "lower optimizer.lr (or task.generator_lr, task.discriminator_lr)"
     target_kinds = TARGET_KINDS  # the data's targets are ignored
     logged_metrics = {
         "train/d_loss": "min",
@@ -101,16 +102,21 @@ class GANTask(ZooTask):
         self.train_metrics = nn.ModuleDict(
             {name: MeanMetric() for name in ("d_loss", "g_loss", "d_real", "d_fake")}
         )
-        self.quality = None
+        quality = None
         if quality_classifier is not None:
             from zoo.quality import SampleQuality
 
-            self.quality = SampleQuality(quality_classifier)
+            quality = SampleQuality(quality_classifier)
+        # Kept out of the module tree: a fixed measuring instrument, not part of the task's
+        # state (checkpoints, the model summary, Lightning's train/eval mode switching).
+        self.__dict__["quality"] = quality
         self._samples_of_stage = 0
 
     # -- data ---------------------------------------------------------------------------------
     def setup(self, stage: str) -> None:
         super().setup(stage)
+        if self.quality is not None:
+            self.quality.to(self.device)
         # the model summary counts the FLOPs of the generator on one code
         self.example_input_array = torch.zeros(1, self.model.latent_dim, device=self.device)
 
@@ -134,6 +140,7 @@ class GANTask(ZooTask):
             logits_real, torch.ones_like(logits_real)
         ) + F.binary_cross_entropy_with_logits(logits_fake, torch.zeros_like(logits_fake))
         optimizer_d.zero_grad(set_to_none=True)
+        self.loss_name = "discriminator loss"
         self.manual_backward(self.regularized(d_loss))
         optimizer_d.step()
         self.untoggle_optimizer(optimizer_d)
@@ -147,6 +154,7 @@ class GANTask(ZooTask):
             logits = model.discriminate(model(model.noise(batch_size)))
             g_loss = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
             optimizer_g.zero_grad(set_to_none=True)
+            self.loss_name = "generator loss"
             self.manual_backward(g_loss)
             optimizer_g.step()
             self.untoggle_optimizer(optimizer_g)
@@ -167,8 +175,8 @@ class GANTask(ZooTask):
             if name in values and not torch.isfinite(values[name]):
                 raise ZooError(
                     f"training diverged: {name} is {values[name].item()} after epoch "
-                    f"{self.current_epoch}; lower optimizer.lr. The checkpoints written so far "
-                    "are kept."
+                    f"{self.current_epoch}; {self.divergence_hint}. The checkpoints written so "
+                    "far are kept."
                 )
         self.log_dict(values, prog_bar=True)
         self.step_schedulers("epoch")

@@ -1,0 +1,65 @@
+"""What is specific to the autoencoders (zoo/models/autoencoder.py): the KL term against
+torch.distributions, the reparameterization, the linear autoencoder's layout, and the
+convolution stacks' sizes. The contract test covers shapes, gradients and the round trip."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import distributions, nn
+
+from zoo import ZooError, create_model
+from zoo.models.autoencoder import kl_divergence
+
+
+def test_kl_term_matches_the_closed_form_of_torch_distributions():
+    """KL(N(μ, σ²) ‖ N(0, 1)) summed over the code, for known means and variances, against
+    torch.distributions' own closed form, and two values worked by hand."""
+    mean = torch.tensor([[0.0, 0.0], [1.0, -2.0], [0.5, 0.3]])
+    variance = torch.tensor([[1.0, 1.0], [1.0, 1.0], [0.25, 4.0]])
+    expected = distributions.kl_divergence(
+        distributions.Normal(mean, variance.sqrt()), distributions.Normal(0.0, 1.0)
+    ).sum(dim=-1)
+    got = kl_divergence(mean, variance.log())
+    torch.testing.assert_close(got, expected)
+    assert got[0] == 0  # the posterior is the prior
+    assert got[1] == pytest.approx(0.5 * (1 + 4))  # unit variances: ½‖μ‖²
+
+
+def test_the_code_is_drawn_by_reparameterization():
+    """z = μ + σ·ε with ε ~ N(0, I) drawn from the global random state: the decoded code is
+    recomputable from the posterior and the same ε."""
+    model = create_model("vae", image_size=8, latent_dim=3, hidden_sizes=[16]).train()
+    x = torch.rand(4, 1, 8, 8)
+    torch.manual_seed(0)
+    output = model(x)
+    torch.manual_seed(0)
+    epsilon = torch.randn(4, 3)
+    z = output.mean + epsilon * (0.5 * output.log_var).exp()
+    torch.testing.assert_close(output.reconstruction, model.decode(z))
+    torch.testing.assert_close(model.encode(x), output.mean)  # the code to export: the mean
+
+
+def test_the_linear_autoencoder_is_two_affine_maps():
+    model = create_model("linear_autoencoder", image_size=8, latent_dim=5)
+    layers = [m for m in model.modules() if not isinstance(m, nn.Sequential | nn.Flatten)][1:]
+    assert [type(m) for m in layers] == [nn.Linear, nn.Linear]
+    assert (layers[0].in_features, layers[0].out_features) == (64, 5)
+    assert (layers[1].in_features, layers[1].out_features) == (5, 64)
+
+
+@pytest.mark.parametrize(("size", "maps"), [(28, [14, 7]), (32, [16, 8, 4]), (64, [32, 16, 8, 4])])
+def test_the_convolutional_encoder_halves_down_to_3_to_7_pixels(size, maps):
+    model = create_model("conv_autoencoder", image_size=size, width=4, latent_dim=2)
+    sizes, x = [], torch.rand(1, 1, size, size)
+    for layer in model.encoder[0]:
+        x = layer(x)
+        if isinstance(layer, nn.Conv2d):
+            sizes.append(x.shape[-1])
+    assert sizes == maps
+
+
+@pytest.mark.parametrize("size", [30, 100, 5, 8.5])
+def test_sizes_the_stacks_cannot_make_are_refused(size):
+    with pytest.raises(ZooError, match=r"image_size must be"):
+        create_model("conv_autoencoder", image_size=size)
