@@ -180,10 +180,6 @@ def load_run(source: str | os.PathLike) -> AutoencoderRun:
 
     A ``ZooError`` when ``source`` is missing, is not a run or model folder, holds another
     kind of model, or lacks the run's ``results.json``."""
-    from hydra.errors import InstantiationException
-
-    from zoo.run import _instantiate
-
     path = Path(source)
     if not path.exists():
         raise ZooError(
@@ -211,6 +207,10 @@ def load_run(source: str | os.PathLike) -> AutoencoderRun:
             "training run's folder)."
         )
     config = _read_results(results)
+    from hydra.errors import InstantiationException
+
+    from zoo.run import _instantiate  # Hydra's instantiate, our errors unwrapped
+
     try:
         data = _instantiate(config["data"])
     except InstantiationException as error:  # not one of ours (ours are unwrapped)

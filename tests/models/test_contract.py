@@ -229,6 +229,11 @@ def test_sample_gives_images_in_the_unit_range_reproducibly(name):
     assert first.min() >= 0 and first.max() <= 1
     torch.testing.assert_close(first, again, rtol=0, atol=0)
     assert not torch.equal(first, other)
+    model.train()  # sampling a training model leaves its mode and batch-norm statistics alone
+    buffers = {k: b.clone() for k, b in model.named_buffers()}
+    torch.testing.assert_close(model.sample(4, generator=torch.Generator().manual_seed(1)), first)
+    assert model.training
+    assert all(torch.equal(b, buffers[k]) for k, b in model.named_buffers())
 
 
 def bad_arguments(name: str) -> list[tuple[dict, str]]:

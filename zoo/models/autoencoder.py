@@ -123,10 +123,16 @@ class VariationalAutoencoder(Autoencoder):
 
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``n`` images decoded from codes drawn from the prior (on the CPU ``generator``)."""
+        """``n`` images decoded from codes drawn from the prior (on the CPU ``generator``),
+        in eval mode (batch norm with its running statistics); the mode is restored after."""
         device = next(self.parameters()).device
         z = torch.randn(n, self.latent_dim, generator=generator).to(device)
-        return self.decode(z)
+        was_training = self.training
+        self.eval()
+        try:
+            return self.decode(z)
+        finally:
+            self.train(was_training)
 
 
 # -- fully connected ------------------------------------------------------------------------

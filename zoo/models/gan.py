@@ -59,8 +59,14 @@ class GAN(nn.Module):
 
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``n`` generated images scaled to [0, 1]."""
-        return (self(self.noise(n, generator=generator)) + 1.0) / 2.0
+        """``n`` generated images scaled to [0, 1], made in eval mode (batch norm with its
+        running statistics, which sampling leaves untouched); the mode is restored after."""
+        was_training = self.training
+        self.eval()
+        try:
+            return (self(self.noise(n, generator=generator)) + 1.0) / 2.0
+        finally:
+            self.train(was_training)
 
 
 def _noise_example_input(
