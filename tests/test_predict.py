@@ -79,7 +79,16 @@ def test_text_output_and_mistakes(test_digits, tmp_path, capsys):
     line = capsys.readouterr().out.strip()
     assert line.startswith(str(folder / "0000.png") + ": ") and line.count("(") == 2
     (tmp_path / "broken.png").write_text("not an image")
+    from zoo import create_model, save_pretrained
+
+    data = {"input_kind": "image", "input_shape": [1, 32, 32], "normalization": None}
+    save_pretrained(create_model("dcgan", image_size=32, width=4), tmp_path / "gan", data=data)
     cases = [
+        (
+            [str(tmp_path / "gan"), str(folder / "0000.png")],
+            "is a dcgan (gan), not a classifier; zoo.predict classifies images (for this "
+            "model: python -m zoo.sample)",
+        ),
         (["lenet5.digits", str(tmp_path / "missing.png")], "does not exist"),
         (["lenet5.digits", str(tmp_path / "broken.png")], "cannot read image"),
         (["mlp.digits_flat", str(folder / "0000.png")], "takes vector inputs"),

@@ -24,6 +24,7 @@ from torch import nn
 
 from zoo.errors import ZooError
 from zoo.preprocessing import Preprocess, image_files
+from zoo.registry import get_model_info
 from zoo.weights import load_pretrained, read_pretrained_config, run_model_folder
 
 
@@ -44,6 +45,14 @@ def load_for_prediction(source: str) -> nn.Module:
             "python -m zoo.generate; for other inputs, zoo.load_pretrained in Python)."
         )
     model = load_pretrained(path if path.is_dir() else source)
+    tasks = get_model_info(model.zoo_spec["name"]).tasks
+    if "classification" not in tasks:
+        command = {"autoencoder": "python -m zoo.autoencode", "gan": "python -m zoo.sample"}
+        hint = command.get(tasks[0], "zoo.load_pretrained in Python")
+        raise ZooError(
+            f"{source!r} is a {model.zoo_spec['name']} ({tasks[0]}), not a classifier; "
+            f"zoo.predict classifies images (for this model: {hint})."
+        )
     if not hasattr(model, "preprocess"):
         raise ZooError(f"{source!r} records no preprocessing (no data description).")
     return model.eval()
