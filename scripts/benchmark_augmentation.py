@@ -3,10 +3,12 @@
     python scripts/benchmark_augmentation.py      # prints the table and writes it into README
 
 For each option of configs/augmentation/ (composed through Hydra exactly as train.py does,
-on the digits' 1x32x32 images), images per second through zoo's pipeline (kornia: parameters
-drawn per image, the whole batch transformed at once) and through the same transforms of
-torchvision.transforms.v2 applied to one image at a time (what zoo did before, and the
-usual per-sample Dataset transform), measured in the same run. Median of 15 batches of 256.
+on the digits' 1x32x32 images), images per second through zoo's pipeline (zoo.image_augment,
+zoo's own batched torch code: parameters drawn per image, the whole batch transformed at once
+by a few tensor operations) and through the same transforms of torchvision.transforms.v2
+applied to one image at a time (the usual per-sample Dataset transform), measured in the same
+run, batch by batch in turn (so both see the same load on a shared machine). Median of 15
+batches of 256.
 """
 
 from __future__ import annotations
@@ -49,14 +51,18 @@ TORCHVISION = {
 }
 
 
-def images_per_second(transform: torch.nn.Module, batch: torch.Tensor) -> float:
-    transform(batch)  # warm up
-    seconds = []
+def images_per_second(transforms: list[torch.nn.Module], batch: torch.Tensor) -> list[float]:
+    """Images per second of each transform, median of REPEATS batches. The transforms take
+    turns batch by batch, so that all of them see the same load on a shared machine."""
+    for transform in transforms:
+        transform(batch)  # warm up
+    seconds: list[list[float]] = [[] for _ in transforms]
     for _ in range(REPEATS):
-        started = time.perf_counter()
-        transform(batch)
-        seconds.append(time.perf_counter() - started)
-    return len(batch) / statistics.median(seconds)
+        for transform, times in zip(transforms, seconds, strict=True):
+            started = time.perf_counter()
+            transform(batch)
+            times.append(time.perf_counter() - started)
+    return [len(batch) / statistics.median(times) for times in seconds]
 
 
 def zoo_pipeline(option: str):
@@ -75,8 +81,9 @@ def main() -> None:
         "|---|---:|---:|---:|",
     ]
     for option, transforms in TORCHVISION.items():
-        baseline = images_per_second(PerImage(v2.Compose(transforms)), batch)
-        ours = images_per_second(zoo_pipeline(option), batch)
+        baseline, ours = images_per_second(
+            [PerImage(v2.Compose(transforms)), zoo_pipeline(option)], batch
+        )
         lines.append(f"| `{option}` | {baseline:,.0f} | {ours:,.0f} | {ours / baseline:.1f}x |")
         print(lines[-1], flush=True)
     body = (

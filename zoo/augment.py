@@ -1,20 +1,21 @@
 """Batched data augmentation from config (primer: "Data Augmentation").
 
-The transforms are kornia.augmentation ones: each draws its random parameters per image
-(``same_on_batch=False``) and transforms the whole ``N×C×H×W`` batch at once, on the device
+The image transforms are zoo's own (:mod:`zoo.image_augment`, plain torch): each draws its
+random parameters per image and transforms the whole ``N×C×H×W`` batch at once, on the device
 the batch is on, from torch's global random state (so ``seed_everything`` reproduces it).
-A transform that is not a kornia augmentation (a torchvision.transforms.v2 one, say) still
-works: it is applied image by image, which draws per image too, but is many times slower
+Any module with ``batched = True`` is handed whole batches, and so is a kornia.augmentation
+transform. Any other (a torchvision.transforms.v2 one, say) still works: it is applied image
+by image, which draws per image too, but is many times slower
 (``scripts/benchmark_augmentation.py`` measures both).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any
 
 import torch
-from kornia.augmentation.base import _BasicAugmentationBase
 from torch import nn
 
 from zoo.errors import ZooError
@@ -31,14 +32,25 @@ class PerImage(nn.Module):
         return torch.stack([self.transform(image) for image in batch])
 
 
+def transforms_batches(transform: nn.Module) -> bool:
+    """Whether ``transform`` takes whole batches: it says so (``batched = True``, as zoo's
+    image transforms do) or it is a kornia augmentation."""
+    if getattr(transform, "batched", False) is True:
+        return True
+    # kornia is only looked at when it is already imported (a kornia transform imports it),
+    # so zoo does not pay for importing it.
+    kornia_base = sys.modules.get("kornia.augmentation.base")
+    return kornia_base is not None and isinstance(transform, kornia_base._BasicAugmentationBase)
+
+
 def batched(transform: nn.Module) -> nn.Module:
-    """``transform`` itself when it transforms whole batches (kornia), else per image."""
-    return transform if isinstance(transform, _BasicAugmentationBase) else PerImage(transform)
+    """``transform`` itself when it transforms whole batches, else applied per image."""
+    return transform if transforms_batches(transform) else PerImage(transform)
 
 
 def input_kinds_of(transform: nn.Module) -> tuple[str, ...]:
-    """The input kinds a transform applies to: its own ``input_kinds`` (the series and text
-    transforms of :mod:`zoo.sequence_augment`), else images (kornia, torchvision)."""
+    """The input kinds a transform applies to: its own ``input_kinds`` (zoo's transforms),
+    else images (kornia, torchvision)."""
     return tuple(getattr(transform, "input_kinds", ("image",)))
 
 
