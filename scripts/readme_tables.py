@@ -70,16 +70,33 @@ def model_table() -> str:
     return "\n".join(lines) + "\n"
 
 
-# What the results table shows of each task kind's test metrics, in this order.
+# What the results table shows of each task kind's test metrics, in this order (those a run
+# did not log are left out: an autoencoder's elbo is a VAE's alone).
 TASK_METRICS = {
     "classification": ("acc", "loss"),
     "regression": ("mse", "mae"),
     "language_model": ("ppl", "loss"),
+    # mse per pixel on [0, 1] images; elbo per image in nats (with task.loss=bce)
+    "autoencoder": ("mse", "elbo"),
+    # zoo.quality: the Fréchet distance on the digits classifier's features and the
+    # Inception-Score formula with its probabilities, not comparable to published numbers
+    "gan": ("fid", "classifier_score"),
 }
+# How a metric is named in the table, where its logged name is not the best label.
+METRIC_LABELS = {"classifier_score": "classifier score"}
+# Metrics whose natural precision is not _format's: a distance of tens to hundreds, a score
+# between 1 and 10.
+METRIC_FORMATS = {"fid": "{:.1f}", "classifier_score": "{:.2f}", "elbo": "{:.1f}"}
 
 
 def _format(value: float) -> str:
     return f"{value:.4f}" if abs(value) < 10 else f"{value:.1f}"
+
+
+def format_metric(name: str, value: float) -> str:
+    """``name value`` as the results table shows a test metric."""
+    shown = METRIC_FORMATS[name].format(value) if name in METRIC_FORMATS else _format(value)
+    return f"{METRIC_LABELS.get(name, name)} {shown}"
 
 
 def task_kind(result: dict) -> str:
@@ -114,9 +131,11 @@ def results_table() -> str:
     ]
     for path in sorted(RESULTS_DIR.glob("*.json")):
         result = json.loads(path.read_text())
+        if not {"config", "metrics", "command"} <= result.keys():
+            continue  # not a run's results (measurements belong in results/measurements/)
         kind = task_kind(result)
         shown = [
-            f"{name} {_format(result['metrics'][f'test/{name}'])}"
+            format_metric(name, result["metrics"][f"test/{name}"])
             for name in TASK_METRICS.get(kind, ("loss",))
             if f"test/{name}" in result["metrics"]
         ]

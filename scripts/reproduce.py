@@ -1,7 +1,7 @@
 """Run recorded experiments and write their measured results into the README.
 
     python scripts/reproduce.py                       # every configs/experiment/*.yaml
-    python scripts/reproduce.py lenet5_digits resnet20_digits
+    python scripts/reproduce.py lenet5_digits resnet20_digits   # only these
     python scripts/reproduce.py --export lenet5_digits  # also ship the model in the package
 
 Each experiment runs as ``python train.py experiment=NAME``; its ``results.json`` is copied
@@ -35,14 +35,32 @@ def newest_run(after: float) -> Path:
     return max(runs, key=lambda p: (p / "results.json").stat().st_mtime)
 
 
+def run_of_process(pid: int, after: float) -> Path:
+    """The run folder written by the train.py process ``pid``: run folders end in the pid
+    (configs/hydra/default.yaml), so runs other processes write meanwhile are never taken;
+    the newest run since ``after`` if none does."""
+    runs = [
+        p
+        for p in (REPO_ROOT / "outputs" / "runs").glob(f"*_{pid}")
+        if (p / "results.json").is_file() and (p / "results.json").stat().st_mtime >= after
+    ]
+    return runs[0] if len(runs) == 1 else newest_run(after)
+
+
 def epochs_trained(run_dir: Path) -> int | None:
+    """Epochs that logged an epoch-level training metric: ``train/loss``, or for a GAN
+    (which has two losses) ``train/d_loss``."""
     metrics = run_dir / "csv" / "metrics.csv"
     if not metrics.is_file():
         return None
     import csv
 
     rows = csv.DictReader(metrics.open())
-    epochs = [int(row["epoch"]) for row in rows if row.get("epoch") and row.get("train/loss")]
+    epochs = [
+        int(row["epoch"])
+        for row in rows
+        if row.get("epoch") and (row.get("train/loss") or row.get("train/d_loss"))
+    ]
     return max(epochs) + 1 if epochs else None
 
 
@@ -67,8 +85,10 @@ def reproduce(name: str, *, export_model: bool = False) -> Path:
     started = time.time()
     command = [sys.executable, "train.py", f"experiment={name}", "callbacks.rich_progress_bar=null"]
     print("$", " ".join(command), flush=True)
-    subprocess.run(command, cwd=REPO_ROOT, check=True, env=os.environ.copy())
-    run_dir = newest_run(started)
+    process = subprocess.Popen(command, cwd=REPO_ROOT, env=os.environ.copy())
+    if process.wait() != 0:
+        raise SystemExit(f"experiment {name} failed (exit code {process.returncode})")
+    run_dir = run_of_process(process.pid, started)
     result = json.loads((run_dir / "results.json").read_text())
     result["command"] = f"python train.py experiment={name}"
     result["epochs_trained"] = epochs_trained(run_dir)

@@ -24,7 +24,8 @@ FAST = ["debug=fdr", "data.batch_size=8", "data.eval_batch_size=8"]
 
 def fit_one_step(make_config, *overrides: str) -> dict[str, float]:
     metrics = train(make_config(*FAST, *overrides))
-    assert metrics["test/loss"] == metrics["test/loss"]  # not NaN
+    tested = {k: v for k, v in metrics.items() if k.startswith("test/")}
+    assert tested and all(v == v for v in tested.values())  # tested, nothing NaN
     return metrics
 
 

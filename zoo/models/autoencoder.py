@@ -124,7 +124,8 @@ class VariationalAutoencoder(Autoencoder):
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
         """``n`` images decoded from codes drawn from the prior (on the CPU ``generator``),
-        in eval mode (batch norm with its running statistics); the mode is restored after."""
+        in eval mode (batch norm with its running statistics; the mode is restored after):
+        in [0, 1] with the default sigmoid output, unbounded with ``output_activation="none"``."""
         device = next(self.parameters()).device
         z = torch.randn(n, self.latent_dim, generator=generator).to(device)
         was_training = self.training

@@ -8,7 +8,9 @@ then updates the generator G once with the non-saturating loss, -log D(G(z)) (th
 section 3 remedy for G's vanishing gradient early in training). Each network has its own
 optimizer, built from the run's ``optimizer`` config (Adam 2e-4, betas (0.5, 0.999) with
 ``task=gan``, as in DCGAN), its rate overridable per network (``generator_lr``,
-``discriminator_lr``); while one network steps, the other's parameters take no gradient.
+``discriminator_lr``); while one network steps, the other's parameters take no gradient
+(so ``regularization=l1`` penalizes each network in its own step, and ``l2`` is each
+optimizer's weight decay).
 
 Logged: ``train/d_loss``, ``train/g_loss``, ``train/d_real`` and ``train/d_fake`` (D's mean
 probability that real and generated images are real); at each validation epoch, the sample
@@ -155,7 +157,7 @@ class GANTask(ZooTask):
             g_loss = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
             optimizer_g.zero_grad(set_to_none=True)
             self.loss_name = "generator loss"
-            self.manual_backward(g_loss)
+            self.manual_backward(self.regularized(g_loss))
             optimizer_g.step()
             self.untoggle_optimizer(optimizer_g)
             self.train_metrics["g_loss"].update(g_loss.detach())
