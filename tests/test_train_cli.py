@@ -41,7 +41,7 @@ def test_help_lists_the_groups_and_options(tmp_path):
     assert result.returncode == 0
     for line in (
         "model: ",
-        "optimizer: adam, adamw, momentum, nesterov, rmsprop, sgd",
+        "optimizer: adam, adam_gan, adamw, momentum, nesterov, rmsprop, sgd",
         "scheduler: ",
         "regularization: ",
         "augmentation: ",
