@@ -121,8 +121,8 @@ def test_missing_folder_is_one_line(tmp_path, capsys):
 
 
 def test_command_line(folders, tmp_path):
-    """The module runs as a program: a GAN writes its grid; a classifier exits non-zero
-    with one line on stderr."""
+    """The module runs as a program: a GAN writes its grid (the refusals, the same code
+    in-process, are tested above)."""
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
     command = [sys.executable, "-m", "zoo.sample"]
     out = tmp_path / "cli.png"
@@ -140,13 +140,3 @@ def test_command_line(folders, tmp_path):
     again = tmp_path / "again.png"
     assert main([str(folders["dcgan"]), "--n", "16", "--seed", "1", "--out", str(again)]) == 0
     assert again.read_bytes() == out.read_bytes()
-
-    refused = subprocess.run(
-        [*command, str(folders["lenet5"]), "--out", str(tmp_path / "no.png")],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert refused.returncode == 2
-    assert refused.stderr.strip().count("\n") == 0 and "lenet5" in refused.stderr
