@@ -314,6 +314,23 @@ CASES = [
         ["model=dcgan", "task=gan", "task.discriminator_steps=0"],
         r"task\.discriminator_steps must be an integer >= 1, got 0",
     ),
+    (["model=dcgan", "task=gan", "task.sample_seed=x"], r"task\.sample_seed must be an int"),
+    (
+        ["model=dcgan", "task=gan", "task.quality_classifier=null"],
+        r"task\.quality_classifier=null leaves no val/fid",
+    ),
+    (
+        ["model=vae", "task=autoencoder", "task.noise_level=0.3"],
+        r"task\.noise_level=0\.3 with task\.noise=none corrupts nothing",
+    ),
+    (
+        ["model=conv_autoencoder", "task=autoencoder", "task.beta=4"],
+        r"task\.beta=4 weighs a variational autoencoder's KL term, but model 'conv_autoencoder'",
+    ),
+    (
+        ["model=dcgan", "task=gan", "data.holdout_classes=3"],
+        r"data\.holdout_classes must be a list of class indices, e\.g\. \[3\], got 3",
+    ),
     (
         ["model=dcgan", "task=gan", "data.holdout_classes=[12]"],
         r"data\.holdout_classes \[12\] are not all classes of data=digits; it has classes 0 to 9",

@@ -467,6 +467,10 @@ def check_config(cfg: DictConfig) -> ModelInfo:
 def check_holdout(data: DictConfig) -> None:
     """``data.holdout_classes`` must name classes the data has."""
     holdout, classes = data.get("holdout_classes"), data.get("num_classes")
+    _require(
+        holdout is None or isinstance(holdout, ListConfig | list),
+        f"data.holdout_classes must be a list of class indices, e.g. [{holdout}], got {holdout!r}.",
+    )
     if not holdout or not isinstance(classes, int):
         return
     _require(
@@ -511,7 +515,21 @@ def check_generative(
             )
             + "task.loss=mse.",
         )
+    beta = cfg.task.get("beta")
+    if task.kind == "autoencoder" and beta not in (None, 1, 1.0):
+        _require(
+            "vae" in info.name,
+            f"task.beta={beta} weighs a variational autoencoder's KL term, but model "
+            f"{info.name!r} has none; use model=vae or conv_vae, or leave task.beta=1.",
+        )
     if task.kind == "gan":
+        _require(
+            cfg.task.get("quality_classifier") is not None
+            or OmegaConf.select(cfg, "monitor.metric") != "val/fid",
+            "task.quality_classifier=null leaves no val/fid, the metric checkpointing keeps "
+            "the best epoch by (monitor.metric); keep the classifier (lenet5.digits), or "
+            "watch a training metric: monitor.metric=train/g_loss monitor.mode=min.",
+        )
         clip = (cfg.get("regularization") or {}).get("grad_clip")
         _require(
             clip is None,

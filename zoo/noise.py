@@ -24,6 +24,11 @@ def check_noise(kind: str, level: float) -> None:
         raise ZooError(f"task.noise must be one of {', '.join(NOISE_KINDS)}, got {kind!r}.")
     if isinstance(level, bool) or not isinstance(level, int | float):
         raise ZooError(f"task.noise_level must be a number, got {level!r}.")
+    if kind == "none" and level != 0:
+        raise ZooError(
+            f"task.noise_level={level} with task.noise=none corrupts nothing; choose a noise "
+            f"({', '.join(NOISE_KINDS[1:])}) for a denoising autoencoder, or leave the level 0."
+        )
     if kind == "gaussian" and level < 0:
         raise ZooError(f"task.noise_level (a standard deviation) must be >= 0, got {level}.")
     if kind in ("masking", "salt_and_pepper") and not 0 <= level <= 1:

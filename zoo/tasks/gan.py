@@ -92,6 +92,8 @@ class GANTask(ZooTask):
                 isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
             ):
                 raise ZooError(f"task.{key} must be a number > 0 or null, got {value!r}.")
+        if isinstance(sample_seed, bool) or not isinstance(sample_seed, int) or sample_seed < 0:
+            raise ZooError(f"task.sample_seed must be an integer >= 0, got {sample_seed!r}.")
         if not (hasattr(model, "generator") and hasattr(model, "discriminate")):
             raise ZooError(
                 f"task=gan trains a generator and a discriminator (model=dcgan or gan); "
