@@ -283,6 +283,7 @@ CASES = [
         r"callbacks\.model_checkpoint\.monitor 'val/",
     ),
     (["data.val_fraction=0"], r"data\.val_fraction=0 leaves no validation split"),
+    (["monitor.metric=null"], r"monitor\.metric=null leaves the best checkpoint nothing to be"),
     (["trainer.devices=0"], r"trainer\.devices must be an integer >= 1, -1 or auto"),
     (["train=false"], r"train=false tests and exports the weights of ckpt_path, which is not"),
     # hardware

@@ -205,6 +205,14 @@ def check_monitored_metrics(cfg: DictConfig, task: type[ZooTask]) -> None:
     """Every metric the run watches must be one the task logs in training, watched in the
     direction that is better for it; a validation metric needs a validation split."""
     logged = {m: mode for m, mode in task.logged_metrics.items() if not m.startswith("test/")}
+    checkpoint = (cfg.get("callbacks") or {}).get("model_checkpoint")
+    _require(
+        OmegaConf.select(cfg, "monitor.metric") is not None
+        or not checkpoint
+        or checkpoint.get("monitor") is not None,
+        "monitor.metric=null leaves the best checkpoint nothing to be chosen by; name a metric "
+        f"the {task.kind} task logs: {', '.join(logged)}.",
+    )
     watched = [
         ("monitor.metric", "monitor.mode"),
         ("optimized_metric", None),
