@@ -77,6 +77,8 @@ def test_a_failed_checkpoint_write_keeps_the_previous_file(tmp_path):
     assert io.load_checkpoint(target, weights_only=True)["epoch"] == 1
 
 
+# 14 s of two train.py processes: with `pytest -m slow`, to keep the suite under 10 minutes
+@pytest.mark.slow
 def test_runs_started_together_get_their_own_folders(tmp_path):
     command = [
         sys.executable,
@@ -204,6 +206,9 @@ def test_killed_after_training_while_testing_or_exporting(uninterrupted, tmp_pat
     assert_same_run(run_dir, uninterrupted)
 
 
+# 12 s; with `pytest -m slow` (test_a_failed_checkpoint_write_keeps_the_previous_file checks
+# the atomic write in-process)
+@pytest.mark.slow
 def test_killed_during_a_checkpoint_write_keeps_the_previous_one(uninterrupted, tmp_path):
     run_dir = tmp_path / "run"
     # writes: epoch 0 best, epoch 0 last, epoch 1 (best and/or last), ...: die in the 4th
