@@ -29,6 +29,7 @@ from torch import nn
 
 from zoo.errors import ZooError
 from zoo.models.layers import (
+    check_positive_ints,
     downsampling_convs,
     halving_plan,
     image_example_input,
@@ -61,12 +62,6 @@ def _output_activation(name: str) -> nn.Module:
             f"output_activation must be one of {', '.join(OUTPUT_ACTIVATIONS)}, got {name!r}."
         )
     return nn.Sigmoid() if name == "sigmoid" else nn.Identity()
-
-
-def _check_positive(name: str, **values: object) -> None:
-    for key, value in values.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ZooError(f"model {name!r}: {key} must be an integer >= 1, got {value!r}.")
 
 
 class Autoencoder(nn.Module):
@@ -160,7 +155,7 @@ def _mlp_autoencoder(
     activation: str,
     output_activation: str,
 ) -> Autoencoder:
-    _check_positive(name, in_channels=in_channels, image_size=image_size, latent_dim=latent_dim)
+    check_positive_ints(name, in_channels=in_channels, image_size=image_size, latent_dim=latent_dim)
     hidden = list(hidden_sizes)
     if any(not isinstance(h, int) or h < 1 for h in hidden):
         raise ZooError(f"model {name!r}: hidden_sizes must be integers >= 1, got {hidden}.")
@@ -274,7 +269,7 @@ def _conv_autoencoder(
     width: int,
     output_activation: str,
 ) -> Autoencoder:
-    _check_positive(name, in_channels=in_channels, latent_dim=latent_dim, width=width)
+    check_positive_ints(name, in_channels=in_channels, latent_dim=latent_dim, width=width)
     halvings, base = halving_plan(image_size, name)
     convs, channels = downsampling_convs(
         in_channels, width, halvings, batch_norm=True, negative_slope=0.2

@@ -21,7 +21,12 @@ import torch
 from torch import nn
 
 from zoo.errors import ZooError
-from zoo.models.layers import downsampling_convs, halving_plan, upsampling_convs
+from zoo.models.layers import (
+    check_positive_ints,
+    downsampling_convs,
+    halving_plan,
+    upsampling_convs,
+)
 from zoo.registry import register_model
 
 
@@ -80,12 +85,6 @@ def _noise_example_input(
     return torch.randn(batch_size, int(kwargs.get("latent_dim") or 100), generator=generator)
 
 
-def _check(name: str, **values: object) -> None:
-    for key, value in values.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ZooError(f"model {name!r}: {key} must be an integer >= 1, got {value!r}.")
-
-
 @register_model(
     family="gan",
     tasks=("gan",),
@@ -105,7 +104,9 @@ def gan(
     """Fully connected GAN: the generator maps noise through ``generator_sizes`` (ReLU) to
     Tanh pixels; the discriminator maps flattened images through ``discriminator_sizes``
     (LeakyReLU 0.2, dropout) to one logit."""
-    _check("gan", in_channels=in_channels, image_size=image_size, latent_dim=latent_dim)
+    check_positive_ints(
+        "gan", in_channels=in_channels, image_size=image_size, latent_dim=latent_dim
+    )
     for key, sizes in (
         ("generator_sizes", generator_sizes),
         ("discriminator_sizes", discriminator_sizes),
@@ -162,7 +163,7 @@ def dcgan(
     size n times, halving the channels; the discriminator mirrors it with stride-2
     convolutions and ends in one ``base``×``base`` convolution to a logit. With
     ``image_size=64, width=64`` it is the paper's 64-pixel network."""
-    _check("dcgan", in_channels=in_channels, latent_dim=latent_dim, width=width)
+    check_positive_ints("dcgan", in_channels=in_channels, latent_dim=latent_dim, width=width)
     halvings, base = halving_plan(image_size, "dcgan")
     generator = nn.Sequential(
         nn.Unflatten(1, (latent_dim, 1, 1)),  # (B, k) → (B, k, 1, 1)

@@ -90,6 +90,13 @@ def check_input_size(x: torch.Tensor, minimum: int, name: str) -> None:
         )
 
 
+def check_positive_ints(name: str, **values: object) -> None:
+    """Refuse any of ``values`` that is not an integer >= 1, naming model ``name``."""
+    for key, value in values.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ZooError(f"model {name!r}: {key} must be an integer >= 1, got {value!r}.")
+
+
 def check_dropout(p: float) -> float:
     """Refuse a dropout probability outside [0, 1)."""
     if not 0.0 <= p < 1.0:
