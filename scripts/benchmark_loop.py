@@ -13,7 +13,11 @@ in one process:
 - bare Lightning: a minimal LightningModule around the same model (no metrics, no logging,
   no callbacks, no checkpoints) under the same Trainer, Lightning's own per-step floor.
 
-Each figure is the median of the epochs after the first.
+Each run, in a process of its own, gives the median of its epochs after the first. The
+three runs are repeated in rounds, their order rotating, and each ratio is the median of
+the rounds' ratios: this
+machine's speed drifts by 10-20% between runs a minute apart, and a ratio of runs made side
+by side cancels most of that drift (its range over the rounds is printed beside it).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import itertools
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -47,8 +52,9 @@ from zoo.config import register_resolvers  # noqa: E402
 from zoo.run import build_model, build_task, train  # noqa: E402
 from zoo.tasks.optim import parameter_groups  # noqa: E402
 
-EPOCHS = 11
-CASES = {"LeNet-5 (default run)": [], "ResNet-20": ["model=resnet20"]}
+EPOCHS = 6
+# overrides and rounds of each case
+CASES = {"LeNet-5 (default run)": ([], 7), "ResNet-20": (["model=resnet20"], 3)}
 
 
 class EpochTimer(L.Callback):
@@ -183,30 +189,66 @@ def bare_epoch(cfg) -> float:
     return epoch_seconds(EpochTimer.starts)
 
 
+WAYS = {"plain": plain_epoch, "bare": bare_epoch, "zoo": zoo_epoch}
+
+
+def one_run(way: str, overrides: list[str]) -> float:
+    """Epoch seconds of one run of ``way``, in a process of its own: runs made one after
+    another in one process inherit each other's heap, threads and allocator caches, which
+    made whichever came later up to 15% slower."""
+    command = [sys.executable, __file__, "--one", way, *overrides]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"{way} {overrides} failed:\n{result.stderr[-2000:]}")
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+def run_rounds(overrides: list[str], rounds: int) -> dict[str, list[float]]:
+    """Epoch seconds of each way, one run per way per round, the order rotating."""
+    seconds: dict[str, list[float]] = {way: [] for way in WAYS}
+    for round_index in range(rounds):
+        order = list(WAYS)[round_index % 3 :] + list(WAYS)[: round_index % 3]
+        for way in order:
+            seconds[way].append(one_run(way, overrides))
+    return seconds
+
+
+def ratio(numerator: list[float], denominator: list[float]) -> str:
+    """The median of the rounds' ratios, with their range."""
+    ratios = [a / b for a, b in zip(numerator, denominator, strict=True)]
+    return f"{statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
+
+
 def main() -> None:
     lines = [
         "| model | plain loop epoch (ms) | bare Lightning epoch (ms) | zoo epoch (ms) "
         "| zoo / plain | zoo / bare Lightning |",
         "|---|---:|---:|---:|---:|---:|",
     ]
-    for name, overrides in CASES.items():
-        with tempfile.TemporaryDirectory() as folder:
-            cfg = configure(overrides, Path(folder) / "run")
-            plain = plain_epoch(cfg)
-            bare = bare_epoch(cfg)
-            ours = zoo_epoch(cfg)
+    for name, (overrides, rounds) in CASES.items():
+        seconds = run_rounds(overrides, rounds)
+        plain, bare, ours = (statistics.median(seconds[w]) * 1e3 for w in ("plain", "bare", "zoo"))
         lines.append(
-            f"| {name} | {plain * 1e3:.0f} | {bare * 1e3:.0f} | {ours * 1e3:.0f} "
-            f"| {ours / plain:.2f} | {ours / bare:.2f} |"
+            f"| {name} ({rounds} rounds) | {plain:.0f} | {bare:.0f} | {ours:.0f} "
+            f"| {ratio(seconds['zoo'], seconds['plain'])} "
+            f"| {ratio(seconds['zoo'], seconds['bare'])} |"
         )
         print(lines[-1], flush=True)
     body = (
         "\n".join(lines)
-        + f"\n\nMedian of {EPOCHS - 1} epochs after the first (1,257 training and 180 "
-        f"validation digits, batch 64), {machine()}.\n"
+        + f"\n\nEach run trains {EPOCHS} epochs (1,257 training and 180 validation digits, "
+        "batch 64) and gives the median of its epochs after the first; the epoch columns are "
+        "the medians over the rounds, each ratio the median of the rounds' ratios (range in "
+        f"brackets), {machine()}.\n"
     )
     write_table("loop", body)
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--one"]:
+        way, overrides = sys.argv[2], sys.argv[3:]
+        with tempfile.TemporaryDirectory() as folder:
+            seconds = WAYS[way](configure(overrides, Path(folder) / "run"))
+        print(seconds)
+    else:
+        main()

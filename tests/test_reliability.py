@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from collections import OrderedDict
 from pathlib import Path
 
 import pytest
@@ -235,6 +236,15 @@ def test_background_writes_are_ordered_and_a_failure_surfaces(tmp_path):
         torch.load(tmp_path / "a.ckpt", weights_only=True)["weights"], torch.zeros(3)
     )
     assert torch.equal(torch.load(tmp_path / "b.ckpt", weights_only=True)["weights"], torch.ones(3))
+    state = OrderedDict(w=weights)  # tensors nested as in optimizer and RNG states
+    io.save_checkpoint({"nested": [{"state": state}, (weights, 7)]}, tmp_path / "n.ckpt")
+    weights += 1
+    io.teardown()
+    nested = torch.load(tmp_path / "n.ckpt", weights_only=True)["nested"]
+    assert isinstance(nested[0]["state"], OrderedDict) and isinstance(nested[1], tuple)
+    assert torch.equal(nested[0]["state"]["w"], torch.ones(3)) and nested[1][1] == 7
+    assert torch.equal(nested[1][0], torch.ones(3))
+    (tmp_path / "n.ckpt").unlink()
     io.save_checkpoint({"epoch": 3}, tmp_path / "c.ckpt")
     io.remove_checkpoint(tmp_path / "a.ckpt")  # queued behind the write of c
     io.teardown()

