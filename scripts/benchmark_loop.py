@@ -2,22 +2,23 @@
 
     python scripts/benchmark_loop.py        # prints the table and writes it into README
 
-For the default run (LeNet-5 on the digits) and for ResNet-20 on the digits (a larger step),
-in one process:
+For the default run (LeNet-5 on the digits) and for ResNet-20 on the digits (a larger step):
 
 - zoo: ``zoo.run.train`` on the config ``python train.py`` composes (its default callbacks
   and CSV logger, the progress bar included), an epoch being the time between the starts of
   two training epochs (training, validation, checkpoints, logging);
+- zoo without checkpoints: the same with its two checkpoint callbacks off (what writing
+  last.ckpt and the best checkpoint each epoch costs);
 - plain: a hand-written loop over the same model, tensors, batch size, augmentation,
   normalization, optimizer and learning-rate schedule, with the same validation pass;
 - bare Lightning: a minimal LightningModule around the same model (no metrics, no logging,
   no callbacks, no checkpoints) under the same Trainer, Lightning's own per-step floor.
 
-Each run, in a process of its own, gives the median of its epochs after the first. The
-three runs are repeated in rounds, their order rotating, and each ratio is the median of
-the rounds' ratios: this
-machine's speed drifts by 10-20% between runs a minute apart, and a ratio of runs made side
-by side cancels most of that drift (its range over the rounds is printed beside it).
+Each run, in a process of its own, gives the median of its epochs after the first. The runs
+are repeated in rounds, their order rotating, and each ratio is the median of the rounds'
+ratios: this machine's speed drifts by 10-20% between runs a minute apart, and a ratio of
+runs made side by side cancels most of that drift (its range over the rounds is printed
+beside it).
 """
 
 from __future__ import annotations
@@ -189,14 +190,18 @@ def bare_epoch(cfg) -> float:
     return epoch_seconds(EpochTimer.starts)
 
 
-WAYS = {"plain": plain_epoch, "bare": bare_epoch, "zoo": zoo_epoch}
+WAYS = {"plain": plain_epoch, "bare": bare_epoch, "zoo": zoo_epoch, "zoo_no_checkpoints": zoo_epoch}
+# The zoo with its checkpoints off: where the rest of its time goes.
+WAY_OVERRIDES = {
+    "zoo_no_checkpoints": ["callbacks.model_checkpoint=null", "callbacks.last_checkpoint=null"]
+}
 
 
 def one_run(way: str, overrides: list[str]) -> float:
     """Epoch seconds of one run of ``way``, in a process of its own: runs made one after
     another in one process inherit each other's heap, threads and allocator caches, which
     made whichever came later up to 15% slower."""
-    command = [sys.executable, __file__, "--one", way, *overrides]
+    command = [sys.executable, __file__, "--one", way, *overrides, *WAY_OVERRIDES.get(way, [])]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise SystemExit(f"{way} {overrides} failed:\n{result.stderr[-2000:]}")
@@ -207,7 +212,8 @@ def run_rounds(overrides: list[str], rounds: int) -> dict[str, list[float]]:
     """Epoch seconds of each way, one run per way per round, the order rotating."""
     seconds: dict[str, list[float]] = {way: [] for way in WAYS}
     for round_index in range(rounds):
-        order = list(WAYS)[round_index % 3 :] + list(WAYS)[: round_index % 3]
+        shift = round_index % len(WAYS)
+        order = list(WAYS)[shift:] + list(WAYS)[:shift]
         for way in order:
             seconds[way].append(one_run(way, overrides))
     return seconds
@@ -222,8 +228,8 @@ def ratio(numerator: list[float], denominator: list[float]) -> str:
 def main() -> None:
     lines = [
         "| model | plain loop epoch (ms) | bare Lightning epoch (ms) | zoo epoch (ms) "
-        "| zoo / plain | zoo / bare Lightning |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| zoo / plain | zoo / bare Lightning | zoo without checkpoints / bare Lightning |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, (overrides, rounds) in CASES.items():
         seconds = run_rounds(overrides, rounds)
@@ -231,7 +237,8 @@ def main() -> None:
         lines.append(
             f"| {name} ({rounds} rounds) | {plain:.0f} | {bare:.0f} | {ours:.0f} "
             f"| {ratio(seconds['zoo'], seconds['plain'])} "
-            f"| {ratio(seconds['zoo'], seconds['bare'])} |"
+            f"| {ratio(seconds['zoo'], seconds['bare'])} "
+            f"| {ratio(seconds['zoo_no_checkpoints'], seconds['bare'])} |"
         )
         print(lines[-1], flush=True)
     body = (
