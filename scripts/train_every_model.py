@@ -1,8 +1,12 @@
 """Train every registered model for a short, fixed budget and tabulate what it reaches.
 
-    python scripts/train_every_model.py              # every model; writes the README table
-    python scripts/train_every_model.py lstm vgg11   # some models; prints their rows only
-    python scripts/train_every_model.py --update alexnet   # re-measures rows of the table
+    python scripts/train_every_model.py              # every model
+    python scripts/train_every_model.py lstm vgg11   # re-measures some models
+    python scripts/train_every_model.py --missing    # the models not measured yet
+
+Each model's row is kept in results/measurements/every_model.json as soon as it is measured
+(a run of hours can stop and go on with --missing), and the README table is written from
+that file after each model: models not measured yet are listed as such.
 
 Each model runs as ``python train.py model=NAME`` on the data its input kind takes, with
 nothing else changed but the budget: at most 5 epochs and at most 60 seconds of training
@@ -32,7 +36,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
-from readme_tables import machine, write_table  # noqa: E402
+from readme_tables import README, RESULTS_DIR, machine, replace_between_markers  # noqa: E402
 from reproduce import epochs_trained  # noqa: E402
 
 EPOCHS = 5
@@ -142,53 +146,51 @@ HEADER = [
     "| model | data | epochs | wall time (s) | test | learned nothing |",
     "|---|---|---:|---:|---|---|",
 ]
+STORE = RESULTS_DIR / "measurements" / "every_model.json"
 
 
-def updated_table(rows: dict[str, str]) -> str:
-    """The README's every-model table with the rows of ``rows`` (by model name) replaced."""
-    from readme_tables import README
+def measured() -> dict[str, dict]:
+    """The rows measured so far, by model name."""
+    return json.loads(STORE.read_text()) if STORE.is_file() else {}
 
-    text = README.read_text()
-    start, end = "<!-- every-model:start -->\n", "<!-- every-model:end -->"
-    if start not in text or "| `" not in text.split(start)[1].split(end)[0]:
-        raise SystemExit("the README has no every-model table to update; run without --update")
-    body = text.split(start)[1].split(end)[0]
-    lines = []
-    for line in body.splitlines():
-        name = line.split("`")[1] if line.startswith("| `") else None
-        lines.append(rows.pop(name) if name in rows else line)
-    if rows:
-        raise SystemExit(f"not in the README table: {', '.join(rows)}")
-    footer = f"{machine()}; rows re-measured by --update on the same machine."
-    table = "\n".join(line for line in lines if line.startswith("|"))
-    return f"{table}\n\n{footer}\n"
+
+def table(rows: dict[str, dict]) -> str:
+    """The README table: a row per registered model, measured or not yet."""
+    from zoo import list_models
+
+    lines = [*HEADER]
+    for name in list_models():
+        if name in rows:
+            lines.append(row(rows[name]))
+        else:
+            lines.append(f"| `{name}` | - | - | - | not measured yet | - |")
+    machines = sorted({result.get("machine", "") for result in rows.values()} - {""})
+    return "\n".join(lines) + f"\n\n{'; '.join(machines)}.\n"
 
 
 def main() -> None:
     from zoo import list_models
+    from zoo.weights import write_json
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("models", nargs="*", help="registered names (default: all)")
-    parser.add_argument(
-        "--update", action="store_true", help="re-measure these models' rows of the README table"
-    )
+    parser.add_argument("--missing", action="store_true", help="only models not measured yet")
     args = parser.parse_args()
     names = args.models or list_models()
     unknown = sorted(set(names) - set(list_models()))
     if unknown:
         raise SystemExit(f"not registered: {', '.join(unknown)}; see zoo.list_models()")
+    rows = measured()
+    if args.missing:
+        names = [name for name in names if name not in rows]
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    rows: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as folder:
         for name in names:
-            rows[name] = row(train_one(name, Path(folder)))
-            print(rows[name], flush=True)
-    if args.update:
-        write_table("every-model", updated_table(rows))
-    elif len(names) == len(list_models()):
-        write_table("every-model", "\n".join([*HEADER, *rows.values()]) + f"\n\n{machine()}.\n")
-    else:
-        print("\n".join([*HEADER, *rows.values()]))
+            rows[name] = {**train_one(name, Path(folder)), "machine": machine()}
+            print(row(rows[name]), flush=True)
+            write_json(STORE, rows)
+            text = replace_between_markers(README.read_text(), "every-model", table(rows))
+            README.write_text(text)
 
 
 if __name__ == "__main__":

@@ -19,9 +19,9 @@ def test_notebooks_are_committed_without_outputs():
                 assert not cell.outputs and cell.execution_count is None, path.name
 
 
-# The longest walkthrough (~40 s) executes with `pytest -m slow`, to keep the suite under 10
-# minutes on 2 cores; its models and data are covered by the unit tests.
-SLOW_NOTEBOOKS = {"03_rnns.ipynb"}
+# The two longest walkthroughs (~40 s each) execute with `pytest -m slow`, to keep the suite
+# under 10 minutes on 2 cores; their models and data are covered by the unit tests.
+SLOW_NOTEBOOKS = {"03_rnns.ipynb", "04_attention.ipynb"}
 
 
 @pytest.mark.parametrize(
