@@ -9,17 +9,18 @@ Each model's row is kept in results/measurements/every_model.json as soon as it 
 that file after each model: models not measured yet are listed as such.
 
 Each model runs as ``python train.py model=NAME`` on the data its input kind takes, with
-nothing else changed but the budget: at most 5 epochs and at most 60 seconds of training
-(``trainer.max_time``; the ImageNet-sized VGG, ResNet-50+ and ViT-B/L stop there, after
-less than an epoch or a few). Images go to the digits (32x32, the default run's recipe),
-with their task: classifiers on classification, autoencoders on task=autoencoder, GANs on
-task=gan; sequences to the digits read row by row; token models (language models only) to
-the first 200,000 characters of the default text corpus. The table gives the epochs
-finished, the wall time of the whole command (imports, data, training, test, export) and
-the test metric beside the level a model that learned nothing would score: chance (1/10)
-for the digits; the unigram model's perplexity for text; for autoencoders the error of
-reconstructing every image as the mean training image; for GANs the fid of an untrained
-generator of the same arguments (``zoo.quality``, the same number of test images).
+nothing else changed but the budget: at most 5 epochs, stopping at 60 seconds of training
+(``trainer.max_time``) once the first epoch is done (``trainer.min_epochs`` is 1; the
+ImageNet-sized VGG, ResNet-50+, Inception and ViT-B/L stop after one epoch or a few). Images
+go to the digits (32x32, the default run's recipe), with their task: classifiers on
+classification, autoencoders on task=autoencoder, GANs on task=gan; sequences to the digits
+read row by row; token models (language models only) to the first 200,000 characters of the
+default text corpus. The table gives the epochs finished, the wall time of the whole command
+(imports, data, training, test, export) and the test metric beside the level a model that
+learned nothing would score: chance (1/10) for the digits; the unigram model's perplexity
+for text; for autoencoders the error of reconstructing every image as the mean training
+image; for GANs the fid of an untrained generator of the same arguments (``zoo.quality``,
+the same number of test images).
 """
 
 from __future__ import annotations
