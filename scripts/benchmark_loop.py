@@ -190,10 +190,16 @@ def bare_epoch(cfg) -> float:
     return epoch_seconds(EpochTimer.starts)
 
 
-WAYS = {"plain": plain_epoch, "bare": bare_epoch, "zoo": zoo_epoch, "zoo_no_checkpoints": zoo_epoch}
-# The zoo with its checkpoints off: where the rest of its time goes.
-WAY_OVERRIDES = {
-    "zoo_no_checkpoints": ["callbacks.model_checkpoint=null", "callbacks.last_checkpoint=null"]
+# Each way: the function that times it and the overrides it adds to the case's.
+WAYS = {
+    "plain": (plain_epoch, []),
+    "bare": (bare_epoch, []),
+    "zoo": (zoo_epoch, []),
+    # the zoo with its checkpoints off: where the rest of its time goes
+    "zoo_no_checkpoints": (
+        zoo_epoch,
+        ["callbacks.model_checkpoint=null", "callbacks.last_checkpoint=null"],
+    ),
 }
 
 
@@ -201,7 +207,7 @@ def one_run(way: str, overrides: list[str]) -> float:
     """Epoch seconds of one run of ``way``, in a process of its own: runs made one after
     another in one process inherit each other's heap, threads and allocator caches, which
     made whichever came later up to 15% slower."""
-    command = [sys.executable, __file__, "--one", way, *overrides, *WAY_OVERRIDES.get(way, [])]
+    command = [sys.executable, __file__, "--one", way, *overrides, *WAYS[way][1]]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise SystemExit(f"{way} {overrides} failed:\n{result.stderr[-2000:]}")
@@ -255,7 +261,7 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--one"]:
         way, overrides = sys.argv[2], sys.argv[3:]
         with tempfile.TemporaryDirectory() as folder:
-            seconds = WAYS[way](configure(overrides, Path(folder) / "run"))
+            seconds = WAYS[way][0](configure(overrides, Path(folder) / "run"))
         print(seconds)
     else:
         main()

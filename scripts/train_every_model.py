@@ -6,7 +6,7 @@
 
 Each model's row is kept in results/measurements/every_model.json as soon as it is measured
 (a run of hours can stop and go on with --missing), and the README table is written from
-that file after each model: models not measured yet are listed as such.
+that file at the end: models not measured yet are listed as such.
 
 Each model runs as ``python train.py model=NAME`` on the data its input kind takes, with
 nothing else changed but the budget: at most 5 epochs, stopping at 60 seconds of training
@@ -37,7 +37,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
-from readme_tables import README, RESULTS_DIR, machine, replace_between_markers  # noqa: E402
+from readme_tables import RESULTS_DIR, machine, write_table  # noqa: E402
 from reproduce import epochs_trained  # noqa: E402
 
 EPOCHS = 5
@@ -125,7 +125,6 @@ def train_one(name: str, folder: Path) -> dict:
     return {
         "name": name,
         "data": results["data"]["name"],
-        "params": results["model"].get("num_params") or "",
         "wall": wall,
         "epochs": epochs_trained(run),
         "shown": shown,
@@ -190,8 +189,7 @@ def main() -> None:
             rows[name] = {**train_one(name, Path(folder)), "machine": machine()}
             print(row(rows[name]), flush=True)
             write_json(STORE, rows)
-            text = replace_between_markers(README.read_text(), "every-model", table(rows))
-            README.write_text(text)
+    write_table("every-model", table(rows))
 
 
 if __name__ == "__main__":
