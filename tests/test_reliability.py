@@ -39,6 +39,28 @@ def test_last_checkpoint_holds_the_most_recent_epoch(make_config):
     assert last["epoch"] == 2 and last["global_step"] == 6
 
 
+def test_last_checkpoint_links_the_best_written_at_the_same_step(make_config):
+    # mode=max on val/acc_best: the best checkpoint is rewritten in each epoch that improves
+    # it, and last.ckpt is then the same file (a hard link), not a second copy; with
+    # mode=min the best stays epoch 0 and last.ckpt is written on its own.
+    runs = {}
+    for mode in ("max", "min"):
+        cfg = make_config(
+            *FAST_FLAT,
+            "trainer.max_epochs=2",
+            "callbacks.model_checkpoint.monitor=val/acc_best",
+            f"callbacks.model_checkpoint.mode={mode}",
+            name=mode,
+        )
+        train(cfg)
+        runs[mode] = Path(cfg.paths.output_dir, "checkpoints")
+    last, best = runs["max"] / "last.ckpt", runs["max"] / "epoch_001.ckpt"
+    assert os.path.samefile(last, best)
+    assert not os.path.samefile(runs["min"] / "last.ckpt", runs["min"] / "epoch_000.ckpt")
+    state = torch.load(last, weights_only=True, map_location="cpu")
+    assert state["epoch"] == 1 and state["global_step"] == 4
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [

@@ -12,23 +12,29 @@ another run folder, keeps the scores it had (Lightning drops them when the folde
 so the first epoch after a resume became "best") and copies the checkpoints it tracks into
 the new folder, so the resumed run ranks, tests and exports exactly what the uninterrupted
 run would, and never deletes a file in the other run's folder.
+
+:class:`LastCheckpoint` writes ``last.ckpt`` every epoch; in an epoch where the best
+checkpoint was just written at the same step, ``last.ckpt`` becomes a hard link to it
+instead of a second serialization of the same state.
 """
 
 from __future__ import annotations
 
 import copy
 import io
+import os
 import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from weakref import proxy
 
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
-from zoo.weights import atomic_write_bytes
+from zoo.weights import atomic_write_bytes, partial_path
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -58,6 +64,14 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             return
         snapshot = _snapshot(checkpoint)
         self._submit(_write, snapshot, Path(path))
+
+    def link_checkpoint(self, source: str | Path, path: str | Path) -> None:
+        """Make ``path`` a hard link to the checkpoint ``source`` (atomically, after the
+        queued write of ``source``); a copy where the filesystem has no hard links."""
+        if not self.background:
+            _link(Path(source), Path(path))
+            return
+        self._submit(_link, Path(source), Path(path))
 
     def remove_checkpoint(self, path: str | Path) -> None:
         if not self.background:
@@ -115,6 +129,17 @@ def _write(checkpoint: dict[str, Any], path: Path) -> None:
     atomic_write_bytes(path, buffer.getvalue())
 
 
+def _link(source: Path, path: Path) -> None:
+    """``path`` as a hard link to ``source``, put in place by a rename like a write."""
+    tmp = partial_path(path)
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(source, tmp)
+    except OSError:  # no hard links here (some network and FAT filesystems)
+        shutil.copyfile(source, tmp)
+    os.replace(tmp, path)
+
+
 class RunCheckpoint(ModelCheckpoint):
     """``ModelCheckpoint`` whose state survives a resume into another run folder."""
 
@@ -152,3 +177,43 @@ class RunCheckpoint(ModelCheckpoint):
         self.kth_best_model_path = bring(state_dict.get("kth_best_model_path"))
         self.last_model_path = bring(state_dict.get("last_model_path"))
         self.best_model_path = bring(state_dict.get("best_model_path"))
+
+
+class LastCheckpoint(RunCheckpoint):
+    """``last.ckpt``, the state at the end of the most recent epoch (to resume from).
+
+    When another checkpoint callback of the run (the best checkpoint) has written the state
+    of this very step, ``last.ckpt`` is made a hard link to that file instead of serializing
+    the same state again: in an epoch that improves the best, one write instead of two. The
+    two files then differ from separate writes only in this callback's own bookkeeping
+    (its previous ``last_model_path``), which names the same file.
+    """
+
+    def _save_checkpoint(self, trainer: Any, filepath: str) -> None:
+        written = self._written_this_step(trainer, filepath)
+        checkpoint_io = trainer.strategy.checkpoint_io
+        if written is None or not isinstance(checkpoint_io, AtomicCheckpointIO):
+            super()._save_checkpoint(trainer, filepath)
+            return
+        if trainer.is_global_zero:
+            checkpoint_io.link_checkpoint(written, filepath)
+        trainer.strategy.barrier()
+        # ModelCheckpoint._save_checkpoint's bookkeeping, as after a write
+        self._last_global_step_saved = trainer.global_step
+        self._last_checkpoint_saved = filepath
+        if trainer.is_global_zero:
+            for logger in trainer.loggers:
+                logger.after_save_checkpoint(proxy(self))
+
+    def _written_this_step(self, trainer: Any, filepath: str) -> str | None:
+        """A checkpoint (not ``filepath``) another callback wrote at the current step."""
+        for callback in trainer.checkpoint_callbacks:
+            written = getattr(callback, "_last_checkpoint_saved", None)
+            if (
+                callback is not self
+                and written
+                and callback._last_global_step_saved == trainer.global_step
+                and os.path.abspath(written) != os.path.abspath(filepath)
+            ):
+                return written
+        return None

@@ -58,6 +58,10 @@ class ZooTask(L.LightningModule):
     best_of: ClassVar[str | None] = None
     #: what to try when the loss diverges, in the one-line error
     divergence_hint: ClassVar[str] = "lower optimizer.lr or add regularization=grad_clip"
+    #: whether ``self(self.preprocess(inputs, train=True))`` is the model's training forward
+    #: pass, through which :class:`zoo.precise_bn.PreciseBatchNorm` recomputes batch-norm
+    #: statistics
+    calibrates_batch_norm: ClassVar[bool] = True
 
     def __init__(
         self,

@@ -53,6 +53,7 @@ class GANTask(ZooTask):
     kind = "gan"
     best_of = "val/fid"
     divergence_hint = "lower optimizer.lr (or task.generator_lr, task.discriminator_lr)"
+    calibrates_batch_norm = False  # the generator takes noise, not the data
     target_kinds = TARGET_KINDS  # the data's targets are ignored
     logged_metrics = {
         "train/d_loss": "min",

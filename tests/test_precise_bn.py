@@ -1,0 +1,68 @@
+"""Precise batch norm (zoo.precise_bn): the statistics a run evaluates with are the plain
+average over training batches through the final weights, and recomputing them leaves the
+training itself unchanged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from hydra.utils import instantiate
+
+from zoo import ZooError
+from zoo.precise_bn import PreciseBatchNorm
+from zoo.run import build_model, train
+
+RESNET20 = ["model=resnet20", "+trainer.limit_train_batches=2", "trainer.max_epochs=1"]
+PRECISE = ["callbacks=[default,precise_bn]", "callbacks.precise_bn.num_samples=128"]
+
+
+def _weights(cfg) -> dict[str, torch.Tensor]:
+    path = Path(cfg.paths.output_dir, "checkpoints", "last.ckpt")
+    state = torch.load(path, weights_only=True, map_location="cpu")["state_dict"]
+    return {k.removeprefix("model."): v for k, v in state.items() if k.startswith("model.")}
+
+
+def test_statistics_are_the_average_over_training_batches(make_config):
+    cfg = make_config(*RESNET20, *PRECISE, "augmentation=[none]")
+    train(cfg)
+    weights = _weights(cfg)
+    model = build_model(cfg)
+    model.load_state_dict(weights)
+
+    # Independently: the first two training batches of epoch 0 (128 samples), normalized,
+    # through the first convolution; the first batch-norm layer must hold the mean of their
+    # per-batch means and of their per-batch unbiased variances.
+    datamodule = instantiate(cfg.data)
+    datamodule.setup("fit")
+    batches = [inputs for inputs, _ in datamodule.train_dataloader()][:2]
+    normalize = datamodule.normalization
+    with torch.no_grad():
+        features = [model.conv1(normalize(x)) for x in batches]  # (64, C, H, W) each
+    means = torch.stack([f.mean(dim=(0, 2, 3)) for f in features]).mean(0)
+    variances = torch.stack([f.var(dim=(0, 2, 3), unbiased=True) for f in features]).mean(0)
+    torch.testing.assert_close(weights["bn1.running_mean"], means, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(weights["bn1.running_var"], variances, rtol=1e-4, atol=1e-5)
+
+
+def test_training_is_the_same_with_or_without_it(make_config):
+    # The digit augmentation draws from the global random stream every step: recomputing
+    # the statistics (which augments its batches too) must not shift those draws.
+    runs = {}
+    for name, extra in {"plain": [], "precise": PRECISE}.items():
+        cfg = make_config(*RESNET20, "trainer.max_epochs=2", *extra, name=name)
+        train(cfg)
+        runs[name] = _weights(cfg)
+    statistics = ("running_mean", "running_var", "num_batches_tracked")
+    differing = [
+        key for key, value in runs["plain"].items() if not torch.equal(value, runs["precise"][key])
+    ]
+    assert differing, "the callback changed no statistics"
+    assert all(key.endswith(statistics) for key in differing), differing
+
+
+@pytest.mark.parametrize("bad", [0, -5, 1.5, True])
+def test_bad_num_samples_is_refused(bad):
+    with pytest.raises(ZooError, match="num_samples must be an integer >= 1"):
+        PreciseBatchNorm(num_samples=bad)
