@@ -24,7 +24,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import lightning as L
@@ -36,7 +35,7 @@ from torch import nn
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
-from benchmark_loop import configure, epoch_seconds, zoo_epoch  # noqa: E402
+from benchmark_loop import configure, epoch_seconds, stamp, zoo_epoch  # noqa: E402
 from readme_tables import machine, write_table  # noqa: E402
 
 from zoo.tasks.language_model import detach_state  # noqa: E402
@@ -70,7 +69,7 @@ def plain_epoch(cfg, epochs: int) -> float:
     clip = cfg.regularization.grad_clip
     starts = []
     for _ in range(epochs + 1):
-        starts.append(time.perf_counter())
+        starts.append(stamp())
         model.train()
         state = None
         for x, y in data.train_dataloader():
@@ -87,7 +86,7 @@ def plain_epoch(cfg, epochs: int) -> float:
             for x, y in data.val_dataloader():
                 logits, state = model(x, state)
                 F.cross_entropy(logits.flatten(0, 1), y.flatten())
-    return epoch_seconds(starts)
+    return epoch_seconds(starts)[0]  # wall time
 
 
 def main() -> None:
@@ -102,7 +101,7 @@ def main() -> None:
             overrides = ["experiment=char_lstm", *DATA, f"model.impl={impl}", *FIXED]
             cfg = configure(overrides, Path(folder) / "run", epochs)
             plain = plain or plain_epoch(cfg, EPOCHS["fast"])  # torch.nn.LSTM for both rows
-            ours = zoo_epoch(cfg)
+            ours = zoo_epoch(cfg)[0]  # wall time
         lines.append(f"| `{impl}` | {plain:.2f} | {ours:.2f} | {ours / plain:.2f} |")
         print(lines[-1], flush=True)
     body = (

@@ -278,6 +278,16 @@ CASES = [
         ["monitor.metric=val/acc"],
         r"monitor\.metric=val/acc is better when higher: set monitor\.mode",
     ),
+    # keys added to a group's entry that is not one of its options: nothing would be built
+    (
+        ["+callbacks.precise_bn.num_samples=10"],
+        r"callbacks\.precise_bn has no _target_.*callbacks=\[default,precise_bn\]",
+    ),
+    (["+logger.tensorboard.name=x"], r"logger\.tensorboard has no _target_.*logger=\[csv,"),
+    (
+        ["callbacks.precise_bn.num_samples=0", "callbacks=[default,precise_bn]"],
+        r"num_samples must be an integer >= 1, got 0",
+    ),
     (
         ["callbacks.model_checkpoint.monitor=val/accc"],
         r"callbacks\.model_checkpoint\.monitor 'val/",

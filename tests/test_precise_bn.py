@@ -66,3 +66,36 @@ def test_training_is_the_same_with_or_without_it(make_config):
 def test_bad_num_samples_is_refused(bad):
     with pytest.raises(ZooError, match="num_samples must be an integer >= 1"):
         PreciseBatchNorm(num_samples=bad)
+
+
+class _Task:
+    """What the callback asks of a task: its device, batch transfer and training inputs."""
+
+    device = torch.device("cpu")
+
+    def transfer_batch_to_device(self, batch, device, dataloader_idx):
+        return batch
+
+    def training_inputs(self, batch):
+        return batch[0] * 2 + 1  # stands for the task's own preprocessing (noise, augmentation)
+
+
+def test_statistics_come_from_the_task_training_inputs_and_stop_at_num_samples():
+    batches = [(torch.full((4, 3), float(i)), torch.zeros(4)) for i in range(5)]
+    inputs = list(PreciseBatchNorm(num_samples=6)._inputs(batches, _Task()))
+    assert [float(x[0, 0]) for x in inputs] == [1.0, 3.0]  # two batches of 4 cover 6 samples
+
+
+def test_a_denoising_autoencoder_is_calibrated_on_corrupted_inputs(make_config):
+    from zoo.run import build_task
+
+    cfg = make_config("task=autoencoder", "model=conv_autoencoder", "task.noise=gaussian",
+                      "task.noise_level=0.5")  # fmt: skip
+    task = build_task(cfg, build_model(cfg))
+    clean = torch.rand(8, 1, 32, 32)
+    torch.manual_seed(0)
+    noisy = task.training_inputs((clean, torch.zeros(8)))
+    torch.manual_seed(0)
+    expected = task.normalize(task.corrupt(task.scale(clean, train=True)))
+    torch.testing.assert_close(noisy, expected)
+    assert not torch.allclose(noisy, task.preprocess(clean, train=True))

@@ -61,6 +61,19 @@ def test_last_checkpoint_links_the_best_written_at_the_same_step(make_config):
     assert state["epoch"] == 1 and state["global_step"] == 4
 
 
+def test_resuming_after_the_best_checkpoint_was_deleted_is_one_error(make_config):
+    # in the run's own folder (resumed into another, the lost best is left behind with a
+    # warning and the run tests its current weights)
+    cfg = make_config(*FAST_FLAT, "trainer.max_epochs=2", "callbacks.early_stopping=null")
+    train(cfg)
+    folder = Path(cfg.paths.output_dir, "checkpoints")
+    for best in folder.glob("epoch_*.ckpt"):
+        best.unlink()  # last.ckpt, a hard link to it or a file of its own, stays
+    resumed = make_config(*FAST_FLAT, "trainer.max_epochs=2", f"ckpt_path={folder / 'last.ckpt'}")
+    with pytest.raises(ZooError, match=r"the best checkpoint .*epoch_001\.ckpt is gone"):
+        train(resumed)
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import io
+import logging
 import os
 import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -35,6 +36,8 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
 from zoo.weights import atomic_write_bytes, partial_path
+
+log = logging.getLogger(__name__)
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -157,6 +160,7 @@ class RunCheckpoint(ModelCheckpoint):
             if path not in copied:
                 source, target = Path(path), Path(self.dirpath) / Path(path).name
                 if not source.is_file():
+                    log.warning("%s of the resumed run is gone: it is not carried over", path)
                     copied[path] = ""
                     return ""
                 if rank_zero_only.rank == 0:

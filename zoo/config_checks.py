@@ -46,6 +46,8 @@ SECTION_KEYS = {
 INSTANTIATED = ("data", "task", "optimizer", "scheduler", "trainer")
 # Sections of named entries, each instantiated.
 INSTANTIATED_ENTRIES = ("callbacks", "logger", "augmentation")
+# Groups whose entries are each built from a _target_, with their default option.
+GROUP_LISTS = {"callbacks": "default", "logger": "csv"}
 # Arguments the training system passes itself, never from the config.
 FILLED_IN = {
     "task": {"model", "optimizer", "scheduler", "weight_decay", "l1", "augmentation"},
@@ -258,4 +260,11 @@ def check_keys(cfg: DictConfig) -> None:
         _check_instantiated(section, cfg.get(section), section)
     for section in INSTANTIATED_ENTRIES:
         for name, entry in (cfg.get(section) or {}).items():
+            if section in GROUP_LISTS and isinstance(entry, DictConfig) and "_target_" not in entry:
+                raise ZooError(
+                    f"{section}.{name} has no _target_, so nothing would be built from it (a "
+                    f"+{section}.{name}.KEY=... override adds keys, not the option); add the "
+                    f"option to the list instead, e.g. {section}=[{GROUP_LISTS[section]},{name}] "
+                    f"(the options: configs/{section}/)."
+                )
             _check_instantiated(section, entry, f"{section}.{name}")

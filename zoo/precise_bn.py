@@ -21,6 +21,7 @@ moving averages are close enough.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,6 +31,8 @@ from torch import nn
 from torch.optim.swa_utils import update_bn
 
 from zoo.errors import ZooError
+
+log = logging.getLogger(__name__)
 
 
 def batch_norm_layers(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
@@ -57,6 +60,12 @@ class PreciseBatchNorm(L.Callback):
             )
         self.num_samples = num_samples
 
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not getattr(pl_module, "calibrates_batch_norm", False):
+            log.warning("precise_bn does nothing here: this task's model does not take the data")
+        elif not batch_norm_layers(pl_module.model):
+            log.warning("precise_bn does nothing here: the model has no batch-norm layer")
+
     def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking or not getattr(pl_module, "calibrates_batch_norm", False):
             return
@@ -71,12 +80,13 @@ class PreciseBatchNorm(L.Callback):
         self._average_over_ranks(trainer, layers)
 
     def _inputs(self, loader: Any, pl_module: L.LightningModule) -> Iterator[torch.Tensor]:
-        """Training inputs, preprocessed as in a training step, ``num_samples`` of them."""
+        """Training inputs as a training step feeds them (augmented, normalized, corrupted for
+        a denoising autoencoder), ``num_samples`` of them."""
         seen = 0
         for batch in loader:
             batch = pl_module.transfer_batch_to_device(batch, pl_module.device, 0)
-            inputs = batch[0] if isinstance(batch, tuple | list) else batch
-            yield pl_module.preprocess(inputs, train=True)  # (B, ...) as the model takes it
+            inputs = pl_module.training_inputs(batch)  # (B, ...) as a training step makes them
+            yield inputs
             seen += len(inputs)
             if seen >= self.num_samples:
                 return

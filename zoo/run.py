@@ -223,12 +223,21 @@ def train(cfg: DictConfig) -> dict[str, float]:
             trainer.validate(task, datamodule=datamodule, verbose=False)
     fit_metrics = _scalar_metrics(trainer)
     best_path = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    if best_path and not Path(best_path).is_file():
+        raise ZooError(
+            f"the best checkpoint {best_path} is gone (deleted after it was written), so the "
+            "run cannot test or export it; to test and export the last weights instead: "
+            f"python train.py train=false ckpt_path={run_dir / 'checkpoints' / 'last.ckpt'}"
+        )
     # The weights to test and export: the best checkpoint, else the one given to test alone.
     evaluated = best_path or (cfg.get("ckpt_path") if not cfg.get("train", True) else None)
     test_results: list[dict[str, float]] = []
     if cfg.get("test", True):
         if not evaluated:
-            log.warning("no best checkpoint was saved; testing the current weights")
+            log.warning(
+                "no best checkpoint to test (none was saved, or the resumed run's is gone); "
+                "testing the current weights"
+            )
         test_results = trainer.test(
             task, datamodule=datamodule, ckpt_path=evaluated or None, weights_only=True
         )

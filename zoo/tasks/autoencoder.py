@@ -104,6 +104,11 @@ class AutoencoderTask(ZooTask):
         """The model's input before normalization: ``clean`` corrupted by the task's noise."""
         return clean if self.noise == "none" else corrupt(clean, self.noise, self.noise_level)
 
+    def training_inputs(self, batch: Any) -> torch.Tensor:
+        """The corrupted (denoising) and normalized training images the model takes."""
+        inputs = batch[0] if isinstance(batch, tuple | list) else batch
+        return self.normalize(self.corrupt(self.scale(inputs, train=True)))
+
     def step(self, batch: Any, stage: str) -> torch.Tensor:
         inputs = batch[0] if isinstance(batch, tuple | list) else batch
         train = stage == "train"

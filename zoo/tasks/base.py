@@ -58,9 +58,8 @@ class ZooTask(L.LightningModule):
     best_of: ClassVar[str | None] = None
     #: what to try when the loss diverges, in the one-line error
     divergence_hint: ClassVar[str] = "lower optimizer.lr or add regularization=grad_clip"
-    #: whether ``self(self.preprocess(inputs, train=True))`` is the model's training forward
-    #: pass, through which :class:`zoo.precise_bn.PreciseBatchNorm` recomputes batch-norm
-    #: statistics
+    #: whether the model's training forward pass is ``self(self.training_inputs(batch))``,
+    #: through which :class:`zoo.precise_bn.PreciseBatchNorm` recomputes batch-norm statistics
     calibrates_batch_norm: ClassVar[bool] = True
 
     def __init__(
@@ -109,6 +108,11 @@ class ZooTask(L.LightningModule):
     def preprocess(self, x: torch.Tensor, *, train: bool) -> torch.Tensor:
         """Scale uint8 images to [0, 1], augment (training only), then normalize a batch."""
         return self.normalize(self.scale(x, train=train))
+
+    def training_inputs(self, batch: Any) -> torch.Tensor:
+        """What the model takes in a training step on ``batch``: its inputs, preprocessed."""
+        inputs = batch[0] if isinstance(batch, tuple | list) else batch
+        return self.preprocess(inputs, train=True)
 
     def scale(self, x: torch.Tensor, *, train: bool) -> torch.Tensor:
         """The batch in its own units: uint8 images scaled to [0, 1], augmented in training
