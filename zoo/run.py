@@ -190,6 +190,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     started = time.perf_counter()
     quiet_noise()
     check_config(cfg)
+    # before seeding (which prints a line): a bad callback argument is refused in one line
+    callbacks = _instantiate_all(cfg.get("callbacks"))
     L.seed_everything(cfg.seed, workers=True)
     run_dir = output_dir(cfg)
 
@@ -203,7 +205,6 @@ def train(cfg: DictConfig) -> dict[str, float]:
     task.channels_last = bool(cfg.get("channels_last"))
     task.run_config = resolved_config = to_container(cfg)
 
-    callbacks = _instantiate_all(cfg.get("callbacks"))
     loggers = _instantiate_all(cfg.get("logger"))
     if not loggers:
         # The learning-rate monitor writes to loggers and refuses to run without one.
