@@ -13,23 +13,25 @@ from hydra.utils import instantiate
 from zoo import ZooError
 from zoo.precise_bn import PreciseBatchNorm
 from zoo.run import build_model, train
+from zoo.weights import checkpoint_model_weights, load_checkpoint, read_checkpoint
 
 RESNET20 = ["model=resnet20", "+trainer.limit_train_batches=2", "trainer.max_epochs=1"]
 PRECISE = ["callbacks=[default,precise_bn]", "callbacks.precise_bn.num_samples=128"]
 
 
+def _last(cfg) -> Path:
+    return Path(cfg.paths.output_dir, "checkpoints", "last.ckpt")
+
+
 def _weights(cfg) -> dict[str, torch.Tensor]:
-    path = Path(cfg.paths.output_dir, "checkpoints", "last.ckpt")
-    state = torch.load(path, weights_only=True, map_location="cpu")["state_dict"]
-    return {k.removeprefix("model."): v for k, v in state.items() if k.startswith("model.")}
+    return checkpoint_model_weights(read_checkpoint(_last(cfg)), _last(cfg))
 
 
 def test_statistics_are_the_average_over_training_batches(make_config):
     cfg = make_config(*RESNET20, *PRECISE, "augmentation=[none]")
     train(cfg)
     weights = _weights(cfg)
-    model = build_model(cfg)
-    model.load_state_dict(weights)
+    model = load_checkpoint(_last(cfg))
 
     # Independently: the first two training batches of epoch 0 (128 samples), normalized,
     # through the first convolution; the first batch-norm layer must hold the mean of their

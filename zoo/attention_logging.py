@@ -15,6 +15,8 @@ from typing import Any
 import lightning as L
 import torch
 
+from zoo.tasks.base import batch_inputs
+
 
 def _figure_loggers(trainer: L.Trainer) -> list[Any]:
     return [
@@ -45,7 +47,7 @@ class AttentionMapLogger(L.Callback):
         dataloader_idx: int = 0,
     ) -> None:
         if self.example is None and batch_idx == 0 and self._active(trainer, pl_module):
-            inputs = batch[0] if isinstance(batch, tuple | list) else batch
+            inputs = batch_inputs(batch)
             self.example = inputs[:1, : self.max_tokens].detach().clone()
 
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

@@ -59,25 +59,25 @@ class PreciseBatchNorm(L.Callback):
                 f"callbacks.precise_bn.num_samples must be an integer >= 1, got {num_samples!r}."
             )
         self.num_samples = num_samples
+        self._layers: list[nn.modules.batchnorm._BatchNorm] = []  # set when fitting starts
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._layers = []
         if not getattr(pl_module, "calibrates_batch_norm", False):
             log.warning("precise_bn does nothing here: this task's model does not take the data")
-        elif not batch_norm_layers(pl_module.model):
+            return
+        self._layers = batch_norm_layers(pl_module.model)
+        if not self._layers:
             log.warning("precise_bn does nothing here: the model has no batch-norm layer")
 
     def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.sanity_checking or not getattr(pl_module, "calibrates_batch_norm", False):
-            return
-        model = pl_module.model
-        layers = batch_norm_layers(model)
         loader = trainer.train_dataloader
-        if not layers or loader is None:
+        if trainer.sanity_checking or not self._layers or loader is None:
             return
         devices = [pl_module.device] if pl_module.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
-            update_bn(self._inputs(loader, pl_module), model)
-        self._average_over_ranks(trainer, layers)
+            update_bn(self._inputs(loader, pl_module), pl_module.model)
+        self._average_over_ranks(trainer, self._layers)
 
     def _inputs(self, loader: Any, pl_module: L.LightningModule) -> Iterator[torch.Tensor]:
         """Training inputs as a training step feeds them (augmented, normalized, corrupted for

@@ -29,7 +29,7 @@ from zoo.errors import ZooError
 from zoo.kinds import TARGET_KINDS
 from zoo.models.autoencoder import VAEOutput, kl_divergence
 from zoo.noise import check_noise, corrupt
-from zoo.tasks.base import ZooTask
+from zoo.tasks.base import ZooTask, batch_inputs
 
 STAGES = ("train", "val", "test")
 LOSSES = ("mse", "bce")
@@ -106,11 +106,11 @@ class AutoencoderTask(ZooTask):
 
     def training_inputs(self, batch: Any) -> torch.Tensor:
         """The corrupted (denoising) and normalized training images the model takes."""
-        inputs = batch[0] if isinstance(batch, tuple | list) else batch
+        inputs = batch_inputs(batch)
         return self.normalize(self.corrupt(self.scale(inputs, train=True)))
 
     def step(self, batch: Any, stage: str) -> torch.Tensor:
-        inputs = batch[0] if isinstance(batch, tuple | list) else batch
+        inputs = batch_inputs(batch)
         train = stage == "train"
         clean = self.scale(inputs, train=train)  # the target, (B, C, H, W) in [0, 1]
         if self.loss_kind == "bce" and clean.device.type == "cpu":
@@ -166,6 +166,6 @@ class AutoencoderTask(ZooTask):
 
     def predict_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         """The reconstructions of a batch (of clean inputs)."""
-        inputs = batch[0] if isinstance(batch, tuple | list) else batch
+        inputs = batch_inputs(batch)
         output = self(self.preprocess(inputs, train=False))
         return output.reconstruction if isinstance(output, VAEOutput) else output

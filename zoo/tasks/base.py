@@ -26,6 +26,11 @@ OptimizerFactory = Callable[..., Optimizer]
 SchedulerFactory = Callable[..., dict[str, Any]]
 
 
+def batch_inputs(batch: Any) -> Any:
+    """The inputs of a batch: the first of an ``(inputs, targets)`` pair, else the batch."""
+    return batch[0] if isinstance(batch, tuple | list) else batch
+
+
 def _as_tuple(state: Any) -> Any:
     """``random.setstate`` wants the nested tuples that a checkpoint round trip may turn
     into lists."""
@@ -111,7 +116,7 @@ class ZooTask(L.LightningModule):
 
     def training_inputs(self, batch: Any) -> torch.Tensor:
         """What the model takes in a training step on ``batch``: its inputs, preprocessed."""
-        inputs = batch[0] if isinstance(batch, tuple | list) else batch
+        inputs = batch_inputs(batch)
         return self.preprocess(inputs, train=True)
 
     def scale(self, x: torch.Tensor, *, train: bool) -> torch.Tensor:

@@ -17,7 +17,7 @@ from torch import nn
 from torchmetrics import MeanMetric, Metric
 from torchmetrics.classification import MulticlassAccuracy
 
-from zoo.tasks.base import ZooTask
+from zoo.tasks.base import ZooTask, batch_inputs
 
 STAGES = ("train", "val", "test")
 
@@ -90,6 +90,6 @@ class ClassificationTask(ZooTask):
         return {"loss": self.mean_loss[f"{stage}_"], "acc": self.accuracy[f"{stage}_"]}
 
     def predict_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
-        inputs = batch[0] if isinstance(batch, tuple | list) else batch
+        inputs = batch_inputs(batch)
         logits, _ = split_logits(self(self.preprocess(inputs, train=False)))
         return logits.softmax(dim=-1)

@@ -31,7 +31,7 @@ from torchmetrics import MeanMetric, Metric
 
 from zoo.errors import ZooError
 from zoo.kinds import TARGET_KINDS
-from zoo.tasks.base import ZooTask
+from zoo.tasks.base import ZooTask, batch_inputs
 from zoo.tasks.optim import parameter_groups
 
 STAGES = ("val", "test")
@@ -127,7 +127,7 @@ class GANTask(ZooTask):
 
     def real_images(self, batch: Any, *, train: bool) -> torch.Tensor:
         """A batch of real images in [-1, 1], the generator's range."""
-        inputs = batch[0] if isinstance(batch, tuple | list) else batch
+        inputs = batch_inputs(batch)
         return self.scale(inputs, train=train) * 2.0 - 1.0
 
     # -- training -----------------------------------------------------------------------------
@@ -259,7 +259,7 @@ class GANTask(ZooTask):
 
     def predict_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         """Images in [0, 1] generated from a batch of codes."""
-        codes = batch[0] if isinstance(batch, tuple | list) else batch
+        codes = batch_inputs(batch)
         return (self.model(codes) + 1.0) / 2.0
 
     # -- optimization -------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from torch import nn
 from torchmetrics import MeanAbsoluteError, MeanMetric, MeanSquaredError, Metric
 
 from zoo.errors import ZooError
-from zoo.tasks.base import ZooTask
+from zoo.tasks.base import ZooTask, batch_inputs
 
 STAGES = ("train", "val", "test")
 LOSSES = ("mse", "mae", "huber")
@@ -139,5 +139,5 @@ class RegressionTask(ZooTask):
 
     def predict_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         """Predictions in the data's original units."""
-        inputs = batch[0] if isinstance(batch, tuple | list) else batch
+        inputs = batch_inputs(batch)
         return self.original_units(self(self.preprocess(inputs, train=False)))
