@@ -205,6 +205,9 @@ def run_module(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     )
 
 
+# 17 s: with `pytest -m slow` (the suite stays under 10 minutes); generation from a run
+# folder's exported vocabulary runs in every suite through the GPT test below
+@pytest.mark.slow
 def test_generate_from_a_trained_run_folder(tmp_path, capsys):
     """Train a character LSTM on a text file by path, then sample from its run folder with
     nothing but the folder: the vocabulary travels in the exported config.json."""
