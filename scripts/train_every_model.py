@@ -49,18 +49,10 @@ DATA_FOR = {
     "sequence": ["data=digits_rows"],
     "tokens": ["data=text", "task=language_model", "data.max_chars=200000"],
 }
-# Models whose recipe differs from the default run's, each with why (shown in the table).
-# Deep plain networks (no batch norm) stay at chance with Adam at the default 2e-3: AlexNet
-# measured with 60 steps, 0.10 at 2e-3 vs 0.74 at 5e-4. VGG-16 and VGG-19 start from
-# features almost independent of the input (the logits of different images differ by 1%:
-# deep ReLU stacks without normalization) and leave chance late or never: VGG-16 measured
-# here, 0.10 after 5 epochs at 2e-3 and after 3 at 2e-4, 0.69 after 5 at 1e-4. The large
-# Vision Transformers, without the warm-up their paper trains with, likewise: ViT-L/32 is at
-# chance at 2e-3 and 0.92 accurate after 40 steps at 2e-4.
-LOWER_LR = {
-    "alexnet": "0.0005", "vgg16": "0.0001", "vgg19": "0.0001",
-    **{vit: "0.0002" for vit in ("vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32")},
-}  # fmt: skip
+# Models whose recipe differs from the default run's (shown in the table). The deep networks
+# without normalization that Adam's default 2e-3 leaves at chance (AlexNet, VGG-16/19, the
+# ViT-B/L sizes) declare their own rate in the registry (zoo.model_info(NAME)["adam_lr"]),
+# which the optimizer configs use: they need nothing here.
 # Deep batch-norm networks that finish one or two epochs (20-40 steps) in the budget: their
 # running statistics lag the weights, so they evaluate at chance while their training loss
 # falls (ResNet-34 after 20 steps: 0.94 accurate with batch statistics, 0.10 with running
@@ -69,10 +61,7 @@ PRECISE_BN = [
     "googlenet", "inception_v3", "resnet34", "resnet50", "resnet101", "resnet152",
     "vgg16_bn", "vgg19_bn",
 ]  # fmt: skip
-RECIPES = {
-    **{name: [f"optimizer.lr={lr}"] for name, lr in LOWER_LR.items()},
-    **{name: ["callbacks=[default,precise_bn]"] for name in PRECISE_BN},
-}
+RECIPES = {name: ["callbacks=[default,precise_bn]"] for name in PRECISE_BN}
 # The task of a model that does not classify (token models: language_model, in DATA_FOR).
 TASK_FOR = {"autoencoder": ["task=autoencoder"], "gan": ["task=gan"]}
 

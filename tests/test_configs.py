@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 from zoo.augment import AUGMENTATIONS_FOR
 from zoo.run import train
@@ -132,6 +133,26 @@ def test_every_optimizer(make_config, optimizer):
         "model=mlp",
         "data=digits_flat",
     )
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adamw"])
+def test_adam_configs_use_the_rate_a_model_declares(make_config, optimizer):
+    from hydra.utils import instantiate
+
+    from zoo import get_model_info, list_models
+
+    declared = {name: get_model_info(name).adam_lr for name in list_models()}
+    declared = {name: lr for name, lr in declared.items() if lr is not None}
+    # the deep networks without normalization that stay at chance at the default rate
+    assert {"alexnet", "vgg16", "vgg19"} <= set(declared)
+    for name, lr in declared.items():
+        cfg = make_config(f"model={name}", f"optimizer={optimizer}")
+        optimizer_ = instantiate(cfg.optimizer)([torch.zeros(1, requires_grad=True)])
+        assert optimizer_.param_groups[0]["lr"] == lr, name
+    assert make_config("model=lenet5", f"optimizer={optimizer}").optimizer.lr == 0.002
+    overridden = make_config("model=vgg16", f"optimizer={optimizer}", "optimizer.lr=0.01")
+    assert overridden.optimizer.lr == 0.01
+    assert make_config("model=vgg16", "optimizer=sgd").optimizer.lr == 0.05
 
 
 @pytest.mark.parametrize("scheduler", options("scheduler"))

@@ -74,3 +74,9 @@ def test_importing_zoo_does_not_import_lightning_or_hydra():
 def test_registering_twice_is_refused():
     with pytest.raises(ValueError, match="registered twice"):
         zoo.register_model(family="mlp")(zoo.models.mlp.__wrapped__)
+
+
+@pytest.mark.parametrize("adam_lr", [0, -1e-3, "1e-4", True])
+def test_a_declared_adam_rate_must_be_a_positive_number(adam_lr):
+    with pytest.raises(ValueError, match=r"adam_lr must be a number > 0 or None"):
+        zoo.register_model(family="mlp", name="not_registered", adam_lr=adam_lr)

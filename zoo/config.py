@@ -50,6 +50,20 @@ def register_resolvers() -> None:
         OmegaConf.register_new_resolver("sequence_head", sequence_head)
     if not OmegaConf.has_resolver("vocab_size"):
         OmegaConf.register_new_resolver("vocab_size", input_vocab_size)
+    if not OmegaConf.has_resolver("adam_lr"):
+        OmegaConf.register_new_resolver("adam_lr", model_adam_lr)
+
+
+def model_adam_lr(name: Any, default: float) -> float:
+    """The Adam learning rate the registered model ``name`` declares (``adam_lr`` in its
+    registration: VGG-16/19, AlexNet, the ViT-B/L sizes), else ``default``:
+    ``lr: ${adam_lr:${oc.select:model.name,null},0.002}`` in the Adam and AdamW configs.
+    An unknown or missing name gives ``default`` here; the model check names it later."""
+    try:
+        declared = get_model_info(name).adam_lr if isinstance(name, str) else None
+    except ZooError:
+        declared = None
+    return default if declared is None else declared
 
 
 SMALL_INPUT_MAX_SIZE = 64

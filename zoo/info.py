@@ -29,7 +29,9 @@ def model_info(name: str, **kwargs: Any) -> dict[str, Any]:
     """What a registered model is and costs at its default input size.
 
     Returns the family, paper, task and input kinds, ``default_input_size``,
-    ``min_input_size``, ``num_params`` and ``flops`` (one sample, ``torch.utils.flop_counter``).
+    ``min_input_size``, ``num_params``, ``flops`` (one sample, ``torch.utils.flop_counter``)
+    and ``adam_lr`` (the Adam learning rate the optimizer configs give the model, when it
+    declares one; None: their default).
     """
     info = get_model_info(name)
     model = create_model(name, **kwargs)
@@ -51,4 +53,5 @@ def model_info(name: str, **kwargs: Any) -> dict[str, Any]:
         "min_input_size": info.min_input_size_for(kwargs),
         "num_params": count_parameters(model),
         "flops": count_flops(counted, example),
+        "adam_lr": info.adam_lr,
     }

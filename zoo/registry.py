@@ -46,6 +46,7 @@ class ModelInfo:
     min_input_size: int | Callable[[dict[str, Any]], int] | None = None
     paper: str = ""
     example_input_factory: ExampleInput | None = None
+    adam_lr: float | None = None
 
     @property
     def input_kind(self) -> str:
@@ -148,6 +149,7 @@ def register_model(
     paper: str = "",
     name: str | None = None,
     example_input: ExampleInput | None = None,
+    adam_lr: float | None = None,
 ) -> Callable[[Builder], Builder]:
     """Register a builder function under its own name (or ``name``).
 
@@ -155,12 +157,17 @@ def register_model(
     the builder's keyword arguments returning it (e.g. smaller with ``small_input=True``).
     ``example_input(batch_size, *, size, generator, **kwargs)`` returns an input batch the
     model takes, for models whose inputs are not standard normal floats of
-    ``default_input_size`` (the first of ``input_kinds``).
+    ``default_input_size`` (the first of ``input_kinds``). ``adam_lr`` is the Adam (and
+    AdamW) learning rate the model trains at from scratch, for models that the optimizer
+    configs' default (2e-3) leaves at chance; the optimizer configs read it through
+    ``${adam_lr:...}`` (zoo.config), so ``python train.py model=NAME`` uses it.
     """
     for kind in input_kinds:
         check_kind("input kind", kind, INPUT_KINDS)
     for task in tasks:
         check_kind("task kind", task, TASK_KINDS)
+    if adam_lr is not None and not (_is_number(adam_lr) and adam_lr > 0):
+        raise ValueError(f"adam_lr must be a number > 0 or None, got {adam_lr!r}")
 
     def decorator(builder: Builder) -> Builder:
         model_name = name or builder.__name__
@@ -202,6 +209,7 @@ def register_model(
             min_input_size=min_input_size,
             paper=paper,
             example_input_factory=example_input,
+            adam_lr=adam_lr,
         )
         return build  # type: ignore[return-value]
 

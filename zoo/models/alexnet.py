@@ -111,6 +111,9 @@ class AlexNet(Classifier):
     min_input_size=min_input_size,
     paper="Krizhevsky, Sutskever & Hinton 2012, ImageNet classification with deep "
     "convolutional neural networks",
+    # Measured on the digits, 60 Adam steps: chance at the configs' default 2e-3, 0.74
+    # accurate at 5e-4 (eight layers without normalization; the paper used SGD at 1e-2).
+    adam_lr=5e-4,
 )
 def alexnet(
     *,
