@@ -101,6 +101,36 @@ def test_text_output_and_mistakes(test_digits, tmp_path, capsys):
         assert len(err) == 1 and message in err[0], err
 
 
+def test_an_unreadable_image_is_named_and_the_others_classified(test_digits, tmp_path, capsys):
+    folder, _, _ = test_digits
+    images = tmp_path / "images"
+    images.mkdir()
+    for name in ("0000.png", "0001.png"):
+        (images / name).write_bytes((folder / name).read_bytes())
+    (images / "0000b.png").write_text("not an image")  # sorted between the two good ones
+    assert main(["lenet5.digits", str(images), "--top", "1"]) == 1
+    captured = capsys.readouterr()
+    lines = captured.out.strip().splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        str(images / "0000.png"),
+        str(images / "0001.png"),
+    ]
+    alone = {}
+    for name in ("0000.png", "0001.png"):
+        assert main(["lenet5.digits", str(folder / name), "--top", "1"]) == 0
+        alone[name] = capsys.readouterr().out.split(": ", 1)[1]
+    assert [line.split(": ", 1)[1] + "\n" for line in lines] == list(alone.values())
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and "cannot read image" in err[0] and "0000b.png" in err[0], err
+
+
+def test_a_run_folder_that_exported_nothing_says_so(tmp_path, capsys):
+    (tmp_path / "run" / "checkpoints").mkdir(parents=True)
+    assert main([str(tmp_path / "run"), str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "training run's folder without an exported model/" in err[0], err
+
+
 def test_vector_models_preprocess_arrays():
     model = load_pretrained("mlp.digits_flat").eval()
     from sklearn.datasets import load_digits

@@ -8,6 +8,9 @@ probabilities, or written as JSON with ``--json``::
 
     python -m zoo.predict outputs/runs/<run> digits/*.png --top 3
     python -m zoo.predict lenet5.digits my_digit.png --json
+
+An image that cannot be read is named on stderr and skipped; the others are classified and
+the exit status is 1 (2 when nothing could be done).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,16 +62,25 @@ def load_for_prediction(source: str) -> nn.Module:
 
 
 def predict(
-    model: nn.Module, files: Sequence[Path], *, top: int = 5, batch_size: int = 64
+    model: nn.Module,
+    files: Sequence[Path],
+    *,
+    top: int = 5,
+    batch_size: int = 64,
+    on_error: Callable[[Path, ZooError], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """The ``top`` classes of each image file, most probable first."""
+    """The ``top`` classes of each image file, most probable first. A file that cannot be
+    read raises its ``ZooError``; with ``on_error`` given, it is handed to it and skipped."""
     preprocess: Preprocess = model.preprocess
     names = model.class_names or [str(i) for i in range(_num_outputs(model, preprocess))]
     results = []
     for start in range(0, len(files), batch_size):
         chunk = list(files[start : start + batch_size])
+        chunk, inputs = _readable(chunk, preprocess, on_error)
+        if not chunk:
+            continue
         with torch.no_grad():
-            probabilities = model(preprocess(chunk)).softmax(dim=-1)  # (B, classes)
+            probabilities = model(inputs).softmax(dim=-1)  # (B, classes)
         values, indices = probabilities.topk(min(top, probabilities.shape[-1]), dim=-1)
         for file, row_values, row_indices in zip(chunk, values.tolist(), indices.tolist()):
             results.append(
@@ -81,6 +93,27 @@ def predict(
                 }
             )
     return results
+
+
+def _readable(
+    files: list[Path], preprocess: Preprocess, on_error: Callable[[Path, ZooError], None] | None
+) -> tuple[list[Path], torch.Tensor | None]:
+    """The files of a batch that can be read and their preprocessed batch: all of them at
+    once, or, when one fails and ``on_error`` takes failures, one by one."""
+    try:
+        return files, preprocess(files)
+    except ZooError:
+        if on_error is None:
+            raise
+    readable, inputs = [], []
+    for file in files:
+        try:
+            inputs.append(preprocess([file]))
+        except ZooError as error:
+            on_error(file, error)
+            continue
+        readable.append(file)
+    return readable, torch.cat(inputs) if inputs else None
 
 
 def _num_outputs(model: nn.Module, preprocess: Preprocess) -> int:
@@ -110,7 +143,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{args.source!r} takes {model.preprocess.input_kind} inputs; zoo.predict "
                 "reads images (use zoo.load_pretrained(...).preprocess on arrays)."
             )
-        results = predict(model, image_files(args.images), top=args.top, batch_size=args.batch_size)
+        files = image_files(args.images)
+        failures: list[ZooError] = []
+        results = predict(
+            model,
+            files,
+            top=args.top,
+            batch_size=args.batch_size,
+            on_error=lambda file, error: failures.append(error),
+        )
+        if not results:  # nothing could be read: one error, as for any other mistake
+            raise (
+                failures[0]
+                if len(failures) == 1
+                else ZooError(
+                    f"none of the {len(files)} images could be read; the first: {failures[0]}"
+                )
+            )
     except ZooError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -120,7 +169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for result in results:
             best = ", ".join(f"{t['class']} ({t['probability']:.3f})" for t in result["top"])
             print(f"{result['file']}: {best}")
-    return 0
+    for error in failures:  # the others were classified: say which were not, exit 1
+        print(f"error: {error}", file=sys.stderr)
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

@@ -169,9 +169,16 @@ def read_pretrained_config(directory: str | os.PathLike) -> dict[str, Any]:
     directory = Path(directory)
     missing = [n for n in (CONFIG_NAME, WEIGHTS_NAME) if not (directory / n).is_file()]
     if missing:
+        hint = f"expected {CONFIG_NAME} and {WEIGHTS_NAME}, as written by zoo.save_pretrained"
+        if (directory / "checkpoints").is_dir():
+            hint = (
+                "it is a training run's folder without an exported model/: the run stopped "
+                "before the end; resume it to finish and export (see the README's Resume), or "
+                "read a checkpoint with zoo.weights.load_checkpoint"
+            )
         raise ZooError(
-            f"{str(directory)!r} is not a pretrained-model folder: missing {', '.join(missing)} "
-            f"(expected {CONFIG_NAME} and {WEIGHTS_NAME}, as written by zoo.save_pretrained)."
+            f"{str(directory)!r} is not a pretrained-model folder: missing "
+            f"{', '.join(missing)} ({hint})."
         )
     path = directory / CONFIG_NAME
     try:
