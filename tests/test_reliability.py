@@ -324,3 +324,25 @@ def test_max_steps_inside_an_epoch_ends_the_run_normally(make_config):
     final weights are validated, tested and exported."""
     metrics = train(make_config("model=mlp", "data=digits_flat", "trainer.max_steps=3"))
     assert "val/loss" in metrics and "test/acc" in metrics
+
+
+def test_the_interrupt_line_names_lightnings_own_checkpoint(make_config):
+    """With callbacks that leave out the zoo's checkpoint callbacks (callbacks=precise_bn),
+    Lightning's default one writes <logger>/checkpoints/epoch=N-step=M.ckpt: the line names
+    the newest, quoted so that the command it gives composes."""
+    import shlex
+
+    from zoo.run import interruption, output_dir
+
+    cfg = make_config()
+    line, code = interruption(cfg, SystemExit(1))
+    assert code == 130 and "there is no checkpoint to resume from" in line
+    older = output_dir(cfg) / "csv" / "checkpoints" / "epoch=7-step=160.ckpt"
+    older.parent.mkdir(parents=True)
+    older.write_bytes(b"")
+    os.utime(older, (0, 0))
+    newest = older.with_name("epoch=8-step=180.ckpt")
+    newest.write_bytes(b"")
+    line, _ = interruption(cfg, SystemExit(1))
+    [override] = shlex.split(line.split("resume with the same overrides and ")[1].rstrip("."))
+    assert make_config(override).ckpt_path == str(newest)

@@ -81,13 +81,30 @@ def interruption(cfg: DictConfig, stop: SystemExit) -> tuple[str, int]:
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
     signal_name, code = ("SIGTERM", 143) if isinstance(stop, SIGTERMException) else ("Ctrl-C", 130)
-    last = output_dir(cfg) / "checkpoints" / "last.ckpt"
+    last = latest_checkpoint(output_dir(cfg))
     resume = (
-        f"resume with the same overrides and ckpt_path={last}"
-        if last.is_file()
+        f"resume with the same overrides and {ckpt_path_override(last)}"
+        if last is not None
         else "no epoch had ended, so there is no checkpoint to resume from"
     )
     return f"training was interrupted ({signal_name}); {resume}.", code
+
+
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    """The run's ``checkpoints/last.ckpt``, else the newest checkpoint anywhere in its folder
+    (Lightning's own checkpoint callback, when the zoo's are not configured, writes
+    ``<logger>/checkpoints/epoch=N-step=M.ckpt``); None if there is none."""
+    last = run_dir / "checkpoints" / "last.ckpt"
+    if last.is_file():
+        return last
+    found = [path for path in run_dir.rglob("*.ckpt") if not path.name.startswith(".")]
+    return max(found, key=lambda path: path.stat().st_mtime) if found else None
+
+
+def ckpt_path_override(path: Path) -> str:
+    """``ckpt_path=PATH`` as a shell command line takes it (quoted for Hydra when the path
+    holds an '=', as Lightning's checkpoint names do)."""
+    return f"'ckpt_path=\"{path}\"'" if "=" in str(path) else f"ckpt_path={path}"
 
 
 def command_line() -> str:
