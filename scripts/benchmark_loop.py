@@ -1,6 +1,8 @@
 """Benchmark: one epoch through zoo's task and Lightning trainer against a plain PyTorch loop.
 
-    python scripts/benchmark_loop.py        # prints the table and writes it into README
+    python scripts/benchmark_loop.py          # prints the table and writes it into README
+    python scripts/benchmark_loop.py ResNet-20   # re-measures one case (results/measurements)
+    python scripts/benchmark_loop.py --hooks  # where the default run's epoch time goes
 
 For the default run (LeNet-5 on the digits) and for ResNet-20 on the digits (a larger step):
 
@@ -29,11 +31,13 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import itertools
+import json
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import lightning as L
@@ -47,7 +51,7 @@ from omegaconf import open_dict
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
-from readme_tables import machine, write_table  # noqa: E402
+from readme_tables import RESULTS_DIR, machine, write_table  # noqa: E402
 
 from zoo.config import register_resolvers  # noqa: E402
 from zoo.run import build_model, build_task, train  # noqa: E402
@@ -55,7 +59,9 @@ from zoo.tasks.optim import parameter_groups  # noqa: E402
 
 EPOCHS = 6
 # overrides and rounds of each case
-CASES = {"LeNet-5 (default run)": ([], 9), "ResNet-20": (["model=resnet20"], 3)}
+CASES = {"LeNet-5 (default run)": ([], 9), "ResNet-20": (["model=resnet20"], 7)}
+# Each case's measured seconds, kept so that one case can be re-measured alone.
+STORE = RESULTS_DIR / "measurements" / "loop.json"
 
 
 def stamp() -> tuple[float, float]:
@@ -169,7 +175,7 @@ class BareModule(L.LightningModule):
         return {"optimizer": optimizer, "lr_scheduler": schedule}
 
 
-def bare_epoch(cfg) -> tuple[float, float]:
+def bare_epoch(cfg, extra_callbacks: list[L.Callback] = ()) -> tuple[float, float]:
     L.seed_everything(cfg.seed)
     data = instantiate(cfg.data)
     data.setup("fit")
@@ -191,7 +197,7 @@ def bare_epoch(cfg) -> tuple[float, float]:
         enable_checkpointing=False,
         enable_progress_bar=False,
         enable_model_summary=False,
-        callbacks=[EpochTimer()],
+        callbacks=[EpochTimer(), *extra_callbacks],
         num_sanity_val_steps=0,
     )
     trainer.fit(
@@ -211,6 +217,165 @@ WAYS = {
         ["callbacks.model_checkpoint=null", "callbacks.last_checkpoint=null"],
     ),
 }
+
+
+class HookTimes:
+    """Main-thread CPU time inside Lightning's hooks, exclusive of the hooks they call: the
+    module's hooks (``training_step`` is the forward pass and loss, ``backward`` autograd,
+    ``optimizer_step`` the update around them), each callback's own code, and Lightning's
+    dispatch of every hook to every callback (the trainer calls each hook on each callback,
+    most of them no-ops, at every step). Counted from the second epoch on."""
+
+    def __init__(self) -> None:
+        self.seconds: Counter[str] = Counter()
+        self.counting = False
+        self._children: list[float] = []  # CPU time of the timed calls inside each open one
+
+    def timed(self, function, key: str):
+        def wrapper(*args, **kwargs):
+            if not self.counting:
+                return function(*args, **kwargs)
+            self._children.append(0.0)
+            started = time.thread_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                elapsed = time.thread_time() - started
+                self.seconds[key] += elapsed - self._children.pop()
+                if self._children:
+                    self._children[-1] += elapsed
+
+        return wrapper
+
+    def install(self) -> None:
+        """Time Lightning's hook calls (its private ``trainer.call`` functions: a
+        measurement, not something the zoo relies on)."""
+        from lightning.pytorch.trainer import call
+
+        for name, owner in [
+            ("_call_callback_hooks", "dispatch"),
+            ("_call_lightning_module_hook", "module"),
+            ("_call_strategy_hook", "module"),
+        ]:
+            function = getattr(call, name)
+            setattr(call, name, self.timed_by_name(function, owner))
+
+    def timed_by_name(self, function, owner: str):
+        def wrapper(trainer, hook_name, *args, **kwargs):
+            key = "dispatch" if owner == "dispatch" else f"module:{hook_name}"
+            return self.timed(function, key)(trainer, hook_name, *args, **kwargs)
+
+        return wrapper
+
+    def wrap_callbacks(self, trainer: L.Trainer) -> None:
+        """Time each callback's own hook methods."""
+        hooks = [name for name in vars(L.Callback) if name.startswith("on_")]
+        for callback in trainer.callbacks:
+            for hook in hooks:
+                method = getattr(callback, hook)
+                setattr(callback, hook, self.timed(method, f"own:{type(callback).__name__}"))
+
+
+HOOK_TIMES = HookTimes()
+
+
+class HookCounting(L.Callback):
+    """Counts :data:`HOOK_TIMES`, and the training loop's thread's CPU time, from the second
+    training epoch to the end of training (its callbacks' hooks wrapped)."""
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        HOOK_TIMES.wrap_callbacks(trainer)
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.current_epoch == 1:
+            HOOK_TIMES.counting = True
+            HOOK_TIMES.seconds["start"] = -time.thread_time()
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        HOOK_TIMES.counting = False
+        HOOK_TIMES.seconds["epochs"] = HOOK_TIMES.seconds.pop("start") + time.thread_time()
+
+
+def hook_breakdown(way: str) -> dict[str, float]:
+    """Milliseconds of main-thread CPU per epoch in each hook group of one run of ``way``
+    (in this process), with the epoch's total main-thread CPU time."""
+    HOOK_TIMES.install()
+    with tempfile.TemporaryDirectory() as folder:
+        cfg = compose_run(
+            [f"trainer.max_epochs={EPOCHS}"],
+            Path(folder) / "run",
+            {"epoch_timer": EpochTimer, "hook_counting": HookCounting},
+        )
+        if way == "bare":
+            bare_epoch(cfg, extra_callbacks=[HookCounting()])
+        else:
+            zoo_epoch(cfg)
+    epochs = EPOCHS - 1
+    times = {key: seconds * 1e3 / epochs for key, seconds in HOOK_TIMES.seconds.items()}
+    epoch = times.pop("epochs")
+    return {**times, "epoch": epoch}
+
+
+HOOK_ROUNDS = 5
+
+
+def hooks_main() -> None:
+    """Where the default run's epoch goes, hook by hook, against bare Lightning's: the
+    median over rounds of one run of each (alternating), each in a process of its own."""
+    runs: dict[str, list[dict[str, float]]] = {"bare": [], "zoo": []}
+    for round_index in range(HOOK_ROUNDS):
+        for way in list(runs)[:: 1 if round_index % 2 == 0 else -1]:
+            command = [sys.executable, __file__, "--hooks-one", way]
+            result = subprocess.run(command, capture_output=True, text=True, check=False)
+            if result.returncode != 0:
+                raise SystemExit(f"{way} failed:\n{result.stderr[-2000:]}")
+            runs[way].append(json.loads(result.stdout.strip().splitlines()[-1]))
+    results = {
+        way: {
+            key: statistics.median(run.get(key, 0.0) for run in measured)
+            for key in set().union(*measured)
+        }
+        for way, measured in runs.items()
+    }
+    bare, ours = results["bare"], results["zoo"]
+    keys = [key for key in ours if key != "epoch"]
+    keys.sort(key=lambda key: -(ours[key] - bare.get(key, 0.0)))
+    label = {"dispatch": "Lightning's dispatch of callback hooks"}
+    rows = [
+        (
+            label.get(key)
+            or (f"`{key[7:]}` (the module)" if key.startswith("module:") else f"`{key[4:]}`"),
+            bare.get(key, 0.0),
+            ours[key],
+        )
+        for key in keys
+        if max(ours[key], bare.get(key, 0.0)) >= 0.3
+    ]
+    measured = [sum(v for k, v in run.items() if k != "epoch") for run in (bare, ours)]
+    rows += [
+        (
+            "the rest: Lightning's loop, data, logging, the progress bar's updates",
+            bare["epoch"] - measured[0],
+            ours["epoch"] - measured[1],
+        ),
+        ("**epoch**", bare["epoch"], ours["epoch"]),
+    ]
+    lines = [
+        "| main-thread CPU per epoch (ms) | bare Lightning | zoo | zoo - bare |",
+        "|---|---:|---:|---:|",
+        *(f"| {name} | {b:.1f} | {z:.1f} | {z - b:+.1f} |" for name, b, z in rows),
+    ]
+    body = (
+        "\n".join(lines)
+        + f"\n\nThe default run ({EPOCHS} epochs, LeNet-5) and bare Lightning, {HOOK_ROUNDS} "
+        "runs each (alternating; medians, so the rows need not add up exactly): CPU time "
+        "of the training loop's thread per epoch, from the second epoch "
+        "on, in each hook exclusive of the hooks it calls (`training_step`: the forward pass, "
+        "the loss and the zoo's metric updates; `backward`: autograd; `optimizer_step`: the "
+        "update; a callback's row: its own code; the benchmark's two timing callbacks are in "
+        f"both runs); rows under 0.3 ms are left out; {machine()}.\n"
+    )
+    write_table("loop-hooks", body)
 
 
 def one_run(way: str, overrides: list[str]) -> tuple[float, float]:
@@ -245,28 +410,40 @@ def ratio(
     return f"{statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
 
 
-def main() -> None:
+def case_row(name: str, measured: dict) -> str:
+    seconds, rounds = measured["seconds"], len(measured["seconds"]["zoo"])
+    plain, bare, ours = (
+        statistics.median(wall for wall, _ in seconds[w]) * 1e3 for w in ("plain", "bare", "zoo")
+    )
+    return (
+        f"| {name} ({rounds} rounds) | {plain:.0f} | {bare:.0f} | {ours:.0f} "
+        f"| {ratio(seconds['zoo'], seconds['plain'])} "
+        f"| {ratio(seconds['zoo'], seconds['bare'])} "
+        f"| {ratio(seconds['zoo_no_checkpoints'], seconds['bare'])} "
+        f"| {ratio(seconds['zoo'], seconds['plain'], clock=1)} "
+        f"| {ratio(seconds['zoo'], seconds['bare'], clock=1)} |"
+    )
+
+
+def main(names: list[str]) -> None:
+    from zoo.weights import write_json
+
+    unknown = sorted(set(names) - set(CASES))
+    if unknown:
+        raise SystemExit(f"unknown case {unknown[0]!r}; the cases: {', '.join(CASES)}")
+    stored = json.loads(STORE.read_text()) if STORE.is_file() else {}
+    for name in names or CASES:
+        overrides, rounds = CASES[name]
+        stored[name] = {"seconds": run_rounds(overrides, rounds), "machine": machine()}
+        write_json(STORE, stored)
+        print(case_row(name, stored[name]), flush=True)
     lines = [
         "| model | plain loop epoch (ms) | bare Lightning epoch (ms) | zoo epoch (ms) "
         "| zoo / plain | zoo / bare Lightning | zoo without checkpoints / bare Lightning "
         "| CPU time: zoo / plain | CPU time: zoo / bare Lightning |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        *(case_row(name, stored[name]) for name in CASES if name in stored),
     ]
-    for name, (overrides, rounds) in CASES.items():
-        seconds = run_rounds(overrides, rounds)
-        plain, bare, ours = (
-            statistics.median(wall for wall, _ in seconds[w]) * 1e3
-            for w in ("plain", "bare", "zoo")
-        )
-        lines.append(
-            f"| {name} ({rounds} rounds) | {plain:.0f} | {bare:.0f} | {ours:.0f} "
-            f"| {ratio(seconds['zoo'], seconds['plain'])} "
-            f"| {ratio(seconds['zoo'], seconds['bare'])} "
-            f"| {ratio(seconds['zoo_no_checkpoints'], seconds['bare'])} "
-            f"| {ratio(seconds['zoo'], seconds['plain'], clock=1)} "
-            f"| {ratio(seconds['zoo'], seconds['bare'], clock=1)} |"
-        )
-        print(lines[-1], flush=True)
     body = (
         "\n".join(lines)
         + f"\n\nEach run trains {EPOCHS} epochs (1,257 training and 180 validation digits, "
@@ -274,16 +451,20 @@ def main() -> None:
         "the medians over the rounds (wall time), each ratio the median of the rounds' ratios "
         "(range in brackets); the CPU-time ratios count the work each process did (all its "
         "threads, the checkpoint writer included), which time other programs take from it "
-        f"does not change, {machine()}.\n"
+        f"does not change; {'; '.join(sorted({m['machine'] for m in stored.values()}))}.\n"
     )
     write_table("loop", body)
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--one"]:
+    if sys.argv[1:2] == ["--hooks"]:
+        hooks_main()
+    elif sys.argv[1:2] == ["--hooks-one"]:
+        print(json.dumps(hook_breakdown(sys.argv[2])))
+    elif sys.argv[1:2] == ["--one"]:
         way, overrides = sys.argv[2], sys.argv[3:]
         with tempfile.TemporaryDirectory() as folder:
             wall, cpu = WAYS[way][0](configure(overrides, Path(folder) / "run"))
         print(wall, cpu)
     else:
-        main()
+        main(sys.argv[1:])
