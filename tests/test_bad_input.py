@@ -273,6 +273,11 @@ CASES = [
         ["ckpt_path={lenet5}", "optimizer=sgd"],
         r"was trained with optimizer torch\.optim\.Adam, but",
     ),
+    (
+        ["ckpt_path={lenet5}", "trainer.max_epochs=2"],
+        r"was written in epoch 4, after trainer\.max_epochs=2; to train on, set trainer\."
+        r"max_epochs above 4; to test and export it as it is, train=false",
+    ),
     (["model.num_classes=5"], r"model\.num_classes=5 but the data has 10 classes"),
     (
         ["monitor.metric=val/acc"],
@@ -362,7 +367,8 @@ def write_files(folder: Path) -> dict[str, str]:
         model = create_model(name, **({"in_features": 64} if name == "mlp" else {}))
         state = {f"model.{k}": v for k, v in model.state_dict().items()}
         config = {"optimizer": {"_target_": "torch.optim.Adam"}}
-        return {"state_dict": state, "zoo": {"model": model.zoo_spec, "config": config}}
+        zoo = {"model": model.zoo_spec, "config": config}
+        return {"state_dict": state, "epoch": 3, "zoo": zoo}  # saved in its 4th epoch
 
     torch.save(checkpoint("mlp"), folder / "mlp.ckpt")
     torch.save(checkpoint("lenet5"), folder / "lenet5.ckpt")

@@ -660,6 +660,17 @@ def check_checkpoint(cfg: DictConfig, info: ModelInfo, kwargs: dict[str, Any]) -
         f"uses {current_optimizer}; resume with the same optimizer (its state is in the "
         "checkpoint).",
     )
+    epoch, max_epochs = checkpoint.get("epoch"), cfg.trainer.get("max_epochs")
+    _require(
+        not cfg.get("train", True)
+        or not isinstance(epoch, int)
+        or max_epochs in (None, -1)
+        or epoch <= max_epochs,  # what Lightning's restore refuses, with a traceback
+        f"ckpt_path {path!r} was written in epoch {epoch + 1 if isinstance(epoch, int) else '?'}"
+        f", after trainer.max_epochs={max_epochs}; to train on, set trainer.max_epochs above "
+        f"{epoch + 1 if isinstance(epoch, int) else '?'}; to test and export it as it is, "
+        "train=false.",
+    )
     from zoo import create_model
 
     load_weights(create_model(info.name, **kwargs), weights, str(path))
