@@ -114,6 +114,20 @@ def test_bad_arguments_are_one_line(folders, tmp_path, capsys, argv, expected):
     assert err.count("\n") == 0 and expected in err
 
 
+def test_the_grid_is_written_in_the_format_its_suffix_names(folders, tmp_path, capsys):
+    from PIL import Image
+
+    for name, expected in [("grid.jpg", "JPEG"), ("grid.png", "PNG"), ("grid", "PNG")]:
+        assert main([str(folders["dcgan"]), "--n", "4", "--out", str(tmp_path / name)]) == 0
+        with Image.open(tmp_path / name) as image:
+            assert image.format == expected, name
+    capsys.readouterr()
+    assert main([str(folders["dcgan"]), "--out", str(tmp_path / "grid.xyz")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "cannot write images as '.xyz'" in err
+    assert not (tmp_path / "grid.xyz").exists()
+
+
 def test_missing_folder_is_one_line(tmp_path, capsys):
     assert main([str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err.strip()

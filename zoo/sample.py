@@ -105,8 +105,8 @@ def draw_samples(model: nn.Module, n: int, *, seed: int = 0) -> torch.Tensor:
 
 
 def write_grid(images: torch.Tensor, path: str | Path, *, nrow: int = 8) -> Path:
-    """Write ``images`` (N, C, H, W) in [0, 1] as one PNG grid, ``nrow`` images a row (the
-    last row may be shorter)."""
+    """Write ``images`` (N, C, H, W) in [0, 1] as one grid, ``nrow`` images a row (the last
+    row may be shorter), as PNG or the format ``path``'s suffix names."""
     from zoo.image_logging import image_grid, save_grid
 
     if isinstance(nrow, bool) or not isinstance(nrow, int) or nrow < 1:
@@ -132,7 +132,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("source", help="a run folder or an exported model folder")
     parser.add_argument("--n", type=int, default=64, help="how many images to draw (64)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the codes drawn (0)")
-    parser.add_argument("--out", default="samples.png", help="the grid's PNG (samples.png)")
+    parser.add_argument(
+        "--out", default="samples.png", help="the grid's file, its format by suffix (samples.png)"
+    )
     parser.add_argument("--nrow", type=int, default=8, help="images per row of the grid (8)")
     parser.add_argument(
         "--individual", default=None, metavar="DIR", help="also write each image to DIR"
@@ -143,6 +145,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ZooError(f"--nrow must be an integer >= 1, got {args.nrow}.")
         if args.n < 1:
             raise ZooError(f"--n must be an integer >= 1, got {args.n}.")
+        from zoo.image_logging import image_format
+
+        image_format(args.out)  # a suffix no image format has: refused before any work
         model = load_for_sampling(args.source)
         images = draw_samples(model, args.n, seed=args.seed)
         path = write_grid(images, args.out, nrow=args.nrow)
