@@ -274,10 +274,20 @@ CASES = [
         r"was trained with optimizer torch\.optim\.Adam, but",
     ),
     (
-        ["ckpt_path={lenet5}", "trainer.max_epochs=2"],
-        r"was written in epoch 4, after trainer\.max_epochs=2; to train on, set trainer\."
+        ["ckpt_path={lenet5}", "trainer.max_epochs=3"],
+        r"was written in epoch 4, past trainer\.max_epochs=3; to train on, set trainer\."
         r"max_epochs above 4; to test and export it as it is, train=false",
     ),
+    (
+        ["ckpt_path={lenet5}", "optimizer.lr=0.05"],
+        r"resumes its optimizer and schedule as they were, but the config changes optimizer\.lr"
+        r"=0\.05 \(it was 0\.002\)",
+    ),
+    (
+        ["ckpt_path={lenet5}", "regularization=[l2]"],
+        r"changes regularization\.weight_decay=0\.0005 \(it was 0\.0\)",
+    ),
+    (["ckpt_path={lenet5}", "scheduler=step"], r"changes scheduler\._target_="),
     (["model.num_classes=5"], r"model\.num_classes=5 but the data has 10 classes"),
     (
         ["monitor.metric=val/acc"],
@@ -366,7 +376,13 @@ def write_files(folder: Path) -> dict[str, str]:
     def checkpoint(name: str) -> dict:
         model = create_model(name, **({"in_features": 64} if name == "mlp" else {}))
         state = {f"model.{k}": v for k, v in model.state_dict().items()}
-        config = {"optimizer": {"_target_": "torch.optim.Adam"}}
+        config = {
+            "optimizer": {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 0.002,
+                          "betas": [0.9, 0.999]},
+            "scheduler": {"_target_": "zoo.tasks.schedulers.cosine", "_partial_": True,
+                          "min_lr_ratio": 0.0},
+            "regularization": {"weight_decay": 0.0},
+        }  # fmt: skip
         zoo = {"model": model.zoo_spec, "config": config}
         return {"state_dict": state, "epoch": 3, "zoo": zoo}  # saved in its 4th epoch
 

@@ -122,10 +122,16 @@ def test_the_grid_is_written_in_the_format_its_suffix_names(folders, tmp_path, c
         with Image.open(tmp_path / name) as image:
             assert image.format == expected, name
     capsys.readouterr()
-    assert main([str(folders["dcgan"]), "--out", str(tmp_path / "grid.xyz")]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "cannot write images as '.xyz'" in err
+    for out, message in [
+        (tmp_path / "grid.xyz", "cannot write images as '.xyz'"),
+        (tmp_path, "is a folder; give a file name"),
+        (tmp_path / "grid.png" / "x.png", "which is a file"),
+    ]:
+        assert main([str(folders["dcgan"]), "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and message in err, err
     assert not (tmp_path / "grid.xyz").exists()
+    assert not list(tmp_path.parent.glob("*.partial"))
 
 
 def test_missing_folder_is_one_line(tmp_path, capsys):

@@ -615,6 +615,37 @@ def check_trainer(cfg: DictConfig) -> None:
         )
 
 
+# Settings a resumed run takes from its checkpoint, whatever the config says: the optimizer's
+# (its learning rate and weight decay live in the saved optimizer state) and the schedule's.
+RESUMED_SETTINGS = ("optimizer", "scheduler", "regularization.weight_decay")
+
+
+def check_resumed_settings(cfg: DictConfig, saved_config: dict[str, Any], path: str) -> None:
+    """Refuse a resume whose optimizer, schedule or weight decay differ from the checkpoint's
+    run: Lightning restores them from the checkpoint, so the new values would be recorded in
+    the results but never used."""
+    changed = []
+    for key in RESUMED_SETTINGS:
+        saved = OmegaConf.select(OmegaConf.create(saved_config), key, default=None)
+        if saved is None:
+            continue  # a checkpoint without a record of it
+        saved, current = to_container(saved), to_container(OmegaConf.select(cfg, key))
+        if isinstance(saved, dict) and isinstance(current, dict):
+            changed += [
+                f"{key}.{name}={current.get(name)!r} (it was {saved.get(name)!r})"
+                for name in sorted(set(saved) | set(current))
+                if saved.get(name) != current.get(name)
+            ]
+        elif saved != current:
+            changed.append(f"{key}={current!r} (it was {saved!r})")
+    _require(
+        not changed,
+        f"ckpt_path {path!r} resumes its optimizer and schedule as they were, but the config "
+        f"changes {', '.join(changed)}; resume with the run's settings (a changed learning "
+        "rate, schedule or weight decay would be recorded but not used).",
+    )
+
+
 def check_checkpoint(cfg: DictConfig, info: ModelInfo, kwargs: dict[str, Any]) -> None:
     """``ckpt_path`` must be a zoo training checkpoint of the model the config builds;
     ``train=false`` needs one (it tests and exports its weights)."""
@@ -660,14 +691,16 @@ def check_checkpoint(cfg: DictConfig, info: ModelInfo, kwargs: dict[str, Any]) -
         f"uses {current_optimizer}; resume with the same optimizer (its state is in the "
         "checkpoint).",
     )
+    if cfg.get("train", True):
+        check_resumed_settings(cfg, saved_config, path)
     epoch, max_epochs = checkpoint.get("epoch"), cfg.trainer.get("max_epochs")
     _require(
         not cfg.get("train", True)
         or not isinstance(epoch, int)
         or max_epochs in (None, -1)
-        or epoch <= max_epochs,  # what Lightning's restore refuses, with a traceback
+        or epoch + 1 <= max_epochs,  # fewer than it has trained (Lightning: a traceback)
         f"ckpt_path {path!r} was written in epoch {epoch + 1 if isinstance(epoch, int) else '?'}"
-        f", after trainer.max_epochs={max_epochs}; to train on, set trainer.max_epochs above "
+        f", past trainer.max_epochs={max_epochs}; to train on, set trainer.max_epochs above "
         f"{epoch + 1 if isinstance(epoch, int) else '?'}; to test and export it as it is, "
         "train=false.",
     )

@@ -124,10 +124,24 @@ def write_individual(images: torch.Tensor, folder: str | Path) -> list[Path]:
     return [save_grid(image, folder / f"sample_{i:04d}.png") for i, image in enumerate(images)]
 
 
+def check_output_file(path: str | Path) -> None:
+    """Refuse an ``--out`` that cannot become an image file: a folder, a path under a file,
+    a suffix no image format has."""
+    from zoo.image_logging import image_format
+
+    path = Path(path)
+    if path.is_dir():
+        raise ZooError(f"--out {str(path)!r} is a folder; give a file name, e.g. samples.png.")
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise ZooError(f"--out {str(path)!r} is under {str(parent)!r}, which is a file.")
+    image_format(path)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m zoo.sample",
-        description="Draw images from a trained GAN or VAE and write them as a PNG grid.",
+        description="Draw images from a trained GAN or VAE and write them as an image grid.",
     )
     parser.add_argument("source", help="a run folder or an exported model folder")
     parser.add_argument("--n", type=int, default=64, help="how many images to draw (64)")
@@ -145,9 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ZooError(f"--nrow must be an integer >= 1, got {args.nrow}.")
         if args.n < 1:
             raise ZooError(f"--n must be an integer >= 1, got {args.n}.")
-        from zoo.image_logging import image_format
-
-        image_format(args.out)  # a suffix no image format has: refused before any work
+        check_output_file(args.out)  # before any work
         model = load_for_sampling(args.source)
         images = draw_samples(model, args.n, seed=args.seed)
         path = write_grid(images, args.out, nrow=args.nrow)
