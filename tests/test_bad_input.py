@@ -32,6 +32,7 @@ CASES = [
     (["optimizer.lr=-0.1"], r"optimizer\.lr must be a finite number > 0, got -0\.1"),
     (["optimizer.lr=abc"], r"optimizer\.lr must be a finite number > 0, got 'abc'"),
     (["optimizer.lr=inf"], r"optimizer\.lr must be a finite number > 0, got inf"),
+    (["optimizer.lr=null"], r"optimizer\.lr must be a finite number > 0, got None"),
     (["trainer.max_epochs=0"], r"trainer\.max_epochs must be an integer >= 1, got 0"),
     (["trainer.max_epochs=abc"], r"trainer\.max_epochs must be an integer >= 1, got 'abc'"),
     (["trainer.max_epochs=1.5"], r"trainer\.max_epochs must be an integer >= 1, got 1\.5"),

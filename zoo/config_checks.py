@@ -138,6 +138,8 @@ NUMBERS: dict[str, tuple[Callable[[float], bool], str]] = {
     "model.dropout": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
 }
 BOOLEANS = ("train", "test", "compile", "channels_last")
+# Keys of NUMBERS that null does not mean "the default" for (the optimizer gets lr=None).
+NOT_NULL = ("optimizer.lr",)
 
 
 def check_values(cfg: DictConfig) -> None:
@@ -150,6 +152,11 @@ def check_values(cfg: DictConfig) -> None:
         present, value = _value(cfg, key)
         if present and (not _is_number(value) or not valid(value)):
             _fail(f"{key} must be {allowed}, got {value!r}.")
+    for key in NOT_NULL:
+        section, name = key.rsplit(".", 1)
+        node = OmegaConf.select(cfg, section, default=None)
+        if OmegaConf.is_dict(node) and name in node and node[name] is None:
+            _fail(f"{key} must be {NUMBERS[key][1]}, got None.")
     for key in BOOLEANS:
         present, value = _value(cfg, key)
         if present and not isinstance(value, bool):
