@@ -239,6 +239,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
             # Resumed from the end of training (a run killed while testing or exporting):
             # validate the final weights, so the results report what the finished run did.
             trainer.validate(task, datamodule=datamodule, verbose=False)
+        # Rank 0 writes the checkpoints in the background and has waited for them when fit
+        # returns; the other ranks wait for it before they look for or load the best one.
+        trainer.strategy.barrier("zoo: checkpoints written")
     fit_metrics = _scalar_metrics(trainer)
     best_path = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     if best_path and not Path(best_path).is_file():
