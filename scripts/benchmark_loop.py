@@ -232,20 +232,21 @@ class HookTimes:
         self._children: list[float] = []  # CPU time of the timed calls inside each open one
 
     def timed(self, function, key: str):
-        def wrapper(*args, **kwargs):
-            if not self.counting:
-                return function(*args, **kwargs)
-            self._children.append(0.0)
-            started = time.thread_time()
-            try:
-                return function(*args, **kwargs)
-            finally:
-                elapsed = time.thread_time() - started
-                self.seconds[key] += elapsed - self._children.pop()
-                if self._children:
-                    self._children[-1] += elapsed
+        return lambda *args, **kwargs: self.call(function, key, args, kwargs)
 
-        return wrapper
+    def call(self, function, key: str, args: tuple, kwargs: dict):
+        """``function(*args, **kwargs)``, its CPU time less its timed callees' added to key."""
+        if not self.counting:
+            return function(*args, **kwargs)
+        self._children.append(0.0)
+        started = time.thread_time()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            elapsed = time.thread_time() - started
+            self.seconds[key] += elapsed - self._children.pop()
+            if self._children:
+                self._children[-1] += elapsed
 
     def install(self) -> None:
         """Time Lightning's hook calls (its private ``trainer.call`` functions: a
@@ -263,7 +264,7 @@ class HookTimes:
     def timed_by_name(self, function, owner: str):
         def wrapper(trainer, hook_name, *args, **kwargs):
             key = "dispatch" if owner == "dispatch" else f"module:{hook_name}"
-            return self.timed(function, key)(trainer, hook_name, *args, **kwargs)
+            return self.call(function, key, (trainer, hook_name, *args), kwargs)
 
         return wrapper
 

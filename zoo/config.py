@@ -625,8 +625,9 @@ def check_resumed_settings(cfg: DictConfig, saved_config: dict[str, Any], path: 
     run: Lightning restores them from the checkpoint, so the new values would be recorded in
     the results but never used."""
     changed = []
+    recorded = OmegaConf.create(saved_config)
     for key in RESUMED_SETTINGS:
-        saved = OmegaConf.select(OmegaConf.create(saved_config), key, default=None)
+        saved = OmegaConf.select(recorded, key, default=None)
         if saved is None:
             continue  # a checkpoint without a record of it
         saved, current = to_container(saved), to_container(OmegaConf.select(cfg, key))
@@ -693,17 +694,15 @@ def check_checkpoint(cfg: DictConfig, info: ModelInfo, kwargs: dict[str, Any]) -
     )
     if cfg.get("train", True):
         check_resumed_settings(cfg, saved_config, path)
-    epoch, max_epochs = checkpoint.get("epoch"), cfg.trainer.get("max_epochs")
-    _require(
-        not cfg.get("train", True)
-        or not isinstance(epoch, int)
-        or max_epochs in (None, -1)
-        or epoch + 1 <= max_epochs,  # fewer than it has trained (Lightning: a traceback)
-        f"ckpt_path {path!r} was written in epoch {epoch + 1 if isinstance(epoch, int) else '?'}"
-        f", past trainer.max_epochs={max_epochs}; to train on, set trainer.max_epochs above "
-        f"{epoch + 1 if isinstance(epoch, int) else '?'}; to test and export it as it is, "
-        "train=false.",
-    )
+        epoch, max_epochs = checkpoint.get("epoch"), cfg.trainer.get("max_epochs")
+        if isinstance(epoch, int) and max_epochs not in (None, -1):
+            trained = epoch + 1  # Lightning's epoch is 0-based; fewer: its traceback
+            _require(
+                trained <= max_epochs,
+                f"ckpt_path {path!r} was written in epoch {trained}, past "
+                f"trainer.max_epochs={max_epochs}; to train on, set trainer.max_epochs above "
+                f"{trained}; to test and export it as it is, train=false.",
+            )
     from zoo import create_model
 
     load_weights(create_model(info.name, **kwargs), weights, str(path))
