@@ -16,11 +16,13 @@ For the default run (LeNet-5 on the digits) and for ResNet-20 on the digits (a l
 - bare Lightning: a minimal LightningModule around the same model (no metrics, no logging,
   no callbacks, no checkpoints) under the same Trainer, Lightning's own per-step floor.
 
-Each run, in a process of its own, gives the median of its epochs after the first. The runs
-are repeated in rounds, their order rotating, and each ratio is the median of the rounds'
-ratios: this machine's speed drifts by 10-20% between runs a minute apart, and a ratio of
-runs made side by side cancels most of that drift (its range over the rounds is printed
-beside it).
+The four run in one process, each in a thread of its own, taking turns epoch by epoch (one
+epoch of each, then the next of each, the order rotating between rounds): this machine's
+speed drifts by 10-20% between runs a minute apart, and epochs made side by side, in the
+same process and heap, see the same machine. Each ratio is the median over every pair of
+epochs run side by side after the first (each round in a fresh process; the range of the
+rounds' medians is printed beside it). An epoch of the zoo includes waiting for its
+background checkpoint writes, so that no way's epoch pays for another's.
 """
 
 from __future__ import annotations
@@ -36,9 +38,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import torch
@@ -53,13 +57,17 @@ sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
 from readme_tables import RESULTS_DIR, machine, write_table  # noqa: E402
 
+from zoo.checkpointing import AtomicCheckpointIO  # noqa: E402
 from zoo.config import register_resolvers  # noqa: E402
 from zoo.run import build_model, build_task, train  # noqa: E402
 from zoo.tasks.optim import parameter_groups  # noqa: E402
 
-EPOCHS = 6
-# overrides and rounds of each case
-CASES = {"LeNet-5 (default run)": ([], 9), "ResNet-20": (["model=resnet20"], 7)}
+EPOCHS = 6  # of the hook breakdown's runs
+# overrides, rounds and epochs of each case
+CASES = {
+    "LeNet-5 (default run)": ([], 5, 12),
+    "ResNet-20": (["model=resnet20"], 3, 8),
+}
 # Each case's measured seconds, kept so that one case can be re-measured alone.
 STORE = RESULTS_DIR / "measurements" / "loop.json"
 
@@ -69,13 +77,71 @@ def stamp() -> tuple[float, float]:
     return time.perf_counter(), time.process_time()
 
 
-class EpochTimer(L.Callback):
-    """Records when each training epoch starts."""
+class Turns:
+    """Threads that run one epoch at a time, in turn: each waits for its turn, runs until its
+    next epoch starts, and hands over to the next thread that has not finished. Records the
+    wall and CPU seconds of each thread's turns (the CPU time of the whole process, which only
+    the thread whose turn it is uses: the others wait)."""
 
-    starts: list[tuple[float, float]] = []
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        self.turn = 0
+        self.finished: set[str] = set()
+        self.condition = threading.Condition()
+        self.turns: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
+        self._started: dict[str, tuple[float, float]] = {}
+
+    def begin(self, name: str) -> None:
+        self._wait(name)
+        self._started[name] = stamp()
+
+    def epoch_started(self, name: str) -> None:
+        ended = stamp()
+        self.turns[name].append(tuple(b - a for a, b in zip(self._started[name], ended)))
+        self._hand_over()
+        self._wait(name)
+        self._started[name] = stamp()
+
+    def finish(self, name: str) -> None:
+        with self.condition:
+            self.finished.add(name)
+        self._hand_over()
+
+    def _wait(self, name: str) -> None:
+        with self.condition:
+            self.condition.wait_for(lambda: self.names[self.turn] == name)
+
+    def _hand_over(self) -> None:
+        with self.condition:
+            for step in range(1, len(self.names) + 1):
+                following = (self.turn + step) % len(self.names)
+                if self.names[following] not in self.finished:
+                    self.turn = following
+                    break
+            self.condition.notify_all()
+
+
+# This thread's epoch starts and, in an interleaved round, its name and the round's Turns.
+_THREAD = threading.local()
+
+
+def epoch_started() -> None:
+    """Record that this thread's training epoch starts (and, taking turns, hand over)."""
+    _THREAD.starts.append(stamp())
+    turns = getattr(_THREAD, "turns", None)
+    if turns is not None:
+        turns.epoch_started(_THREAD.name)
+
+
+class EpochTimer(L.Callback):
+    """Records when each training epoch starts, once the zoo's background checkpoint writes
+    are done (so that an epoch's writes count in that epoch)."""
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        EpochTimer.starts.append(stamp())
+        checkpoint_io = getattr(trainer.strategy, "checkpoint_io", None)
+        if isinstance(checkpoint_io, AtomicCheckpointIO):
+            checkpoint_io._raise_failures(wait=True)
+        epoch_started()
 
 
 def epoch_seconds(starts: list[tuple[float, float]]) -> tuple[float, float]:
@@ -112,9 +178,9 @@ def configure(overrides: list[str], run_dir: Path, epochs: int = EPOCHS):
 
 
 def zoo_epoch(cfg) -> tuple[float, float]:
-    EpochTimer.starts = []
+    _THREAD.starts = []
     train(cfg)
-    return epoch_seconds(EpochTimer.starts)
+    return epoch_seconds(_THREAD.starts)
 
 
 def plain_epoch(cfg) -> tuple[float, float]:
@@ -128,12 +194,14 @@ def plain_epoch(cfg) -> tuple[float, float]:
     optimizer = instantiate(cfg.optimizer)(parameter_groups(model, 0.0))
     steps_per_epoch = -(-len(data.splits["train"][0]) // data.batch_size)
     scheduler = instantiate(cfg.scheduler)(
-        optimizer, total_steps=steps_per_epoch * EPOCHS, steps_per_epoch=steps_per_epoch
+        optimizer,
+        total_steps=steps_per_epoch * cfg.trainer.max_epochs,
+        steps_per_epoch=steps_per_epoch,
     )["scheduler"]
     (x_train, y_train), (x_val, y_val) = data.splits["train"], data.splits["val"]
-    starts = []
-    for _ in range(EPOCHS + 1):
-        starts.append(stamp())
+    _THREAD.starts = []
+    for _ in range(cfg.trainer.max_epochs):
+        epoch_started()
         model.train()
         for index in torch.randperm(len(x_train)).split(data.batch_size):
             x = normalization(augmentation(x_train[index]))
@@ -146,7 +214,7 @@ def plain_epoch(cfg) -> tuple[float, float]:
         with torch.no_grad():
             for x, y in zip(x_val.split(data.eval_batch_size), y_val.split(data.eval_batch_size)):
                 (model(normalization(x)).argmax(1) == y).float().mean()
-    return epoch_seconds(starts)
+    return epoch_seconds(_THREAD.starts)
 
 
 class BareModule(L.LightningModule):
@@ -170,7 +238,7 @@ class BareModule(L.LightningModule):
         optimizer = self.optimizer_factory(parameter_groups(self.model, 0.0))
         steps = int(self.trainer.estimated_stepping_batches)
         schedule = self.scheduler_factory(
-            optimizer, total_steps=steps, steps_per_epoch=steps // EPOCHS
+            optimizer, total_steps=steps, steps_per_epoch=steps // self.trainer.max_epochs
         )
         return {"optimizer": optimizer, "lr_scheduler": schedule}
 
@@ -188,9 +256,9 @@ def bare_epoch(cfg, extra_callbacks: list[L.Callback] = ()) -> tuple[float, floa
         task.augmentation,
         data.normalization,
     )
-    EpochTimer.starts = []
+    _THREAD.starts = []
     trainer = L.Trainer(
-        max_epochs=EPOCHS,
+        max_epochs=cfg.trainer.max_epochs,
         accelerator="cpu",
         devices=1,
         logger=False,
@@ -203,7 +271,7 @@ def bare_epoch(cfg, extra_callbacks: list[L.Callback] = ()) -> tuple[float, floa
     trainer.fit(
         module, train_dataloaders=data.train_dataloader(), val_dataloaders=data.val_dataloader()
     )
-    return epoch_seconds(EpochTimer.starts)
+    return epoch_seconds(_THREAD.starts)
 
 
 # Each way: the function that times it and the overrides it adds to the case's.
@@ -214,7 +282,12 @@ WAYS = {
     # the zoo with its checkpoints off: where the rest of its time goes
     "zoo_no_checkpoints": (
         zoo_epoch,
-        ["callbacks.model_checkpoint=null", "callbacks.last_checkpoint=null"],
+        [
+            "callbacks.model_checkpoint=null",
+            "callbacks.last_checkpoint=null",
+            # else Lightning adds its own checkpoint callback, which writes every epoch
+            "+trainer.enable_checkpointing=false",
+        ],
     ),
 }
 
@@ -224,12 +297,26 @@ class HookTimes:
     module's hooks (``training_step`` is the forward pass and loss, ``backward`` autograd,
     ``optimizer_step`` the update around them), each callback's own code, and Lightning's
     dispatch of every hook to every callback (the trainer calls each hook on each callback,
-    most of them no-ops, at every step). Counted from the second epoch on."""
+    most of them no-ops, at every step). Counted from the second epoch on, for each thread
+    (each way of a round) on its own."""
 
     def __init__(self) -> None:
-        self.seconds: Counter[str] = Counter()
-        self.counting = False
-        self._children: list[float] = []  # CPU time of the timed calls inside each open one
+        self._thread = threading.local()
+
+    @property
+    def seconds(self) -> Counter[str]:
+        if not hasattr(self._thread, "seconds"):
+            self._thread.seconds = Counter()
+        return self._thread.seconds
+
+    @property
+    def counting(self) -> bool:
+        return getattr(self._thread, "counting", False)
+
+    @counting.setter
+    def counting(self, value: bool) -> None:
+        self._thread.counting = value
+        self._thread.children = []  # CPU time of the timed calls inside each open one
 
     def timed(self, function, key: str):
         return lambda *args, **kwargs: self.call(function, key, args, kwargs)
@@ -238,15 +325,16 @@ class HookTimes:
         """``function(*args, **kwargs)``, its CPU time less its timed callees' added to key."""
         if not self.counting:
             return function(*args, **kwargs)
-        self._children.append(0.0)
+        children = self._thread.children
+        children.append(0.0)
         started = time.thread_time()
         try:
             return function(*args, **kwargs)
         finally:
             elapsed = time.thread_time() - started
-            self.seconds[key] += elapsed - self._children.pop()
-            if self._children:
-                self._children[-1] += elapsed
+            self.seconds[key] += elapsed - children.pop()
+            if children:
+                children[-1] += elapsed
 
     def install(self) -> None:
         """Time Lightning's hook calls (its private ``trainer.call`` functions: a
@@ -297,40 +385,56 @@ class HookCounting(L.Callback):
         HOOK_TIMES.seconds["epochs"] = HOOK_TIMES.seconds.pop("start") + time.thread_time()
 
 
-def hook_breakdown(way: str) -> dict[str, float]:
-    """Milliseconds of main-thread CPU per epoch in each hook group of one run of ``way``
-    (in this process), with the epoch's total main-thread CPU time."""
+def hooks_round(order: list[str]) -> dict[str, dict[str, float]]:
+    """Milliseconds of main-thread CPU per epoch in each hook group of the default run and
+    of bare Lightning (with each epoch's total main-thread CPU time), the two taking turns
+    epoch by epoch in ``order``."""
     HOOK_TIMES.install()
+    console_per_thread()
     with tempfile.TemporaryDirectory() as folder:
-        cfg = compose_run(
-            [f"trainer.max_epochs={EPOCHS}"],
-            Path(folder) / "run",
-            {"epoch_timer": EpochTimer, "hook_counting": HookCounting},
-        )
-        if way == "bare":
-            bare_epoch(cfg, extra_callbacks=[HookCounting()])
-        else:
-            zoo_epoch(cfg)
-    epochs = EPOCHS - 1
-    times = {key: seconds * 1e3 / epochs for key, seconds in HOOK_TIMES.seconds.items()}
-    epoch = times.pop("epochs")
-    return {**times, "epoch": epoch}
+        configs = {
+            way: compose_run(
+                [f"trainer.max_epochs={EPOCHS}"],
+                Path(folder) / way,
+                {"epoch_timer": EpochTimer, "hook_counting": HookCounting},
+            )
+            for way in order
+        }
+
+        def work(way: str) -> dict[str, float]:
+            if way == "bare":
+                bare_epoch(configs[way], extra_callbacks=[HookCounting()])
+            else:
+                zoo_epoch(configs[way])
+            times = {key: s * 1e3 / (EPOCHS - 1) for key, s in HOOK_TIMES.seconds.items()}
+            times["epoch"] = times.pop("epochs")
+            return times
+
+        return take_turns(order, work)[1]
 
 
 HOOK_ROUNDS = 5
 
 
+def round_in_a_process(arguments: list[str]) -> dict:
+    """What this script prints (JSON) when run with ``arguments``, in a fresh process."""
+    command = [sys.executable, __file__, *arguments]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(arguments)} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 def hooks_main() -> None:
     """Where the default run's epoch goes, hook by hook, against bare Lightning's: the
-    median over rounds of one run of each (alternating), each in a process of its own."""
+    median over rounds (each a process of its own, the two ways taking turns epoch by
+    epoch, the order alternating)."""
     runs: dict[str, list[dict[str, float]]] = {"bare": [], "zoo": []}
     for round_index in range(HOOK_ROUNDS):
-        for way in list(runs)[:: 1 if round_index % 2 == 0 else -1]:
-            command = [sys.executable, __file__, "--hooks-one", way]
-            result = subprocess.run(command, capture_output=True, text=True, check=False)
-            if result.returncode != 0:
-                raise SystemExit(f"{way} failed:\n{result.stderr[-2000:]}")
-            runs[way].append(json.loads(result.stdout.strip().splitlines()[-1]))
+        order = list(runs)[:: 1 if round_index % 2 == 0 else -1]
+        measured = round_in_a_process(["--hooks-round", ",".join(order)])
+        for way in runs:
+            runs[way].append(measured[way])
     results = {
         way: {
             key: statistics.median(run.get(key, 0.0) for run in measured)
@@ -369,7 +473,8 @@ def hooks_main() -> None:
     body = (
         "\n".join(lines)
         + f"\n\nThe default run ({EPOCHS} epochs, LeNet-5) and bare Lightning, {HOOK_ROUNDS} "
-        "runs each (alternating; medians, so the rows need not add up exactly): CPU time "
+        "rounds, in each the two side by side in one process taking turns epoch by epoch "
+        "(medians over the rounds, so the rows need not add up exactly): CPU time "
         "of the training loop's thread per epoch, from the second epoch "
         "on, in each hook exclusive of the hooks it calls (`training_step`: the forward pass, "
         "the loss and the zoo's metric updates; `backward`: autograd; `optimizer_step`: the "
@@ -379,45 +484,95 @@ def hooks_main() -> None:
     write_table("loop-hooks", body)
 
 
-def one_run(way: str, overrides: list[str]) -> tuple[float, float]:
-    """Epoch seconds (wall, CPU) of one run of ``way``, in a process of its own: runs made one after
-    another in one process inherit each other's heap, threads and allocator caches, which
-    made whichever came later up to 15% slower."""
-    command = [sys.executable, __file__, "--one", way, *overrides, *WAYS[way][1]]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise SystemExit(f"{way} {overrides} failed:\n{result.stderr[-2000:]}")
-    wall, cpu = result.stdout.strip().splitlines()[-1].split()
-    return float(wall), float(cpu)
+def console_per_thread() -> None:
+    """Give each thread's Rich progress bar a console of its own: Lightning's bar resets
+    Rich's one global console when it starts, which ends the other zoo run's live display."""
+    from lightning.pytorch.callbacks.progress import rich_progress
+    from rich.console import Console
+
+    def thread_console(**kwargs: Any) -> Console:
+        if not hasattr(_THREAD, "console"):
+            _THREAD.console = Console(**kwargs)
+        return _THREAD.console
+
+    rich_progress.reconfigure = thread_console
+    rich_progress.get_console = thread_console
 
 
-def run_rounds(overrides: list[str], rounds: int) -> dict[str, list[tuple[float, float]]]:
-    """Epoch seconds (wall, CPU) of each way, one run per way per round, the order rotating."""
-    seconds: dict[str, list[tuple[float, float]]] = {way: [] for way in WAYS}
+def take_turns(order: list[str], work) -> tuple[Turns, dict[str, Any]]:
+    """``work(way)`` for each way in a thread of its own, the threads taking turns epoch by
+    epoch in ``order``; the turns taken and what each call returned."""
+    turns = Turns(order)
+    results: dict[str, Any] = {}
+    failures: dict[str, BaseException] = {}
+
+    def run(way: str) -> None:
+        _THREAD.turns, _THREAD.name = turns, way
+        turns.begin(way)
+        try:
+            results[way] = work(way)
+        except BaseException as error:  # reported by the main thread
+            failures[way] = error
+        finally:
+            turns.finish(way)
+
+    threads = [threading.Thread(target=run, args=(way,), name=way) for way in order]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        way, error = next(iter(failures.items()))
+        raise RuntimeError(f"{way} failed") from error
+    return turns, results
+
+
+def interleaved_round(overrides: list[str], epochs: int, order: list[str]) -> dict:
+    """Each way's epochs (wall, CPU seconds) after the first, the ways taking turns epoch by
+    epoch in ``order``, each in a thread of this process."""
+    console_per_thread()
+    with tempfile.TemporaryDirectory() as folder:
+        configs = {
+            way: configure([*overrides, *WAYS[way][1]], Path(folder) / way, epochs) for way in order
+        }
+        turns, _ = take_turns(order, lambda way: WAYS[way][0](configs[way]))
+    # turn 0: setting up until the first epoch starts; turn 1: the first epoch (warm-up)
+    return {way: turns.turns[way][2:] for way in order}
+
+
+def run_rounds(overrides: list[str], rounds: int, epochs: int) -> dict[str, list]:
+    """Each way's epochs in each round (a process of its own), the order rotating."""
+    seconds: dict[str, list] = {way: [] for way in WAYS}
     for round_index in range(rounds):
         shift = round_index % len(WAYS)
         order = list(WAYS)[shift:] + list(WAYS)[:shift]
-        for way in order:
-            seconds[way].append(one_run(way, overrides))
+        measured = round_in_a_process(["--round", str(epochs), ",".join(order), *overrides])
+        for way in WAYS:
+            seconds[way].append(measured[way])
     return seconds
 
 
-def ratio(
-    numerator: list[tuple[float, float]], denominator: list[tuple[float, float]], clock: int = 0
-) -> str:
-    """The median of the rounds' ratios of wall (``clock`` 0) or CPU (1) time, with their
-    range."""
-    ratios = [a[clock] / b[clock] for a, b in zip(numerator, denominator, strict=True)]
-    return f"{statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
+def ratio(numerator: list, denominator: list, clock: int = 0) -> str:
+    """The median ratio of wall (``clock`` 0) or CPU (1) time over every pair of epochs run
+    side by side, with the range of the rounds' medians."""
+
+    def pairs(a: list, b: list) -> list[float]:
+        return [x[clock] / y[clock] for x, y in zip(a, b)]  # a way may have stopped early
+
+    every = [r for a, b in zip(numerator, denominator, strict=True) for r in pairs(a, b)]
+    rounds = [statistics.median(pairs(a, b)) for a, b in zip(numerator, denominator)]
+    return f"{statistics.median(every):.2f} ({min(rounds):.2f}-{max(rounds):.2f})"
 
 
 def case_row(name: str, measured: dict) -> str:
     seconds, rounds = measured["seconds"], len(measured["seconds"]["zoo"])
     plain, bare, ours = (
-        statistics.median(wall for wall, _ in seconds[w]) * 1e3 for w in ("plain", "bare", "zoo")
+        statistics.median(wall for epochs in seconds[w] for wall, _ in epochs) * 1e3
+        for w in ("plain", "bare", "zoo")
     )
     return (
-        f"| {name} ({rounds} rounds) | {plain:.0f} | {bare:.0f} | {ours:.0f} "
+        f"| {name} ({rounds} × {measured['epochs']} epochs) | {plain:.0f} | {bare:.0f} "
+        f"| {ours:.0f} "
         f"| {ratio(seconds['zoo'], seconds['plain'])} "
         f"| {ratio(seconds['zoo'], seconds['bare'])} "
         f"| {ratio(seconds['zoo_no_checkpoints'], seconds['bare'])} "
@@ -434,8 +589,12 @@ def main(names: list[str]) -> None:
         raise SystemExit(f"unknown case {unknown[0]!r}; the cases: {', '.join(CASES)}")
     stored = json.loads(STORE.read_text()) if STORE.is_file() else {}
     for name in names or CASES:
-        overrides, rounds = CASES[name]
-        stored[name] = {"seconds": run_rounds(overrides, rounds), "machine": machine()}
+        overrides, rounds, epochs = CASES[name]
+        stored[name] = {
+            "seconds": run_rounds(overrides, rounds, epochs),
+            "epochs": epochs,
+            "machine": machine(),
+        }
         write_json(STORE, stored)
         print(case_row(name, stored[name]), flush=True)
     lines = [
@@ -447,12 +606,14 @@ def main(names: list[str]) -> None:
     ]
     body = (
         "\n".join(lines)
-        + f"\n\nEach run trains {EPOCHS} epochs (1,257 training and 180 validation digits, "
-        "batch 64) and gives the median of its epochs after the first; the epoch columns are "
-        "the medians over the rounds (wall time), each ratio the median of the rounds' ratios "
-        "(range in brackets); the CPU-time ratios count the work each process did (all its "
-        "threads, the checkpoint writer included), which time other programs take from it "
-        f"does not change; {'; '.join(sorted({m['machine'] for m in stored.values()}))}.\n"
+        + "\n\nEach round (a process of its own) trains the four side by side, each in a "
+        "thread, taking turns epoch by epoch (1,257 training and 180 validation digits, batch "
+        "64); the epochs after the first count. The epoch columns are medians of every "
+        "counted epoch (wall time); each ratio is the median over every pair of epochs run "
+        "side by side, with the range of the rounds' medians in brackets; the CPU-time ratios "
+        "count the work of the whole process in each epoch (the zoo's checkpoint writer "
+        "included), which time other programs take from it does not change; "
+        f"{'; '.join(sorted({m['machine'] for m in stored.values()}))}.\n"
     )
     write_table("loop", body)
 
@@ -460,12 +621,10 @@ def main(names: list[str]) -> None:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--hooks"]:
         hooks_main()
-    elif sys.argv[1:2] == ["--hooks-one"]:
-        print(json.dumps(hook_breakdown(sys.argv[2])))
-    elif sys.argv[1:2] == ["--one"]:
-        way, overrides = sys.argv[2], sys.argv[3:]
-        with tempfile.TemporaryDirectory() as folder:
-            wall, cpu = WAYS[way][0](configure(overrides, Path(folder) / "run"))
-        print(wall, cpu)
+    elif sys.argv[1:2] == ["--hooks-round"]:
+        print(json.dumps(hooks_round(sys.argv[2].split(","))))
+    elif sys.argv[1:2] == ["--round"]:
+        epochs, order, overrides = int(sys.argv[2]), sys.argv[3].split(","), sys.argv[4:]
+        print(json.dumps(interleaved_round(overrides, epochs, order)))
     else:
         main(sys.argv[1:])

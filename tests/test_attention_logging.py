@@ -57,3 +57,21 @@ def test_draw_attention_labels_queries_and_keys():
     figure = draw_attention(weights, list("ab\nd"))
     (axis, _colorbar) = figure.axes
     assert [t.get_text() for t in axis.get_xticklabels()] == ["a", "b", "\\n", "d"]
+
+
+def test_the_run_leaves_out_callbacks_with_nothing_to_do():
+    from lightning.pytorch.callbacks import LearningRateMonitor
+    from lightning.pytorch.loggers import CSVLogger
+
+    from zoo.attention_logging import AttentionMapLogger
+    from zoo.run import _callbacks_with_work
+
+    def kept(model, loggers):
+        callbacks = [AttentionMapLogger(), LearningRateMonitor()]
+        return [type(c).__name__ for c in _callbacks_with_work(callbacks, model, loggers)]
+
+    gpt = create_model("gpt", vocab_size=5, block_size=8, n_layer=1, n_head=1, n_embd=8)
+    logger = CSVLogger("unused")
+    assert kept(gpt, [logger]) == ["AttentionMapLogger", "LearningRateMonitor"]
+    assert kept(create_model("lenet5"), [logger]) == ["LearningRateMonitor"]
+    assert kept(gpt, []) == ["AttentionMapLogger"]

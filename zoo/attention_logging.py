@@ -5,7 +5,8 @@ what a model attends to).
 draws the attention of the trained model for one fixed validation example (the first of the
 first validation batch) and hands the figure to every logger that takes figures
 (TensorBoard's ``add_figure``). It does nothing for a model without ``attention_maps`` or
-without such a logger, so it is part of the default callbacks.
+without such a logger, so it is part of the default callbacks (and the run leaves it out for
+a model without attention maps).
 """
 
 from __future__ import annotations
@@ -33,9 +34,15 @@ class AttentionMapLogger(L.Callback):
         self.max_tokens = max_tokens
         self.example: torch.Tensor | None = None
 
+    @staticmethod
+    def has_work(model: torch.nn.Module) -> bool:
+        """Whether ``model`` gives attention maps to draw (the run leaves the callback out
+        when it does not: Lightning calls every hook of every callback at every step)."""
+        return hasattr(model, "attention_maps")
+
     def _active(self, trainer: L.Trainer, pl_module: L.LightningModule) -> bool:
         model = getattr(pl_module, "model", None)
-        return hasattr(model, "attention_maps") and bool(_figure_loggers(trainer))
+        return self.has_work(model) and bool(_figure_loggers(trainer))
 
     def on_validation_batch_end(
         self,

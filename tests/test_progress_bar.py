@@ -1,0 +1,52 @@
+"""The progress bar updates after a training batch at most ``refresh_rate`` times a second,
+and always after the last batch of an epoch (so the finished bar and its metrics are right)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from lightning.pytorch.callbacks import RichProgressBar
+
+import zoo.progress_bar
+from zoo.progress_bar import ProgressBar
+
+
+@pytest.fixture
+def updates(monkeypatch):
+    """The batch indices RichProgressBar's own update ran for, and a settable clock."""
+    clock = SimpleNamespace(now=100.0)
+    monkeypatch.setattr(zoo.progress_bar.time, "monotonic", lambda: clock.now)
+    seen: list[int] = []
+    monkeypatch.setattr(
+        RichProgressBar,
+        "on_train_batch_end",
+        lambda self, trainer, module, outputs, batch, batch_idx: seen.append(batch_idx),
+    )
+    monkeypatch.setattr(ProgressBar, "total_train_batches", 10)
+    return clock, seen
+
+
+def test_updates_come_at_most_refresh_rate_times_a_second(updates):
+    clock, seen = updates
+    bar = ProgressBar(refresh_rate=10)
+    for batch_idx in range(10):  # a batch every 40 ms: every third passes 0.1 s
+        bar.on_train_batch_end(None, None, None, None, batch_idx)
+        clock.now += 0.04
+    assert seen == [0, 3, 6, 9]  # 9: the epoch's last batch, 0.12 s after 6 anyway
+
+
+def test_the_last_batch_of_an_epoch_always_updates(updates):
+    _clock, seen = updates
+    bar = ProgressBar(refresh_rate=10)
+    for batch_idx in range(10):  # all in the same instant
+        bar.on_train_batch_end(None, None, None, None, batch_idx)
+    assert seen == [0, 9]
+
+
+def test_a_hidden_bar_is_left_to_lightning(updates):
+    _clock, seen = updates
+    bar = ProgressBar(refresh_rate=0)
+    for batch_idx in range(3):
+        bar.on_train_batch_end(None, None, None, None, batch_idx)
+    assert seen == [0, 1, 2]  # RichProgressBar itself does nothing when disabled
