@@ -586,7 +586,8 @@ def main(names: list[str]) -> None:
 
     unknown = sorted(set(names) - set(CASES))
     if unknown:
-        raise SystemExit(f"unknown case {unknown[0]!r}; the cases: {', '.join(CASES)}")
+        cases = " or ".join(repr(case) for case in CASES)
+        raise SystemExit(f"unknown case {unknown[0]!r}; the cases (quote them): {cases}")
     stored = json.loads(STORE.read_text()) if STORE.is_file() else {}
     for name in names or CASES:
         overrides, rounds, epochs = CASES[name]
@@ -619,7 +620,11 @@ def main(names: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--hooks"]:
+    if {"-h", "--help"} & set(sys.argv[1:]):
+        print(__doc__)
+    elif sys.argv[1:2] == ["--hooks"]:
+        if sys.argv[2:]:
+            raise SystemExit(f"--hooks takes no arguments, got {' '.join(sys.argv[2:])!r}")
         hooks_main()
     elif sys.argv[1:2] == ["--hooks-round"]:
         print(json.dumps(hooks_round(sys.argv[2].split(","))))

@@ -33,6 +33,19 @@ CASES = [
     (["optimizer.lr=abc"], r"optimizer\.lr must be a finite number > 0, got 'abc'"),
     (["optimizer.lr=inf"], r"optimizer\.lr must be a finite number > 0, got inf"),
     (["optimizer.lr=null"], r"optimizer\.lr must be a finite number > 0, got None"),
+    # a callback argument against its annotation (EarlyStopping's patience: int)
+    (
+        ["callbacks.early_stopping.patience=abc"],
+        r"callbacks\.early_stopping\.patience must be an integer, got 'abc'",
+    ),
+    (
+        ["callbacks.rich_progress_bar.leave=yes"],
+        r"callbacks\.rich_progress_bar\.leave must be true or false, got 'yes'",
+    ),
+    (
+        ["callbacks.rich_progress_bar.refresh_rate=-1"],
+        r"refresh_rate must be an integer >= 0 .*0 hides the bar.*, got -1",
+    ),
     (["trainer.max_epochs=0"], r"trainer\.max_epochs must be an integer >= 1, got 0"),
     (["trainer.max_epochs=abc"], r"trainer\.max_epochs must be an integer >= 1, got 'abc'"),
     (["trainer.max_epochs=1.5"], r"trainer\.max_epochs must be an integer >= 1, got 1\.5"),

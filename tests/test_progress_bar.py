@@ -50,3 +50,25 @@ def test_a_hidden_bar_is_left_to_lightning(updates):
     for batch_idx in range(3):
         bar.on_train_batch_end(None, None, None, None, batch_idx)
     assert seen == [0, 1, 2]  # RichProgressBar itself does nothing when disabled
+
+
+def test_without_the_zoos_bar_or_summary_lightning_adds_none_of_its_own(make_config):
+    from lightning.pytorch.callbacks import ModelSummary
+    from lightning.pytorch.callbacks import ProgressBar as AnyProgressBar
+
+    from zoo.run import _displays_left_out
+
+    cfg = make_config()
+    assert _displays_left_out(cfg, [ProgressBar(), ModelSummary()]) == {}
+    assert _displays_left_out(cfg, []) == {
+        "enable_progress_bar": False,
+        "enable_model_summary": False,
+    }
+    assert isinstance(ProgressBar(), AnyProgressBar)
+
+
+def test_a_trainer_flag_set_in_the_config_wins(make_config):
+    from zoo.run import _displays_left_out
+
+    cfg = make_config("+trainer.enable_progress_bar=true")
+    assert _displays_left_out(cfg, []) == {"enable_model_summary": False}

@@ -18,6 +18,8 @@ from __future__ import annotations
 import importlib
 import inspect
 import math
+import types
+import typing
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -235,6 +237,70 @@ def _unknown(where: str, key: str, known: Iterable[str], reader: str) -> ZooErro
     )
 
 
+# Sections built from Lightning's classes, which take a value of the wrong type and fail on
+# it later, mid-training (EarlyStopping(patience="abc") at the first epoch that does not
+# improve): their arguments are checked against their annotations. The zoo's own classes
+# check their arguments themselves, with messages that say the allowed range.
+TYPE_CHECKED = frozenset({"callbacks", "logger", "trainer"})
+# The argument types whose values are checked against the annotation, and how to say them.
+_SIMPLE_TYPES = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
+
+def _annotation(target: Callable[..., Any], key: str) -> Any:
+    """The type annotation of ``target``'s argument ``key`` (for a class, of the first
+    ``__init__`` up its bases that names it); None when it has none or it cannot be read."""
+    functions = (
+        [cls.__dict__["__init__"] for cls in target.__mro__ if "__init__" in cls.__dict__]
+        if inspect.isclass(target)
+        else [target]
+    )
+    for function in functions:
+        try:
+            if key in inspect.signature(function).parameters:
+                return typing.get_type_hints(function).get(key)
+        except (TypeError, ValueError, NameError, AttributeError):
+            return None
+    return None
+
+
+def _simple_types(annotation: Any) -> list[type] | None:
+    """The simple types (bool, int, float, str) an annotation allows; None when it allows
+    anything else too (a tensor, a callable, a container, Any), which is not checked."""
+    union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
+    members = [m for m in (typing.get_args(annotation) if union else (annotation,))]
+    members = [m for m in members if m is not type(None)]
+    if not members or any(m not in _SIMPLE_TYPES for m in members):
+        return None
+    return members
+
+
+def _allows(types_allowed: list[type], value: Any) -> bool:
+    if value is None:  # null: the argument's default or "off"; Lightning's own checks judge it
+        return True
+    if isinstance(value, bool):
+        return bool in types_allowed
+    if isinstance(value, int):
+        return int in types_allowed or float in types_allowed
+    return isinstance(value, float | str) and type(value) in types_allowed
+
+
+def _check_argument_type(
+    target: Callable[..., Any], node: DictConfig, key: str, label: str
+) -> None:
+    """Refuse a value the argument's annotation does not allow (``patience=abc`` for an int):
+    the class would take it and fail later, mid-training, with a TypeError."""
+    allowed = _simple_types(_annotation(target, key))
+    if allowed is None:
+        return
+    try:
+        value = node[key]
+    except Exception:  # an interpolation that does not resolve here: checked where it is used
+        return
+    if not _allows(allowed, value):
+        said = " or ".join(_SIMPLE_TYPES[t] for t in allowed)
+        raise ZooError(f"{label}.{key} must be {said}, got {_plain(value)!r}.")
+
+
 def _check_instantiated(section: str, node: Any, label: str) -> None:
     if not isinstance(node, DictConfig) or "_target_" not in node:
         return
@@ -251,6 +317,8 @@ def _check_instantiated(section: str, node: Any, label: str) -> None:
             continue
         if key not in accepted:
             raise _unknown(f"{label}.", str(key), accepted, target_path)
+        if section in TYPE_CHECKED:
+            _check_argument_type(target, node, str(key), label)
 
 
 def check_keys(cfg: DictConfig) -> None:

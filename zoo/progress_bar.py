@@ -19,6 +19,8 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.callbacks import RichProgressBar
 
+from zoo.errors import ZooError
+
 
 class ProgressBar(RichProgressBar):
     """``RichProgressBar`` whose training updates come at most ``refresh_rate`` times a second.
@@ -30,6 +32,11 @@ class ProgressBar(RichProgressBar):
     """
 
     def __init__(self, refresh_rate: int = 10, **kwargs: Any) -> None:
+        if isinstance(refresh_rate, bool) or not isinstance(refresh_rate, int) or refresh_rate < 0:
+            raise ZooError(
+                f"the progress bar's refresh_rate must be an integer >= 0 (redraws a second; 0 "
+                f"hides the bar), got {refresh_rate!r}."
+            )
         super().__init__(refresh_rate=refresh_rate, **kwargs)
         self._last_update = -math.inf
 

@@ -23,7 +23,8 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import LearningRateMonitor
+from lightning.pytorch.callbacks import LearningRateMonitor, ModelSummary
+from lightning.pytorch.callbacks import ProgressBar as ProgressBarCallback
 from omegaconf import DictConfig
 from torch import nn
 
@@ -186,10 +187,14 @@ def _print_summary(metrics: dict[str, float], run_dir: Path) -> None:
 
 
 class _DropAdvertisement(logging.Filter):
-    """Lightning logs a tip advertising a cloud logger at every run: not ours to show."""
+    """Lightning logs tips advertising its cloud products, and says that it adds no model
+    summary of its own to a trainer that has one, at every run: not ours to show."""
+
+    NOISE = ("litlogger", "litmodels", "Skipping setting a default `ModelSummary`")
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "litlogger" not in record.getMessage()
+        message = record.getMessage()
+        return not any(noise in message for noise in self.NOISE)
 
 
 def quiet_noise() -> None:
@@ -216,6 +221,20 @@ def _callbacks_with_work(callbacks: list[Any], model: nn.Module, loggers: list[A
         return True
 
     return [callback for callback in callbacks if has_work(callback)]
+
+
+def _displays_left_out(cfg: DictConfig, callbacks: list[Any]) -> dict[str, bool]:
+    """Trainer flags that keep Lightning from adding its own progress bar or model summary
+    when the config left the zoo's out (``callbacks.rich_progress_bar=null``,
+    ``callbacks=none``), unless the trainer config sets them itself."""
+    flags = {}
+    for flag, kind in [
+        ("enable_progress_bar", ProgressBarCallback),
+        ("enable_model_summary", ModelSummary),
+    ]:
+        if flag not in cfg.trainer and not any(isinstance(c, kind) for c in callbacks):
+            flags[flag] = False
+    return flags
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
@@ -245,6 +264,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         callbacks=callbacks,
         logger=loggers or False,
         plugins=[AtomicCheckpointIO()],
+        **_displays_left_out(cfg, callbacks),
     )
 
     if cfg.get("train", True):
