@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from collections import OrderedDict
@@ -311,10 +312,12 @@ def test_sigterm_stops_with_a_nonzero_exit_and_how_to_resume(uninterrupted, tmp_
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 143, stderr[-2000:]
     line = stderr.strip().splitlines()[-1]
-    assert line == (
-        f"error: training was interrupted (SIGTERM); resume with the same overrides and "
-        f"ckpt_path={last}."
-    )
+    prefix = "error: training was interrupted (SIGTERM); to resume: "
+    assert line.startswith(prefix), line
+    # the run's own overrides (Hydra's run folder is not one of them) and the checkpoint
+    assert shlex.split(line[len(prefix) :]) == [
+        "python", "train.py", *KILL_RUN, f"ckpt_path={last}"
+    ]  # fmt: skip
     resume(run_dir)
     assert_same_run(run_dir, uninterrupted)
 
@@ -330,8 +333,6 @@ def test_the_interrupt_line_names_lightnings_own_checkpoint(make_config):
     """With callbacks that leave out the zoo's checkpoint callbacks (callbacks=precise_bn),
     Lightning's default one writes <logger>/checkpoints/epoch=N-step=M.ckpt: the line names
     the newest, quoted so that the command it gives composes."""
-    import shlex
-
     from zoo.run import interruption, output_dir
 
     cfg = make_config()
@@ -344,5 +345,5 @@ def test_the_interrupt_line_names_lightnings_own_checkpoint(make_config):
     newest = older.with_name("epoch=8-step=180.ckpt")
     newest.write_bytes(b"")
     line, _ = interruption(cfg, SystemExit(1))
-    [override] = shlex.split(line.split("resume with the same overrides and ")[1].rstrip("."))
+    *_command, override = shlex.split(line.split("to resume: ")[1])
     assert make_config(override).ckpt_path == str(newest)

@@ -15,6 +15,7 @@ Each raises :class:`~zoo.errors.ZooError` with the bad key, its value and what i
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import math
@@ -255,12 +256,28 @@ def _annotation(target: Callable[..., Any], key: str) -> Any:
         else [target]
     )
     for function in functions:
-        try:
-            if key in inspect.signature(function).parameters:
-                return typing.get_type_hints(function).get(key)
-        except (TypeError, ValueError, NameError, AttributeError):
-            return None
+        hints = _type_hints(function)
+        if hints is None or key in hints or key in _parameters(function):
+            return None if hints is None else hints.get(key)
     return None
+
+
+@functools.cache
+def _parameters(function: Callable[..., Any]) -> frozenset[str]:
+    try:
+        return frozenset(inspect.signature(function).parameters)
+    except (TypeError, ValueError):
+        return frozenset()
+
+
+@functools.cache
+def _type_hints(function: Callable[..., Any]) -> dict[str, Any] | None:
+    """``function``'s resolved annotations (cached: Trainer's take milliseconds to resolve);
+    None when they cannot be resolved."""
+    try:
+        return typing.get_type_hints(function)
+    except (TypeError, ValueError, NameError, AttributeError):
+        return None
 
 
 def _simple_types(annotation: Any) -> list[type] | None:
@@ -292,10 +309,9 @@ def _check_argument_type(
     allowed = _simple_types(_annotation(target, key))
     if allowed is None:
         return
-    try:
-        value = node[key]
-    except Exception:  # an interpolation that does not resolve here: checked where it is used
-        return
+    if OmegaConf.is_interpolation(node, key):
+        return  # the configs' own wiring (${monitor.metric}); what users type is a value
+    value = node[key]
     if not _allows(allowed, value):
         said = " or ".join(_SIMPLE_TYPES[t] for t in allowed)
         raise ZooError(f"{label}.{key} must be {said}, got {_plain(value)!r}.")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import platform
+import shlex
 import shutil
 import sys
 import time
@@ -85,12 +86,36 @@ def interruption(cfg: DictConfig, stop: SystemExit) -> tuple[str, int]:
 
     signal_name, code = ("SIGTERM", 143) if isinstance(stop, SIGTERMException) else ("Ctrl-C", 130)
     last = latest_checkpoint(output_dir(cfg))
-    resume = (
-        f"resume with the same overrides and {ckpt_path_override(last)}"
-        if last is not None
-        else "no epoch had ended, so there is no checkpoint to resume from"
+    if last is None:
+        return (
+            f"training was interrupted ({signal_name}); no epoch had ended, so there is no "
+            "checkpoint to resume from.",
+            code,
+        )
+    command = resume_command(last)
+    if command is None:
+        return (
+            f"training was interrupted ({signal_name}); resume with the same overrides and "
+            f"{ckpt_path_override(last)}.",
+            code,
+        )
+    return f"training was interrupted ({signal_name}); to resume: {command}", code
+
+
+def resume_command(last: Path) -> str | None:
+    """The command that resumes this run from ``last``: its own overrides (each quoted for
+    the shell) with ``ckpt_path`` set; None when the overrides are not known (not a Hydra
+    run)."""
+    if not HydraConfig.initialized():
+        return None
+    overrides = [
+        override
+        for override in HydraConfig.get().overrides.task
+        if override.lstrip("+~").split("=", 1)[0] != "ckpt_path"
+    ]
+    return " ".join(
+        ["python train.py", *(shlex.quote(o) for o in overrides), ckpt_path_override(last)]
     )
-    return f"training was interrupted ({signal_name}); {resume}.", code
 
 
 def latest_checkpoint(run_dir: Path) -> Path | None:
