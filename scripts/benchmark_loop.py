@@ -559,8 +559,9 @@ def ratio(numerator: list, denominator: list, clock: int = 0) -> str:
     def pairs(a: list, b: list) -> list[float]:
         return [x[clock] / y[clock] for x, y in zip(a, b)]  # a way may have stopped early
 
-    every = [r for a, b in zip(numerator, denominator, strict=True) for r in pairs(a, b)]
-    rounds = [statistics.median(pairs(a, b)) for a, b in zip(numerator, denominator)]
+    per_round = [pairs(a, b) for a, b in zip(numerator, denominator, strict=True)]
+    every = [r for ratios in per_round for r in ratios]
+    rounds = [statistics.median(ratios) for ratios in per_round]
     return f"{statistics.median(every):.2f} ({min(rounds):.2f}-{max(rounds):.2f})"
 
 

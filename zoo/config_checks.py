@@ -284,7 +284,7 @@ def _simple_types(annotation: Any) -> list[type] | None:
     """The simple types (bool, int, float, str) an annotation allows; None when it allows
     anything else too (a tensor, a callable, a container, Any), which is not checked."""
     union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
-    members = [m for m in (typing.get_args(annotation) if union else (annotation,))]
+    members = typing.get_args(annotation) if union else (annotation,)
     members = [m for m in members if m is not type(None)]
     if not members or any(m not in _SIMPLE_TYPES for m in members):
         return None

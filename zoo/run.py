@@ -86,36 +86,21 @@ def interruption(cfg: DictConfig, stop: SystemExit) -> tuple[str, int]:
 
     signal_name, code = ("SIGTERM", 143) if isinstance(stop, SIGTERMException) else ("Ctrl-C", 130)
     last = latest_checkpoint(output_dir(cfg))
+    overrides = task_overrides()
     if last is None:
-        return (
-            f"training was interrupted ({signal_name}); no epoch had ended, so there is no "
-            "checkpoint to resume from.",
-            code,
-        )
-    command = resume_command(last)
-    if command is None:
-        return (
-            f"training was interrupted ({signal_name}); resume with the same overrides and "
-            f"{ckpt_path_override(last)}.",
-            code,
-        )
-    return f"training was interrupted ({signal_name}); to resume: {command}", code
+        resume = "no epoch had ended, so there is no checkpoint to resume from."
+    elif overrides is None:
+        resume = f"resume with the same overrides and {ckpt_path_override(last)}."
+    else:  # the run's own overrides, quoted for the shell, with ckpt_path set
+        kept = [o for o in overrides if o.lstrip("+~").split("=", 1)[0] != "ckpt_path"]
+        command = ["python train.py", *map(shlex.quote, kept), ckpt_path_override(last)]
+        resume = f"to resume: {' '.join(command)}"
+    return f"training was interrupted ({signal_name}); {resume}", code
 
 
-def resume_command(last: Path) -> str | None:
-    """The command that resumes this run from ``last``: its own overrides (each quoted for
-    the shell) with ``ckpt_path`` set; None when the overrides are not known (not a Hydra
-    run)."""
-    if not HydraConfig.initialized():
-        return None
-    overrides = [
-        override
-        for override in HydraConfig.get().overrides.task
-        if override.lstrip("+~").split("=", 1)[0] != "ckpt_path"
-    ]
-    return " ".join(
-        ["python train.py", *(shlex.quote(o) for o in overrides), ckpt_path_override(last)]
-    )
+def task_overrides() -> list[str] | None:
+    """The command-line overrides this run was started with; None outside a Hydra run."""
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else None
 
 
 def latest_checkpoint(run_dir: Path) -> Path | None:
@@ -137,8 +122,8 @@ def ckpt_path_override(path: Path) -> str:
 
 def command_line() -> str:
     """How this run was started, for results.json and the exported config.json."""
-    if HydraConfig.initialized():
-        overrides = list(HydraConfig.get().overrides.task)
+    overrides = task_overrides()
+    if overrides is not None:
         return " ".join(["python train.py", *overrides]).strip()
     return " ".join(["python", *sys.argv])
 
