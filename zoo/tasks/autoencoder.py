@@ -127,14 +127,14 @@ class AutoencoderTask(ZooTask):
             recon = reconstruction_loss(reconstruction, clean, self.loss_kind)  # (B,)
             kl = kl_divergence(output.mean, output.log_var)  # (B,)
             loss = (recon + self.beta * kl).mean()
-            self.recon[f"{stage}_"].update(recon.detach())
-            self.kl[f"{stage}_"].update(kl.detach())
-            self.elbo[f"{stage}_"].update(-(recon + kl).detach())
+            self.accumulate(self.recon[f"{stage}_"], recon.detach())
+            self.accumulate(self.kl[f"{stage}_"], kl.detach())
+            self.accumulate(self.elbo[f"{stage}_"], -(recon + kl).detach())
         else:
             reconstruction = output
             loss = reconstruction_loss(reconstruction, clean, self.loss_kind).mean()
-        self.mean_loss[f"{stage}_"].update(loss.detach(), weight=len(clean))
-        self.mse[f"{stage}_"].update(reconstruction.detach().flatten(1), clean.flatten(1))
+        self.accumulate(self.mean_loss[f"{stage}_"], loss.detach(), len(clean))
+        self.accumulate(self.mse[f"{stage}_"], reconstruction.detach().flatten(1), clean.flatten(1))
         if stage == "val" and self._grid is None:
             rows = [noisy, reconstruction] + ([clean] if self.noise != "none" else [])
             self._grid = [r[:GRID_IMAGES].detach() for r in rows]

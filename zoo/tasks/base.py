@@ -21,6 +21,7 @@ from torchmetrics import MaxMetric, Metric, MinMetric
 
 from zoo.errors import ZooError
 from zoo.tasks.optim import l1_penalty, parameter_groups
+from zoo.tasks.pending_updates import PendingUpdates
 
 OptimizerFactory = Callable[..., Optimizer]
 SchedulerFactory = Callable[..., dict[str, Any]]
@@ -90,6 +91,7 @@ class ZooTask(L.LightningModule):
         self.channels_last = False
         #: the name of the loss being backpropagated, for the divergence error
         self.loss_name = "loss"
+        self._pending_updates = PendingUpdates()
         if self.best_of is not None:
             better = self.logged_metrics[self.best_of]
             best = MaxMetric() if better == "max" else MinMetric()
@@ -141,8 +143,14 @@ class ZooTask(L.LightningModule):
 
     # -- logging ----------------------------------------------------------------------------
     # Each ``self.log`` call costs about a millisecond of Python, as much as a small model's
-    # whole training step: metrics are updated every step but logged once per epoch, and
-    # per-step values only on the steps the loggers write.
+    # whole training step: metrics are logged once per epoch, and per-step values only on the
+    # steps the loggers write. Steps keep their metric inputs (:meth:`accumulate`), which
+    # reach each metric in one update when the epoch's value is computed.
+    def accumulate(self, metric: Metric, *values: Any) -> None:
+        """``metric.update(*values)``, gathered with the other steps' values into one update
+        before the metric is computed (see :mod:`zoo.tasks.pending_updates`)."""
+        self._pending_updates.add(metric, *values)
+
     def epoch_metrics(self, stage: str) -> dict[str, Metric]:
         """The torchmetrics accumulated over an epoch of ``stage``, by short name."""
         return {}
@@ -151,6 +159,7 @@ class ZooTask(L.LightningModule):
         """Compute, reset and log ``stage``'s epoch metrics as ``<stage>/<name>`` (computing
         a torchmetrics metric gathers it across processes)."""
         metrics = self.epoch_metrics(stage)
+        self._pending_updates.flush(metrics.values())
         values = {f"{stage}/{name}": metric.compute() for name, metric in metrics.items()}
         for metric in metrics.values():
             metric.reset()
@@ -180,7 +189,9 @@ class ZooTask(L.LightningModule):
         """Log the validation metrics and the best of :attr:`best_of` so far; the sanity
         check's batches are discarded."""
         if self.trainer.sanity_checking:
-            for metric in self.epoch_metrics("val").values():
+            metrics = self.epoch_metrics("val").values()
+            self._pending_updates.discard(metrics)
+            for metric in metrics:
                 metric.reset()
             return
         values = self.log_epoch("val")

@@ -105,7 +105,7 @@ class LanguageModelTask(ZooTask):
         train = stage == "train"
         logits = self.next_token_logits(self.preprocess(inputs, train=train), stage)
         loss = F.cross_entropy(logits.flatten(0, -2), targets.flatten())  # nats per token
-        self.mean_loss[f"{stage}_"].update(loss.detach(), weight=targets.numel())
+        self.accumulate(self.mean_loss[f"{stage}_"], loss.detach(), targets.numel())
         if train:
             self.log_step_value("train/loss_step", loss.detach())
         return self.regularized(loss) if train else loss

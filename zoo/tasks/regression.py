@@ -105,15 +105,15 @@ class RegressionTask(ZooTask):
         predictions = predictions.reshape(targets.shape)  # (B, *target_shape)
         loss = self.loss(predictions, targets)
         key = f"{stage}_"
-        self.mean_loss[key].update(loss.detach(), weight=len(targets))
+        self.accumulate(self.mean_loss[key], loss.detach(), len(targets))
         original_predictions = self.original_units(predictions.detach())
         original_targets = self.original_units(targets)
-        self.mse[key].update(original_predictions, original_targets)
-        self.mae[key].update(original_predictions, original_targets)
+        self.accumulate(self.mse[key], original_predictions, original_targets)
+        self.accumulate(self.mae[key], original_predictions, original_targets)
         if self.naive_forecast is not None:
             naive = self.original_units(self.naive_forecast(inputs).reshape(targets.shape))
-            self.naive_mse[key].update(naive, original_targets)
-            self.naive_mae[key].update(naive, original_targets)
+            self.accumulate(self.naive_mse[key], naive, original_targets)
+            self.accumulate(self.naive_mae[key], naive, original_targets)
         if train:
             self.log_step_value("train/loss_step", loss.detach())
         return self.regularized(loss) if train else loss
