@@ -87,7 +87,7 @@ class ClassificationTask(ZooTask):
         if train and aux_logits:
             loss = loss + self.aux_loss_weight * sum(self.loss(a, targets) for a in aux_logits)
         self.accumulate(self.mean_loss[f"{stage}_"], loss.detach(), len(targets))
-        self.accumulate(self.accuracy[f"{stage}_"], logits.detach().argmax(-1), targets)
+        self.accumulate(self.accuracy[f"{stage}_"], logits.argmax(-1), targets)
         if train:
             self.log_step_value("train/loss_step", loss.detach())
         return self.regularized(loss) if train else loss

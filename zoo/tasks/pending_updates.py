@@ -11,7 +11,7 @@ only the number of update calls is.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +23,7 @@ from torchmetrics import Metric
 MAX_PENDING_ELEMENTS = 1 << 22
 
 
-def _joined(parts: list[Any], device: torch.device | None) -> torch.Tensor:
+def _joined(parts: Sequence[Any], device: torch.device) -> torch.Tensor:
     """One tensor from one argument's per-step values: tensors concatenated along their
     first dimension (scalars as one element each), Python numbers as a 1-d tensor."""
     if isinstance(parts[0], torch.Tensor):
@@ -74,5 +74,5 @@ class PendingUpdates:
 
     def _apply(self, key: int) -> None:
         kept = self._pending.pop(key)
-        device = next((v.device for v in kept.steps[0] if isinstance(v, torch.Tensor)), None)
-        kept.metric.update(*(_joined(list(parts), device) for parts in zip(*kept.steps)))
+        device = kept.metric.device
+        kept.metric.update(*(_joined(parts, device) for parts in zip(*kept.steps)))
