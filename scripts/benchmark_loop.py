@@ -284,7 +284,6 @@ WAYS = {
         zoo_epoch,
         [
             "callbacks.model_checkpoint=null",
-            "callbacks.last_checkpoint=null",
             # else Lightning adds its own checkpoint callback, which writes every epoch
             "+trainer.enable_checkpointing=false",
         ],

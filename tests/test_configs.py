@@ -245,7 +245,6 @@ def test_callbacks_default_has_checkpoint_early_stopping_lr_monitor_bar_summary_
     cfg = make_config(quiet=False)
     assert set(cfg.callbacks) == {
         "model_checkpoint",
-        "last_checkpoint",
         "early_stopping",
         "learning_rate_monitor",
         "rich_progress_bar",
@@ -254,8 +253,7 @@ def test_callbacks_default_has_checkpoint_early_stopping_lr_monitor_bar_summary_
     }
     assert cfg.callbacks.model_checkpoint.monitor == "val/loss"
     assert cfg.callbacks.model_checkpoint.mode == "min"
-    assert cfg.callbacks.model_checkpoint.save_last is False  # last.ckpt: its own callback
-    assert cfg.callbacks.last_checkpoint.monitor is None
+    assert cfg.callbacks.model_checkpoint.save_last is True  # last.ckpt every epoch
 
 
 def test_hparams_search_composes(make_config):

@@ -182,3 +182,45 @@ def test_the_model_summary_counts_the_flops_of_one_input(make_config):
         cfg.callbacks = {"capture": {"_target_": f"{__name__}.CaptureFlops"}}
     train(cfg)
     assert CaptureFlops.flops == model_info("lenet5", in_channels=1)["flops"] > 0
+
+
+class RecordLosses(L.Callback):
+    """Records each training batch's loss, by the count of batches stepped before it."""
+
+    losses: dict[int, float] = {}
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        step = trainer.fit_loop.epoch_loop._batches_that_stepped
+        RecordLosses.losses[step] = outputs["loss"].item()
+
+
+def test_step_values_are_written_under_their_own_step(make_config):
+    """train/loss_step rows hold the loss of the batch their step names, every
+    log_every_n_steps steps from step 0, one row per step (the loss returned by
+    training_step is the reference)."""
+    import csv
+
+    from omegaconf import open_dict
+
+    from zoo.run import train
+
+    cfg = make_config(
+        "model=mlp",
+        "data=digits_flat",
+        "trainer.max_epochs=2",
+        "+trainer.limit_train_batches=5",
+        "trainer.log_every_n_steps=2",
+        "test=false",
+    )
+    with open_dict(cfg):
+        cfg.callbacks.record = {"_target_": f"{__name__}.RecordLosses"}
+    RecordLosses.losses = {}
+    train(cfg)
+    with open(Path(cfg.paths.output_dir, "csv", "metrics.csv"), newline="") as file:
+        rows = [row for row in csv.DictReader(file) if row["train/loss_step"]]
+    assert [int(row["step"]) for row in rows] == [0, 2, 4, 6, 8]
+    assert [int(row["epoch"]) for row in rows] == [0, 0, 0, 1, 1]
+    for row in rows:
+        assert float(row["train/loss_step"]) == pytest.approx(
+            RecordLosses.losses[int(row["step"])], rel=1e-6
+        )

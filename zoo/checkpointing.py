@@ -13,9 +13,10 @@ so the first epoch after a resume became "best") and copies the checkpoints it t
 the new folder, so the resumed run ranks, tests and exports exactly what the uninterrupted
 run would, and never deletes a file in the other run's folder.
 
-:class:`LastCheckpoint` writes ``last.ckpt`` every epoch; in an epoch where the best
-checkpoint was just written at the same step, ``last.ckpt`` becomes a hard link to it
-instead of a second serialization of the same state.
+Its ``save_last`` writes ``last.ckpt`` every epoch (Lightning's, only in epochs that write a
+top-k checkpoint); in an epoch where the best checkpoint was just written, ``last.ckpt``
+becomes a hard link to it instead of a second serialization of the same state. One callback
+does both: Lightning calls every hook of every callback at every step.
 """
 
 from __future__ import annotations
@@ -144,7 +145,68 @@ def _link(source: Path, path: Path) -> None:
 
 
 class RunCheckpoint(ModelCheckpoint):
-    """``ModelCheckpoint`` whose state survives a resume into another run folder."""
+    """``ModelCheckpoint`` whose state survives a resume into another run folder, and whose
+    ``last.ckpt`` holds the most recent epoch.
+
+    With ``save_last`` Lightning refreshes ``last.ckpt`` only in epochs that write a top-k
+    checkpoint (``"link"``: links it to the newest top-k file, an older epoch's state). Here
+    ``save_last`` (true or ``"link"``) writes ``last.ckpt`` at every epoch's end, to resume
+    from; in an epoch whose state was just written as a top-k checkpoint it is a hard link to
+    that file instead of a second serialization. Its name never takes a version suffix.
+    """
+
+    def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
+        due = not self._should_skip_saving_checkpoint(trainer)
+        due = due and not self._should_save_on_train_epoch_end(trainer)
+        super().on_validation_end(trainer, pl_module)
+        if due:
+            self._refresh_last(trainer)
+
+    def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+        due = not self._should_skip_saving_checkpoint(trainer)
+        due = due and self._should_save_on_train_epoch_end(trainer)
+        super().on_train_epoch_end(trainer, pl_module)
+        if due:
+            self._refresh_last(trainer)
+
+    def _refresh_last(self, trainer: Any) -> None:
+        """``last.ckpt`` at the end of an epoch in which Lightning wrote nothing."""
+        if self.save_last and self._last_global_step_saved != trainer.global_step:
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+
+    def _save_last_checkpoint(self, trainer: Any, monitor_candidates: dict[str, Any]) -> None:
+        if not self.save_last:
+            return
+        filepath = self.format_checkpoint_name(monitor_candidates, self.CHECKPOINT_NAME_LAST)
+        # set before saving: it is part of the state saved
+        previous, self.last_model_path = self.last_model_path, filepath
+        written = self._last_checkpoint_saved
+        checkpoint_io = trainer.strategy.checkpoint_io
+        if (
+            self._last_global_step_saved == trainer.global_step
+            and written
+            and os.path.abspath(written) != os.path.abspath(filepath)
+            and isinstance(checkpoint_io, AtomicCheckpointIO)
+        ):
+            self._link_to(trainer, checkpoint_io, written, filepath)
+        else:
+            self._save_checkpoint(trainer, filepath)
+        if previous and self._should_remove_checkpoint(trainer, previous, filepath):
+            self._remove_checkpoint(trainer, previous)
+
+    def _link_to(
+        self, trainer: Any, checkpoint_io: AtomicCheckpointIO, written: str, filepath: str
+    ) -> None:
+        """``filepath`` as a hard link to ``written`` (this step's state), with the
+        bookkeeping ``ModelCheckpoint._save_checkpoint`` does after a write."""
+        if trainer.is_global_zero:
+            checkpoint_io.link_checkpoint(written, filepath)
+        trainer.strategy.barrier()
+        self._last_global_step_saved = trainer.global_step
+        self._last_checkpoint_saved = filepath
+        if trainer.is_global_zero:
+            for logger in trainer.loggers:
+                logger.after_save_checkpoint(proxy(self))
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         previous_dir = state_dict.get("dirpath", self.dirpath)
@@ -181,43 +243,3 @@ class RunCheckpoint(ModelCheckpoint):
         self.kth_best_model_path = bring(state_dict.get("kth_best_model_path"))
         self.last_model_path = bring(state_dict.get("last_model_path"))
         self.best_model_path = bring(state_dict.get("best_model_path"))
-
-
-class LastCheckpoint(RunCheckpoint):
-    """``last.ckpt``, the state at the end of the most recent epoch (to resume from).
-
-    When another checkpoint callback of the run (the best checkpoint) has written the state
-    of this very step, ``last.ckpt`` is made a hard link to that file instead of serializing
-    the same state again: in an epoch that improves the best, one write instead of two. The
-    two files then differ from separate writes only in this callback's own bookkeeping
-    (its previous ``last_model_path``), which names the same file.
-    """
-
-    def _save_checkpoint(self, trainer: Any, filepath: str) -> None:
-        written = self._written_this_step(trainer, filepath)
-        checkpoint_io = trainer.strategy.checkpoint_io
-        if written is None or not isinstance(checkpoint_io, AtomicCheckpointIO):
-            super()._save_checkpoint(trainer, filepath)
-            return
-        if trainer.is_global_zero:
-            checkpoint_io.link_checkpoint(written, filepath)
-        trainer.strategy.barrier()
-        # ModelCheckpoint._save_checkpoint's bookkeeping, as after a write
-        self._last_global_step_saved = trainer.global_step
-        self._last_checkpoint_saved = filepath
-        if trainer.is_global_zero:
-            for logger in trainer.loggers:
-                logger.after_save_checkpoint(proxy(self))
-
-    def _written_this_step(self, trainer: Any, filepath: str) -> str | None:
-        """A checkpoint (not ``filepath``) another callback wrote at the current step."""
-        for callback in trainer.checkpoint_callbacks:
-            written = getattr(callback, "_last_checkpoint_saved", None)
-            if (
-                callback is not self
-                and written
-                and callback._last_global_step_saved == trainer.global_step
-                and os.path.abspath(written) != os.path.abspath(filepath)
-            ):
-                return written
-        return None

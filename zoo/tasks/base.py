@@ -92,6 +92,8 @@ class ZooTask(L.LightningModule):
         #: the name of the loss being backpropagated, for the divergence error
         self.loss_name = "loss"
         self._pending_updates = PendingUpdates()
+        #: this step's values for the loggers (see :meth:`log_step_value`)
+        self._step_values: dict[str, torch.Tensor] = {}
         if self.best_of is not None:
             better = self.logged_metrics[self.best_of]
             best = MaxMetric() if better == "max" else MinMetric()
@@ -142,10 +144,13 @@ class ZooTask(L.LightningModule):
         return self.model(x)
 
     # -- logging ----------------------------------------------------------------------------
-    # Each ``self.log`` call costs about a millisecond of Python, as much as a small model's
-    # whole training step: metrics are logged once per epoch, and per-step values only on the
-    # steps the loggers write. Steps keep their metric inputs (:meth:`accumulate`), which
-    # reach each metric in one update when the epoch's value is computed.
+    # Each ``self.log`` call costs a quarter to a whole millisecond of Python (Lightning copies
+    # the value's bookkeeping, a dataclass included, at every call), as much as a small model's
+    # training step: metrics are logged once per epoch through ``self.log``, for checkpoints,
+    # early stopping and the progress bar to see. Per-step values go straight to the loggers
+    # on the steps they write (:meth:`log_step_value`), and steps keep their metric inputs
+    # (:meth:`accumulate`), which reach each metric in one update when the epoch's value is
+    # computed.
     def accumulate(self, metric: Metric, *values: Any) -> None:
         """``metric.update(*values)``, gathered with the other steps' values into one update
         before the metric is computed (see :mod:`zoo.tasks.pending_updates`)."""
@@ -177,10 +182,31 @@ class ZooTask(L.LightningModule):
         return values
 
     def log_step_value(self, name: str, value: torch.Tensor) -> None:
-        """Log a training value for this step, on the steps the loggers write."""
-        every = self.trainer.log_every_n_steps if self._trainer is not None else 1
-        if self.global_step % max(1, every) == 0:
-            self.log(name, value, on_step=True, on_epoch=False)
+        """Log a training value of this step, every ``trainer.log_every_n_steps`` steps.
+
+        The values of one step are written to the loggers as one row at the end of the
+        batch, under the step Lightning gives its own rows (the count of batches that
+        stepped the optimizers, as its ``LearningRateMonitor`` does). They skip ``self.log``:
+        nothing monitors them, and through it Lightning wrote each value at the next of its
+        logging steps, labelled with that later step.
+        """
+        trainer = self._trainer
+        if trainer is None or not trainer.loggers or trainer.log_every_n_steps <= 0:
+            return
+        if self._logged_step() % trainer.log_every_n_steps == 0:
+            self._step_values[name] = value
+
+    def _logged_step(self) -> int:
+        return self.trainer.fit_loop.epoch_loop._batches_that_stepped
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        if not self._step_values:
+            return
+        row = {name: value.item() for name, value in self._step_values.items()}
+        row["epoch"] = self.current_epoch
+        self._step_values.clear()
+        for logger in self.trainer.loggers:
+            logger.log_metrics(row, step=self._logged_step())
 
     def on_train_epoch_end(self) -> None:
         self.log_epoch("train")
@@ -197,7 +223,7 @@ class ZooTask(L.LightningModule):
         values = self.log_epoch("val")
         if self.best_of is not None and self.best_of in values:
             best = getattr(self, f"{self.best_of.replace('/', '_')}_best")
-            best(values[self.best_of])
+            best.update(values[self.best_of])  # not forward(): it computes twice
             self.log(f"{self.best_of}_best", best.compute(), prog_bar=True)
 
     # -- steps --------------------------------------------------------------------------------

@@ -240,7 +240,7 @@ class GANTask(ZooTask):
             return
         values = self.log_quality("val")
         if "val/fid" in values:
-            self.val_fid_best(values["val/fid"])
+            self.val_fid_best.update(values["val/fid"])
             self.log("val/fid_best", self.val_fid_best.compute(), prog_bar=True)
         self.log_samples()
 
