@@ -277,7 +277,8 @@ CASES = [
     (["data=image_folder", "model=mlp"], r"required values not set: data\.num_classes, data\.r"),
     # checkpoints
     (["ckpt_path=/no/such/last.ckpt"], r"ckpt_path '/no/such/last\.ckpt' does not exist"),
-    (["ckpt_path={folder}"], r"ckpt_path '.*' is a folder, not a checkpoint file"),
+    (["ckpt_path={folder}"], r"ckpt_path '.*' is a folder, not a checkpoint file\.$"),
+    (["ckpt_path={checkpoints}"], r"a folder, not a checkpoint file; did you mean '.*b_run/checkp"),
     (["ckpt_path={text}"], r"'.*notes\.ckpt' is not a checkpoint zoo can read: it is empty"),
     (["ckpt_path={empty}"], r"'.*empty\.ckpt' is not a checkpoint zoo can read"),
     (["ckpt_path={objects}"], r"'.*objects\.ckpt' is not a checkpoint zoo can read"),
@@ -406,6 +407,8 @@ def write_files(folder: Path) -> dict[str, str]:
     (folder / "notes.ckpt").write_text("not a checkpoint\n")
     (folder / "empty.ckpt").write_bytes(b"")
     (folder / "a_run").mkdir(exist_ok=True)
+    (folder / "b_run" / "checkpoints").mkdir(parents=True, exist_ok=True)
+    torch.save(checkpoint("lenet5"), folder / "b_run" / "checkpoints" / "last.ckpt")
     (folder / "values.csv").write_text(
         "a,b,y\n" + "".join(f"{i},{i % 3},{i * 0.5}\n" for i in range(30))
     )
@@ -426,6 +429,7 @@ def write_files(folder: Path) -> dict[str, str]:
         "text": str(folder / "notes.ckpt"),
         "empty": str(folder / "empty.ckpt"),
         "folder": str(folder / "a_run"),
+        "checkpoints": str(folder / "b_run" / "checkpoints"),
     }
 
 

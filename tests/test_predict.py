@@ -131,6 +131,26 @@ def test_a_run_folder_that_exported_nothing_says_so(tmp_path, capsys):
     assert len(err) == 1 and "training run's folder without an exported model/" in err[0], err
 
 
+def test_a_training_checkpoint_points_to_the_exported_model(tmp_path, capsys):
+    """A checkpoint file or a run's checkpoints/ folder is refused in one line that names the
+    run's exported model folder, or how to export one when there is none."""
+    from zoo import create_model, save_pretrained
+
+    checkpoints = tmp_path / "run" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    (checkpoints / "last.ckpt").write_bytes(b"training state")
+    for source in (checkpoints / "last.ckpt", checkpoints):
+        assert main([str(source), str(tmp_path)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "train=false ckpt_path=" in err[0], err
+    save_pretrained(create_model("lenet5"), tmp_path / "run" / "model")
+    for source in (checkpoints / "last.ckpt", checkpoints):
+        assert main([str(source), str(tmp_path)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1, err
+        assert f"the run's exported model is {str(tmp_path / 'run' / 'model')!r}" in err[0]
+
+
 def test_vector_models_preprocess_arrays():
     model = load_pretrained("mlp.digits_flat").eval()
     from sklearn.datasets import load_digits

@@ -105,6 +105,7 @@ def test_models_that_cannot_sample_are_refused_in_one_line(folders, tmp_path, ca
     "argv, expected",
     [
         (["--n", "0"], "--n must be"),
+        (["--n", "10001"], "--n must be an integer from 1 to 10000, got 10001"),
         (["--nrow", "0"], "--nrow must be"),
     ],
 )

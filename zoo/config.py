@@ -660,8 +660,8 @@ def check_checkpoint(cfg: DictConfig, info: ModelInfo, kwargs: dict[str, Any]) -
         return
     file = Path(path)
     if file.is_dir():
-        hint = file / "checkpoints" / "last.ckpt"
-        suggestion = f"; did you mean {str(hint)!r}?" if hint.is_file() else "."
+        hints = [h for h in (file / "checkpoints" / "last.ckpt", file / "last.ckpt") if h.is_file()]
+        suggestion = f"; did you mean {str(hints[0])!r}?" if hints else "."
         raise ZooError(f"ckpt_path {path!r} is a folder, not a checkpoint file{suggestion}")
     _require(file.is_file(), f"ckpt_path {path!r} does not exist.")
     checkpoint = read_checkpoint(file)

@@ -93,6 +93,10 @@ def load_for_sampling(source: str | Path) -> nn.Module:
     return model.eval()
 
 
+#: the most images one command draws: all at once, into one grid (and sample_NNNN.png names)
+MAX_SAMPLES = 10_000
+
+
 @torch.no_grad()
 def draw_samples(model: nn.Module, n: int, *, seed: int = 0) -> torch.Tensor:
     """``n`` images (n, C, H, W) in [0, 1] from ``model.sample``, their codes drawn from a CPU
@@ -157,8 +161,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.nrow < 1:
             raise ZooError(f"--nrow must be an integer >= 1, got {args.nrow}.")
-        if args.n < 1:
-            raise ZooError(f"--n must be an integer >= 1, got {args.n}.")
+        if not 1 <= args.n <= MAX_SAMPLES:
+            raise ZooError(
+                f"--n must be an integer from 1 to {MAX_SAMPLES}, got {args.n} (they are drawn "
+                "at once and written as one grid); for more, run again with another --seed."
+            )
         check_output_file(args.out)  # before any work
         model = load_for_sampling(args.source)
         images = draw_samples(model, args.n, seed=args.seed)

@@ -164,9 +164,38 @@ def run_model_folder(path: str | os.PathLike) -> Path:
     return path
 
 
+def _training_checkpoints_hint(path: Path) -> str:
+    """What to use instead when ``path`` is a training checkpoint or a run's checkpoints
+    folder, which hold training state rather than an exported model; "" otherwise."""
+    if path.is_file() and path.suffix == ".ckpt":
+        what, run, file = (
+            "is a training checkpoint, not a pretrained-model folder",
+            path.parent.parent,
+            str(path),
+        )
+    elif path.is_dir() and path.name == "checkpoints" and any(path.glob("*.ckpt")):
+        what, run, file = (
+            "holds training checkpoints, not a pretrained model",
+            path.parent,
+            "<file>.ckpt",
+        )
+    else:
+        return ""
+    exported = run / "model"
+    if (exported / CONFIG_NAME).is_file():
+        return f"{what}: the run's exported model is {str(exported)!r}"
+    return (
+        f"{what}: python train.py <the run's overrides> train=false ckpt_path={file} tests "
+        "and exports its weights (zoo.weights.load_checkpoint reads one in Python)"
+    )
+
+
 def read_pretrained_config(directory: str | os.PathLike) -> dict[str, Any]:
     """The parsed ``config.json`` of a pretrained folder; a ``ZooError`` if it is not one."""
     directory = Path(directory)
+    checkpoints = _training_checkpoints_hint(directory)
+    if checkpoints:
+        raise ZooError(f"{str(directory)!r} {checkpoints}.")
     missing = [n for n in (CONFIG_NAME, WEIGHTS_NAME) if not (directory / n).is_file()]
     if missing:
         hint = f"expected {CONFIG_NAME} and {WEIGHTS_NAME}, as written by zoo.save_pretrained"
