@@ -48,6 +48,26 @@ def test_a_vae_logs_its_elbo_and_both_parts(make_config):
     assert metrics["test/kl"] >= 0
 
 
+@pytest.mark.parametrize(
+    "model, loss, logged",
+    [
+        ("autoencoder", "mse", {"loss", "mse"}),
+        ("vae", "mse", {"loss", "mse", "recon", "kl"}),  # no likelihood bound: no elbo
+        ("vae", "bce", {"loss", "mse", "recon", "kl", "elbo"}),
+    ],
+)
+def test_the_elbo_is_logged_where_it_is_one(model, loss, logged):
+    from zoo import create_model
+
+    autoencoder = create_model(model, image_size=8, in_channels=1)
+    task = AutoencoderTask(autoencoder, torch.optim.SGD, loss=loss, normalization=None)
+    metrics = task.epoch_metrics("val")
+    assert set(metrics) == logged
+    task.step((torch.rand(4, 1, 8, 8), torch.zeros(4)), "val")
+    task._pending_updates.flush(metrics.values())  # as log_epoch does before computing
+    assert all(torch.isfinite(metric.compute()) for metric in metrics.values())
+
+
 class Identity(nn.Module):
     """An 'autoencoder' giving back what it sees: its loss is the distance between its
     input and the target."""

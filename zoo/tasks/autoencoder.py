@@ -9,8 +9,10 @@ form (Kingma & Welling 2014; beta ≠ 1 is the β-VAE of Higgins et al. 2017). T
 targets, when it has any (digit classes), are not used.
 
 Logged per stage: ``loss`` (per image, what is minimized), ``mse`` (per pixel, comparable
-across models and with PCA), and for a VAE ``recon`` and ``kl`` (per image) and ``elbo``
-(-recon - kl, per image: with ``bce`` a lower bound on log p(x) in nats); ``val/mse_best``.
+across models and with PCA), for a VAE ``recon`` and ``kl`` (per image), and for a VAE with
+``loss: bce`` ``elbo`` (-recon - kl per image, a lower bound on log p(x) in nats under its
+Bernoulli decoder; with ``mse`` the sum is no likelihood bound, so it is not logged);
+``val/mse_best``.
 At the end of each validation epoch a grid of the first validation images (noisy inputs when
 denoising), their reconstructions (and the clean images) is written under the run folder
 (``images/reconstructions_epochNNN.png``) and to TensorBoard.
@@ -91,14 +93,23 @@ class AutoencoderTask(ZooTask):
         self.noise_level = float(noise_level)
         self.mean_loss = nn.ModuleDict({f"{s}_": MeanMetric() for s in STAGES})
         self.mse = nn.ModuleDict({f"{s}_": MeanSquaredError() for s in STAGES})
-        self.recon = nn.ModuleDict({f"{s}_": MeanMetric() for s in STAGES})
-        self.kl = nn.ModuleDict({f"{s}_": MeanMetric() for s in STAGES})
-        self.elbo = nn.ModuleDict({f"{s}_": MeanMetric() for s in STAGES})
+        # the metrics of a VAE's two terms, and of its ELBO where it is one (bce)
+        self.vae_metrics = nn.ModuleDict(
+            {f"{s}_{name}": MeanMetric() for s in STAGES for name in self.vae_metric_names}
+        )
         self._grid: list[torch.Tensor] | None = None
 
     @property
     def variational(self) -> bool:
         return hasattr(self.model, "posterior")
+
+    @property
+    def vae_metric_names(self) -> tuple[str, ...]:
+        """The VAE metrics this task logs: none for a plain autoencoder, ``elbo`` with the
+        Bernoulli likelihood (``loss: bce``) only."""
+        if not self.variational:
+            return ()
+        return ("recon", "kl", "elbo") if self.loss_kind == "bce" else ("recon", "kl")
 
     def corrupt(self, clean: torch.Tensor) -> torch.Tensor:
         """The model's input before normalization: ``clean`` corrupted by the task's noise."""
@@ -127,9 +138,9 @@ class AutoencoderTask(ZooTask):
             recon = reconstruction_loss(reconstruction, clean, self.loss_kind)  # (B,)
             kl = kl_divergence(output.mean, output.log_var)  # (B,)
             loss = (recon + self.beta * kl).mean()
-            self.accumulate(self.recon[f"{stage}_"], recon.detach())
-            self.accumulate(self.kl[f"{stage}_"], kl.detach())
-            self.accumulate(self.elbo[f"{stage}_"], -(recon + kl).detach())
+            terms = {"recon": recon, "kl": kl, "elbo": -(recon + kl)}
+            for name in self.vae_metric_names:
+                self.accumulate(self.vae_metrics[f"{stage}_{name}"], terms[name].detach())
         else:
             reconstruction = output
             loss = reconstruction_loss(reconstruction, clean, self.loss_kind).mean()
@@ -148,13 +159,9 @@ class AutoencoderTask(ZooTask):
             "loss": self.mean_loss[f"{stage}_"],
             "mse": self.mse[f"{stage}_"],
         }
-        if self.variational:
-            metrics |= {
-                "recon": self.recon[f"{stage}_"],
-                "kl": self.kl[f"{stage}_"],
-                "elbo": self.elbo[f"{stage}_"],
-            }
-        return metrics
+        return metrics | {
+            name: self.vae_metrics[f"{stage}_{name}"] for name in self.vae_metric_names
+        }
 
     def on_validation_epoch_end(self) -> None:
         super().on_validation_epoch_end()
