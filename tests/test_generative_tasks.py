@@ -209,3 +209,14 @@ def test_a_diverging_gan_stops_with_one_line_and_exports_nothing(make_config):
         train(cfg)
     run = Path(cfg.paths.output_dir)
     assert not (run / "results.json").exists() and not (run / "model").exists()
+
+
+def test_a_metric_this_model_does_not_log_is_refused_before_training(make_config):
+    """val/elbo is an autoencoder-task metric, but not one of a VAE trained on squared error:
+    refused in one line before any epoch, not by Lightning after the first."""
+    cfg = make_config(
+        "model=vae", "task=autoencoder", "monitor.metric=val/elbo", "monitor.mode=max", *FAST
+    )
+    with pytest.raises(ZooError, match=r"'val/elbo' is not a metric .* with this model"):
+        train(cfg)
+    assert not (Path(cfg.paths.output_dir) / "checkpoints").exists()

@@ -215,10 +215,13 @@ def check_factories(cfg: DictConfig) -> None:
         build("scheduler", optimizer, total_steps=10, steps_per_epoch=5)
 
 
-def check_monitored_metrics(cfg: DictConfig, task: type[ZooTask]) -> None:
+def check_monitored_metrics(cfg: DictConfig, task: type[ZooTask] | ZooTask) -> None:
     """Every metric the run watches must be one the task logs in training, watched in the
-    direction that is better for it; a validation metric needs a validation split."""
-    logged = {m: mode for m, mode in task.logged_metrics.items() if not m.startswith("test/")}
+    direction that is better for it; a validation metric needs a validation split. Given the
+    built task rather than its class, the metrics are those it logs with its model and
+    options (a VAE's ELBO, for example)."""
+    metrics = task.run_metrics() if isinstance(task, ZooTask) else task.logged_metrics
+    logged = {m: mode for m, mode in metrics.items() if not m.startswith("test/")}
     checkpoint = (cfg.get("callbacks") or {}).get("model_checkpoint")
     _require(
         OmegaConf.select(cfg, "monitor.metric") is not None
@@ -239,9 +242,10 @@ def check_monitored_metrics(cfg: DictConfig, task: type[ZooTask]) -> None:
         if value is None:
             continue
         if value not in logged:
+            setting = " with this model and these options" if isinstance(task, ZooTask) else ""
             raise ZooError(
-                f"{key} {value!r} is not a metric the {task.kind} task logs in training; it "
-                f"logs: {', '.join(logged)}."
+                f"{key} {value!r} is not a metric the {task.kind} task logs in training"
+                f"{setting}; it logs: {', '.join(logged)}."
             )
         mode = OmegaConf.select(cfg, mode_key, default=None) if mode_key else None
         if mode is not None and mode != logged[value]:

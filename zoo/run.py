@@ -32,7 +32,12 @@ from torch import nn
 from zoo.attention_logging import AttentionMapLogger
 from zoo.augment import build_augmentation
 from zoo.checkpointing import AtomicCheckpointIO
-from zoo.config import check_config, regularization_model_kwargs, to_container
+from zoo.config import (
+    check_config,
+    check_monitored_metrics,
+    regularization_model_kwargs,
+    to_container,
+)
 from zoo.errors import ZooError
 from zoo.tasks import ZooTask
 from zoo.weights import load_checkpoint_weights, save_pretrained, write_json
@@ -264,6 +269,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if cfg.get("compile"):
         model.compile()
     task = build_task(cfg, model)
+    check_monitored_metrics(cfg, task)  # the metrics this model and these options log
     task.channels_last = bool(cfg.get("channels_last"))
     task.run_config = resolved_config = to_container(cfg)
 

@@ -111,6 +111,15 @@ class AutoencoderTask(ZooTask):
             return ()
         return ("recon", "kl", "elbo") if self.loss_kind == "bce" else ("recon", "kl")
 
+    def run_metrics(self) -> dict[str, str]:
+        """The logged metrics less the VAE metrics this model and loss do not log."""
+        left_out = {"recon", "kl", "elbo"} - set(self.vae_metric_names)
+        return {
+            metric: mode
+            for metric, mode in self.logged_metrics.items()
+            if metric.split("/")[-1] not in left_out
+        }
+
     def corrupt(self, clean: torch.Tensor) -> torch.Tensor:
         """The model's input before normalization: ``clean`` corrupted by the task's noise."""
         return clean if self.noise == "none" else corrupt(clean, self.noise, self.noise_level)

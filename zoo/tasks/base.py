@@ -101,6 +101,11 @@ class ZooTask(L.LightningModule):
             # registered as e.g. ``val_acc_best``: the name checkpoints hold it under
             setattr(self, f"{self.best_of.replace('/', '_')}_best", best)
 
+    def run_metrics(self) -> dict[str, str]:
+        """The metrics this task logs with its model and options (those of
+        :attr:`logged_metrics` that apply), each with its better direction."""
+        return dict(self.logged_metrics)
+
     # -- data on the device -----------------------------------------------------------------
     def setup(self, stage: str) -> None:
         datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
