@@ -481,6 +481,22 @@ def test_a_refused_run_leaves_an_existing_run_as_it_was(files, tmp_path, monkeyp
     assert (run_dir / "checkpoints" / "last.ckpt").read_bytes() == b"previous"
 
 
+def test_a_new_run_into_a_finished_runs_folder_is_refused(tmp_path, monkeypatch):
+    """Training without ckpt_path into a folder that holds checkpoints would overwrite them:
+    refused in one line naming the checkpoint to resume from; nothing in it changes."""
+    run_dir = tmp_path / "existing"
+    (run_dir / "checkpoints").mkdir(parents=True)
+    (run_dir / "checkpoints" / "last.ckpt").write_bytes(b"previous")
+    (run_dir / "results.json").write_text("{}")
+    code, stderr = run_entry_point(["trainer.max_epochs=1"], run_dir, monkeypatch)
+    lines = [line for line in stderr.strip().splitlines() if line.startswith("error: ")]
+    assert code == 2 and len(lines) == 1, stderr
+    assert "already holds a run's checkpoints" in lines[0]
+    assert f"ckpt_path={run_dir / 'checkpoints' / 'last.ckpt'}" in lines[0]
+    assert (run_dir / "checkpoints" / "last.ckpt").read_bytes() == b"previous"
+    assert (run_dir / "results.json").read_text() == "{}"
+
+
 def test_dropout_on_a_model_without_dropout(make_config, monkeypatch):
     # LeNet-5 has dropout, so use the registry to fake a builder without it.
     cfg = make_config("regularization=dropout", "model=mlp")

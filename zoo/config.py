@@ -487,7 +487,26 @@ def check_config(cfg: DictConfig) -> ModelInfo:
     check_monitored_metrics(cfg, task)
     check_trainer(cfg)
     check_checkpoint(cfg, info, kwargs)
+    check_run_folder(cfg)
     return info
+
+
+def check_run_folder(cfg: DictConfig) -> None:
+    """A new run (training, not resuming) must not write into the folder of an earlier run
+    that holds checkpoints: its checkpoints, metrics and export would be overwritten."""
+    if not cfg.get("train", True) or cfg.get("ckpt_path") is not None:
+        return
+    folder = Path(cfg.paths.output_dir)
+    checkpoints = sorted((folder / "checkpoints").glob("*.ckpt"))
+    if not checkpoints:
+        return
+    last = folder / "checkpoints" / "last.ckpt"
+    resume = last if last.is_file() else checkpoints[-1]
+    raise ZooError(
+        f"the run folder {str(folder)!r} already holds a run's checkpoints; resume that run "
+        f"with its overrides and ckpt_path={resume}, or write this one to another folder "
+        "(hydra.run.dir=...)."
+    )
 
 
 def check_holdout(data: DictConfig) -> None:

@@ -304,7 +304,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     evaluated = best_path or (cfg.get("ckpt_path") if not cfg.get("train", True) else None)
     test_results: list[dict[str, float]] = []
     if cfg.get("test", True):
-        if not evaluated:
+        if not evaluated and not trainer.fast_dev_run:  # fast_dev_run saves no checkpoints
             log.warning(
                 "no best checkpoint to test (none was saved, or the resumed run's is gone); "
                 "testing the current weights"
