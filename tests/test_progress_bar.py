@@ -72,3 +72,28 @@ def test_a_trainer_flag_set_in_the_config_wins(make_config):
 
     cfg = make_config("+trainer.enable_progress_bar=true")
     assert _displays_left_out(cfg, []) == {"enable_model_summary": False}
+
+
+class CountTasks(ProgressBar):
+    """The zoo's bar, recording how many tasks its Rich progress holds at each epoch's end."""
+
+    counts: list[int] = []
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        super().on_train_epoch_end(trainer, pl_module)
+        CountTasks.counts.append(len(self.progress.tasks))
+
+
+def test_each_validation_replaces_the_last_validation_bar(make_config):
+    """Lightning's bar adds a hidden validation task at every validation and keeps them all;
+    the zoo's holds the same number of tasks after every epoch."""
+    from omegaconf import open_dict
+
+    from zoo.run import train
+
+    cfg = make_config("model=mlp", "data=digits_flat", "trainer.max_epochs=4", "test=false")
+    with open_dict(cfg):
+        cfg.callbacks.rich_progress_bar = {"_target_": f"{__name__}.CountTasks"}
+    CountTasks.counts = []
+    train(cfg)
+    assert len(CountTasks.counts) == 4 and len(set(CountTasks.counts)) == 1, CountTasks.counts

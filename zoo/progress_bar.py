@@ -40,6 +40,22 @@ class ProgressBar(RichProgressBar):
         super().__init__(refresh_rate=refresh_rate, **kwargs)
         self._last_update = -math.inf
 
+    def on_validation_batch_start(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        # Lightning hides the last validation bar and adds a new one at each validation,
+        # keeping every hidden one (a task a validation, each redraw walking them all):
+        # the hidden one is removed.
+        previous = self.val_progress_bar_id
+        super().on_validation_batch_start(trainer, pl_module, batch, batch_idx, dataloader_idx)
+        if self.progress is not None and previous not in (None, self.val_progress_bar_id):
+            self.progress.remove_task(previous)
+
     def on_train_batch_end(
         self,
         trainer: L.Trainer,
