@@ -280,6 +280,10 @@ CASES = [
     (["ckpt_path={folder}"], r"ckpt_path '.*' is a folder, not a checkpoint file\.$"),
     (["ckpt_path={checkpoints}"], r"a folder, not a checkpoint file; did you mean '.*b_run/checkp"),
     (["ckpt_path={text}"], r"'.*notes\.ckpt' is not a checkpoint zoo can read: it is empty"),
+    (
+        ["scheduler=onecycle", "trainer.max_epochs=8", "ckpt_path={onecycle}"],
+        r"onecycle, whose length was fixed at 120 steps \(6 epochs\) .*trainer\.max_epochs=6",
+    ),
     (["ckpt_path={empty}"], r"'.*empty\.ckpt' is not a checkpoint zoo can read"),
     (["ckpt_path={objects}"], r"'.*objects\.ckpt' is not a checkpoint zoo can read"),
     (["ckpt_path={mlp}"], r"ckpt_path '.*mlp\.ckpt' holds a 'mlp' model, but the config builds"),
@@ -402,6 +406,14 @@ def write_files(folder: Path) -> dict[str, str]:
         return {"state_dict": state, "epoch": 3, "zoo": zoo}  # saved in its 4th epoch
 
     torch.save(checkpoint("mlp"), folder / "mlp.ckpt")
+    onecycle = checkpoint("lenet5")
+    onecycle["zoo"]["config"]["scheduler"] = {
+        "_target_": "zoo.tasks.schedulers.onecycle", "_partial_": True, "max_lr_ratio": 10.0,
+        "pct_start": 0.3,
+    }  # fmt: skip
+    onecycle["zoo"]["config"]["trainer"] = {"max_epochs": 6}
+    onecycle["lr_schedulers"] = [{"total_steps": 120, "last_epoch": 80}]
+    torch.save(onecycle, folder / "onecycle.ckpt")
     torch.save(checkpoint("lenet5"), folder / "lenet5.ckpt")
     torch.save({"state_dict": {}, "extra": NotPlain()}, folder / "objects.ckpt")
     (folder / "notes.ckpt").write_text("not a checkpoint\n")
@@ -425,6 +437,7 @@ def write_files(folder: Path) -> dict[str, str]:
         "series_csv": str(folder / "series.csv"),
         "mlp": str(folder / "mlp.ckpt"),
         "lenet5": str(folder / "lenet5.ckpt"),
+        "onecycle": str(folder / "onecycle.ckpt"),
         "objects": str(folder / "objects.ckpt"),
         "text": str(folder / "notes.ckpt"),
         "empty": str(folder / "empty.ckpt"),

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
+import lightning as L
 import pytest
 import torch
 
@@ -85,3 +87,35 @@ def test_test_only_run_evaluates_the_given_checkpoint(make_config):
     checkpoint = Path(first.paths.output_dir) / "checkpoints" / "last.ckpt"
     evaluated = train(make_config(*SMALL, "train=false", f"ckpt_path={checkpoint}", name="eval"))
     assert evaluated["test/acc"] == trained["test/acc"]  # one epoch: last is the best
+
+
+class FirstRates(L.Callback):
+    """The learning rate each optimizer step uses, by global step."""
+
+    rates: dict[int, float] = {}
+
+    def on_before_optimizer_step(self, trainer, pl_module, optimizer):
+        FirstRates.rates[trainer.global_step] = optimizer.param_groups[0]["lr"]
+
+
+def test_training_on_longer_follows_the_stretched_schedule_from_its_first_step(make_config):
+    """Resumed with a larger trainer.max_epochs, every step (the first included) trains at
+    the cosine rate of the longer run: base × (1 + cos(pi × step / total)) / 2."""
+    from omegaconf import open_dict
+
+    first = make_config(*SMALL, "scheduler=cosine", name="first")
+    train(first)
+    last = Path(first.paths.output_dir) / "checkpoints" / "last.ckpt"
+    longer = make_config(
+        *SMALL[:3], "scheduler=cosine", "trainer.max_epochs=4", f"ckpt_path={last}"
+    )
+    with open_dict(longer):
+        longer.callbacks.rates = {"_target_": f"{__name__}.FirstRates"}
+    FirstRates.rates = {}
+    train(longer)
+    resumed_at = min(FirstRates.rates)
+    total = 2 * resumed_at  # 4 epochs, of which 2 were trained
+    base = float(longer.optimizer.lr)
+    for step, rate in FirstRates.rates.items():
+        assert rate == pytest.approx(base * (1 + math.cos(math.pi * step / total)) / 2, rel=1e-9)
+    assert FirstRates.rates[resumed_at] > 0  # the first run's schedule had ended at 0

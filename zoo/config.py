@@ -670,6 +670,27 @@ def check_resumed_settings(cfg: DictConfig, saved_config: dict[str, Any], path: 
     )
 
 
+def check_fixed_length_schedule(
+    cfg: DictConfig, checkpoint: dict[str, Any], saved_config: dict[str, Any], path: str
+) -> None:
+    """A schedule whose state fixes its length (``OneCycleLR`` keeps ``total_steps``) cannot
+    be stretched by resuming with another ``trainer.max_epochs``: torch refuses its step past
+    the end, after training has started."""
+    fixed = [
+        state["total_steps"]
+        for state in checkpoint.get("lr_schedulers") or []
+        if isinstance(state, dict) and "total_steps" in state
+    ]
+    saved_epochs = (saved_config.get("trainer") or {}).get("max_epochs")
+    max_epochs = cfg.trainer.get("max_epochs")
+    _require(
+        not fixed or saved_epochs is None or saved_epochs == max_epochs,
+        f"ckpt_path {path!r} was trained with scheduler=onecycle, whose length was fixed at "
+        f"{fixed[0] if fixed else 0} steps ({saved_epochs} epochs) when it started; resume "
+        f"with trainer.max_epochs={saved_epochs}, or start a new run to train longer.",
+    )
+
+
 def check_checkpoint(cfg: DictConfig, info: ModelInfo, kwargs: dict[str, Any]) -> None:
     """``ckpt_path`` must be a zoo training checkpoint of the model the config builds;
     ``train=false`` needs one (it tests and exports its weights)."""
@@ -726,6 +747,7 @@ def check_checkpoint(cfg: DictConfig, info: ModelInfo, kwargs: dict[str, Any]) -
                 f"trainer.max_epochs={max_epochs}; to train on, set trainer.max_epochs above "
                 f"{trained}; to test and export it as it is, train=false.",
             )
+        check_fixed_length_schedule(cfg, checkpoint, saved_config, path)
     from zoo import create_model
 
     load_weights(create_model(info.name, **kwargs), weights, str(path))

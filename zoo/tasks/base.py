@@ -17,6 +17,7 @@ import lightning as L
 import torch
 from torch import nn
 from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LambdaLR
 from torchmetrics import MaxMetric, Metric, MinMetric
 
 from zoo.errors import ZooError
@@ -293,6 +294,22 @@ class ZooTask(L.LightningModule):
         random.setstate(_as_tuple(rng["python"]))
         if "cuda" in rng and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(rng["cuda"])
+
+    def on_train_start(self) -> None:
+        """Give a resumed run's optimizer the rate of its schedule at the step it resumes
+        from. The checkpoint restores the rate its schedule had set; when the run trains on
+        for longer, the stretched schedule (a ``LambdaLR`` of the total steps, e.g. cosine)
+        has another rate there, which ``LambdaLR`` would set only after the first step."""
+        for config in self.trainer.lr_scheduler_configs:
+            scheduler = config.scheduler
+            if isinstance(scheduler, LambdaLR) and scheduler.last_epoch > 0:
+                rates = [  # LambdaLR's closed form: base rate × factor(step)
+                    base * factor(scheduler.last_epoch)
+                    for factor, base in zip(scheduler.lr_lambdas, scheduler.base_lrs, strict=True)
+                ]
+                for group, rate in zip(scheduler.optimizer.param_groups, rates, strict=True):
+                    group["lr"] = rate
+                scheduler._last_lr = list(rates)  # what get_last_lr() and the monitor read
 
     # -- optimization -----------------------------------------------------------------------
     def configure_optimizers(self) -> Any:
