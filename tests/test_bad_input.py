@@ -38,6 +38,10 @@ CASES = [
         ["callbacks.early_stopping.patience=abc"],
         r"callbacks\.early_stopping\.patience must be an integer, got 'abc'",
     ),
+    (  # Literal values: ModelCheckpoint's save_last is bool | Literal["link"] | None
+        ["callbacks.model_checkpoint.save_last=maybe"],
+        r"save_last must be true or false or 'link', got 'maybe'",
+    ),
     (
         ["callbacks.rich_progress_bar.leave=yes"],
         r"callbacks\.rich_progress_bar\.leave must be true or false, got 'yes'",

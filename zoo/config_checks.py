@@ -280,25 +280,45 @@ def _type_hints(function: Callable[..., Any]) -> dict[str, Any] | None:
         return None
 
 
-def _simple_types(annotation: Any) -> list[type] | None:
-    """The simple types (bool, int, float, str) an annotation allows; None when it allows
-    anything else too (a tensor, a callable, a container, Any), which is not checked."""
+def _simple_types(annotation: Any) -> tuple[list[type], list[Any]] | None:
+    """The simple types (bool, int, float, str) and the literal values (``Literal["link"]``)
+    an annotation allows; None when it allows anything else too (a tensor, a callable, a
+    container, Any), which is not checked."""
     union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
     members = typing.get_args(annotation) if union else (annotation,)
-    members = [m for m in members if m is not type(None)]
-    if not members or any(m not in _SIMPLE_TYPES for m in members):
-        return None
-    return members
+    simple: list[type] = []
+    literals: list[Any] = []
+    for member in members:
+        if member is type(None):
+            continue
+        if typing.get_origin(member) is typing.Literal:
+            literals += typing.get_args(member)
+        elif member in _SIMPLE_TYPES:
+            simple.append(member)
+        else:
+            return None
+    return (simple, literals) if simple or literals else None
 
 
-def _allows(types_allowed: list[type], value: Any) -> bool:
+def _allows(allowed: tuple[list[type], list[Any]], value: Any) -> bool:
+    types_allowed, literals = allowed
     if value is None:  # null: the argument's default or "off"; Lightning's own checks judge it
+        return True
+    if any(type(value) is type(literal) and value == literal for literal in literals):
         return True
     if isinstance(value, bool):
         return bool in types_allowed
     if isinstance(value, int):
         return int in types_allowed or float in types_allowed
     return isinstance(value, float | str) and type(value) in types_allowed
+
+
+def _said(allowed: tuple[list[type], list[Any]]) -> str:
+    """The allowed types and values as a sentence: "true or false or 'link'"."""
+    types_allowed, literals = allowed
+    words = [_SIMPLE_TYPES[t] for t in types_allowed]
+    words += [str(v).lower() if isinstance(v, bool) else repr(v) for v in literals]
+    return " or ".join(words)
 
 
 def _check_argument_type(
@@ -313,8 +333,7 @@ def _check_argument_type(
         return  # the configs' own wiring (${monitor.metric}); what users type is a value
     value = node[key]
     if not _allows(allowed, value):
-        said = " or ".join(_SIMPLE_TYPES[t] for t in allowed)
-        raise ZooError(f"{label}.{key} must be {said}, got {_plain(value)!r}.")
+        raise ZooError(f"{label}.{key} must be {_said(allowed)}, got {_plain(value)!r}.")
 
 
 def _check_instantiated(section: str, node: Any, label: str) -> None:
