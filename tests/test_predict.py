@@ -124,6 +124,15 @@ def test_an_unreadable_image_is_named_and_the_others_classified(test_digits, tmp
     assert len(err) == 1 and "cannot read image" in err[0] and "0000b.png" in err[0], err
 
 
+def test_a_missing_image_is_named_and_the_others_classified(test_digits, tmp_path, capsys):
+    folder, _, _ = test_digits
+    missing = tmp_path / "missing.png"
+    assert main(["lenet5.digits", str(folder / "0000.png"), str(missing), "--top", "1"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out.startswith(str(folder / "0000.png") + ": ")
+    assert captured.err.strip() == f"error: {str(missing)!r} does not exist."
+
+
 def test_a_run_folder_that_exported_nothing_says_so(tmp_path, capsys):
     (tmp_path / "run" / "checkpoints").mkdir(parents=True)
     assert main([str(tmp_path / "run"), str(tmp_path)]) == 2

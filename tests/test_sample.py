@@ -161,3 +161,12 @@ def test_command_line(folders, tmp_path):
     again = tmp_path / "again.png"
     assert main([str(folders["dcgan"]), "--n", "16", "--seed", "1", "--out", str(again)]) == 0
     assert again.read_bytes() == out.read_bytes()
+
+
+def test_a_training_checkpoint_is_refused_with_where_the_model_is(tmp_path, capsys):
+    checkpoint = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    checkpoint.parent.mkdir(parents=True)
+    checkpoint.write_bytes(b"training state")
+    assert main([str(checkpoint), "--out", str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "is a training checkpoint" in err and "train=false" in err

@@ -94,6 +94,8 @@ class Preprocess:
             try:
                 with Image.open(item) as opened:
                     item = opened.convert("L" if channels == 1 else "RGB")
+            except FileNotFoundError:
+                raise ZooError(f"{str(item)!r} does not exist.") from None
             except (OSError, UnidentifiedImageError) as error:
                 raise ZooError(f"cannot read image {str(item)!r}: {error}") from None
         image = TF.to_image(item)
@@ -124,10 +126,8 @@ def image_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
             files += sorted(
                 p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
             )
-        elif path.is_file():
+        else:  # a file named, or one that is missing: reading it says so (the others go on)
             files.append(path)
-        else:
-            raise ZooError(f"{str(path)!r} does not exist.")
     if not files:
         raise ZooError(
             f"no image files ({', '.join(IMAGE_SUFFIXES)}) in {', '.join(map(str, paths))}."

@@ -79,6 +79,8 @@ def load_for_sampling(source: str | Path) -> nn.Module:
     The folder's model is checked against the models that draw images before its weights are
     read; anything else (a classifier, a plain autoencoder) is a :class:`ZooError`."""
     path = run_model_folder(source)
+    if path.is_file():
+        read_pretrained_config(path)  # a training checkpoint: names the run's model/ folder
     if not path.is_dir():
         raise ZooError(
             f"{str(source)!r} is not a folder; expected a run folder or a model folder "
