@@ -45,4 +45,13 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
+    from pathlib import Path
+
+    from zoo.config_checks import check_group_choices
+
+    try:  # before Hydra, whose error for a misspelled option runs to dozens of lines
+        check_group_choices(sys.argv[1:], Path(__file__).resolve().parent / "configs")
+    except ZooError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
     main()

@@ -549,3 +549,37 @@ def test_a_model_that_does_not_do_the_task_is_refused(make_config, monkeypatch):
     ):
         train(cfg)
     assert not Path(cfg.paths.output_dir, "checkpoints").exists()
+
+
+@pytest.mark.parametrize(
+    "arguments, refused",
+    [
+        (["model=vea"], "model='vea' is not one of the model options; did you mean model=vae?"),
+        (["augmentation=[rotat,flip]"], "augmentation='rotat' is not one of"),
+        (["-m", "optimizer=sgd,adamm"], "optimizer='adamm' is not one of"),
+        (["+callbacks=[default,precise_bnn]"], "callbacks='precise_bnn' is not one of"),
+        (["experiment=nothing_like_it"], "experiment='nothing_like_it' is not one of the "),
+    ],
+)
+def test_a_misspelled_group_option_is_one_line(arguments, refused):
+    from zoo.config_checks import check_group_choices
+
+    with pytest.raises(ZooError) as caught:
+        check_group_choices(arguments, REPO_ROOT / "configs")
+    assert str(caught.value).startswith(refused) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["model=resnet18", "augmentation=[rotate,crop]", "regularization=[l2,dropout]"],
+        ["-m", "optimizer=sgd,adam", "experiment=null", "~logger"],
+        ["-m", "model=choice(mlp,lenet5)", "trainer.max_epochs=3", "--help"],
+        ["--config-dir", "/elsewhere", "model=my_own_model"],  # options Hydra alone can see
+        ["hydra/launcher=basic", "optimizer.lr=0.1"],
+    ],
+)
+def test_valid_group_options_and_hydra_syntax_pass(arguments):
+    from zoo.config_checks import check_group_choices
+
+    check_group_choices(arguments, REPO_ROOT / "configs")

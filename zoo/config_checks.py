@@ -21,7 +21,8 @@ import inspect
 import math
 import types
 import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -378,3 +379,36 @@ def check_keys(cfg: DictConfig) -> None:
                     f"(the options: configs/{section}/)."
                 )
             _check_instantiated(section, entry, f"{section}.{name}")
+
+
+# Hydra's flags that point it at other config folders, whose options this check cannot see.
+_CONFIG_SOURCE_FLAGS = {"--config-dir", "-cd", "--config-path", "-cp", "--config-name", "-cn"}
+
+
+def check_group_choices(arguments: Sequence[str], config_dir: Path) -> None:
+    """Refuse a command-line ``group=option`` (or ``group=[a,b]``, ``group=a,b``) whose option
+    has no file in ``config_dir/group/``, in one line naming the closest options: Hydra's own
+    error lists every option and its search path over dozens of lines. Flags, sweep
+    functions (``choice(...)``) and runs with other config folders are left to Hydra."""
+    if any(argument.split("=")[0] in _CONFIG_SOURCE_FLAGS for argument in arguments):
+        return
+    for argument in arguments:
+        if argument.startswith("-") or "=" not in argument:
+            continue
+        key, value = argument.split("=", 1)
+        key = key.lstrip("+~")
+        folder = config_dir / key
+        if "." in key or key.startswith("hydra") or "(" in value or not folder.is_dir():
+            continue
+        options = sorted(
+            file.relative_to(folder).with_suffix("").as_posix() for file in folder.rglob("*.yaml")
+        )
+        for choice in (c.strip() for c in value.strip("[]").split(",")):
+            if choice in ("", "null") or choice in options:
+                continue
+            suggestion = closest(choice, options, n=1)
+            hint = f"; did you mean {key}={suggestion[0]}?" if suggestion else "."
+            raise ZooError(
+                f"{key}={choice!r} is not one of the {key} options{hint} The options: "
+                f"{', '.join(options)}."
+            )
