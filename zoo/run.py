@@ -173,6 +173,26 @@ def build_task(cfg: DictConfig, model: torch.nn.Module) -> ZooTask:
     )
 
 
+def _validate_final_weights(
+    trainer: L.Trainer, task: ZooTask, datamodule: Any, ckpt_path: str | None
+) -> None:
+    """Validate the weights training ended with. A run resumed from its last checkpoint with
+    nothing left to train logged this validation before: its loggers are left out, so its
+    metrics.csv does not gain a row for an epoch that never trained."""
+    from zoo.weights import read_checkpoint
+
+    resumed_at_end = ckpt_path is not None and (
+        read_checkpoint(ckpt_path).get("global_step") == trainer.global_step
+    )
+    loggers = trainer.loggers
+    if resumed_at_end:
+        trainer.loggers = []
+    try:
+        trainer.validate(task, datamodule=datamodule, verbose=False)
+    finally:
+        trainer.loggers = loggers
+
+
 def _scalar_metrics(trainer: L.Trainer) -> dict[str, float]:
     return {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
 
@@ -286,9 +306,10 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if cfg.get("train", True):
         trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True)
         if not any(key.startswith("val/") for key in trainer.callback_metrics):
-            # Resumed from the end of training (a run killed while testing or exporting):
-            # validate the final weights, so the results report what the finished run did.
-            trainer.validate(task, datamodule=datamodule, verbose=False)
+            # Resumed from the end of training (a run killed while testing or exporting), or
+            # stopped by max_steps before a validation: validate the final weights, so the
+            # results report what the finished run did.
+            _validate_final_weights(trainer, task, datamodule, cfg.get("ckpt_path"))
         # Rank 0 writes the checkpoints in the background and has waited for them when fit
         # returns; the other ranks wait for it before they look for or load the best one.
         trainer.strategy.barrier("zoo: checkpoints written")
