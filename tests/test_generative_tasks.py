@@ -217,6 +217,10 @@ def test_a_metric_this_model_does_not_log_is_refused_before_training(make_config
     cfg = make_config(
         "model=vae", "task=autoencoder", "monitor.metric=val/elbo", "monitor.mode=max", *FAST
     )
-    with pytest.raises(ZooError, match=r"'val/elbo' is not a metric .* with this model"):
+    with pytest.raises(
+        ZooError,
+        match=r"'val/elbo' is not a metric .* with this model and these options \(a "
+        r"VAE \(vae, conv_vae\) logs it with task\.loss=bce\)",
+    ):
         train(cfg)
     assert not (Path(cfg.paths.output_dir) / "checkpoints").exists()

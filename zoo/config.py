@@ -242,7 +242,10 @@ def check_monitored_metrics(cfg: DictConfig, task: type[ZooTask] | ZooTask) -> N
         if value is None:
             continue
         if value not in logged:
-            setting = " with this model and these options" if isinstance(task, ZooTask) else ""
+            setting = ""
+            if isinstance(task, ZooTask):
+                hint = task.unlogged_hint(value)
+                setting = " with this model and these options" + (f" ({hint})" if hint else "")
             raise ZooError(
                 f"{key} {value!r} is not a metric the {task.kind} task logs in training"
                 f"{setting}; it logs: {', '.join(logged)}."

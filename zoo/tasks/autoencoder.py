@@ -120,6 +120,12 @@ class AutoencoderTask(ZooTask):
             if metric.split("/")[-1] not in left_out
         }
 
+    def unlogged_hint(self, metric: str) -> str:
+        name = metric.split("/")[-1]
+        if name == "elbo":
+            return "a VAE (vae, conv_vae) logs it with task.loss=bce"
+        return "a VAE (vae, conv_vae) logs it" if name in ("recon", "kl") else ""
+
     def corrupt(self, clean: torch.Tensor) -> torch.Tensor:
         """The model's input before normalization: ``clean`` corrupted by the task's noise."""
         return clean if self.noise == "none" else corrupt(clean, self.noise, self.noise_level)

@@ -107,6 +107,11 @@ class ZooTask(L.LightningModule):
         :attr:`logged_metrics` that apply), each with its better direction."""
         return dict(self.logged_metrics)
 
+    def unlogged_hint(self, metric: str) -> str:
+        """What would make this task log ``metric``, one of :attr:`logged_metrics` that
+        :meth:`run_metrics` leaves out ("" when there is nothing to say)."""
+        return ""
+
     # -- data on the device -----------------------------------------------------------------
     def setup(self, stage: str) -> None:
         datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
