@@ -29,7 +29,6 @@ import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from weakref import proxy
 
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
@@ -144,6 +143,17 @@ def _link(source: Path, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    """The run's ``checkpoints/last.ckpt``, else the newest checkpoint anywhere in its folder
+    (Lightning's own checkpoint callback, when the zoo's are not configured, writes
+    ``<logger>/checkpoints/epoch=N-step=M.ckpt``); None if there is none."""
+    last = run_dir / "checkpoints" / "last.ckpt"
+    if last.is_file():
+        return last
+    found = [path for path in run_dir.rglob("*.ckpt") if not path.name.startswith(".")]
+    return max(found, key=lambda path: path.stat().st_mtime) if found else None
+
+
 class RunCheckpoint(ModelCheckpoint):
     """``ModelCheckpoint`` whose state survives a resume into another run folder, and whose
     ``last.ckpt`` holds the most recent epoch.
@@ -188,25 +198,19 @@ class RunCheckpoint(ModelCheckpoint):
             and os.path.abspath(written) != os.path.abspath(filepath)
             and isinstance(checkpoint_io, AtomicCheckpointIO)
         ):
-            self._link_to(trainer, checkpoint_io, written, filepath)
+            self._link_checkpoint(trainer, written, filepath)
         else:
             self._save_checkpoint(trainer, filepath)
         if previous and self._should_remove_checkpoint(trainer, previous, filepath):
             self._remove_checkpoint(trainer, previous)
 
-    def _link_to(
-        self, trainer: Any, checkpoint_io: AtomicCheckpointIO, written: str, filepath: str
-    ) -> None:
-        """``filepath`` as a hard link to ``written`` (this step's state), with the
-        bookkeeping ``ModelCheckpoint._save_checkpoint`` does after a write."""
+    @staticmethod
+    def _link_checkpoint(trainer: Any, filepath: str, linkpath: str) -> None:
+        """``linkpath`` as a hard link to ``filepath``, put in place by the checkpoint IO
+        after its queued write (Lightning's makes a symbolic link)."""
         if trainer.is_global_zero:
-            checkpoint_io.link_checkpoint(written, filepath)
+            trainer.strategy.checkpoint_io.link_checkpoint(filepath, linkpath)
         trainer.strategy.barrier()
-        self._last_global_step_saved = trainer.global_step
-        self._last_checkpoint_saved = filepath
-        if trainer.is_global_zero:
-            for logger in trainer.loggers:
-                logger.after_save_checkpoint(proxy(self))
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         previous_dir = state_dict.get("dirpath", self.dirpath)

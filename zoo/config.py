@@ -15,6 +15,7 @@ import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from zoo.augment import build_augmentation
+from zoo.checkpointing import latest_checkpoint
 from zoo.config_checks import check_keys, check_values, import_path
 from zoo.data.base import AS_SEQUENCE_CHOICES, as_sequence_shape
 from zoo.errors import ZooError
@@ -500,11 +501,9 @@ def check_run_folder(cfg: DictConfig) -> None:
     if not cfg.get("train", True) or cfg.get("ckpt_path") is not None:
         return
     folder = Path(cfg.paths.output_dir)
-    checkpoints = sorted((folder / "checkpoints").glob("*.ckpt"))
-    if not checkpoints:
+    resume = latest_checkpoint(folder)
+    if resume is None:
         return
-    last = folder / "checkpoints" / "last.ckpt"
-    resume = last if last.is_file() else checkpoints[-1]
     raise ZooError(
         f"the run folder {str(folder)!r} already holds a run's checkpoints; resume that run "
         f"with its overrides and ckpt_path={resume}, or write this one to another folder "

@@ -31,7 +31,7 @@ from torch import nn
 
 from zoo.attention_logging import AttentionMapLogger
 from zoo.augment import build_augmentation
-from zoo.checkpointing import AtomicCheckpointIO
+from zoo.checkpointing import AtomicCheckpointIO, latest_checkpoint
 from zoo.config import (
     check_config,
     check_monitored_metrics,
@@ -106,17 +106,6 @@ def interruption(cfg: DictConfig, stop: SystemExit) -> tuple[str, int]:
 def task_overrides() -> list[str] | None:
     """The command-line overrides this run was started with; None outside a Hydra run."""
     return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else None
-
-
-def latest_checkpoint(run_dir: Path) -> Path | None:
-    """The run's ``checkpoints/last.ckpt``, else the newest checkpoint anywhere in its folder
-    (Lightning's own checkpoint callback, when the zoo's are not configured, writes
-    ``<logger>/checkpoints/epoch=N-step=M.ckpt``); None if there is none."""
-    last = run_dir / "checkpoints" / "last.ckpt"
-    if last.is_file():
-        return last
-    found = [path for path in run_dir.rglob("*.ckpt") if not path.name.startswith(".")]
-    return max(found, key=lambda path: path.stat().st_mtime) if found else None
 
 
 def ckpt_path_override(path: Path) -> str:

@@ -35,6 +35,8 @@ from zoo.tasks.base import ZooTask, batch_inputs
 
 STAGES = ("train", "val", "test")
 LOSSES = ("mse", "bce")
+#: a VAE's metrics: its two terms, and its ELBO where it is one (loss: bce)
+VAE_METRICS = ("recon", "kl", "elbo")
 GRID_IMAGES = 8
 
 
@@ -109,11 +111,11 @@ class AutoencoderTask(ZooTask):
         Bernoulli likelihood (``loss: bce``) only."""
         if not self.variational:
             return ()
-        return ("recon", "kl", "elbo") if self.loss_kind == "bce" else ("recon", "kl")
+        return tuple(m for m in VAE_METRICS if m != "elbo" or self.loss_kind == "bce")
 
     def run_metrics(self) -> dict[str, str]:
         """The logged metrics less the VAE metrics this model and loss do not log."""
-        left_out = {"recon", "kl", "elbo"} - set(self.vae_metric_names)
+        left_out = set(VAE_METRICS) - set(self.vae_metric_names)
         return {
             metric: mode
             for metric, mode in self.logged_metrics.items()
@@ -122,9 +124,9 @@ class AutoencoderTask(ZooTask):
 
     def unlogged_hint(self, metric: str) -> str:
         name = metric.split("/")[-1]
-        if name == "elbo":
-            return "a VAE (vae, conv_vae) logs it with task.loss=bce"
-        return "a VAE (vae, conv_vae) logs it" if name in ("recon", "kl") else ""
+        if name not in VAE_METRICS:
+            return ""
+        return "a VAE (vae, conv_vae) logs it" + (" with task.loss=bce" if name == "elbo" else "")
 
     def corrupt(self, clean: torch.Tensor) -> torch.Tensor:
         """The model's input before normalization: ``clean`` corrupted by the task's noise."""
