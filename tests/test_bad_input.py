@@ -22,6 +22,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # (overrides, the one line's pattern). A "{ckpt}" in an override is a file the test writes.
 CASES = [
     # names
+    (["modle=vae"], r"no config key 'modle'; did you mean model\?"),
+    (["trainer.max_epoch=3"], r"no config key 'trainer\.max_epoch'; did you mean trainer\.max_"),
     (["model.name=lenett"], r"unknown model 'lenett'\. Did you mean 'lenet5'.*Available: "),
     (["model._target_=does.not.Exist"], r"model\._target_ must be zoo\.create_model .*'does"),
     (["model._target_=zoo.models.mlp"], r"model\._target_ must be zoo\.create_model"),
@@ -583,3 +585,60 @@ def test_valid_group_options_and_hydra_syntax_pass(arguments):
     from zoo.config_checks import check_group_choices
 
     check_group_choices(arguments, REPO_ROOT / "configs")
+
+
+@pytest.mark.parametrize(
+    "override, refused",
+    [
+        ("modle=vae", "no config key 'modle'; did you mean model? The keys at the top: "),
+        ("trainer.max_epoch=5", "no config key 'trainer.max_epoch'; did you mean trainer.max_e"),
+        ("trainr.max_epochs=3", "no config key 'trainr'; did you mean trainer?"),
+        (
+            "callbacks.model_checkpoint.save_lst=true",
+            "no config key 'callbacks.model_checkpoint.save_lst'; did you mean "
+            "callbacks.model_checkpoint.save_last?",
+        ),
+    ],
+)
+def test_a_misspelled_key_is_one_line_where_hydra_refuses_it(override, refused):
+    from conftest import compose_config
+    from hydra.errors import ConfigCompositionException
+
+    from zoo.config_checks import check_override_keys
+
+    with pytest.raises(ZooError) as caught:
+        check_override_keys([override], REPO_ROOT / "configs")
+    assert str(caught.value).startswith(refused) and "\n" not in str(caught.value)
+    with pytest.raises(ConfigCompositionException):  # the reference: Hydra refuses it too
+        compose_config([override], REPO_ROOT / "unused")
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        [],
+        ["model=resnet18", "data=cifar10", "regularization=[l2,dropout]", "trainer=gpu"],
+        ["experiment=char_lstm_vs_gpt"],
+        ["experiment=vae_digits", "debug=fdr"],
+        ["experiment=lstm_sunspots", "callbacks=[default,precise_bn]", "logger=many_loggers"],
+    ],
+)
+def test_every_key_of_a_composed_config_passes_the_key_check(overrides, tmp_path):
+    """The check never refuses what Hydra accepts: each key of these composed configs, set
+    on the command line, passes it."""
+    from conftest import compose_config
+    from omegaconf import OmegaConf
+
+    from zoo.config_checks import check_override_keys
+
+    def keys(node: dict, prefix: str = ""):
+        for key, value in node.items():
+            yield f"{prefix}{key}"
+            if isinstance(value, dict):
+                yield from keys(value, f"{prefix}{key}.")
+
+    cfg = OmegaConf.to_container(compose_config(overrides, tmp_path), resolve=False)
+    cfg.pop("hydra", None)
+    every_key = list(keys(cfg))
+    assert "trainer.max_epochs" in every_key
+    check_override_keys([f"{key}=x" for key in every_key], REPO_ROOT / "configs")

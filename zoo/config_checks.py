@@ -412,3 +412,78 @@ def check_group_choices(arguments: Sequence[str], config_dir: Path) -> None:
                 f"{key}={choice!r} is not one of the {key} options{hint} The options: "
                 f"{', '.join(options)}."
             )
+
+
+def _package(file: Path, config_dir: Path) -> str:
+    """Where a config file's keys land in the composed config: its ``# @package`` header,
+    else its group's path (a file at the top: the root)."""
+    with file.open() as handle:
+        for line in handle:
+            if line.startswith("# @package"):
+                package = line.split(maxsplit=2)[2].strip()
+                return "" if package == "_global_" else package
+            if line.strip() and not line.startswith("#"):
+                break
+    return ".".join(file.parent.relative_to(config_dir).parts)
+
+
+def _parent(path: str) -> str:
+    """``a.b`` of ``a.b.c``; "" for a top-level key."""
+    return path.rpartition(".")[0]
+
+
+def _key_paths(value: Any, prefix: str) -> Iterable[str]:
+    yield prefix
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key != "defaults":
+                yield from _key_paths(item, f"{prefix}.{key}" if prefix else str(key))
+
+
+@functools.cache
+def config_key_paths(config_dir: Path) -> frozenset[str]:
+    """Every dotted key that some config file in ``config_dir`` puts into the composed
+    config, and every config group: a key outside this set is in no composed config."""
+    import yaml
+
+    paths: set[str] = set()
+    for file in config_dir.rglob("*.yaml"):
+        if file.relative_to(config_dir).parts[0] == "hydra":
+            continue
+        content = yaml.load(file.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        paths.update(_key_paths(content or {}, _package(file, config_dir)))
+        group = file.parent.relative_to(config_dir).parts
+        paths.update(".".join(group[: depth + 1]) for depth in range(len(group)))
+    paths.discard("")
+    return frozenset(paths)
+
+
+def check_override_keys(arguments: Sequence[str], config_dir: Path) -> None:
+    """Refuse a command-line ``key=value`` (no ``+``) whose key no config file has, in one
+    line with the closest key: Hydra refuses it too (the composed config is a struct), in
+    six lines without a suggestion. Keys added with ``+``, removed with ``~``, Hydra's own
+    and runs with other config folders are left to Hydra."""
+    if any(argument.split("=")[0] in _CONFIG_SOURCE_FLAGS for argument in arguments):
+        return
+    for argument in arguments:
+        if argument.startswith(("-", "+", "~")) or "=" not in argument:
+            continue
+        key = argument.split("=", 1)[0]
+        if not key or key.startswith("hydra") or "@" in key or "/" in key:
+            continue
+        known = config_key_paths(config_dir)
+        if key in known:
+            continue
+        parts = key.split(".")
+        # the first unknown part decides: trainr.max_epochs is about trainr
+        depth = next(d for d in range(1, len(parts) + 1) if ".".join(parts[:d]) not in known)
+        key, parent = ".".join(parts[:depth]), ".".join(parts[: depth - 1])
+        siblings = sorted(path for path in known if _parent(path) == parent)
+        suggestion = closest(key, siblings, n=1)
+        hint = f"; did you mean {suggestion[0]}?" if suggestion else "."
+        where = f"under {parent}" if parent else "at the top"
+        raise ZooError(
+            f"no config key {key!r}{hint} The keys {where}: "
+            f"{', '.join(s.rsplit('.', 1)[-1] for s in siblings)} "
+            f"(+{argument.split('=', 1)[0]}=... adds a new key)."
+        )
