@@ -19,10 +19,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import hydra
 from omegaconf import DictConfig
 
-from zoo.config import register_resolvers
 from zoo.errors import ZooError
-
-register_resolvers()
 
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="train")
@@ -57,4 +54,7 @@ if __name__ == "__main__":
     except ZooError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
+    from zoo.config import register_resolvers  # imports torch and Lightning
+
+    register_resolvers()
     main()

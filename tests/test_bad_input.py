@@ -8,6 +8,7 @@ import contextlib
 import io
 import re
 import runpy
+import subprocess
 import sys
 from pathlib import Path
 
@@ -611,6 +612,20 @@ def test_a_misspelled_key_is_one_line_where_hydra_refuses_it(override, refused):
     assert str(caught.value).startswith(refused) and "\n" not in str(caught.value)
     with pytest.raises(ConfigCompositionException):  # the reference: Hydra refuses it too
         compose_config([override], REPO_ROOT / "unused")
+
+
+def test_a_misspelled_key_is_refused_before_torch_is_imported(tmp_path):
+    code = (
+        "import runpy, sys; sys.argv = ['train.py', 'trainer.max_epoch=5']\n"
+        "try:\n"
+        f"    runpy.run_path({str(REPO_ROOT / 'train.py')!r}, run_name='__main__')\n"
+        "except SystemExit as stop:\n"
+        "    assert stop.code == 2, stop.code\n"
+        "assert 'torch' not in sys.modules"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith("error: no config key 'trainer.max_epoch'")
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 from torch import nn
 
 import zoo
@@ -69,6 +70,30 @@ def test_importing_zoo_does_not_import_lightning_or_hydra():
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_importing_zoo_imports_torch_on_first_use_of_the_api():
+    code = (
+        "import sys, zoo; assert 'torch' not in sys.modules; "
+        "assert 'lenet5' in zoo.list_models() and 'torch' in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_model_function_loads_weights_without_importing_zoo_first(tmp_path):
+    """``zoo.models.lenet5(weights=folder)`` in a fresh process: the weights loader is
+    installed on first use, not only by ``import zoo``'s public names."""
+    model = create_model("lenet5", num_classes=10)
+    zoo.save_pretrained(model, tmp_path / "lenet5")
+    code = (
+        "import sys, torch; from zoo.models import lenet5; "
+        f"model = lenet5(weights={str(tmp_path / 'lenet5')!r}); "
+        f"torch.save(model.state_dict(), {str(tmp_path / 'loaded.pt')!r})"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    loaded = torch.load(tmp_path / "loaded.pt", weights_only=True)
+    for key, value in model.state_dict().items():
+        assert torch.equal(loaded[key], value), key
 
 
 def test_registering_twice_is_refused():

@@ -1,28 +1,49 @@
 """zoo: a PyTorch reference model zoo for the deep-learning primer.
 
-The public API. Importing ``zoo`` imports torch only: never Lightning or Hydra.
+The public API. Importing ``zoo`` imports nothing heavy: the names below load on first use
+(PEP 562), with every registered model, and import torch only (never Lightning or Hydra).
+That keeps ``python train.py``'s check of a misspelled option or key to a second, before
+torch is imported.
 
 >>> from zoo import create_model, list_models
 >>> model = create_model("lenet5", num_classes=10)
 """
 
-# Importing the model files registers every builder; importing zoo.weights installs the
-# loader the registry's builders call for ``weights=...``.
-from zoo import models  # noqa: F401
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 from zoo.errors import ZooError
-from zoo.info import model_info
-from zoo.registry import create_model, get_model_info, list_models, register_model
-from zoo.weights import load_pretrained, save_pretrained
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "ZooError",
-    "create_model",
-    "get_model_info",
-    "list_models",
-    "load_pretrained",
-    "model_info",
-    "register_model",
-    "save_pretrained",
-]
+#: each public name and the module that defines it
+_PUBLIC = {
+    "create_model": "zoo.registry",
+    "get_model_info": "zoo.registry",
+    "list_models": "zoo.registry",
+    "register_model": "zoo.registry",
+    "model_info": "zoo.info",
+    "load_pretrained": "zoo.weights",
+    "save_pretrained": "zoo.weights",
+}
+
+__all__ = ["ZooError", *sorted(_PUBLIC)]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "models":
+        return importlib.import_module("zoo.models")
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'zoo' has no attribute {name!r}")
+    from zoo.registry import load_builtin_models
+
+    load_builtin_models()
+    value = getattr(importlib.import_module(_PUBLIC[name]), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_PUBLIC, "models"})

@@ -5,16 +5,18 @@ Registering one records what the training system needs to know before building i
 family, the task kinds it serves, the input kinds it accepts, its input-size limits and an
 example input for its default configuration.
 
-This module imports nothing of zoo but the two leaf modules :mod:`zoo.errors` and
-:mod:`zoo.kinds`. Loading weights (``weights=...``) is delegated to a loader that
-:mod:`zoo.weights` installs with :func:`set_weights_loader` when ``zoo`` is imported, so
-there is no import circle between the registry, the models and the weights code.
+This module imports nothing of zoo at load time but the two leaf modules :mod:`zoo.errors`
+and :mod:`zoo.kinds`. The first lookup imports zoo's model files, which register their
+builders here, and :mod:`zoo.weights`, which installs with :func:`set_weights_loader` the
+loader that ``weights=...`` is delegated to (:func:`load_builtin_models`): there is no import
+circle between the registry, the models and the weights code.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import functools
+import importlib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -97,6 +99,20 @@ _REGISTRY: dict[str, ModelInfo] = {}
 _weights_loader: WeightsLoader | None = None
 
 
+_builtin_models_loaded = False
+
+
+def load_builtin_models() -> None:
+    """Import zoo's model files (each registers its builders) and :mod:`zoo.weights` (the
+    loader of ``weights=...``), once; every lookup calls it first."""
+    global _builtin_models_loaded
+    if _builtin_models_loaded:
+        return
+    _builtin_models_loaded = True
+    importlib.import_module("zoo.models")
+    importlib.import_module("zoo.weights")
+
+
 def set_weights_loader(loader: WeightsLoader) -> None:
     """Install the function that builds a model with ``weights=...`` (zoo.weights does)."""
     global _weights_loader
@@ -171,6 +187,8 @@ def register_model(
 
     def decorator(builder: Builder) -> Builder:
         model_name = name or builder.__name__
+        if not builder.__module__.startswith("zoo.models"):
+            load_builtin_models()  # so that a name taken by a zoo model is refused here
         if model_name in _REGISTRY:
             raise ValueError(f"model {model_name!r} is registered twice")
 
@@ -187,8 +205,8 @@ def register_model(
                 kwargs = {key: _as_json(value) for key, value in bound.arguments.items()}
                 model.zoo_spec = {"name": model_name, "kwargs": kwargs}
                 return model
-            if _weights_loader is None:
-                raise RuntimeError("import zoo before building a model with weights")
+            load_builtin_models()  # the weights loader
+            assert _weights_loader is not None
             return _weights_loader(info, weights, kwargs)
 
         signature = inspect.signature(builder)
@@ -220,6 +238,7 @@ def list_models(
     pattern: str = "*", *, family: str | None = None, task: str | None = None
 ) -> list[str]:
     """Sorted names of registered models matching a shell-style wildcard ``pattern``."""
+    load_builtin_models()
     return sorted(
         name
         for name, info in _REGISTRY.items()
@@ -231,6 +250,7 @@ def list_models(
 
 def get_model_info(name: str) -> ModelInfo:
     """The registry entry for ``name``; a ``ZooError`` naming close matches if unknown."""
+    load_builtin_models()
     if name not in _REGISTRY:
         raise unknown_name_error("model", name, _REGISTRY)
     return _REGISTRY[name]
