@@ -171,6 +171,41 @@ def test_each_gan_step_changes_only_its_own_network():
         assert moved and moved <= own, name  # some of its own parameters, none of the other's
 
 
+class StepLossGAN(GANTask):
+    """Records every step's losses as the task hands them to the loggers."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.step_losses: dict[str, list[float]] = {"d": [], "g": []}
+
+    def log_step_value(self, name: str, value: torch.Tensor) -> None:
+        self.step_losses[name.split("/")[1][0]].append(value.item())
+        super().log_step_value(name, value)
+
+
+def test_the_gan_epoch_losses_are_the_means_of_its_steps():
+    from zoo import create_model
+
+    torch.manual_seed(0)
+    model = create_model("dcgan", image_size=8, width=4, latent_dim=4)
+    task = StepLossGAN(model, torch.optim.Adam, discriminator_steps=2, quality_classifier=None)
+    trainer = L.Trainer(
+        max_epochs=1,
+        limit_train_batches=5,
+        limit_val_batches=0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(task, datamodule=DigitsDataModule(image_size=8, batch_size=16))
+    d_losses, g_losses = task.step_losses["d"], task.step_losses["g"]
+    assert len(d_losses) == 5 and len(g_losses) == 2  # a generator step every second batch
+    metrics = trainer.callback_metrics
+    assert metrics["train/d_loss"].item() == pytest.approx(sum(d_losses) / 5, rel=1e-6)
+    assert metrics["train/g_loss"].item() == pytest.approx(sum(g_losses) / 2, rel=1e-6)
+
+
 GAN_RUN = [
     "model=dcgan",
     "task=gan",

@@ -149,9 +149,9 @@ class GANTask(ZooTask):
         self.manual_backward(self.regularized(d_loss))
         optimizer_d.step()
         self.untoggle_optimizer(optimizer_d)
-        self.train_metrics["d_loss"].update(d_loss.detach())
-        self.train_metrics["d_real"].update(torch.sigmoid(logits_real.detach()).mean())
-        self.train_metrics["d_fake"].update(torch.sigmoid(logits_fake.detach()).mean())
+        self.accumulate(self.train_metrics["d_loss"], d_loss.detach())
+        self.accumulate(self.train_metrics["d_real"], torch.sigmoid(logits_real.detach()).mean())
+        self.accumulate(self.train_metrics["d_fake"], torch.sigmoid(logits_fake.detach()).mean())
 
         # generator, every k-th batch: the non-saturating loss -log D(G(z))
         if (batch_idx + 1) % self.discriminator_steps == 0:
@@ -163,12 +163,13 @@ class GANTask(ZooTask):
             self.manual_backward(self.regularized(g_loss))
             optimizer_g.step()
             self.untoggle_optimizer(optimizer_g)
-            self.train_metrics["g_loss"].update(g_loss.detach())
+            self.accumulate(self.train_metrics["g_loss"], g_loss.detach())
             self.log_step_value("train/g_loss_step", g_loss.detach())
         self.log_step_value("train/d_loss_step", d_loss.detach())
         self.step_schedulers("step")
 
     def on_train_epoch_end(self) -> None:
+        self._pending_updates.flush(self.train_metrics.values())
         values = {
             f"train/{name}": metric.compute()
             for name, metric in self.train_metrics.items()
