@@ -34,6 +34,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
 from readme_tables import RESULTS_DIR, machine, write_table  # noqa: E402
+from run_config import compose_run  # noqa: E402
 
 # 15 epochs: one held-out digit's run (training, test, export, scoring) takes about 40 s on
 # 2 CPU cores, so the ten take under 10 minutes.
@@ -54,28 +55,6 @@ def overrides_for(digit: int, epochs: int) -> list[str]:
         "callbacks.model_summary=null",
         "logger=none",
     ]
-
-
-def compose_run(overrides: list[str], run_dir: Path) -> Any:
-    """configs/train.yaml composed with ``overrides`` as train.py would, writing into
-    ``run_dir``."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.core.hydra_config import HydraConfig
-    from omegaconf import open_dict
-
-    from zoo.config import register_resolvers
-
-    register_resolvers()
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(REPO_ROOT / "configs"), version_base="1.3"):
-        cfg = compose("train", overrides=overrides, return_hydra_config=True)
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(run_dir)
-        cfg.hydra.runtime.output_dir = str(run_dir)
-        cfg.hydra.job.num = 0
-    HydraConfig().set_config(cfg)
-    return cfg
 
 
 def hold_out(digit: int, epochs: int, folder: Path) -> dict[str, Any]:

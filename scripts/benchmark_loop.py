@@ -47,18 +47,15 @@ from typing import Any
 import lightning as L
 import torch
 import torch.nn.functional as F
-from hydra import compose, initialize_config_dir
-from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from omegaconf import open_dict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
 from readme_tables import RESULTS_DIR, machine, write_table  # noqa: E402
+from run_config import compose_run  # noqa: E402
 
 from zoo.checkpointing import AtomicCheckpointIO  # noqa: E402
-from zoo.config import register_resolvers  # noqa: E402
 from zoo.run import build_model, build_task, train  # noqa: E402
 from zoo.tasks.optim import parameter_groups  # noqa: E402
 
@@ -152,22 +149,6 @@ def epoch_seconds(starts: list[tuple[float, float]]) -> tuple[float, float]:
         statistics.median(b[0] - a[0] for a, b in pairs),
         statistics.median(b[1] - a[1] for a, b in pairs),
     )
-
-
-def compose_run(overrides: list[str], run_dir: Path, callbacks: dict[str, type]):
-    """configs/train.yaml composed with ``overrides`` as train.py would, writing into
-    ``run_dir``, with ``callbacks`` (name: class) added to the configured ones."""
-    register_resolvers()
-    with initialize_config_dir(config_dir=str(REPO_ROOT / "configs"), version_base="1.3"):
-        cfg = compose("train", overrides=overrides, return_hydra_config=True)
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(run_dir)
-        cfg.hydra.runtime.output_dir = str(run_dir)
-        cfg.hydra.job.num = 0
-        for name, callback in callbacks.items():
-            cfg.callbacks[name] = {"_target_": f"{callback.__module__}.{callback.__name__}"}
-    HydraConfig().set_config(cfg)
-    return cfg
 
 
 def configure(overrides: list[str], run_dir: Path, epochs: int = EPOCHS):

@@ -209,10 +209,10 @@ def load_run(source: str | os.PathLike) -> AutoencoderRun:
     config = _read_results(results)
     from hydra.errors import InstantiationException
 
-    from zoo.run import _instantiate  # Hydra's instantiate, our errors unwrapped
+    from zoo.run import instantiate_config  # our errors unwrapped from Hydra's
 
     try:
-        data = _instantiate(config["data"])
+        data = instantiate_config(config["data"])
     except InstantiationException as error:  # not one of ours (ours are unwrapped)
         raise ZooError(
             f"cannot rebuild the data from {str(results)!r}: {' '.join(str(error).split())}"

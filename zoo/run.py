@@ -45,7 +45,7 @@ from zoo.weights import load_checkpoint_weights, save_pretrained, write_json
 log = logging.getLogger(__name__)
 
 
-def _instantiate(node: Any, **kwargs: Any) -> Any:
+def instantiate_config(node: Any, **kwargs: Any) -> Any:
     """Hydra's instantiate, with our own errors unwrapped from Hydra's."""
     try:
         return instantiate(node, **kwargs)
@@ -63,7 +63,9 @@ def _instantiate_all(group: DictConfig | None) -> list[Any]:
     if not group:
         return []
     return [
-        _instantiate(spec) for spec in group.values() if spec is not None and "_target_" in spec
+        instantiate_config(spec)
+        for spec in group.values()
+        if spec is not None and "_target_" in spec
     ]
 
 
@@ -141,7 +143,7 @@ def build_model(cfg: DictConfig) -> torch.nn.Module:
     """The model ``cfg.model`` describes: Hydra calls its ``_target_`` (zoo.create_model)
     with the model name, the builder arguments and the regularization options that live in
     the model (dropout, norm)."""
-    return _instantiate(cfg.model, _convert_="all", **regularization_model_kwargs(cfg))
+    return instantiate_config(cfg.model, _convert_="all", **regularization_model_kwargs(cfg))
 
 
 def build_task(cfg: DictConfig, model: torch.nn.Module) -> ZooTask:
@@ -149,11 +151,11 @@ def build_task(cfg: DictConfig, model: torch.nn.Module) -> ZooTask:
     partial holding the task's own options; the model, optimizer, scheduler, weight decay,
     L1 strength and augmentation, which every task takes, are filled in here."""
     regularization = cfg.get("regularization") or {}
-    task_factory = _instantiate(cfg.task)
+    task_factory = instantiate_config(cfg.task)
     return task_factory(
         model=model,
-        optimizer=_instantiate(cfg.optimizer),
-        scheduler=_instantiate(cfg.scheduler) if cfg.get("scheduler") else None,
+        optimizer=instantiate_config(cfg.optimizer),
+        scheduler=instantiate_config(cfg.scheduler) if cfg.get("scheduler") else None,
         weight_decay=float(regularization.get("weight_decay", 0.0)),
         l1=float(regularization.get("l1", 0.0)),
         augmentation=build_augmentation(
@@ -271,7 +273,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     L.seed_everything(cfg.seed, workers=True)
     run_dir = output_dir(cfg)
 
-    datamodule = _instantiate(cfg.data)
+    datamodule = instantiate_config(cfg.data)
     model = build_model(cfg)
     if cfg.get("channels_last"):
         model = model.to(memory_format=torch.channels_last)
@@ -284,7 +286,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     loggers = _instantiate_all(cfg.get("logger"))
     callbacks = _callbacks_with_work(callbacks, model, loggers)
-    trainer: L.Trainer = _instantiate(
+    trainer: L.Trainer = instantiate_config(
         cfg.trainer,
         callbacks=callbacks,
         logger=loggers or False,
