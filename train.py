@@ -44,13 +44,10 @@ def main(cfg: DictConfig) -> float | None:
 if __name__ == "__main__":
     from pathlib import Path
 
-    from zoo.config_checks import check_group_choices, check_override_keys
+    from zoo.command_line import check_command_line
 
-    # before Hydra, whose errors for a misspelled option or key run to 6-55 lines
-    config_dir = Path(__file__).resolve().parent / "configs"
-    try:
-        check_group_choices(sys.argv[1:], config_dir)
-        check_override_keys(sys.argv[1:], config_dir)
+    try:  # before Hydra, whose errors for a misspelled option or key run to 6-55 lines
+        check_command_line(sys.argv[1:], Path(__file__).resolve().parent / "configs")
     except ZooError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)

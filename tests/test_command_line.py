@@ -1,0 +1,159 @@
+"""train.py's command line checked before Hydra (zoo.command_line): a misspelled option or
+key is one line with the closest spelling, and only what Hydra itself refuses is refused
+(Hydra's composition is the reference both ways)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import compose_config
+from omegaconf import OmegaConf
+
+from zoo import ZooError
+from zoo.command_line import check_command_line, check_override_keys, parse_overrides
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = REPO_ROOT / "configs"
+# top-level keys that are config groups too: ``regularization=x`` names an option
+GROUPS = {folder.name for folder in CONFIGS.iterdir() if folder.is_dir()}
+
+
+def hydra_refuses(overrides: list[str], tmp_path: Path) -> bool:
+    try:
+        compose_config(overrides, tmp_path)
+    except Exception:  # ConfigCompositionException, or a ValueError for group=null
+        return True
+    return False
+
+
+@pytest.mark.parametrize(
+    "arguments, refused",
+    [
+        (["model=vea"], "model='vea' is not one of the model options; did you mean model=vae?"),
+        (["model=VAE"], "model='VAE' is not one of the model options; did you mean model=vae?"),
+        (["model="], "model='' is not one of the model options. The options: "),
+        (["augmentation=[rotat,flip]"], "augmentation='rotat' is not one of"),
+        (["+callbacks=[default,precise_bnn]"], "callbacks='precise_bnn' is not one of"),
+        (["experiment=nothing_like_it"], "experiment='nothing_like_it' is not one of the "),
+        (["scheduler=null"], "scheduler=null names no scheduler option (Hydra takes no null"),
+        (["experiment=null"], "experiment=null names no experiment option"),
+        (["modle=vae"], "no config key 'modle'; did you mean model? The keys at the top: "),
+        (["trainer.max_epoch=5"], "no config key 'trainer.max_epoch'; did you mean trainer.max_e"),
+        (["trainr.max_epochs=3"], "no config key 'trainr'; did you mean trainer?"),
+        (["lr=0.1"], "no config key 'lr'; did you mean optimizer.lr?"),
+        (["optimizer.weight_decay=0.1"], "no config key 'optimizer.weight_decay'; did you mean "),
+        (
+            ["callbacks.model_checkpoint.save_lst=true"],
+            "no config key 'callbacks.model_checkpoint.save_lst'; did you mean "
+            "callbacks.model_checkpoint.save_last?",
+        ),
+    ],
+)
+def test_a_misspelling_hydra_refuses_is_one_line(arguments, refused, tmp_path):
+    with pytest.raises(ZooError) as caught:
+        check_command_line(arguments, CONFIGS)
+    assert str(caught.value).startswith(refused) and "\n" not in str(caught.value)
+    assert hydra_refuses(arguments, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "arguments, refused",
+    [
+        (["-m", "optimizer=sgd,adamm"], "optimizer='adamm' is not one of"),
+        (["-m", "model=choice(lenet5,vea)"], "model='vea' is not one of"),
+        # Hydra adds the key; train.py refuses it after composing, without naming the group
+        (["+experimnt=lenet5_digits"], "no config key 'experimnt'; did you mean experiment?"),
+    ],
+)
+def test_sweeps_and_added_keys_are_checked_too(arguments, refused):
+    with pytest.raises(ZooError) as caught:
+        check_command_line(arguments, CONFIGS)
+    assert str(caught.value).startswith(refused)
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["model=resnet18", "augmentation=[rotate,crop]", "regularization=[l2,dropout]"],
+        ["model='vae'", "experiment='lenet5_digits'"],
+        ['model="vae"', "augmentation=['rotate','flip']"],
+        ["model=vae.yaml"],
+        ["optimizer.betas.0=0.8", "tags.0=x", "tags=[a,'b,c']"],
+        ["+trainer.accumulate_grad_batches=2", "trainer.accumulate_grad_batches=4"],
+        ["++trainer.new_flag=1", "trainer.new_flag=2"],
+        [
+            "~logger",
+            "~scheduler",
+            "~experiment",
+            "ckpt_path=",
+            "data=arrays",
+            "data.path='a=b,c[1].csv'",
+        ],
+        ["hydra.run.dir=/tmp/x", "hydra/job_logging=disabled"],
+    ],
+)
+def test_what_hydra_accepts_passes(arguments, tmp_path):
+    check_command_line(arguments, CONFIGS)
+    assert not hydra_refuses(arguments, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["-m", "optimizer=sgd,adam", "optimizer.lr=range(0.1,0.3,0.1)", "model=glob(lenet*)"],
+        ["-m", "model=choice(mlp,lenet5)", "trainer.max_epochs=3", "--help"],
+        ["--cfg", "job", "-p", "trainer", "--resolve"],
+        ["--config-dir", "/elsewhere", "model=my_own_model"],  # options only Hydra can see
+        ["--config-d", "/elsewhere", "model=my_own_model"],  # argparse's prefix of the flag
+        ["hydra.searchpath=[file:///elsewhere]", "model=my_own_model"],
+        ["-cn", "other", "nothing=1"],
+        ["-sc", "install=bash"],  # shell completion
+        ["model=[unclosed"],  # Hydra's own syntax error
+    ],
+)
+def test_flags_sweeps_and_other_config_sources_are_left_to_hydra(arguments):
+    check_command_line(arguments, CONFIGS)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        [],
+        ["model=resnet18", "data=cifar10", "regularization=[l2,dropout]", "trainer=gpu"],
+        ["experiment=char_lstm_vs_gpt"],
+        ["experiment=vae_digits", "debug=fdr"],
+        ["experiment=lstm_sunspots", "callbacks=[default,precise_bn]", "logger=many_loggers"],
+    ],
+)
+def test_every_key_of_a_composed_config_passes(overrides, tmp_path):
+    """Each key of these composed configs, set on the command line, passes the check."""
+
+    def keys(node: dict, prefix: str = ""):
+        for key, value in node.items():
+            yield f"{prefix}{key}"
+            if isinstance(value, dict):
+                yield from keys(value, f"{prefix}{key}.")
+
+    cfg = OmegaConf.to_container(compose_config(overrides, tmp_path), resolve=False)
+    cfg.pop("hydra", None)
+    every_key = list(keys(cfg))
+    assert "trainer.max_epochs" in every_key
+    overrides = parse_overrides([f"{key}=x" for key in every_key if key not in GROUPS])
+    check_override_keys(overrides, CONFIGS)
+
+
+def test_a_misspelled_key_is_refused_before_torch_is_imported():
+    code = (
+        "import runpy, sys; sys.argv = ['train.py', 'trainer.max_epoch=5']\n"
+        "try:\n"
+        f"    runpy.run_path({str(REPO_ROOT / 'train.py')!r}, run_name='__main__')\n"
+        "except SystemExit as stop:\n"
+        "    assert stop.code == 2, stop.code\n"
+        "assert 'torch' not in sys.modules"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith("error: no config key 'trainer.max_epoch'")
