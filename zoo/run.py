@@ -321,8 +321,12 @@ def train(cfg: DictConfig) -> dict[str, float]:
                 "no best checkpoint to test (none was saved, or the resumed run's is gone); "
                 "testing the current weights"
             )
-        test_results = trainer.test(
-            task, datamodule=datamodule, ckpt_path=evaluated or None, weights_only=True
+        test_results = trainer.test(  # not verbose: the final table shows them
+            task,
+            datamodule=datamodule,
+            ckpt_path=evaluated or None,
+            weights_only=True,
+            verbose=False,
         )
     metrics = _final_metrics(fit_metrics, test_results)
 
