@@ -45,6 +45,10 @@ def hydra_refuses(overrides: list[str], tmp_path: Path) -> bool:
         (["trainr.max_epochs=3"], "no config key 'trainr'; did you mean trainer?"),
         (["lr=0.1"], "no config key 'lr'; did you mean optimizer.lr?"),
         (["optimizer.weight_decay=0.1"], "no config key 'optimizer.weight_decay'; did you mean "),
+        (["epochs=3"], "no config key 'epochs'; did you mean trainer.max_epochs or trainer.min_"),
+        (["~trainer.max_epoch"], "no config key 'trainer.max_epoch'; did you mean trainer.max_e"),
+        (["~modle"], "no config key 'modle'; did you mean model?"),
+        (["~model=mpl"], "model='mpl' is not one of the model options; did you mean model=mlp?"),
         (
             ["callbacks.model_checkpoint.save_lst=true"],
             "no config key 'callbacks.model_checkpoint.save_lst'; did you mean "
@@ -93,6 +97,12 @@ def test_sweeps_and_added_keys_are_checked_too(arguments, refused):
             "data.path='a=b,c[1].csv'",
         ],
         ["hydra.run.dir=/tmp/x", "hydra/job_logging=disabled"],
+        ["trainer={max_epochs:3}", "regularization={weight_decay:0.0005,dropout:0.2}"],
+        ["model=${oc.env:ZOO_UNSET_VARIABLE,mlp}", "data=digits_flat"],
+        [
+            "+callbacks.timer={_target_:lightning.pytorch.callbacks.Timer,duration:'00:01:00:00'}",
+            "callbacks.timer.duration=00:00:30:00",
+        ],
     ],
 )
 def test_what_hydra_accepts_passes(arguments, tmp_path):
@@ -105,6 +115,10 @@ def test_what_hydra_accepts_passes(arguments, tmp_path):
     [
         ["-m", "optimizer=sgd,adam", "optimizer.lr=range(0.1,0.3,0.1)", "model=glob(lenet*)"],
         ["-m", "model=choice(mlp,lenet5)", "trainer.max_epochs=3", "--help"],
+        ["-m", "regularization=[l2,dropout],[none]", "augmentation=[rotate],[crop,flip]"],
+        ["-m", "regularization=choice([l2],[dropout])", "model=${oc.env:M,mlp},lenet5"],
+        ["--info", "plugins", "model=mpl"],  # composes nothing
+        ["--version"],
         ["--cfg", "job", "-p", "trainer", "--resolve"],
         ["--config-dir", "/elsewhere", "model=my_own_model"],  # options only Hydra can see
         ["--config-d", "/elsewhere", "model=my_own_model"],  # argparse's prefix of the flag

@@ -26,19 +26,23 @@ from zoo.errors import ZooError, closest
 def parse_overrides(arguments: Sequence[str]) -> list[Any] | None:
     """The overrides (Hydra ``Override`` objects) of a ``train.py`` command line, parsed as
     Hydra parses them; None where the check is left to Hydra: another config folder or name,
-    a search path, shell completion, or a command line Hydra itself refuses."""
+    a search path, shell completion, ``--info`` and ``--experimental-rerun`` (which do not
+    compose the overrides), or a command line Hydra itself refuses."""
     try:
         from hydra._internal.utils import get_args_parser
         from hydra.core.override_parser.overrides_parser import OverridesParser
     except ImportError:  # a Hydra without these: its own errors it is
         return None
     try:
-        with contextlib.redirect_stderr(io.StringIO()):  # argparse's usage message
+        # argparse's usage message, and --version's line (Hydra prints it again)
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
             flags = get_args_parser().parse_args(list(arguments))
         overrides = OverridesParser.create().parse_overrides(flags.overrides)
     except (SystemExit, Exception):  # Hydra reports its own syntax errors
         return None
     if flags.config_dir or flags.config_path or flags.shell_completion:
+        return None
+    if flags.info or flags.experimental_rerun:  # modes that compose nothing from overrides
         return None
     if flags.config_name not in (None, "train"):
         return None
@@ -64,28 +68,39 @@ def _suggestion(name: str, choices: Iterable[str]) -> str | None:
     return by_lower[found[0]] if found else None
 
 
+def _named_choices(override: Any) -> list[Any] | None:
+    """The options an override of a config group names (a list's items, a sweep's choices,
+    each list among them item by item), or None where it names none to check: a range or
+    glob sweep, a dict of keys to set, an interpolation, a deletion of the group."""
+    from hydra.core.override_parser.types import ChoiceSweep
+
+    value = override.value()
+    if override.is_delete() and value is None:
+        return None
+    if isinstance(value, ChoiceSweep):
+        values = value.list
+    elif override.is_sweep_override():
+        return None
+    else:
+        values = [value]
+    choices: list[Any] = []
+    for item in values:
+        choices.extend(item if isinstance(item, list) else [item])
+    if any(isinstance(c, dict) or (isinstance(c, str) and "${" in c) for c in choices):
+        return None
+    return choices
+
+
 def check_group_choices(overrides: Sequence[Any], config_dir: Path) -> None:
     """Refuse a ``group=option`` (or a list, or a sweep's choices) whose option has no file
     in ``config_dir/group/``, naming the closest option and listing them all."""
-    from hydra.core.override_parser.types import ChoiceSweep
-
     for override in overrides:
         group = override.key_or_group
-        if override.is_delete() or group.startswith("hydra") or "." in group:
+        if group.startswith("hydra") or "." in group or not (config_dir / group).is_dir():
             continue
-        if not (config_dir / group).is_dir():
-            continue
-        value = override.value()
-        if isinstance(value, ChoiceSweep):
-            choices = value.list
-        elif isinstance(value, list):
-            choices = value
-        elif override.is_sweep_override():  # range(...), glob(...): not options by name
-            continue
-        else:
-            choices = [value]
-        options = group_options(config_dir, group)
-        for choice in choices:
+        choices = _named_choices(override)
+        options = group_options(config_dir, group) if choices else []
+        for choice in choices or ():
             if choice is None:
                 instead = f" or {group}=none" if "none" in options else ""
                 raise ZooError(
@@ -150,24 +165,29 @@ def config_key_paths(config_dir: Path) -> frozenset[str]:
 
 
 def _close_names(name: str, names: Iterable[str]) -> list[str]:
-    """Up to two of ``names`` that ``name`` most likely meant: those it is part of (batch:
+    """Up to three of ``names`` that ``name`` most likely meant: those it is part of (batch:
     batch_size), shortest first, else the closest spelling."""
     names = sorted(set(names))
-    containing = sorted((n for n in names if name.lower() in n.lower()), key=len)
-    if containing:
-        return containing[:2]
+    if len(name) >= 3:
+        containing = sorted((n for n in names if name.lower() in n.lower()), key=len)
+        if containing:
+            return containing[:3]
     found = _suggestion(name, names)
     return [found] if found else []
 
 
 def _unknown_key(key: str, known: frozenset[str]) -> ZooError:
     """The refusal of ``key``, its first part that no config has: the keys of that name
-    elsewhere (``lr``: optimizer.lr), else the closest keys beside it, and the keys there."""
+    elsewhere (``lr``: optimizer.lr), else the closest keys beside it, else keys elsewhere
+    that contain the name (``epochs``: trainer.max_epochs), and the keys beside it."""
     parent, _, name = key.rpartition(".")
     siblings = sorted(path.rpartition(".")[2] for path in known if _parent(path) == parent)
     prefix = f"{parent}." if parent else ""
     meant = sorted(path for path in known if path.rpartition(".")[2] == name)[:3]
     meant = meant or [prefix + found for found in _close_names(name, siblings)]
+    if not meant and len(name) >= 3:
+        containing = (p for p in known if name.lower() in p.rpartition(".")[2].lower())
+        meant = sorted(containing, key=lambda path: (len(path), path))[:3]
     hint = f"; did you mean {' or '.join(meant)}?" if meant else "."
     if not siblings:
         return ZooError(f"no config key {key!r}: {parent} has no keys under it{hint}")
@@ -176,20 +196,24 @@ def _unknown_key(key: str, known: frozenset[str]) -> ZooError:
 
 
 def check_override_keys(overrides: Sequence[Any], config_dir: Path) -> None:
-    """Refuse a ``key=value`` whose key no config file has (Hydra refuses it too: the
-    composed config is a struct), and a ``+key=value`` adding a top-level key train.py does
-    not read, naming the closest key. Keys added earlier on the same command line count as
-    known; a list's items (``tags.0``) are left to Hydra."""
+    """Refuse a ``key=value`` or ``~key`` whose key no config file has (Hydra refuses them
+    too: the composed config is a struct), and a ``+key=value`` adding a top-level key
+    train.py does not read, naming the closest key. Keys added earlier on the same command
+    line count as known, with the keys of a dict they add; a list's items (``tags.0``) are
+    left to Hydra."""
     known = set(config_key_paths(config_dir))
     for override in overrides:
         key = override.key_or_group
-        if override.is_delete() or key.startswith("hydra") or "/" in key:
-            continue
+        if key.startswith("hydra") or "/" in key or (config_dir / key).is_dir():
+            continue  # Hydra's settings; groups (options checked by check_group_choices)
         parts = key.split(".")
         if override.is_add() or override.is_force_add():
             if len(parts) == 1 and key not in known and key not in ROOT_KEYS:
                 raise _unknown_key(key, frozenset(known))
             known.update(".".join(parts[: depth + 1]) for depth in range(len(parts)))
+            value = override.value()
+            if isinstance(value, dict):
+                known.update(_key_paths(value, key))
             continue
         for depth in range(1, len(parts) + 1):
             path = ".".join(parts[:depth])
