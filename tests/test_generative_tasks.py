@@ -144,23 +144,29 @@ class RecordingGAN(GANTask):
         return recorded
 
 
-def test_each_gan_step_changes_only_its_own_network():
+def fit_small_gan(task_class: type[GANTask], batches: int) -> tuple[GANTask, L.Trainer]:
+    """A tiny DCGAN (k = 2) of ``task_class`` trained for ``batches`` batches of 8x8 digits."""
     from zoo import create_model
 
     torch.manual_seed(0)
     model = create_model("dcgan", image_size=8, width=4, latent_dim=4)
-    task = RecordingGAN(model, torch.optim.Adam, discriminator_steps=2, quality_classifier=None)
-    data = DigitsDataModule(image_size=8, batch_size=16)
+    task = task_class(model, torch.optim.Adam, discriminator_steps=2, quality_classifier=None)
     trainer = L.Trainer(
         max_epochs=1,
-        limit_train_batches=4,
+        limit_train_batches=batches,
         limit_val_batches=0,
         logger=False,
         enable_checkpointing=False,
         enable_progress_bar=False,
         enable_model_summary=False,
     )
-    trainer.fit(task, datamodule=data)
+    trainer.fit(task, datamodule=DigitsDataModule(image_size=8, batch_size=16))
+    return task, trainer
+
+
+def test_each_gan_step_changes_only_its_own_network():
+    task, _ = fit_small_gan(RecordingGAN, batches=4)
+    model = task.model
     generator = {f"generator.{k}" for k, _ in model.generator.named_parameters()}
     discriminator = {f"discriminator.{k}" for k, _ in model.discriminator.named_parameters()}
     # k = 2: a discriminator step every batch, a generator step every second one
@@ -184,21 +190,7 @@ class StepLossGAN(GANTask):
 
 
 def test_the_gan_epoch_losses_are_the_means_of_its_steps():
-    from zoo import create_model
-
-    torch.manual_seed(0)
-    model = create_model("dcgan", image_size=8, width=4, latent_dim=4)
-    task = StepLossGAN(model, torch.optim.Adam, discriminator_steps=2, quality_classifier=None)
-    trainer = L.Trainer(
-        max_epochs=1,
-        limit_train_batches=5,
-        limit_val_batches=0,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
-    trainer.fit(task, datamodule=DigitsDataModule(image_size=8, batch_size=16))
+    task, trainer = fit_small_gan(StepLossGAN, batches=5)
     d_losses, g_losses = task.step_losses["d"], task.step_losses["g"]
     assert len(d_losses) == 5 and len(g_losses) == 2  # a generator step every second batch
     metrics = trainer.callback_metrics

@@ -164,35 +164,40 @@ def config_key_paths(config_dir: Path) -> frozenset[str]:
     return frozenset(path for path in paths if path and path.split(".")[0] != "hydra")
 
 
-def _close_names(name: str, names: Iterable[str]) -> list[str]:
-    """Up to three of ``names`` that ``name`` most likely meant: those it is part of (batch:
-    batch_size), shortest first, else the closest spelling."""
-    names = sorted(set(names))
-    if len(name) >= 3:
-        containing = sorted((n for n in names if name.lower() in n.lower()), key=len)
-        if containing:
-            return containing[:3]
-    found = _suggestion(name, names)
-    return [found] if found else []
+def _leaf(path: str) -> str:
+    """``c`` of ``a.b.c``."""
+    return path.rpartition(".")[2]
+
+
+def _containing(name: str, paths: Iterable[str]) -> list[str]:
+    """Up to three of ``paths`` whose last part contains ``name`` (batch: batch_size),
+    shortest first; none for names under three letters, which are part of too much."""
+    if len(name) < 3:
+        return []
+    found = {path for path in paths if name.lower() in _leaf(path).lower()}
+    return sorted(found, key=lambda path: (len(path), path))[:3]
 
 
 def _unknown_key(key: str, known: frozenset[str]) -> ZooError:
     """The refusal of ``key``, its first part that no config has: the keys of that name
-    elsewhere (``lr``: optimizer.lr), else the closest keys beside it, else keys elsewhere
-    that contain the name (``epochs``: trainer.max_epochs), and the keys beside it."""
+    elsewhere (``lr``: optimizer.lr), else the keys beside it that contain the name or the
+    closest spelling, else keys elsewhere that contain it (``epochs``: trainer.max_epochs),
+    and the keys beside it."""
     parent, _, name = key.rpartition(".")
-    siblings = sorted(path.rpartition(".")[2] for path in known if _parent(path) == parent)
-    prefix = f"{parent}." if parent else ""
-    meant = sorted(path for path in known if path.rpartition(".")[2] == name)[:3]
-    meant = meant or [prefix + found for found in _close_names(name, siblings)]
-    if not meant and len(name) >= 3:
-        containing = (p for p in known if name.lower() in p.rpartition(".")[2].lower())
-        meant = sorted(containing, key=lambda path: (len(path), path))[:3]
+    beside = sorted(path for path in known if _parent(path) == parent)
+    close = _suggestion(name, [_leaf(path) for path in beside])
+    meant = (
+        sorted(path for path in known if _leaf(path) == name)[:3]
+        or _containing(name, beside)
+        or ([f"{parent}.{close}" if parent else close] if close else [])
+        or _containing(name, known)
+    )
     hint = f"; did you mean {' or '.join(meant)}?" if meant else "."
-    if not siblings:
+    if not beside:
         return ZooError(f"no config key {key!r}: {parent} has no keys under it{hint}")
     where = f"under {parent}" if parent else "at the top"
-    return ZooError(f"no config key {key!r}{hint} The keys {where}: {', '.join(siblings)}.")
+    siblings = ", ".join(_leaf(path) for path in beside)
+    return ZooError(f"no config key {key!r}{hint} The keys {where}: {siblings}.")
 
 
 def check_override_keys(overrides: Sequence[Any], config_dir: Path) -> None:
