@@ -4,8 +4,10 @@ Hydra refuses a misspelled config-group option with every option and its search 
 dozens of lines, and a misspelled key in six lines without a suggestion; both take as long
 as importing torch and Lightning. Here the command line is parsed by Hydra's own parsers
 (its flags, then its override grammar: quoting, lists, sweeps) and each override is
-compared with the files in ``configs/``, so that a misspelling is refused in one line
-naming the closest spelling, within a second. Only what Hydra would refuse is refused:
+compared with the files in ``configs/``: an option with the group's files, a key with the
+keys of the options the command line selects (``model=mlp model.hidden_size=10``: mlp has
+``hidden_sizes``), so that a misspelling is refused in one line naming the closest
+spelling, within a second. Only what Hydra would refuse is refused:
 command lines that bring other config sources (``--config-dir``, ``hydra.searchpath``) or
 ask for shell completion, and overrides this check cannot judge, are left to Hydra.
 """
@@ -146,22 +148,157 @@ def _key_paths(value: Any, prefix: str) -> Iterable[str]:
 
 
 @functools.cache
+def _content(file: Path) -> dict:
+    import yaml
+
+    content = yaml.load(file.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return content if isinstance(content, dict) else {}
+
+
+@functools.cache
 def config_key_paths(config_dir: Path) -> frozenset[str]:
     """Every dotted key that some config file in ``config_dir`` puts into the composed
     config, and every config group (Hydra's own ``hydra.*`` aside): a key outside this set
     is in no composed config."""
-    import yaml
-
     paths: set[str] = set()
     for file in config_dir.rglob("*.yaml"):
         if file.relative_to(config_dir).parts[0] == "hydra":
             continue
-        content = yaml.load(file.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        paths.update(_key_paths(content or {}, _package(file, config_dir)))
+        paths.update(_key_paths(_content(file), _package(file, config_dir)))
         group = file.parent.relative_to(config_dir).parts
         paths.update(".".join(group[: depth + 1]) for depth in range(len(group)))
     # Hydra's own settings (an hparams_search option's sweeper) are left to Hydra
     return frozenset(path for path in paths if path and path.split(".")[0] != "hydra")
+
+
+class _UnfollowedSelectionError(Exception):
+    """A selection of configs this check does not follow (a package given on the command
+    line, a sweep over a group, an option that selects other groups): the keys of every
+    config are known instead."""
+
+
+def _defaults_entries(file: Path, config_dir: Path) -> Iterable[tuple[str, Any, bool]]:
+    """The ``(group, option(s), is_override)`` entries of a config's defaults list, groups as
+    paths from ``config_dir`` (Hydra's own aside); a plain name (a config of the file's own
+    group, whose keys join the file's) is ``("", name, False)``."""
+    here = file.parent.relative_to(config_dir).as_posix()
+    for entry in _content(file).get("defaults") or []:
+        if entry == "_self_":
+            continue
+        if isinstance(entry, str):
+            yield "", entry, False
+            continue
+        if not isinstance(entry, dict) or len(entry) != 1:
+            raise _UnfollowedSelectionError
+        ((key, value),) = entry.items()
+        override = key.startswith("override ")
+        group, _, package = key.removeprefix("override ").removeprefix("optional ").partition("@")
+        group = group[1:] if group.startswith("/") else f"{here}/{group}".lstrip("./")
+        if group.startswith("hydra"):
+            continue
+        if package and package != f"_global_.{group.replace('/', '.')}":
+            raise _UnfollowedSelectionError  # keys moved elsewhere
+        yield group, value, override
+
+
+def _option_files(config_dir: Path, group: str, option: str) -> list[Path]:
+    """The file of ``group=option`` and the files of its own group it names in its defaults."""
+    file = config_dir / group / f"{option}.yaml"
+    if not file.is_file():
+        raise _UnfollowedSelectionError
+    files = [file]
+    for entry_group, name, _ in _defaults_entries(file, config_dir):
+        if not entry_group:
+            files.extend(_option_files(config_dir, group, name))
+    return files
+
+
+def _option_overrides(config_dir: Path, group: str, option: str) -> list[tuple[str, list[str]]]:
+    """The ``override /group: option(s)`` entries of ``group=option``'s defaults list, in
+    order, those of the files of its own group it names taking their place in it."""
+    found: list[tuple[str, list[str]]] = []
+    file = config_dir / group / f"{option}.yaml"
+    if not file.is_file():
+        raise _UnfollowedSelectionError
+    for entry_group, value, override in _defaults_entries(file, config_dir):
+        if not entry_group:
+            found.extend(_option_overrides(config_dir, group, value))
+        elif override:
+            found.append((entry_group, _as_options(value)))
+        else:
+            raise _UnfollowedSelectionError  # an option that adds a group
+    return found
+
+
+def _as_options(value: Any) -> list[str]:
+    """A defaults entry's or an override's option(s) as a list (none for null)."""
+    if value is None:
+        return []
+    return [str(item) for item in value] if isinstance(value, list) else [str(value)]
+
+
+def _command_line_options(overrides: Sequence[Any], config_dir: Path) -> dict[str, list[str]]:
+    """The options the command line selects, by group (a deleted group: none)."""
+    selected: dict[str, list[str]] = {}
+    for override in overrides:
+        group = override.key_or_group
+        if group.startswith("hydra") or "." in group or not (config_dir / group).is_dir():
+            continue
+        if override.package is not None:
+            raise _UnfollowedSelectionError
+        if override.is_delete():
+            selected[group] = []
+            continue
+        choices = _named_choices(override)
+        if choices is None or override.is_sweep_override():
+            raise _UnfollowedSelectionError
+        selected[group] = [str(choice).removesuffix(".yaml") for choice in choices]
+    return selected
+
+
+def selected_options(overrides: Sequence[Any], config_dir: Path) -> dict[str, list[str]]:
+    """The options of each config group the command line composes: train.yaml's defaults,
+    replaced by the overrides in the selected options' defaults lists (an experiment's
+    ``override /model: lstm``; of two, the later in train.yaml's defaults order), replaced
+    by the command line's choices, which win. Raises :class:`_UnfollowedSelectionError`
+    where the selection is not followed."""
+    root = config_dir / "train.yaml"
+    command_line = _command_line_options(overrides, config_dir)
+    defaults = {
+        group: _as_options(value)
+        for group, value, override in _defaults_entries(root, config_dir)
+        if group and not override
+    }
+    selection = {**defaults, **command_line}
+    for _ in range(len(selection) + 1):  # until the overrides' options add no override
+        overridden: dict[str, list[str]] = {}
+        for group, options in selection.items():  # in the defaults list's order
+            for option in options:
+                overridden.update(_option_overrides(config_dir, group, option))
+        updated = {**defaults, **overridden, **command_line}
+        if updated == selection:
+            return selection
+        selection = updated
+    raise _UnfollowedSelectionError
+
+
+def selected_key_paths(
+    overrides: Sequence[Any], config_dir: Path
+) -> tuple[frozenset[str], dict[str, list[str]]] | None:
+    """The keys of the config ``overrides`` compose (train.yaml's and those of the options
+    :func:`selected_options` finds), with that selection; None where the selection is not
+    followed (see :class:`_UnfollowedSelectionError`)."""
+    try:
+        selection = selected_options(overrides, config_dir)
+        keys = set(_key_paths(_content(config_dir / "train.yaml"), ""))
+        for group, options in selection.items():
+            keys.add(group.replace("/", "."))
+            for option in options:
+                for file in _option_files(config_dir, group, option):
+                    keys.update(_key_paths(_content(file), _package(file, config_dir)))
+    except _UnfollowedSelectionError:
+        return None
+    return frozenset(path for path in keys if path and path.split(".")[0] != "hydra"), selection
 
 
 def _leaf(path: str) -> str:
@@ -178,11 +315,11 @@ def _containing(name: str, paths: Iterable[str]) -> list[str]:
     return sorted(found, key=lambda path: (len(path), path))[:3]
 
 
-def _unknown_key(key: str, known: frozenset[str]) -> ZooError:
+def _unknown_key(key: str, known: frozenset[str], selected: str = "") -> ZooError:
     """The refusal of ``key``, its first part that no config has: the keys of that name
     elsewhere (``lr``: optimizer.lr), else the keys beside it that contain the name or the
     closest spelling, else keys elsewhere that contain it (``epochs``: trainer.max_epochs),
-    and the keys beside it."""
+    and the keys beside it. ``selected``: the options that leave it out (``model=mlp``)."""
     parent, _, name = key.rpartition(".")
     beside = sorted(path for path in known if _parent(path) == parent)
     close = _suggestion(name, [_leaf(path) for path in beside])
@@ -193,20 +330,24 @@ def _unknown_key(key: str, known: frozenset[str]) -> ZooError:
         or _containing(name, known)
     )
     hint = f"; did you mean {' or '.join(meant)}?" if meant else "."
+    where = f" with {selected}" if selected else ""
     if not beside:
-        return ZooError(f"no config key {key!r}: {parent} has no keys under it{hint}")
-    where = f"under {parent}" if parent else "at the top"
+        return ZooError(f"no config key {key!r}{where}: {parent} has no keys under it{hint}")
+    under = f"under {parent}" if parent else "at the top"
     siblings = ", ".join(_leaf(path) for path in beside)
-    return ZooError(f"no config key {key!r}{hint} The keys {where}: {siblings}.")
+    return ZooError(f"no config key {key!r}{where}{hint} The keys {under}: {siblings}.")
 
 
 def check_override_keys(overrides: Sequence[Any], config_dir: Path) -> None:
-    """Refuse a ``key=value`` or ``~key`` whose key no config file has (Hydra refuses them
-    too: the composed config is a struct), and a ``+key=value`` adding a top-level key
-    train.py does not read, naming the closest key. Keys added earlier on the same command
-    line count as known, with the keys of a dict they add; a list's items (``tags.0``) are
-    left to Hydra."""
-    known = set(config_key_paths(config_dir))
+    """Refuse a ``key=value`` or ``~key`` whose key is not in the config the command line
+    composes (Hydra refuses them too: the composed config is a struct), and a ``+key=value``
+    adding a top-level key train.py does not read, naming the closest key. The composed
+    config's keys are those of the selected options (:func:`selected_key_paths`), else those
+    of every config. Keys added earlier on the same command line count as known, with the
+    keys of a dict they add; a list's items (``tags.0``) are left to Hydra."""
+    everywhere = config_key_paths(config_dir)
+    selected = selected_key_paths(overrides, config_dir)
+    known = set(everywhere if selected is None else selected[0])
     for override in overrides:
         key = override.key_or_group
         if key.startswith("hydra") or "/" in key or (config_dir / key).is_dir():
@@ -225,7 +366,10 @@ def check_override_keys(overrides: Sequence[Any], config_dir: Path) -> None:
             if parts[depth - 1].isdigit():  # an item of a list
                 break
             if path not in known:
-                raise _unknown_key(path, frozenset(known))
+                group = parts[0]
+                options = selected[1].get(group) if selected and path in everywhere else None
+                chosen = f"{group}={','.join(options)}" if options else ""
+                raise _unknown_key(path, frozenset(known), chosen)
 
 
 def check_command_line(arguments: Sequence[str], config_dir: Path) -> None:
