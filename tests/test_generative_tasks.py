@@ -14,11 +14,11 @@ from safetensors.torch import load_file
 from sklearn.decomposition import PCA
 from torch import nn
 
-from zoo import ZooError, get_model_info, list_models
+from zoo import ZooError, create_model, get_model_info, list_models
 from zoo.data import DigitsDataModule
 from zoo.noise import corrupt
 from zoo.run import train
-from zoo.tasks.autoencoder import AutoencoderTask
+from zoo.tasks.autoencoder import AutoencoderTask, reconstruction_loss
 from zoo.tasks.gan import GANTask
 
 FAST = ["debug=fdr", "data.batch_size=8", "data.eval_batch_size=8"]
@@ -90,6 +90,35 @@ def test_the_denoising_target_is_the_clean_input():
     assert loss > 0  # were the target the noisy input, the identity would be perfect
     plain = AutoencoderTask(Identity(), torch.optim.SGD, normalization=None)
     assert plain.step((clean, torch.zeros(4)), "val") == 0
+
+
+def test_a_vae_is_evaluated_on_its_posterior_mean():
+    """Validation mse and predictions come from the reconstruction of the posterior mean
+    (deterministic, as zoo.autoencode gives), not from one sampled code."""
+    torch.manual_seed(0)
+    model = create_model("vae", image_size=8, latent_dim=2, hidden_sizes=(16,))
+    task = AutoencoderTask(model, torch.optim.SGD, normalization=None)
+    images = torch.rand(4, 1, 8, 8)
+    for seed in (1, 2):  # two sampled codes: the same validation mse
+        torch.manual_seed(seed)
+        task.step((images, torch.zeros(4)), "val")
+    mse = task.mse["val_"]
+    task._pending_updates.flush([mse])
+    with torch.no_grad():
+        expected = (model.decode(model.posterior(images)[0]) - images).square().mean()
+        torch.testing.assert_close(mse.compute(), expected)
+        torch.testing.assert_close(task.predict_step((images, None), 0), model.reconstruct(images))
+
+
+def test_the_bce_loss_is_computed_in_float32_under_mixed_precision():
+    """CUDA's autocast refuses binary cross-entropy; the loss leaves autocast for it (shown
+    on the CPU, where autocast would otherwise compute it in bfloat16)."""
+    reconstruction, target = torch.rand(2, 1, 4, 4), torch.rand(2, 1, 4, 4).round()
+    expected = reconstruction_loss(reconstruction, target, "bce")
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss = reconstruction_loss(reconstruction.bfloat16(), target.bfloat16(), "bce")
+    assert loss.dtype == torch.float32
+    torch.testing.assert_close(loss, expected, rtol=1e-2, atol=0)
 
 
 def test_the_linear_autoencoder_learns_the_pca_subspace(make_config):

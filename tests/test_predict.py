@@ -13,7 +13,7 @@ from PIL import Image
 
 from zoo import ZooError, load_pretrained
 from zoo.data import DigitsDataModule
-from zoo.predict import main
+from zoo.predict import main, predict
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +60,23 @@ def test_predict_from_a_run_folder_and_its_model_folder(test_digits, tmp_path, c
     from_run = accuracy_through_predict(str(run), folder, labels, capsys)
     from_model = accuracy_through_predict(str(run / "model"), folder, labels, capsys)
     assert from_run == from_model > 0.98
+
+
+def test_predict_runs_a_model_in_training_mode_as_in_eval_mode(test_digits):
+    """An imported model (``load_pretrained`` gives it in training mode) predicts with its
+    batch-norm running statistics, which stay untouched, and gets its mode back."""
+    folder = test_digits[0]
+    files = sorted(folder.glob("*.png"))[:16]
+    model = load_pretrained("resnet20.digits")
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    with torch.no_grad():
+        expected = model.eval()(model.preprocess(files)).softmax(-1).max(-1).values
+    results = predict(model.train(), files, top=1)
+    assert model.training and all(m.training for m in model.modules())
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, state[key]), key
+    probabilities = torch.tensor([r["top"][0]["probability"] for r in results])
+    torch.testing.assert_close(probabilities, expected)
 
 
 def test_raw_images_need_the_recorded_preprocessing(test_digits):

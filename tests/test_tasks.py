@@ -30,6 +30,31 @@ def test_weight_decay_skips_biases_and_norm_parameters():
     assert total == sum(p.numel() for p in model.parameters())
 
 
+@pytest.mark.parametrize(
+    "name, kwargs, exempt",
+    [
+        ("vit_tiny", {"image_size": 32, "patch_size": 8}, {"class_token", "positional.weight"}),
+        (
+            "transformer",
+            {"positional": "learned", "pooling": "cls"},
+            {"cls_token", "positional.weight"},
+        ),
+    ],
+)
+def test_weight_decay_skips_class_tokens_and_learned_position_tables(name, kwargs, exempt):
+    """As timm's ``no_weight_decay``: the class token and the position table are not weights
+    of a linear map."""
+    model = create_model(name, **kwargs)
+    _, no_decay = parameter_groups(model, 0.05)
+    undecayed = {id(p) for p in no_decay["params"]}
+    norms = {n for n, m in model.named_modules() if isinstance(m, nn.LayerNorm)}
+    for full_name, param in model.named_parameters():
+        owner, _, leaf = full_name.rpartition(".")
+        expected = leaf.endswith("bias") or owner in norms or full_name in exempt  # in_proj_bias
+        assert (id(param) in undecayed) == expected, full_name
+    assert exempt <= {n for n, _ in model.named_parameters()}
+
+
 def test_sgd_weight_decay_equals_the_l2_penalty_gradient():
     # SGD with weight decay λ on w is the gradient step of L + λ/2 ||w||².
     torch.manual_seed(0)

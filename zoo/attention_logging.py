@@ -16,6 +16,7 @@ from typing import Any
 import lightning as L
 import torch
 
+from zoo.models.layers import evaluating
 from zoo.tasks.base import batch_inputs
 
 
@@ -72,9 +73,7 @@ class AttentionMapLogger(L.Callback):
         from zoo.visualize import draw_attention, draw_vit_attention
 
         model = pl_module.model
-        was_training = model.training
-        model.eval()
-        with torch.no_grad():
+        with evaluating(model), torch.no_grad():
             example = pl_module.preprocess(self.example.to(pl_module.device), train=False)
             if isinstance(model, VisionTransformer):
                 figure = draw_vit_attention(model, example, title=f"epoch {trainer.current_epoch}")
@@ -85,7 +84,6 @@ class AttentionMapLogger(L.Callback):
                     self.labels(trainer, example, weights.shape[-1]),
                     title=f"last layer, mean of heads, epoch {trainer.current_epoch}",
                 )
-        model.train(was_training)
         return figure
 
     @staticmethod

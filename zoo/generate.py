@@ -26,6 +26,7 @@ from torch import nn
 
 from zoo.data.text import CharVocabulary
 from zoo.errors import ZooError
+from zoo.models.layers import evaluating
 from zoo.weights import CONFIG_NAME, load_pretrained, read_pretrained_config, run_model_folder
 
 
@@ -73,13 +74,16 @@ def next_token(
     generator: torch.Generator | None,
 ) -> torch.Tensor:
     """One token id per row of ``logits`` (B, V), sampled at ``temperature`` from the
-    ``top_k`` most probable."""
+    ``top_k`` most probable; drawn on the ``generator``'s device (the CPU's: a seed gives
+    the same tokens on every device), returned on the device of ``logits``."""
     logits = logits.float() / temperature
     if top_k is not None and top_k < logits.shape[-1]:
         kth = logits.topk(top_k, dim=-1).values[:, -1:]  # (B, 1)
         logits = logits.masked_fill(logits < kth, float("-inf"))
-    probabilities = logits.softmax(dim=-1)
-    return torch.multinomial(probabilities, 1, generator=generator)  # (B, 1)
+    probabilities = logits.softmax(dim=-1)  # (B, V)
+    if generator is not None:
+        probabilities = probabilities.to(generator.device)
+    return torch.multinomial(probabilities, 1, generator=generator).to(logits.device)  # (B, 1)
 
 
 @torch.no_grad()
@@ -93,12 +97,28 @@ def generate(
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """Continue the token ids ``prompt`` (B, T) by ``length`` sampled tokens; returns the new
-    tokens (B, length). Recurrent models (``model.stateful``) and models with a key/value
-    cache (``model.kv_cache``) read each token once; others read the whole context each
-    step, cropped to their ``block_size`` when they have one."""
+    tokens (B, length), on the model's device. The model runs in eval mode (no dropout; its
+    mode is restored after). Recurrent models (``model.stateful``) read each token once;
+    models with a key/value cache (``model.kv_cache``) read each token once while the
+    context fits in their ``block_size``, and past it re-read the last ``block_size`` tokens
+    at each step, as models without a cache do at every step (the whole context, cropped to
+    their ``block_size`` when they have one)."""
     check_sampling(length, temperature, top_k)
     if prompt.ndim != 2 or prompt.shape[1] < 1:
         raise ZooError(f"the prompt must hold at least one token, got shape {tuple(prompt.shape)}.")
+    with evaluating(model):
+        return _generate(model, prompt, length, temperature, top_k, generator)
+
+
+def _generate(
+    model: nn.Module,
+    prompt: torch.Tensor,
+    length: int,
+    temperature: float,
+    top_k: int | None,
+    generator: torch.Generator | None,
+) -> torch.Tensor:
+    prompt = prompt.to(next(model.parameters()).device)
     if getattr(model, "stateful", False):
         step = _recurrent_steps(model)
     elif getattr(model, "kv_cache", False):
@@ -130,8 +150,8 @@ def _recurrent_steps(model: nn.Module) -> Any:
 
 def _cached_steps(model: nn.Module) -> Any:
     """A model with a key/value cache reads each new token once while the context fits in
-    its ``block_size``; past it, the cache restarts from the last ``block_size`` tokens
-    (positions are absolute, so the cache cannot simply slide)."""
+    its ``block_size``; past it, the cache restarts from the last ``block_size`` tokens at
+    every step (positions are absolute, so the cache cannot simply slide)."""
     block_size = getattr(model, "block_size", None)
     cache, seen = None, 0
     context = yield

@@ -7,6 +7,7 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from zoo.models.layers import evaluating
 from zoo.registry import create_model, get_model_info
 
 
@@ -17,11 +18,8 @@ def count_parameters(model: torch.nn.Module, *, trainable_only: bool = False) ->
 
 def count_flops(model: torch.nn.Module, example: torch.Tensor) -> int:
     """FLOPs of one forward pass on ``example`` (a multiply-add counts as 2)."""
-    was_training = model.training
-    model.eval()
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+    with evaluating(model), torch.no_grad(), FlopCounterMode(display=False) as counter:
         model(example)
-    model.train(was_training)
     return int(counter.get_total_flops())
 
 

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from zoo.errors import ZooError
+from zoo.models.layers import evaluating
 from zoo.preprocessing import Preprocess, image_files
 from zoo.registry import get_model_info
 from zoo.weights import load_pretrained, read_pretrained_config, run_model_folder
@@ -69,9 +70,23 @@ def predict(
     batch_size: int = 64,
     on_error: Callable[[Path, ZooError], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """The ``top`` classes of each image file, most probable first. A file that cannot be
-    read raises its ``ZooError``; with ``on_error`` given, it is handed to it and skipped."""
+    """The ``top`` classes of each image file, most probable first, the model in eval mode
+    (its mode is restored after) on its own device. A file that cannot be read raises its
+    ``ZooError``; with ``on_error`` given, it is handed to it and skipped."""
     preprocess: Preprocess = model.preprocess
+    with evaluating(model), torch.no_grad():
+        return _predict(model, preprocess, files, top, batch_size, on_error)
+
+
+def _predict(
+    model: nn.Module,
+    preprocess: Preprocess,
+    files: Sequence[Path],
+    top: int,
+    batch_size: int,
+    on_error: Callable[[Path, ZooError], None] | None,
+) -> list[dict[str, Any]]:
+    device = next(model.parameters()).device
     names = model.class_names or [str(i) for i in range(_num_outputs(model, preprocess))]
     results = []
     for start in range(0, len(files), batch_size):
@@ -79,8 +94,7 @@ def predict(
         chunk, inputs = _readable(chunk, preprocess, on_error)
         if not chunk:
             continue
-        with torch.no_grad():
-            probabilities = model(inputs).softmax(dim=-1)  # (B, classes)
+        probabilities = model(inputs.to(device)).softmax(dim=-1).cpu()  # (B, classes)
         values, indices = probabilities.topk(min(top, probabilities.shape[-1]), dim=-1)
         for file, row_values, row_indices in zip(chunk, values.tolist(), indices.tolist()):
             results.append(
@@ -117,8 +131,8 @@ def _readable(
 
 
 def _num_outputs(model: nn.Module, preprocess: Preprocess) -> int:
-    with torch.no_grad():
-        return int(model(torch.zeros(1, *preprocess.input_shape)).shape[-1])
+    example = torch.zeros(1, *preprocess.input_shape, device=next(model.parameters()).device)
+    return int(model(example).shape[-1])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -280,6 +280,11 @@ def test_heads_must_divide_the_width():
         MultiHeadAttention(10, 4)
 
 
+def test_a_dropout_outside_0_1_is_refused_when_built():
+    with pytest.raises(ZooError, match=r"dropout must be in \[0, 1\), got 1\.5"):
+        MultiHeadAttention(8, 2, dropout=1.5)
+
+
 def test_bad_inputs_and_masks_are_refused():
     _, ours = pair()
     with pytest.raises(ZooError, match=r"\(batch, steps, 16\)"):

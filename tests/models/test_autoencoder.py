@@ -48,7 +48,9 @@ def test_the_linear_autoencoder_is_two_affine_maps():
     assert (layers[1].in_features, layers[1].out_features) == (5, 64)
 
 
-@pytest.mark.parametrize(("size", "maps"), [(28, [14, 7]), (32, [16, 8, 4]), (64, [32, 16, 8, 4])])
+@pytest.mark.parametrize(
+    ("size", "maps"), [(6, [3]), (28, [14, 7]), (32, [16, 8, 4]), (64, [32, 16, 8, 4])]
+)
 def test_the_convolutional_encoder_halves_down_to_3_to_7_pixels(size, maps):
     model = create_model("conv_autoencoder", image_size=size, width=4, latent_dim=2)
     sizes, x = [], torch.rand(1, 1, size, size)
@@ -63,3 +65,25 @@ def test_the_convolutional_encoder_halves_down_to_3_to_7_pixels(size, maps):
 def test_sizes_the_stacks_cannot_make_are_refused(size):
     with pytest.raises(ZooError, match=r"image_size must be"):
         create_model("conv_autoencoder", image_size=size)
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs", "message"),
+    [
+        (
+            "autoencoder",
+            {"hidden_sizes": (True,)},
+            r"hidden_sizes must be integers >= 1, got \[True\]",
+        ),
+        ("vae", {"activation": "swish"}, r"activation must be one of none, relu, .*got 'swish'"),
+    ],
+)
+def test_bad_layer_sizes_and_activations_name_the_value(name, kwargs, message):
+    with pytest.raises(ZooError, match=rf"^model '{name}': {message}"):
+        create_model(name, **kwargs)
+
+
+@pytest.mark.parametrize("name", ["vae", "conv_vae"])
+def test_sampling_follows_the_models_dtype(name):
+    model = create_model(name, image_size=8, latent_dim=2).to(torch.bfloat16)
+    assert model.sample(2, generator=torch.Generator().manual_seed(0)).dtype == torch.bfloat16

@@ -174,6 +174,8 @@ def test_reset_classifier_installs_a_fresh_head(name):
         assert model.eval()(x).shape == (2, 5)
         assert all(o.shape == (2, 5) for o in outputs_of(model.train()(x)))
     assert any(id(p) not in old_parameters for p in model.parameters())
+    model.to(torch.bfloat16).reset_classifier(3)  # the new head follows the model's dtype
+    assert {p.dtype for p in model.parameters()} == {torch.bfloat16}
 
 
 @pytest.mark.parametrize("name", built(NAMES))

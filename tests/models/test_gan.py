@@ -5,10 +5,11 @@ the MLP GAN's output range."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
-from zoo import create_model
+from zoo import ZooError, create_model
 
 
 def reference_dcgan(nz: int = 100, ngf: int = 64, ndf: int = 64, nc: int = 3):
@@ -108,3 +109,15 @@ def test_the_mlp_gan_generates_tanh_pixels_and_one_logit():
     assert model.discriminate(images).shape == (5,)
     assert [type(m) for m in model.discriminator if isinstance(m, nn.LeakyReLU)]
     assert all(m.negative_slope == 0.2 for m in model.modules() if isinstance(m, nn.LeakyReLU))
+
+
+def test_bad_layer_sizes_name_the_value():
+    with pytest.raises(ZooError, match=r"^model 'gan': generator_sizes must be integers >= 1"):
+        create_model("gan", generator_sizes=(64, True))
+
+
+@pytest.mark.parametrize("name", ["gan", "dcgan"])
+def test_noise_and_samples_follow_the_models_dtype(name):
+    model = create_model(name, image_size=8, latent_dim=2).to(torch.bfloat16)
+    assert model.noise(2).dtype == torch.bfloat16
+    assert model.sample(2, generator=torch.Generator().manual_seed(0)).dtype == torch.bfloat16

@@ -104,6 +104,17 @@ def test_greedy_decoding_with_the_cache_equals_without(length):
 
 
 # -- causality ----------------------------------------------------------------------------------
+def test_generation_runs_in_eval_mode_and_restores_the_mode():
+    """Dropout off while sampling (the same tokens as from the model in eval mode), and the
+    caller's mode back after."""
+    model = small_model(dropout=0.5).train()
+    prompt = tokens(2, 3)
+    sampled = generate(model, prompt, 6, generator=torch.Generator().manual_seed(0))
+    assert model.training and all(m.training for m in model.modules())
+    expected = generate(model.eval(), prompt, 6, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(sampled, expected)
+
+
 @pytest.mark.parametrize("impl", ["fast", "reference"])
 def test_future_tokens_never_change_earlier_logits(impl):
     model = small_model(impl=impl)

@@ -199,6 +199,9 @@ def test_attention_maps_per_layer_and_class_token_attention():
     assert grid.shape == (4, 4)
     rollout = class_token_attention(model, x[:1], rollout=True)
     assert rollout.shape == (4, 4) and 0 < rollout.sum() <= 1 + 1e-6
+    # on the model's device (meta: shapes only, standing in for a GPU)
+    on_meta = class_token_attention(model.to("meta"), x[:1].to("meta"), rollout=True)
+    assert on_meta.device.type == "meta" and on_meta.shape == (4, 4)
 
 
 def test_drawing_the_attention_returns_a_figure(tmp_path):

@@ -101,7 +101,8 @@ class AlexNet(Classifier):
 
     def reset_classifier(self, num_classes: int) -> None:
         """Replace the last fc layer with a freshly initialized one for ``num_classes``."""
-        self.classifier[-1] = nn.Linear(self.classifier[-1].in_features, num_classes)
+        last = nn.Linear(self.classifier[-1].in_features, num_classes)
+        self.classifier[-1] = self.like_model(last)
 
 
 @register_model(

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from zoo.errors import ZooError
+from zoo.models.layers import check_dropout
 
 ATTENTION_IMPLS = ("fast", "reference")
 
@@ -163,6 +164,7 @@ class MultiHeadAttention(nn.Module):
             raise ZooError(
                 f"attention impl must be one of {', '.join(ATTENTION_IMPLS)}, got {impl!r}."
             )
+        check_dropout(dropout)
         self.embed_dim = embed_dim
         self.num_heads = num_heads
         self.head_dim = embed_dim // num_heads

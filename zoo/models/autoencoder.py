@@ -29,10 +29,13 @@ from torch import nn
 
 from zoo.errors import ZooError
 from zoo.models.layers import (
+    ACTIVATIONS,
     check_positive_ints,
     downsampling_convs,
+    evaluating,
     halving_plan,
     image_example_input,
+    is_positive_int,
     make_activation,
     upsampling_convs,
 )
@@ -121,14 +124,10 @@ class VariationalAutoencoder(Autoencoder):
         """``n`` images decoded from codes drawn from the prior (on the CPU ``generator``),
         in eval mode (batch norm with its running statistics; the mode is restored after):
         in [0, 1] with the default sigmoid output, unbounded with ``output_activation="none"``."""
-        device = next(self.parameters()).device
-        z = torch.randn(n, self.latent_dim, generator=generator).to(device)
-        was_training = self.training
-        self.eval()
-        try:
+        weight = next(self.parameters())
+        z = torch.randn(n, self.latent_dim, generator=generator).to(weight)  # (n, k)
+        with evaluating(self):
             return self.decode(z)
-        finally:
-            self.train(was_training)
 
 
 # -- fully connected ------------------------------------------------------------------------
@@ -157,8 +156,13 @@ def _mlp_autoencoder(
 ) -> Autoencoder:
     check_positive_ints(name, in_channels=in_channels, image_size=image_size, latent_dim=latent_dim)
     hidden = list(hidden_sizes)
-    if any(not isinstance(h, int) or h < 1 for h in hidden):
+    if not all(is_positive_int(h) for h in hidden):
         raise ZooError(f"model {name!r}: hidden_sizes must be integers >= 1, got {hidden}.")
+    if activation != "none" and activation not in ACTIVATIONS:
+        raise ZooError(
+            f"model {name!r}: activation must be one of none, {', '.join(ACTIVATIONS)}, got "
+            f"{activation!r}."
+        )
     features = in_channels * image_size * image_size
     code = 2 * latent_dim if cls is VariationalAutoencoder else latent_dim
     encoder = nn.Sequential(nn.Flatten(), _mlp([features, *hidden, code], activation, None))

@@ -10,7 +10,8 @@ are trained in turn (:mod:`zoo.tasks.gan`).
   Tanh output, weights drawn from N(0, 0.02) and batch-norm scales from N(1, 0.02).
 
 A :class:`GAN` holds both networks: ``forward(z)`` is the generator, (B, latent_dim) noise to
-(B, C, H, W) images in [-1, 1]; ``discriminator(images)`` gives one logit per image, (B,).
+(B, C, H, W) images in [-1, 1]; ``discriminate(images)`` gives one logit per image, (B,)
+(the ``discriminator`` network itself gives (B, 1)).
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from zoo.errors import ZooError
 from zoo.models.layers import (
     check_positive_ints,
     downsampling_convs,
+    evaluating,
     halving_plan,
+    is_positive_int,
     upsampling_convs,
 )
 from zoo.registry import register_model
@@ -55,23 +58,20 @@ class GAN(nn.Module):
         return self.discriminator(images).view(len(images))
 
     def noise(self, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``n`` codes from the prior N(0, I) on the model's device, (n, k); drawn on the CPU
-        when a ``generator`` is given, so a seed gives the same codes on every device."""
-        device = next(self.parameters()).device
+        """``n`` codes from the prior N(0, I) on the model's device and in its dtype, (n, k);
+        drawn on the CPU when a ``generator`` is given, so a seed gives the same codes on
+        every device."""
+        weight = next(self.parameters())
         if generator is None:
-            return torch.randn(n, self.latent_dim, device=device)
-        return torch.randn(n, self.latent_dim, generator=generator).to(device)
+            return torch.randn(n, self.latent_dim, device=weight.device, dtype=weight.dtype)
+        return torch.randn(n, self.latent_dim, generator=generator).to(weight)
 
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
         """``n`` generated images scaled to [0, 1], made in eval mode (batch norm with its
         running statistics, which sampling leaves untouched); the mode is restored after."""
-        was_training = self.training
-        self.eval()
-        try:
+        with evaluating(self):
             return (self(self.noise(n, generator=generator)) + 1.0) / 2.0
-        finally:
-            self.train(was_training)
 
 
 def _noise_example_input(
@@ -111,7 +111,7 @@ def gan(
         ("generator_sizes", generator_sizes),
         ("discriminator_sizes", discriminator_sizes),
     ):
-        if any(not isinstance(s, int) or s < 1 for s in sizes):
+        if not all(is_positive_int(s) for s in sizes):
             raise ZooError(f"model 'gan': {key} must be integers >= 1, got {list(sizes)}.")
     pixels = in_channels * image_size * image_size
     g_layers: list[nn.Module] = []

@@ -60,6 +60,17 @@ KeyValue = tuple[torch.Tensor, torch.Tensor]
 Cache = tuple[KeyValue, ...]
 
 
+def _describe_cache(state: Any) -> str:
+    """What was given as a key/value cache, for the error refusing it."""
+    if not isinstance(state, tuple | list):
+        return f"a {type(state).__name__}"
+    described = f"a {type(state).__name__} of {len(state)}"
+    first = state[0] if state else None
+    if isinstance(first, tuple | list) and first and isinstance(first[0], torch.Tensor):
+        described += f", its first keys of shape {tuple(first[0].shape)}"
+    return described
+
+
 class CausalSelfAttention(nn.Module):
     """Multi-head causal self-attention (Vaswani et al. 2017, section 3.2.2) with one fused
     projection for queries, keys and values and an output projection back to the residual
@@ -243,7 +254,7 @@ class GPT(nn.Module):
             raise ZooError(
                 f"gpt's state must be the key/value cache a call with return_state=True "
                 f"returned: {self.n_layer} (keys, values) pairs of shape (batch={batch}, "
-                f"n_head={heads}, cached steps, {head_dim})."
+                f"n_head={heads}, cached steps, {head_dim}); got {_describe_cache(state)}."
             )
         return pairs[0][0].shape[2]
 

@@ -243,13 +243,15 @@ class GoogLeNet(Classifier):
 
     def reset_classifier(self, num_classes: int) -> None:
         """Fresh ``fc`` (and fresh auxiliary classifiers) for ``num_classes`` outputs."""
-        self.fc = nn.Linear(self.num_features, num_classes)
+        fc = nn.Linear(self.num_features, num_classes)
+        nn.init.trunc_normal_(fc.weight, mean=0.0, std=0.01, a=-2.0, b=2.0)
         if self.aux_logits:
-            self.aux1 = GoogLeNetAux(512, num_classes, self.aux_dropout)
-            self.aux2 = GoogLeNetAux(528, num_classes, self.aux_dropout)
-            _trunc_normal_init(self.aux1, 0.01)
-            _trunc_normal_init(self.aux2, 0.01)
-        nn.init.trunc_normal_(self.fc.weight, mean=0.0, std=0.01, a=-2.0, b=2.0)
+            aux1 = GoogLeNetAux(512, num_classes, self.aux_dropout)
+            aux2 = GoogLeNetAux(528, num_classes, self.aux_dropout)
+            _trunc_normal_init(aux1, 0.01)
+            _trunc_normal_init(aux2, 0.01)
+            self.aux1, self.aux2 = self.like_model(aux1), self.like_model(aux2)
+        self.fc = self.like_model(fc)
 
 
 def googlenet_min_input_size(kwargs: dict) -> int:
@@ -537,11 +539,13 @@ class InceptionV3(Classifier):
 
     def reset_classifier(self, num_classes: int) -> None:
         """Fresh ``fc`` (and a fresh auxiliary classifier) for ``num_classes`` outputs."""
-        self.fc = nn.Linear(self.num_features, num_classes)
-        nn.init.trunc_normal_(self.fc.weight, mean=0.0, std=0.1, a=-2.0, b=2.0)
+        fc = nn.Linear(self.num_features, num_classes)
+        nn.init.trunc_normal_(fc.weight, mean=0.0, std=0.1, a=-2.0, b=2.0)
         if self.aux_logits:
-            self.AuxLogits = InceptionV3Aux(768, num_classes, adaptive=self.small_input)
-            _trunc_normal_init(self.AuxLogits, default_std=0.1)
+            aux = InceptionV3Aux(768, num_classes, adaptive=self.small_input)
+            _trunc_normal_init(aux, default_std=0.1)
+            self.AuxLogits = self.like_model(aux)
+        self.fc = self.like_model(fc)
 
 
 def inception_v3_min_input_size(kwargs: dict) -> int:

@@ -5,7 +5,8 @@ Primer: "Activation Functions" and "Regularization Methods" (batch and layer nor
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
 from torch import nn
@@ -21,6 +22,23 @@ ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
 }
 
 NORMS = ("none", "batch", "layer")
+
+#: the real length of each sequence of a padded batch (B,), or None when none is padded
+Lengths = torch.Tensor | Sequence[int] | None
+
+
+@contextlib.contextmanager
+def evaluating(module: nn.Module) -> Iterator[nn.Module]:
+    """``module`` in eval mode inside the block (batch norm with its running statistics,
+    which the block then leaves untouched; no dropout), each submodule's own mode restored
+    after, even when the block raises."""
+    modes = [(submodule, submodule.training) for submodule in module.modules()]
+    module.eval()
+    try:
+        yield module
+    finally:
+        for submodule, training in modes:
+            submodule.training = training
 
 
 def make_activation(name: str) -> nn.Module:
@@ -69,7 +87,14 @@ class Classifier(nn.Module):
         return self.forward_head(self.forward_features(x))
 
     def reset_classifier(self, num_classes: int) -> None:
+        """Replace the head with a freshly initialized one for ``num_classes`` outputs, in
+        the dtype and on the device of the model (:meth:`like_model`)."""
         raise NotImplementedError
+
+    def like_model(self, module: nn.Module) -> nn.Module:
+        """``module`` (a new head) in the dtype and on the device of this model's
+        parameters, which may have moved since it was built (``model.to(torch.bfloat16)``)."""
+        return module.to(next(self.parameters()))
 
 
 def check_sizes(name: str, num_classes: int, in_channels: int) -> None:
@@ -90,10 +115,15 @@ def check_input_size(x: torch.Tensor, minimum: int, name: str) -> None:
         )
 
 
+def is_positive_int(value: object) -> bool:
+    """Whether ``value`` is an integer >= 1 (a bool is not)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
 def check_positive_ints(name: str, **values: object) -> None:
     """Refuse any of ``values`` that is not an integer >= 1, naming model ``name``."""
     for key, value in values.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        if not is_positive_int(value):
             raise ZooError(f"model {name!r}: {key} must be an integer >= 1, got {value!r}.")
 
 
@@ -164,7 +194,7 @@ def halving_plan(image_size: int, name: str) -> tuple[int, int]:
     if not isinstance(image_size, int) or isinstance(image_size, bool) or image_size < 6:
         raise ZooError(f"{name}: image_size must be an integer >= 6, got {image_size!r}.")
     size, halvings = image_size, 0
-    while size > 7 and size % 2 == 0:
+    while (size > 7 or halvings == 0) and size % 2 == 0 and size // 2 >= 3:  # 6: 3·2
         size, halvings = size // 2, halvings + 1
     if halvings == 0 or not 3 <= size <= 7:
         raise ZooError(

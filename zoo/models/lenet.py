@@ -92,7 +92,7 @@ class LeNet5(Classifier):
 
     def reset_classifier(self, num_classes: int) -> None:
         """Replace the output layer with a freshly initialized one for ``num_classes`` outputs."""
-        self.classifier = nn.Linear(84, num_classes)
+        self.classifier = self.like_model(nn.Linear(84, num_classes))
 
 
 @register_model(

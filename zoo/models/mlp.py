@@ -58,7 +58,7 @@ class MLP(Classifier):
 
     def reset_classifier(self, num_classes: int) -> None:
         """Replace the head with a freshly initialized one for ``num_classes`` outputs."""
-        self.head = nn.Linear(self.num_features, num_classes)
+        self.head = self.like_model(nn.Linear(self.num_features, num_classes))
 
 
 @register_model(

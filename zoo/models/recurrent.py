@@ -39,6 +39,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from zoo.errors import ZooError
 from zoo.models.layers import (
     Classifier,
+    Lengths,
     check_dropout,
     check_lengths,
     check_token_ids,
@@ -51,6 +52,8 @@ HEADS = ("last", "mean", "max", "all")
 IMPLS = ("fast", "reference")
 NONLINEARITIES = ("tanh", "relu")
 FAST_MODULES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+#: the hidden state h (layers·directions, B, hidden), an LSTM's (h, c), or None for zeros
+RecurrentState = torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None
 DEFAULT_STEPS, DEFAULT_INPUT_SIZE = 8, 8
 
 # A state is h (B, H) for the RNN and the GRU, or (h, c) for the LSTM; inside the reference
@@ -399,8 +402,8 @@ class RecurrentNetwork(Classifier):
     # -- the network ----------------------------------------------------------------------
 
     def recurrent_outputs(
-        self, x: torch.Tensor, lengths: Any = None, state: Any = None
-    ) -> tuple[torch.Tensor, Any]:
+        self, x: torch.Tensor, lengths: Lengths = None, state: RecurrentState = None
+    ) -> tuple[torch.Tensor, RecurrentState]:
         """The last layer's outputs (B, T, D·H), zero at padded steps, and the final state in
         torch.nn's format."""
         lengths = check_lengths(x, lengths)
@@ -416,7 +419,7 @@ class RecurrentNetwork(Classifier):
         outputs, _ = pad_packed_sequence(outputs, batch_first=True, total_length=x.shape[1])
         return outputs, final  # (B, T, D·H)
 
-    def pool(self, outputs: torch.Tensor, lengths: Any = None) -> torch.Tensor:
+    def pool(self, outputs: torch.Tensor, lengths: Lengths = None) -> torch.Tensor:
         """The head's input from the outputs (B, T, D·H): (B, D·H), or (B, T, D·H) for "all"."""
         batch, steps = outputs.shape[:2]
         lengths = None if lengths is None else torch.as_tensor(lengths, device=outputs.device)
@@ -437,12 +440,12 @@ class RecurrentNetwork(Classifier):
         return outputs.masked_fill(~real, float("-inf")).amax(dim=1)  # (B, D·H)
 
     def forward_features(
-        self, x: torch.Tensor, lengths: Any = None, state: Any = None
+        self, x: torch.Tensor, lengths: Lengths = None, state: RecurrentState = None
     ) -> torch.Tensor:
         outputs, _ = self.recurrent_outputs(x, lengths, state)
         return self.pool(outputs, lengths)
 
-    def forward_head(self, features: torch.Tensor, lengths: Any = None) -> torch.Tensor:
+    def forward_head(self, features: torch.Tensor, lengths: Lengths = None) -> torch.Tensor:
         logits = self.head(features)  # (B, C) or (B, T, C)
         if self.pooling == "all" and lengths is not None:
             real = self._step_mask(torch.as_tensor(lengths), logits.shape[1], logits.device)
@@ -452,17 +455,17 @@ class RecurrentNetwork(Classifier):
     def forward(  # type: ignore[override]
         self,
         x: torch.Tensor,
-        lengths: Any = None,
-        state: Any = None,
+        lengths: Lengths = None,
+        state: RecurrentState = None,
         return_state: bool = False,
-    ) -> torch.Tensor | tuple[torch.Tensor, Any]:
+    ) -> torch.Tensor | tuple[torch.Tensor, RecurrentState]:
         outputs, final = self.recurrent_outputs(x, lengths, state)  # (B, T, D·H)
         logits = self.forward_head(self.pool(outputs, lengths), lengths)
         return (logits, final) if return_state else logits
 
     def reset_classifier(self, num_classes: int) -> None:
         """Replace the head with a freshly initialized one for ``num_classes`` outputs."""
-        self.head = nn.Linear(self.num_features, num_classes)
+        self.head = self.like_model(nn.Linear(self.num_features, num_classes))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -500,6 +503,12 @@ def _check_arguments(name: str, arguments: dict[str, Any]) -> None:
         check_dropout(arguments["dropout"])
     except (ZooError, TypeError):
         refuse("dropout", "a number in [0, 1)")
+    if arguments["dropout"] > 0 and arguments["num_layers"] == 1:
+        raise ZooError(
+            f"model {name!r}: dropout={arguments['dropout']} does nothing with num_layers=1: "
+            "it applies between stacked recurrent layers (as torch.nn's); set "
+            "model.num_layers=2 or more, or leave dropout at 0."
+        )
 
 
 def _build(cell: str, arguments: dict[str, Any]) -> RecurrentNetwork:

@@ -231,7 +231,7 @@ class ResNet(Classifier):
 
     def reset_classifier(self, num_classes: int) -> None:
         """Replace ``fc`` with a freshly initialized layer for ``num_classes`` outputs."""
-        self.fc = nn.Linear(self.num_features, num_classes)
+        self.fc = self.like_model(nn.Linear(self.num_features, num_classes))
 
 
 class CifarResNet(Classifier):
@@ -278,7 +278,7 @@ class CifarResNet(Classifier):
 
     def reset_classifier(self, num_classes: int) -> None:
         """Replace ``fc`` with a freshly initialized layer for ``num_classes`` outputs."""
-        self.fc = nn.Linear(self.num_features, num_classes)
+        self.fc = self.like_model(nn.Linear(self.num_features, num_classes))
 
 
 # ----------------------------------------------------------------------------- ImageNet

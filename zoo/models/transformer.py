@@ -21,6 +21,17 @@ The pieces, top to bottom:
   class token (``pooling="cls"``, BERT's [CLS] and ViT's class token) or by the mean over the
   steps, then a linear head.
 
+Where ``transformer``'s defaults differ from the paper's base model (section 3 and table 3):
+
+* pre-norm blocks (``norm_first=True``; the paper's post-norm is ``norm_first=False``) and
+  GELU in the feed-forward network (``activation="gelu"``; the paper's is ``"relu"``), as
+  ViT and most later encoders;
+* token embeddings are not multiplied by √d_model (section 3.4 scales them, with the
+  embedding shared with the output layer, which a classifier does not have); the
+  positional vectors are added to the embeddings as they are;
+* a small encoder for the primer's sequences (d_model 64, 4 heads, 2 layers, feed-forward
+  128; the paper's base: 512, 8, 6, 2048); dropout 0.1, as the paper's.
+
 Every attention layer can return its weights: ``model.attention_maps(x)`` returns one
 (B, heads, T, T) tensor per layer (T counts the class token), each row a query's softmax over
 the keys; ``.mean(1)`` averages the heads. :mod:`zoo.models.vit` shares this API.
@@ -37,6 +48,7 @@ from zoo.errors import ZooError
 from zoo.models.attention import ATTENTION_IMPLS, MultiHeadAttention
 from zoo.models.layers import (
     Classifier,
+    Lengths,
     check_dropout,
     check_lengths,
     check_token_ids,
@@ -244,7 +256,11 @@ class LearnedPositionalEncoding(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_length(x.shape[1], self.max_len)
-        return x + self.weight[:, : x.shape[1]]
+        return x + self.weight[:, : x.shape[1]]  # (B, T, d_model)
+
+    def no_weight_decay(self) -> set[str]:
+        """The table is not a weight of a linear map: no weight decay on it (as timm)."""
+        return {"weight"}
 
 
 def check_length(steps: int, max_len: int) -> None:
@@ -350,7 +366,7 @@ class TransformerClassifier(Classifier):
         return self.embedding(x)  # (B, T, d_model)
 
     @staticmethod
-    def _padding_mask(x: torch.Tensor, lengths: Any) -> torch.Tensor | None:
+    def _padding_mask(x: torch.Tensor, lengths: Lengths) -> torch.Tensor | None:
         """(B, T) booleans, True at padded steps, from the real ``lengths``."""
         lengths = check_lengths(x, lengths)
         if lengths is None:
@@ -361,7 +377,7 @@ class TransformerClassifier(Classifier):
     # -- the network ----------------------------------------------------------------------
 
     def encode(
-        self, x: torch.Tensor, lengths: Any = None, *, return_attention: bool = False
+        self, x: torch.Tensor, lengths: Lengths = None, *, return_attention: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor | None, list[torch.Tensor]]:
         """The encoder's final states (B, T', d_model), the padding mask (B, T') or None and
         the attention maps (empty unless ``return_attention``)."""
@@ -384,23 +400,27 @@ class TransformerClassifier(Classifier):
         real = (~padding)[:, :, None]  # (B, T, 1)
         return states.masked_fill(~real, 0.0).sum(dim=1) / real.sum(dim=1)
 
-    def forward_features(self, x: torch.Tensor, lengths: Any = None) -> torch.Tensor:
+    def forward_features(self, x: torch.Tensor, lengths: Lengths = None) -> torch.Tensor:
         states, padding, _ = self.encode(x, lengths)
         return self.pool(states, padding)
 
     def forward_head(self, features: torch.Tensor) -> torch.Tensor:
         return self.head(features)
 
-    def forward(self, x: torch.Tensor, lengths: Any = None) -> torch.Tensor:  # type: ignore[override]
+    def forward(self, x: torch.Tensor, lengths: Lengths = None) -> torch.Tensor:  # type: ignore[override]
         return self.forward_head(self.forward_features(x, lengths))
 
-    def attention_maps(self, x: torch.Tensor, lengths: Any = None) -> list[torch.Tensor]:
+    def attention_maps(self, x: torch.Tensor, lengths: Lengths = None) -> list[torch.Tensor]:
         """Every layer's per-head attention weights, a list of (B, heads, T', T') tensors."""
         return self.encode(x, lengths, return_attention=True)[2]
 
+    def no_weight_decay(self) -> set[str]:
+        """The class token is not a weight of a linear map: no weight decay on it (as timm)."""
+        return {"cls_token"} if self.cls_token is not None else set()
+
     def reset_classifier(self, num_classes: int) -> None:
         """Replace the head with a freshly initialized one for ``num_classes`` outputs."""
-        self.head = nn.Linear(self.num_features, num_classes)
+        self.head = self.like_model(nn.Linear(self.num_features, num_classes))
 
 
 # ---------------------------------------------------------------------------------------------

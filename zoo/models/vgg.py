@@ -160,7 +160,7 @@ class VGG(Classifier):
         last = nn.Linear(self.classifier[-1].in_features, num_classes)
         nn.init.normal_(last.weight, 0.0, 0.01)
         nn.init.zeros_(last.bias)
-        self.classifier[-1] = last
+        self.classifier[-1] = self.like_model(last)
 
 
 # VGG-16 and VGG-19 without batch norm start from features almost independent of the input

@@ -55,7 +55,7 @@ import torch
 from torch import nn
 
 from zoo.errors import ZooError
-from zoo.models.layers import Classifier
+from zoo.models.layers import Classifier, evaluating
 from zoo.models.transformer import (
     LearnedPositionalEncoding,
     TransformerEncoder,
@@ -166,10 +166,15 @@ class VisionTransformer(Classifier):
         (position 0 is the class token, then the patches row by row)."""
         return self.encode(x, return_attention=True)[1]
 
+    def no_weight_decay(self) -> set[str]:
+        """The class token is not a weight of a linear map: no weight decay on it (timm's
+        ``no_weight_decay``; the position table says so itself)."""
+        return {"class_token"}
+
     def reset_classifier(self, num_classes: int) -> None:
         """A new zero-initialized head for ``num_classes`` outputs (the paper's fine-tuning
         head)."""
-        self.head = nn.Linear(self.num_features, num_classes).to(self.class_token)
+        self.head = self.like_model(nn.Linear(self.num_features, num_classes))
         self._zero_head()
 
 
@@ -185,16 +190,11 @@ def class_token_attention(
     identity (the residual connection), rows renormalized, multiplied together."""
     if image.dim() == 3:
         image = image[None]
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            maps = [m[0].mean(dim=0) for m in model.attention_maps(image)]  # (1+N, 1+N) each
-    finally:
-        model.train(was_training)
+    with evaluating(model), torch.no_grad():
+        maps = [m[0].mean(dim=0) for m in model.attention_maps(image)]  # (1+N, 1+N) each
     maps = maps[: len(maps) + layer + 1 if layer < 0 else layer + 1]
     if rollout:
-        eye = torch.eye(maps[0].shape[-1], dtype=maps[0].dtype)
+        eye = torch.eye(maps[0].shape[-1], dtype=maps[0].dtype, device=maps[0].device)
         joint = eye
         for weights in maps:
             mixed = 0.5 * weights + 0.5 * eye

@@ -9,10 +9,14 @@ form (Kingma & Welling 2014; beta ≠ 1 is the β-VAE of Higgins et al. 2017). T
 targets, when it has any (digit classes), are not used.
 
 Logged per stage: ``loss`` (per image, what is minimized), ``mse`` (per pixel, comparable
-across models and with PCA), for a VAE ``recon`` and ``kl`` (per image), and for a VAE with
-``loss: bce`` ``elbo`` (-recon - kl per image, a lower bound on log p(x) in nats under its
-Bernoulli decoder; with ``mse`` the sum is no likelihood bound, so it is not logged);
-``val/mse_best``.
+across models and with PCA; for a VAE in validation and test, of the reconstruction from
+the posterior mean, as :mod:`zoo.autoencode` and ``predict`` give, not of one sampled
+code), for a VAE ``recon`` and ``kl`` (per image, one sampled code), and for a VAE with
+``loss: bce`` ``elbo`` (-recon - kl per image under its Bernoulli decoder: a lower bound on
+log p(x) in nats for binary images; for grey levels in [0, 1] the Bernoulli is not a
+normalized density, the continuous Bernoulli of Loaiza-Ganem & Cunningham 2019 is, so
+there it bounds no likelihood exactly; with ``mse`` the sum is no likelihood bound, so it
+is not logged); ``val/mse_best``.
 At the end of each validation epoch a grid of the first validation images (noisy inputs when
 denoising), their reconstructions (and the clean images) is written under the run folder
 (``images/reconstructions_epochNNN.png``) and to TensorBoard.
@@ -43,11 +47,14 @@ GRID_IMAGES = 8
 def reconstruction_loss(
     reconstruction: torch.Tensor, target: torch.Tensor, kind: str
 ) -> torch.Tensor:
-    """The reconstruction error of each input, summed over its values: (B, ...) → (B,)."""
+    """The reconstruction error of each input, summed over its values: (B, ...) → (B,).
+    Binary cross-entropy is computed in float32 outside mixed precision, which refuses it
+    on CUDA (its logarithms are unsafe in half precision)."""
     if kind == "mse":
         error = (reconstruction - target).square()
     else:
-        error = F.binary_cross_entropy(reconstruction, target, reduction="none")
+        with torch.autocast(reconstruction.device.type, enabled=False):
+            error = F.binary_cross_entropy(reconstruction.float(), target.float(), reduction="none")
     return error.flatten(1).sum(dim=1)
 
 
@@ -158,6 +165,8 @@ class AutoencoderTask(ZooTask):
             terms = {"recon": recon, "kl": kl, "elbo": -(recon + kl)}
             for name in self.vae_metric_names:
                 self.accumulate(self.vae_metrics[f"{stage}_{name}"], terms[name].detach())
+            if not train:  # the deterministic reconstruction, from the posterior mean
+                reconstruction = self.model.decode(output.mean)
         else:
             reconstruction = output
             loss = reconstruction_loss(reconstruction, clean, self.loss_kind).mean()
@@ -189,7 +198,8 @@ class AutoencoderTask(ZooTask):
             log_image_grid(self.trainer, "reconstructions", grid)
 
     def predict_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
-        """The reconstructions of a batch (of clean inputs)."""
-        inputs = batch_inputs(batch)
-        output = self(self.preprocess(inputs, train=False))
-        return output.reconstruction if isinstance(output, VAEOutput) else output
+        """The reconstructions of a batch (of clean inputs); a VAE's from the posterior
+        mean (its ``reconstruct``), not from a sampled code."""
+        inputs = self.preprocess(batch_inputs(batch), train=False)
+        reconstruct = getattr(self.model, "reconstruct", None)
+        return reconstruct(inputs) if callable(reconstruct) else self(inputs)
