@@ -57,17 +57,31 @@ def hydra_refuses(overrides: list[str], tmp_path: Path) -> bool:
         (["~model=mpl"], "model='mpl' is not one of the model options; did you mean model=mlp?"),
         (
             ["model=mlp", "model.hidden_size=10"],
-            "no config key 'model.hidden_size' with model=mlp; did you mean model.hidden_sizes?",
+            "no config key 'model.hidden_size' with model=mlp (model=gru, model=lstm, "
+            "model=rnn have it); did you mean model.hidden_sizes?",
         ),
-        (["model.hidden_sizes=[10]"], "no config key 'model.hidden_sizes' with model=lenet5;"),
+        (
+            ["model.hidden_sizes=[10]"],
+            "no config key 'model.hidden_sizes' with model=lenet5 (model=autoencoder, ",
+        ),
         (
             ["experiment=lstm_digits_rows", "model.hidden_sizes=[3]"],
-            "no config key 'model.hidden_sizes' with model=lstm; did you mean model.hidden_size?",
+            "no config key 'model.hidden_sizes' with model=lstm (model=autoencoder, model=mlp, "
+            "model=vae have it); did you mean model.hidden_size?",
         ),
-        (["data=text", "data.image_size=3"], "no config key 'data.image_size' with data=text;"),
+        (
+            ["data=text", "data.image_size=3"],
+            "no config key 'data.image_size' with data=text (data=digits, ",
+        ),
+        (
+            ["optimizer=sgd", "optimizer.momentum=0.9"],
+            "no config key 'optimizer.momentum' with optimizer=sgd (optimizer=momentum, "
+            "optimizer=nesterov have it). The keys under optimizer: _partial_, _target_, lr.",
+        ),
         (
             ["callbacks=none", "callbacks.model_checkpoint.save_last=false"],
-            "no config key 'callbacks.model_checkpoint' with callbacks=none: callbacks has no ",
+            "no config key 'callbacks.model_checkpoint' with callbacks=none (callbacks=default, "
+            "callbacks=model_checkpoint have it): callbacks has no keys under it.",
         ),
         (
             ["callbacks.model_checkpoint.save_lst=true"],

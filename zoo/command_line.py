@@ -315,27 +315,53 @@ def _containing(name: str, paths: Iterable[str]) -> list[str]:
     return sorted(found, key=lambda path: (len(path), path))[:3]
 
 
-def _unknown_key(key: str, known: frozenset[str], selected: str = "") -> ZooError:
+def _unknown_key(
+    key: str, known: frozenset[str], selected: str = "", having: Sequence[str] = ()
+) -> ZooError:
     """The refusal of ``key``, its first part that no config has: the keys of that name
     elsewhere (``lr``: optimizer.lr), else the keys beside it that contain the name or the
     closest spelling, else keys elsewhere that contain it (``epochs``: trainer.max_epochs),
-    and the keys beside it. ``selected``: the options that leave it out (``model=mlp``)."""
+    and the keys beside it. ``selected``: the options that leave it out (``model=mlp``);
+    ``having``: the options of its group that have it (only keys beside it are then
+    suggested)."""
     parent, _, name = key.rpartition(".")
     beside = sorted(path for path in known if _parent(path) == parent)
     close = _suggestion(name, [_leaf(path) for path in beside])
-    meant = (
-        sorted(path for path in known if _leaf(path) == name)[:3]
-        or _containing(name, beside)
-        or ([f"{parent}.{close}" if parent else close] if close else [])
-        or _containing(name, known)
+    meant = _containing(name, beside) or (
+        [f"{parent}.{close}" if parent else close] if close else []
     )
+    if not having:
+        meant = (
+            sorted(path for path in known if _leaf(path) == name)[:3]
+            or meant
+            or _containing(name, known)
+        )
     hint = f"; did you mean {' or '.join(meant)}?" if meant else "."
     where = f" with {selected}" if selected else ""
+    if having:
+        shown = ", ".join(having[:4]) + (", ..." if len(having) > 4 else "")
+        where += f" ({shown} {'has' if len(having) == 1 else 'have'} it)"
     if not beside:
         return ZooError(f"no config key {key!r}{where}: {parent} has no keys under it{hint}")
     under = f"under {parent}" if parent else "at the top"
     siblings = ", ".join(_leaf(path) for path in beside)
     return ZooError(f"no config key {key!r}{where}{hint} The keys {under}: {siblings}.")
+
+
+def _options_having(config_dir: Path, group: str, path: str) -> list[str]:
+    """The options of ``group`` whose files put the key ``path`` into the config."""
+    having = []
+    for option in group_options(config_dir, group):
+        try:
+            files = _option_files(config_dir, group, option)
+        except _UnfollowedSelectionError:
+            continue
+        keys = {
+            key for file in files for key in _key_paths(_content(file), _package(file, config_dir))
+        }
+        if path in keys:
+            having.append(f"{group}={option}")
+    return having
 
 
 def check_override_keys(overrides: Sequence[Any], config_dir: Path) -> None:
@@ -369,7 +395,8 @@ def check_override_keys(overrides: Sequence[Any], config_dir: Path) -> None:
                 group = parts[0]
                 options = selected[1].get(group) if selected and path in everywhere else None
                 chosen = f"{group}={','.join(options)}" if options else ""
-                raise _unknown_key(path, frozenset(known), chosen)
+                having = _options_having(config_dir, group, path) if options else []
+                raise _unknown_key(path, frozenset(known), chosen, having)
 
 
 def check_command_line(arguments: Sequence[str], config_dir: Path) -> None:
