@@ -38,7 +38,7 @@ CASES = [
     # a callback argument against its annotation (EarlyStopping's patience: int)
     (
         ["callbacks.early_stopping.patience=abc"],
-        r"callbacks\.early_stopping\.patience must be an integer, got 'abc'",
+        r"callbacks\.early_stopping\.patience .* must be an integer >= 0, got 'abc'",
     ),
     (  # Literal values: ModelCheckpoint's save_last is bool | Literal["link"] | None
         ["callbacks.model_checkpoint.save_last=maybe"],
@@ -338,6 +338,12 @@ CASES = [
     (["train=false"], r"train=false tests and exports the weights of ckpt_path, which is not"),
     # hardware
     (["trainer=gpu"], r"trainer\.accelerator=gpu needs a CUDA GPU, and none is visible here"),
+    (
+        ["callbacks.early_stopping.patience=-1"],
+        r"callbacks\.early_stopping\.patience .* >= 0, got -1",
+    ),
+    (["trainer.accelerator=foo"], r"trainer\.accelerator must be one of auto, gpu, cpu, .*'foo'"),
+    (["trainer.accelerator=tpu"], r"trainer\.accelerator=tpu is not available on this machine"),
     # autoencoders and GANs
     (["model=dcgan"], r"model 'dcgan' does not do classification; it does: gan"),
     (["task=gan"], r"model 'lenet5' does not do gan; it does: classification"),

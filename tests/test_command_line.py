@@ -98,6 +98,22 @@ def test_a_misspelling_hydra_refuses_is_one_line(arguments, refused, tmp_path):
 
 
 @pytest.mark.parametrize(
+    "arguments",
+    [
+        ["trainer.max_epochs", "5"],  # a space for the '='
+        ["ckpt_path=csv/checkpoints/epoch=0-step=20.ckpt"],  # an unquoted '=' in the value
+        ["model=[unclosed"],
+    ],
+)
+def test_an_override_hydra_cannot_read_is_one_line_saying_how_to_write_it(arguments, tmp_path):
+    with pytest.raises(
+        ZooError, match=r"^cannot read the override '.*' \(.*\): an override is key="
+    ):
+        check_command_line(arguments, CONFIGS)
+    assert hydra_refuses(arguments, tmp_path)
+
+
+@pytest.mark.parametrize(
     "arguments, refused",
     [
         (["-m", "optimizer=sgd,adamm"], "optimizer='adamm' is not one of"),
@@ -159,7 +175,6 @@ def test_what_hydra_accepts_passes(arguments, tmp_path):
         ["hydra.searchpath=[file:///elsewhere]", "model=my_own_model"],
         ["-cn", "other", "nothing=1"],
         ["-sc", "install=bash"],  # shell completion
-        ["model=[unclosed"],  # Hydra's own syntax error
     ],
 )
 def test_flags_sweeps_and_other_config_sources_are_left_to_hydra(arguments):

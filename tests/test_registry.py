@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 import zoo
-from zoo import ZooError, create_model, list_models
+from zoo import ZooError, create_model, list_models, load_pretrained, save_pretrained
 
 
 def test_list_models_with_wildcards():
@@ -105,3 +105,32 @@ def test_registering_twice_is_refused():
 def test_a_declared_adam_rate_must_be_a_positive_number(adam_lr):
     with pytest.raises(ValueError, match=r"adam_lr must be a number > 0 or None"):
         zoo.register_model(family="mlp", name="not_registered", adam_lr=adam_lr)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: create_model(5), r"a model name is a string such as 'resnet18' .*got 5\."),
+        (lambda: create_model(None), r"a model name is a string .*got None\."),
+        (lambda: create_model("lenet5", weights=True), r"weights= takes a folder path .*got True"),
+        (lambda: load_pretrained(None), r"weights are a folder path or a registered name .*None"),
+    ],
+)
+def test_a_wrong_type_at_the_api_is_one_clear_error(call, message):
+    with pytest.raises(ZooError, match=message):
+        call()
+
+
+def test_saving_a_model_onto_a_file_is_refused(tmp_path):
+    (tmp_path / "taken").write_text("")
+    with pytest.raises(ZooError, match=r"'.*taken': it is a file, not a folder\."):
+        save_pretrained(create_model("lenet5"), tmp_path / "taken")
+
+
+@pytest.mark.parametrize(
+    ("name", "shape"),
+    [("lenet5", (2, 1, 28, 28)), ("lenet5", (2, 3, 32, 32)), ("lenet5", (1, 32, 32))],
+)
+def test_a_fixed_size_model_names_the_shape_it_takes(name, shape):
+    with pytest.raises(ZooError, match=r"LeNet-5 takes batches of shape \(N, 1, 32, 32\), got "):
+        create_model(name)(torch.zeros(shape))

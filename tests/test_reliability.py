@@ -18,6 +18,7 @@ import torch
 from zoo import ZooError
 from zoo.checkpointing import AtomicCheckpointIO
 from zoo.run import train
+from zoo.run_folder import hold_run_folder
 from zoo.weights import write_json
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -90,6 +91,23 @@ def test_a_diverging_run_stops_with_one_line_and_exports_nothing(make_config, ov
         train(cfg)
     run = Path(cfg.paths.output_dir)
     assert not (run / "results.json").exists() and not (run / "model").exists()
+
+
+def test_a_run_folder_in_use_is_refused_before_any_work(make_config):
+    """A second run or resume into a folder another train.py holds is one line, and the
+    folder is left as it was (it deleted the first run's checkpoints and results before)."""
+    cfg = make_config("trainer.max_epochs=1")
+    run_dir = Path(cfg.paths.output_dir)
+    with hold_run_folder(run_dir):
+        assert (run_dir / ".lock").read_text().strip() == str(os.getpid())
+        with pytest.raises(
+            ZooError,
+            match=rf"^the run folder '.*' is in use by another train\.py \(pid {os.getpid()}\)",
+        ):
+            train(cfg)
+        assert sorted(p.name for p in run_dir.iterdir()) == [".lock"]
+    with hold_run_folder(run_dir):  # released when the holder ends
+        pass
 
 
 def test_results_json_is_strict(tmp_path):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from zoo import load_pretrained
 from zoo.data import DigitsDataModule
@@ -84,9 +85,16 @@ def test_default_run_reaches_98_percent_and_exports_a_loadable_model(tmp_path):
     assert results["model"]["name"] == "lenet5"
     assert results["versions"]["torch"] == torch.__version__
     assert results["wall_time_s"] > 0
-    assert (run_dir / ".hydra" / "config.yaml").is_file()
+    record = {f.name: f.read_bytes() for f in (run_dir / ".hydra").iterdir()}
+    assert set(record) == {"config.yaml", "hydra.yaml", "overrides.yaml"}
+    assert yaml.safe_load(record["overrides.yaml"]) == QUIET
+    assert yaml.safe_load(record["config.yaml"])["model"]["name"] == "lenet5"
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
     assert (run_dir / "csv" / "metrics.csv").is_file()
+    # A refused command pointed at the run's folder leaves its record as it was.
+    refused = run_train("model=mlp", "optimizer.lr=-1", f"hydra.run.dir={run_dir}", cwd=tmp_path)
+    assert refused.returncode == 2 and refused.stderr.startswith("error: optimizer.lr must be")
+    assert {f.name: f.read_bytes() for f in (run_dir / ".hydra").iterdir()} == record
 
     # The exported folder rebuilds the model and gives the same test accuracy.
     model = load_pretrained(run_dir / "model").eval()

@@ -39,8 +39,13 @@ def parse_overrides(arguments: Sequence[str]) -> list[Any] | None:
         # argparse's usage message, and --version's line (Hydra prints it again)
         with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
             flags = get_args_parser().parse_args(list(arguments))
-        overrides = OverridesParser.create().parse_overrides(flags.overrides)
-    except (SystemExit, Exception):  # Hydra reports its own syntax errors
+    except (SystemExit, Exception):  # Hydra reports its own flag errors
+        return None
+    parser = OverridesParser.create()
+    try:
+        overrides = parser.parse_overrides(flags.overrides)
+    except Exception:
+        _refuse_unparsable(parser, flags.overrides)
         return None
     if flags.config_dir or flags.config_path or flags.shell_completion:
         return None
@@ -51,6 +56,26 @@ def parse_overrides(arguments: Sequence[str]) -> list[Any] | None:
     if any(o.key_or_group.startswith("hydra.searchpath") for o in overrides):
         return None
     return overrides
+
+
+def _refuse_unparsable(parser: Any, arguments: Sequence[str]) -> None:
+    """Refuse the first override Hydra's grammar cannot read (Hydra refuses it too, in
+    three lines that do not say how to write it), with the grammar's reason."""
+    for argument in arguments:
+        try:
+            parser.parse_overrides([argument])
+        except Exception as error:
+            reason = str(error).splitlines()
+            reason = (
+                reason[1]
+                if reason[0].startswith("Error parsing") and len(reason) > 1
+                else reason[0]
+            )
+            raise ZooError(
+                f"cannot read the override {argument!r} ({reason}): an override is key=value, "
+                "e.g. trainer.max_epochs=5, and a value holding '=', spaces or brackets is "
+                "quoted, e.g. ckpt_path='runs/epoch=0-step=20.ckpt'."
+            ) from None
 
 
 def group_options(config_dir: Path, group: str) -> list[str]:

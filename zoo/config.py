@@ -372,7 +372,8 @@ def check_model_fits_data(
             min(height, width) >= min_size,
             f"model {info.name!r} needs images of at least "
             f"{min_size}x{min_size} "
-            f"pixels, but the data gives {height}x{width}.",
+            f"pixels, but the data gives {height}x{width}"
+            + (f"; set data.image_size={min_size}." if "image_size" in data else "."),
         )
 
 
@@ -631,8 +632,28 @@ def check_causal(
 
 
 def check_trainer(cfg: DictConfig) -> None:
-    """Refuse a GPU trainer on a machine without one (Lightning's exception otherwise)."""
+    """Refuse an accelerator Lightning does not know, and one this machine does not have (a
+    GPU trainer without a GPU): Lightning's exceptions otherwise."""
+    from lightning.pytorch.accelerators import AcceleratorRegistry
+
     accelerator = OmegaConf.select(cfg, "trainer.accelerator", default=None)
+    if accelerator is None or isinstance(accelerator, DictConfig):  # Lightning's default; an object
+        return
+    names = ("auto", "gpu", *sorted(AcceleratorRegistry.available_accelerators()))
+    _require(
+        accelerator in names,
+        f"trainer.accelerator must be one of {', '.join(names)}, got {accelerator!r}.",
+    )
+    if accelerator not in ("auto", "cpu", "gpu", "cuda"):
+        try:
+            available = AcceleratorRegistry[accelerator]["accelerator"].is_available()
+        except Exception:  # its package is missing (torch_xla for tpu)
+            available = False
+        _require(
+            available,
+            f"trainer.accelerator={accelerator} is not available on this machine; use "
+            "trainer=default (CPU, or a GPU when there is one).",
+        )
     if accelerator in ("gpu", "cuda") and not torch.cuda.is_available():
         raise ZooError(
             f"trainer.accelerator={accelerator} needs a CUDA GPU, and none is visible here; "

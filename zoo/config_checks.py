@@ -123,6 +123,7 @@ INTEGERS: dict[str, tuple[int, str]] = {
     "trainer.min_epochs": (0, "the minimum number of epochs"),
     "trainer.log_every_n_steps": (1, "the logging interval"),
     "trainer.check_val_every_n_epoch": (1, "the validation interval"),
+    "callbacks.early_stopping.patience": (0, "validations without improvement before stopping"),
 }
 NUMBERS: dict[str, tuple[Callable[[float], bool], str]] = {
     "optimizer.lr": (lambda v: v > 0, "a finite number > 0"),

@@ -250,6 +250,11 @@ def list_models(
 
 def get_model_info(name: str) -> ModelInfo:
     """The registry entry for ``name``; a ``ZooError`` naming close matches if unknown."""
+    if not isinstance(name, str):
+        raise ZooError(
+            f"a model name is a string such as 'resnet18' (zoo.list_models() lists them), "
+            f"got {name!r}."
+        )
     load_builtin_models()
     if name not in _REGISTRY:
         raise unknown_name_error("model", name, _REGISTRY)

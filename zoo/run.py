@@ -39,6 +39,7 @@ from zoo.config import (
     to_container,
 )
 from zoo.errors import ZooError
+from zoo.run_folder import LOCK_NAME, hold_run_folder, write_hydra_record
 from zoo.tasks import ZooTask
 from zoo.weights import load_checkpoint_weights, save_pretrained, write_json
 
@@ -74,14 +75,14 @@ def output_dir(cfg: DictConfig) -> Path:
     return Path(cfg.paths.output_dir)
 
 
-# What Hydra writes into a run folder before zoo.run.train starts.
-HYDRA_FILES = {".hydra", "train.log"}
-
-
 def discard_if_unused(run_dir: Path) -> None:
-    """Remove the folder of a run that was refused before it wrote anything (it holds only
-    what Hydra wrote), so mistakes leave no empty runs behind; any other folder stays."""
-    if run_dir.is_dir() and {p.name for p in run_dir.iterdir()} <= HYDRA_FILES:
+    """Remove the folder of a run that was refused before it trained (it holds only its log,
+    the lock and Hydra's record), so mistakes leave no empty runs behind; any other folder
+    stays."""
+    if not run_dir.is_dir():
+        return
+    names = {p.name for p in run_dir.iterdir()}
+    if all(name in {".hydra", LOCK_NAME} or name.endswith(".log") for name in names):
         shutil.rmtree(run_dir, ignore_errors=True)
 
 
@@ -264,10 +265,18 @@ def _displays_left_out(cfg: DictConfig, callbacks: list[Any]) -> dict[str, bool]
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
-    """Train and test as ``cfg`` says; returns the final metrics."""
+    """Train and test as ``cfg`` says; returns the final metrics. The run folder is held
+    for the whole run (a second run into it is refused), and Hydra's record of the config
+    is written into it once the config is accepted (:mod:`zoo.run_folder`)."""
+    with hold_run_folder(output_dir(cfg)):
+        return _train(cfg)
+
+
+def _train(cfg: DictConfig) -> dict[str, float]:
     started = time.perf_counter()
     quiet_noise()
     check_config(cfg)
+    write_hydra_record(output_dir(cfg), cfg)
     # before seeding (which prints a line): a bad callback argument is refused in one line
     callbacks = _instantiate_all(cfg.get("callbacks"))
     L.seed_everything(cfg.seed, workers=True)

@@ -146,6 +146,10 @@ def save_pretrained(model: nn.Module, directory: str | os.PathLike, **metadata: 
     model, ...) goes into ``config.json`` beside the builder name and arguments.
     """
     directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise ZooError(
+            f"cannot save the model into {str(directory)!r}: it is a file, not a folder."
+        )
     directory.mkdir(parents=True, exist_ok=True)
     spec = model_spec(model)
     config = {"format_version": FORMAT_VERSION, "model": spec, **metadata}
@@ -408,6 +412,11 @@ def build_with_weights(
     A different ``num_classes`` re-initializes the head; a different ``in_channels`` adapts
     the first convolution; any other mismatch is refused.
     """
+    if not isinstance(weights, str | os.PathLike):
+        raise ZooError(
+            f"weights= takes a folder path or a registered name such as "
+            f"'{info.name}.<data>' (zoo.pretrained.list_pretrained() lists them), got {weights!r}."
+        )
     source = resolve_weights(info.name, weights)
     build_kwargs = {**source.kwargs, **kwargs}
     for adaptable in ("num_classes", "in_channels"):
@@ -451,6 +460,11 @@ def load_pretrained(source: str | os.PathLike, **overrides: Any) -> nn.Module:
     model exported by a training run also gets ``model.preprocess`` (raw images or vectors
     to the batch it takes, :class:`zoo.preprocessing.Preprocess`) and ``model.class_names``.
     """
+    if not isinstance(source, str | os.PathLike):
+        raise ZooError(
+            f"weights are a folder path or a registered name such as 'lenet5.digits', got "
+            f"{source!r}."
+        )
     if not Path(source).is_dir():
         from zoo.pretrained import get_pretrained, list_pretrained
 

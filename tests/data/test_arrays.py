@@ -166,6 +166,25 @@ def test_trains_through_train_py_with_the_description_read_from_the_file(make_co
     assert metrics["test/acc"] > 0.9  # the blobs are three standard deviations apart
 
 
+def test_an_mlp_regresses_float_targets_through_train_py(make_config, tmp_path):
+    """The README's own-data regression with the MLP: one output per target value."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(150, 4)).astype(np.float32)
+    y = (x @ np.array([1.0, -2.0, 0.5, 0.0], dtype=np.float32))[:, None]  # (N, 1) values
+    np.savez(tmp_path / "linear.npz", x=x, y=y)
+    cfg = make_config(
+        "data=arrays",
+        f"data.path={tmp_path / 'linear.npz'}",
+        "model=mlp",
+        "task=regression",
+        "data.batch_size=16",
+        "trainer.max_epochs=3",
+    )
+    metrics = train(cfg)
+    assert cfg.model.num_classes == 1
+    assert metrics["test/mse"] < float(np.var(y))  # better than predicting the mean
+
+
 def test_a_missing_file_is_refused_before_any_work(make_config, tmp_path):
     cfg = make_config("data=arrays", f"data.path={tmp_path / 'nope.npz'}", "model=mlp")
     with pytest.raises(ZooError, match=r"nope\.npz' does not exist"):

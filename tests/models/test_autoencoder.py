@@ -87,3 +87,15 @@ def test_bad_layer_sizes_and_activations_name_the_value(name, kwargs, message):
 def test_sampling_follows_the_models_dtype(name):
     model = create_model(name, image_size=8, latent_dim=2).to(torch.bfloat16)
     assert model.sample(2, generator=torch.Generator().manual_seed(0)).dtype == torch.bfloat16
+
+
+@pytest.mark.parametrize(("name", "size"), [("vae", 32), ("conv_autoencoder", 30)])
+def test_an_image_of_another_size_is_refused_not_resized(name, size):
+    """A conv stack built for 28 pixels gave 28-pixel reconstructions of 30-pixel inputs."""
+    with pytest.raises(ZooError, match=r"takes batches of shape \(N, 1, 28, 28\), got "):
+        create_model(name)(torch.zeros(2, 1, size, size))
+
+
+def test_a_sample_count_below_1_is_refused():
+    with pytest.raises(ZooError, match=r"number of samples must be an integer >= 1, got -1"):
+        create_model("vae").sample(-1)

@@ -286,15 +286,18 @@ class ArrayDataModule(TensorDataModule):
     @classmethod
     def describe_source(cls, **config: Any) -> dict[str, Any]:
         """What the file gives, before any training: ``input_kind``, ``input_shape``,
-        ``target_kind`` and ``num_classes``; the config's values are filled from these."""
+        ``target_kind``, ``num_classes`` (class targets) and ``target_shape`` (value
+        targets); the config's values are filled from these."""
         config = {k: v for k, v in config.items() if not k.startswith("_")}
         module = cls(**config)
         data = module.load()
+        values = module.target_kind == "value" and data.targets is not None
         return {
             "input_kind": module.declared_input_kind or infer_input_kind(data.inputs),
             "input_shape": list(data.inputs.shape[1:]),
             "target_kind": module.target_kind,
             "num_classes": len(data.class_names) if data.class_names else None,
+            "target_shape": list(data.targets.shape[1:]) if values else None,
         }
 
     def load(self) -> LoadedData:

@@ -30,6 +30,7 @@ from torch import nn
 from zoo.errors import ZooError
 from zoo.models.layers import (
     ACTIVATIONS,
+    check_image_shape,
     check_positive_ints,
     downsampling_convs,
     evaluating,
@@ -67,6 +68,10 @@ def _output_activation(name: str) -> nn.Module:
     return nn.Sigmoid() if name == "sigmoid" else nn.Identity()
 
 
+# an autoencoder reconstructs the size it was built for: a conv stack would give another size
+_SIZE_HINT = " (build it with image_size and in_channels of the data)"
+
+
 class Autoencoder(nn.Module):
     """An encoder to a ``latent_dim`` code and a decoder back to ``image_shape``.
 
@@ -84,6 +89,7 @@ class Autoencoder(nn.Module):
         self.image_shape = tuple(image_shape)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
+        check_image_shape(x, "this autoencoder", self.image_shape, _SIZE_HINT)
         return self.encoder(x)  # (B, k)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
@@ -108,6 +114,7 @@ class VariationalAutoencoder(Autoencoder):
 
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The mean and log-variance of q(z|x), each (B, k)."""
+        check_image_shape(x, "this autoencoder", self.image_shape, _SIZE_HINT)
         mean, log_var = self.encoder(x).chunk(2, dim=-1)
         return mean, log_var
 
@@ -124,6 +131,8 @@ class VariationalAutoencoder(Autoencoder):
         """``n`` images decoded from codes drawn from the prior (on the CPU ``generator``),
         in eval mode (batch norm with its running statistics; the mode is restored after):
         in [0, 1] with the default sigmoid output, unbounded with ``output_activation="none"``."""
+        if not is_positive_int(n):
+            raise ZooError(f"the number of samples must be an integer >= 1, got {n!r}.")
         weight = next(self.parameters())
         z = torch.randn(n, self.latent_dim, generator=generator).to(weight)  # (n, k)
         with evaluating(self):

@@ -61,6 +61,8 @@ class GAN(nn.Module):
         """``n`` codes from the prior N(0, I) on the model's device and in its dtype, (n, k);
         drawn on the CPU when a ``generator`` is given, so a seed gives the same codes on
         every device."""
+        if not is_positive_int(n):
+            raise ZooError(f"the number of codes must be an integer >= 1, got {n!r}.")
         weight = next(self.parameters())
         if generator is None:
             return torch.randn(n, self.latent_dim, device=weight.device, dtype=weight.dtype)

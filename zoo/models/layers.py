@@ -120,6 +120,14 @@ def is_positive_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
+def check_image_shape(x: torch.Tensor, name: str, shape: tuple[int, ...], hint: str = "") -> None:
+    """Refuse a batch that is not ``(N, *shape)`` (a model built for one image size, such as
+    LeNet-5's fully connected layers or an autoencoder's output), naming both shapes."""
+    if x.shape[1:] != shape:
+        expected = ", ".join(map(str, ("N", *shape)))
+        raise ZooError(f"{name} takes batches of shape ({expected}), got {tuple(x.shape)}{hint}.")
+
+
 def check_positive_ints(name: str, **values: object) -> None:
     """Refuse any of ``values`` that is not an integer >= 1, naming model ``name``."""
     for key, value in values.items():

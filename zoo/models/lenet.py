@@ -21,7 +21,13 @@ import torch
 from torch import nn
 
 from zoo.errors import ZooError
-from zoo.models.layers import Classifier, check_dropout, make_activation, make_norm
+from zoo.models.layers import (
+    Classifier,
+    check_dropout,
+    check_image_shape,
+    make_activation,
+    make_norm,
+)
 from zoo.registry import register_model
 
 VARIANTS = {"classic": ("tanh", nn.AvgPool2d), "modern": ("relu", nn.MaxPool2d)}
@@ -57,6 +63,9 @@ class LeNet5(Classifier):
                 f"LeNet-5 needs inputs of at least {MIN_INPUT_SIZE}x{MIN_INPUT_SIZE} pixels, "
                 f"got input_size={input_size}."
             )
+        #: its fully connected layers fix the image size (the channels are the first conv's,
+        #: which loading weights with another ``in_channels`` replaces)
+        self.input_size = input_size
         default_activation, pool = VARIANTS[variant]
         activation = activation or default_activation
         check_dropout(dropout)
@@ -83,7 +92,14 @@ class LeNet5(Classifier):
         self.classifier = nn.Linear(84, num_classes)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """The flattened C5 maps."""
+        """The flattened C5 maps, (N, num_features), of images (N, C, input_size, input_size)."""
+        channels = self.features[0].in_channels
+        check_image_shape(
+            x,
+            "LeNet-5",
+            (channels, self.input_size, self.input_size),
+            " (build it with input_size=H for H×H images)",
+        )
         return self.features(x)
 
     def forward_head(self, features: torch.Tensor) -> torch.Tensor:
