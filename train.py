@@ -28,7 +28,9 @@ def main(cfg: DictConfig) -> float | None:
 
     try:
         metrics = train(cfg)
-    except SystemExit as stop:  # how Lightning ends a run stopped by Ctrl-C or SIGTERM
+    # SystemExit: how Lightning ends a run stopped by Ctrl-C or SIGTERM; KeyboardInterrupt:
+    # Ctrl-C outside Lightning's loops (building the model, exporting)
+    except (SystemExit, KeyboardInterrupt) as stop:
         message, code = interruption(cfg, stop)
         print(f"error: {message}", file=sys.stderr)
         sys.exit(code)
@@ -41,11 +43,22 @@ def main(cfg: DictConfig) -> float | None:
     return metrics.get(cfg.get("optimized_metric"))
 
 
-if __name__ == "__main__":
+def _exit_on_ctrl_c(signum: int, frame: object) -> None:
+    """Ctrl-C while train.py imports torch and Lightning: nothing is written yet, so exit at
+    once (a KeyboardInterrupt in the middle of an import can leave numpy half-imported and end
+    in an unrelated traceback)."""
+    print("error: interrupted (Ctrl-C) before training started.", file=sys.stderr, flush=True)
+    os._exit(130)
+
+
+def run_command_line() -> None:
+    """Check the command line, then run it through Hydra."""
+    import signal
     from pathlib import Path
 
     from zoo.command_line import check_command_line
 
+    signal.signal(signal.SIGINT, _exit_on_ctrl_c)
     try:  # before Hydra, whose errors for a misspelled option or key run to 6-55 lines
         check_command_line(sys.argv[1:], Path(__file__).resolve().parent / "configs")
     except ZooError as error:
@@ -54,4 +67,9 @@ if __name__ == "__main__":
     from zoo.config import register_resolvers  # imports torch and Lightning
 
     register_resolvers()
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Lightning's loops handle it
     main()
+
+
+if __name__ == "__main__":
+    run_command_line()

@@ -392,6 +392,15 @@ CASES = [
         ["model=dcgan", "task=gan", "data.holdout_classes=[12]"],
         r"data\.holdout_classes \[12\] are not all classes of data=digits; it has classes 0 to 9",
     ),
+    (
+        ["model=dcgan", "task=gan", "data.holdout_classes=abc"],
+        r"data\.holdout_classes must be a list of class indices, e\.g\. \[3\], got 'abc'",
+    ),
+    (
+        ["data.holdout_classes=[3]"],
+        r"data\.holdout_classes=\[3\] with task=classification: held-out classes are for "
+        r"task=autoencoder",
+    ),
 ]
 
 

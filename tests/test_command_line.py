@@ -263,3 +263,12 @@ def test_a_misspelled_key_is_refused_before_torch_is_imported():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stderr.startswith("error: no config key 'trainer.max_epoch'")
+
+
+@pytest.mark.parametrize("task_name", ["../../elsewhere", "a/b", "''", "."])
+def test_a_task_name_that_is_not_a_plain_name_is_refused(task_name):
+    """task_name is part of the run folder's name, which Hydra creates before train.py reads
+    the config: ``task_name=../../x`` would put the run outside outputs/runs/."""
+    with pytest.raises(ZooError, match=r"task_name=.* names the run folder"):
+        check_command_line([f"task_name={task_name}"], CONFIGS)
+    check_command_line(["task_name=lenet_sweep"], CONFIGS)

@@ -100,7 +100,19 @@ def test_text_output_and_mistakes(test_digits, tmp_path, capsys):
 
     data = {"input_kind": "image", "input_shape": [1, 32, 32], "normalization": None}
     save_pretrained(create_model("dcgan", image_size=32, width=4), tmp_path / "gan", data=data)
+    broken = create_model("lenet5", num_classes=10)
+    with torch.no_grad():
+        broken.f6[0].weight[0, 0] = float("nan")
+    save_pretrained(broken, tmp_path / "nan", data=data)
     cases = [
+        (
+            [str(tmp_path / "gan" / "model.safetensors"), str(folder / "0000.png")],
+            f"is one file of a pretrained-model folder; pass the folder, '{tmp_path / 'gan'}'",
+        ),
+        (
+            [str(tmp_path / "nan"), str(folder / "0000.png")],
+            "are not finite numbers (its weights f6.0.weight hold NaN or inf)",
+        ),
         (
             [str(tmp_path / "gan"), str(folder / "0000.png")],
             "is a dcgan (gan), not a classifier; zoo.predict classifies images (for this "

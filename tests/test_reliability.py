@@ -335,12 +335,32 @@ def test_sigterm_stops_with_a_nonzero_exit_and_how_to_resume(uninterrupted, tmp_
     line = stderr.strip().splitlines()[-1]
     prefix = "error: training was interrupted (SIGTERM); to resume: "
     assert line.startswith(prefix), line
-    # the run's own overrides (Hydra's run folder is not one of them) and the checkpoint
+    # the run's own overrides, its pinned run folder and the checkpoint
     assert shlex.split(line[len(prefix) :]) == [
-        "python", "train.py", *KILL_RUN, f"ckpt_path={last}"
+        "python", "train.py", *KILL_RUN, f"hydra.run.dir={run_dir}", f"ckpt_path={last}"
     ]  # fmt: skip
     resume(run_dir)
     assert_same_run(run_dir, uninterrupted)
+
+
+def test_ctrl_c_while_starting_is_one_line_and_exit_130(tmp_path):
+    """Ctrl-C while train.py imports torch and composes its config (before Lightning's loops,
+    which handle it themselves) ends with one line and the shell's 130, not a traceback."""
+    import signal
+    import time
+
+    process = subprocess.Popen(
+        train_command(tmp_path / "run"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr[-2000:]
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1].startswith("error: ")
 
 
 def test_max_steps_inside_an_epoch_ends_the_run_normally(make_config):

@@ -424,6 +424,22 @@ def check_override_keys(overrides: Sequence[Any], config_dir: Path) -> None:
                 raise _unknown_key(path, frozenset(known), chosen, having)
 
 
+def check_task_name(overrides: Sequence[Any]) -> None:
+    """Refuse a ``task_name`` that is not a plain name: it is part of the run folder's and the
+    log file's names, which Hydra creates before train.py reads the config."""
+    for override in overrides:
+        if override.key_or_group != "task_name" or override.is_delete():
+            continue
+        value = override.value()  # a sweep's values are left to each job's own check
+        if isinstance(value, str) and (
+            value in ("", ".", "..") or any(sep in value for sep in ("/", "\\"))
+        ):
+            raise ZooError(
+                f"task_name={value!r} names the run folder and its log; "
+                "allowed: a plain name without '/', e.g. task_name=lenet_sweep."
+            )
+
+
 def check_command_line(arguments: Sequence[str], config_dir: Path) -> None:
     """Refuse a misspelled group option or key of a ``train.py`` command line (see the
     module's docstring)."""
@@ -432,3 +448,4 @@ def check_command_line(arguments: Sequence[str], config_dir: Path) -> None:
         return
     check_group_choices(overrides, config_dir)
     check_override_keys(overrides, config_dir)
+    check_task_name(overrides)

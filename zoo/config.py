@@ -480,7 +480,7 @@ def check_config(cfg: DictConfig) -> ModelInfo:
     )
     check_causal(cfg, task, info, kwargs)
     check_generative(cfg, task, info, kwargs)
-    check_holdout(cfg.data)
+    check_holdout(cfg.data, task)
     _require(
         not cfg.get("channels_last") or cfg.data.input_kind == "image",
         f"channels_last=true is a memory format for images, but {_data_name(cfg.data)} gives "
@@ -512,14 +512,24 @@ def check_run_folder(cfg: DictConfig) -> None:
     )
 
 
-def check_holdout(data: DictConfig) -> None:
-    """``data.holdout_classes`` must name classes the data has."""
+def check_holdout(data: DictConfig, task: type[ZooTask]) -> None:
+    """``data.holdout_classes`` must name classes the data has, for a task that does not
+    predict them: an autoencoder (the held-out classes are its anomalies) or a GAN. A
+    classifier would be tested on classes it was never shown."""
     holdout, classes = data.get("holdout_classes"), data.get("num_classes")
     _require(
         holdout is None or isinstance(holdout, ListConfig | list),
-        f"data.holdout_classes must be a list of class indices, e.g. [{holdout}], got {holdout!r}.",
+        f"data.holdout_classes must be a list of class indices, e.g. [3], got {holdout!r}.",
     )
-    if not holdout or not isinstance(classes, int):
+    if not holdout:
+        return
+    _require(
+        task.kind in ("autoencoder", "gan"),
+        f"data.holdout_classes={to_container(holdout)} with task={task.kind}: held-out classes "
+        "are for task=autoencoder (they are its anomalies) or task=gan; a "
+        f"{task.kind} model would be tested on classes it never trained on.",
+    )
+    if not isinstance(classes, int):
         return
     _require(
         isinstance(holdout, ListConfig | list)

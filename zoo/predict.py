@@ -95,6 +95,7 @@ def _predict(
         if not chunk:
             continue
         probabilities = model(inputs.to(device)).softmax(dim=-1).cpu()  # (B, classes)
+        _check_finite(model, probabilities, chunk)
         values, indices = probabilities.topk(min(top, probabilities.shape[-1]), dim=-1)
         for file, row_values, row_indices in zip(chunk, values.tolist(), indices.tolist()):
             results.append(
@@ -107,6 +108,24 @@ def _predict(
                 }
             )
     return results
+
+
+def _check_finite(model: nn.Module, probabilities: torch.Tensor, files: list[Path]) -> None:
+    """Refuse NaN or infinite probabilities (which topk would rank as if they were numbers),
+    naming the first image and the weights that are not finite."""
+    finite = torch.isfinite(probabilities).all(dim=-1)  # (B,)
+    if finite.all():
+        return
+    first = files[int((~finite).nonzero()[0])]
+    broken = [
+        n for n, t in model.state_dict().items() if t.is_floating_point() and not t.isfinite().all()
+    ]
+    cause = (
+        f"its weights {', '.join(broken[:3])}{' ...' if len(broken) > 3 else ''} hold NaN or inf"
+        if broken
+        else "its weights are finite: the image overflows it"
+    )
+    raise ZooError(f"the model's outputs for {str(first)!r} are not finite numbers ({cause}).")
 
 
 def _readable(

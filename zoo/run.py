@@ -86,10 +86,10 @@ def discard_if_unused(run_dir: Path) -> None:
         shutil.rmtree(run_dir, ignore_errors=True)
 
 
-def interruption(cfg: DictConfig, stop: SystemExit) -> tuple[str, int]:
-    """The line and exit code for a run Lightning stopped on a signal (it raises
-    ``SystemExit``: code 1 after Ctrl-C, its ``SIGTERMException`` after SIGTERM): the shell's
-    conventional 130 or 143, never 0, and how to resume."""
+def interruption(cfg: DictConfig, stop: BaseException) -> tuple[str, int]:
+    """The line and exit code for a run stopped on a signal (Lightning raises ``SystemExit``:
+    code 1 after Ctrl-C, its ``SIGTERMException`` after SIGTERM; a ``KeyboardInterrupt`` outside
+    its loops): the shell's conventional 130 or 143, never 0, and how to resume."""
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
     signal_name, code = ("SIGTERM", 143) if isinstance(stop, SIGTERMException) else ("Ctrl-C", 130)
@@ -101,6 +101,7 @@ def interruption(cfg: DictConfig, stop: SystemExit) -> tuple[str, int]:
         resume = f"resume with the same overrides and {ckpt_path_override(last)}."
     else:  # the run's own overrides, quoted for the shell, with ckpt_path set
         kept = [o for o in overrides if o.lstrip("+~").split("=", 1)[0] != "ckpt_path"]
+        kept += hydra_run_overrides()
         command = ["python train.py", *map(shlex.quote, kept), ckpt_path_override(last)]
         resume = f"to resume: {' '.join(command)}"
     return f"training was interrupted ({signal_name}); {resume}", code
@@ -109,6 +110,20 @@ def interruption(cfg: DictConfig, stop: SystemExit) -> tuple[str, int]:
 def task_overrides() -> list[str] | None:
     """The command-line overrides this run was started with; None outside a Hydra run."""
     return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else None
+
+
+# Hydra overrides that belong to a sweep, not to the one run a resume command starts.
+_SWEEP_ONLY = ("hydra.mode", "hydra.sweep", "hydra.launcher", "hydra/sweeper", "hydra/launcher")
+
+
+def hydra_run_overrides() -> list[str]:
+    """The ``hydra.*`` overrides this run was started with that a single run takes too (a
+    pinned ``hydra.run.dir``, so a resume writes into the same folder), without a sweep's."""
+    if not HydraConfig.initialized():
+        return []
+    return [
+        o for o in HydraConfig.get().overrides.hydra if not o.lstrip("+~").startswith(_SWEEP_ONLY)
+    ]
 
 
 def ckpt_path_override(path: Path) -> str:

@@ -200,6 +200,11 @@ def read_pretrained_config(directory: str | os.PathLike) -> dict[str, Any]:
     checkpoints = _training_checkpoints_hint(directory)
     if checkpoints:
         raise ZooError(f"{str(directory)!r} {checkpoints}.")
+    if directory.is_file() and directory.name in (CONFIG_NAME, WEIGHTS_NAME):
+        raise ZooError(
+            f"{str(directory)!r} is one file of a pretrained-model folder; pass the folder, "
+            f"{str(directory.parent)!r}."
+        )
     missing = [n for n in (CONFIG_NAME, WEIGHTS_NAME) if not (directory / n).is_file()]
     if missing:
         hint = f"expected {CONFIG_NAME} and {WEIGHTS_NAME}, as written by zoo.save_pretrained"
