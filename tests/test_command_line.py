@@ -272,3 +272,40 @@ def test_a_task_name_that_is_not_a_plain_name_is_refused(task_name):
     with pytest.raises(ZooError, match=r"task_name=.* names the run folder"):
         check_command_line([f"task_name={task_name}"], CONFIGS)
     check_command_line(["task_name=lenet_sweep"], CONFIGS)
+
+
+@pytest.mark.parametrize("key", ["hydra.run.dir", "hydra.sweep.dir"])
+def test_a_run_folder_that_cannot_be_written_is_refused(key, tmp_path):
+    """Hydra creates the run folder before train.py starts and fails with a traceback where
+    it cannot: under a file, or on a file system without room for folders (/proc)."""
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("")
+    for folder in (a_file / "run", Path("/proc/zoo_run")):
+        with pytest.raises(ZooError, match=rf"{key}={folder}: no folder can be written there"):
+            check_command_line([f"{key}={folder}"], CONFIGS)
+    # a folder that can be made passes, and the check leaves nothing behind
+    check_command_line([f"{key}={tmp_path / 'new' / 'run'}"], CONFIGS)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    check_command_line([f"{key}={existing}", "hydra.job.chdir=false"], CONFIGS)
+    assert list(existing.iterdir()) == []
+
+
+def test_sweeper_keys_and_trial_counts_are_checked():
+    """Hydra's errors for a misspelled sweeper key are tracebacks, and Optuna's for
+    n_trials=0 comes once the sweep has run; both are refused in one line before."""
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
+    optuna = ["-m", "hparams_search=optuna"]
+    with pytest.raises(ZooError, match=r"no key 'n_trails'\. Did you mean hydra\.sweeper\.n_t"):
+        check_command_line([*optuna, "hydra.sweeper.n_trails=5"], CONFIGS)
+    for bad in ("0", "-3", "abc", "2.5"):
+        with pytest.raises(ZooError, match=rf"n_trials={bad}: allowed: a whole number"):
+            check_command_line([*optuna, f"hydra.sweeper.n_trials={bad}"], CONFIGS)
+    check_command_line(
+        [*optuna, "hydra.sweeper.n_trials=5", "hydra.sweeper.sampler.seed=3"], CONFIGS
+    )
+    # without hparams_search the basic sweeper runs, which has no trials
+    with pytest.raises(ZooError, match="the basic sweeper has no key 'n_trials'"):
+        check_command_line(["-m", "hydra.sweeper.n_trials=5"], CONFIGS)
+    check_command_line(["-m", "hydra.sweeper.max_batch_size=2", "seed=1,2"], CONFIGS)

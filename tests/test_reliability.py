@@ -388,3 +388,27 @@ def test_the_interrupt_line_names_lightnings_own_checkpoint(make_config):
     line, _ = interruption(cfg, SystemExit(1))
     *_command, override = shlex.split(line.split("to resume: ")[1])
     assert make_config(override).ckpt_path == str(newest)
+
+
+def test_ctrl_c_while_testing_says_so_and_how_to_resume(make_config, monkeypatch):
+    """Ctrl-C after training, while the best weights are tested: the line says which stage
+    was interrupted, and the resumed run (from the end of training) tests and exports."""
+    import lightning as L
+
+    from zoo.run import interruption
+
+    cfg = make_config(*FAST_FLAT, "trainer.max_epochs=1")
+
+    def interrupted_test(*args, **kwargs):
+        raise SystemExit(1)  # what Lightning raises after Ctrl-C inside its loops
+
+    with monkeypatch.context() as patch:
+        patch.setattr(L.Trainer, "test", interrupted_test)
+        with pytest.raises(SystemExit) as stop:
+            train(cfg)
+    line, code = interruption(cfg, stop.value)
+    assert code == 130 and line.startswith("testing and exporting was interrupted (Ctrl-C)")
+    last = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
+    assert f"ckpt_path={last}" in line
+    resumed = train(make_config(*FAST_FLAT, "trainer.max_epochs=1", f"ckpt_path={last}"))
+    assert "test/acc" in resumed

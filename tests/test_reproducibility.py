@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from pathlib import Path
 
 import lightning as L
@@ -60,7 +61,11 @@ def test_a_resumed_run_tests_and_exports_what_the_uninterrupted_run_does(make_co
     last = Path(first_cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
     name = "resumed" if folder == "new" else "first"
     resumed_cfg = make_config(*best_first, "trainer.max_epochs=4", f"ckpt_path={last}", name=name)
-    resumed = train(resumed_cfg)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        resumed = train(resumed_cfg)
+    # its own checkpoints in the folder it resumes into are expected, not worth a warning
+    assert not [w for w in caught if "exists and is not empty" in str(w.message)]
     assert resumed["test/acc"] == whole["test/acc"]
     assert resumed["test/loss"] == pytest.approx(whole["test/loss"], rel=1e-6)
     run, whole_run = Path(resumed_cfg.paths.output_dir), Path(whole_cfg.paths.output_dir)

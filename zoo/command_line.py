@@ -440,6 +440,92 @@ def check_task_name(overrides: Sequence[Any]) -> None:
             )
 
 
+RUN_FOLDER_KEYS = ("hydra.run.dir", "hydra.sweep.dir")
+
+
+def check_run_folders(overrides: Sequence[Any]) -> None:
+    """Refuse a ``hydra.run.dir`` or ``hydra.sweep.dir`` where no folder can be written (a
+    read-only or virtual file system, a file in its way): Hydra creates it before train.py
+    runs and fails with its traceback. The check writes and removes a file there, and leaves
+    no folder it made."""
+    import os
+    import tempfile
+
+    for override in overrides:
+        if override.key_or_group not in RUN_FOLDER_KEYS or override.is_delete():
+            continue
+        value = override.value()  # a sweep's values are left to each job's own check
+        if not isinstance(value, str) or "${" in value or not value:
+            continue  # interpolations resolve when Hydra composes the config
+        folder = Path(value).expanduser().absolute()
+        missing = [p for p in (folder, *folder.parents) if not p.exists()]
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            handle, probe = tempfile.mkstemp(dir=folder, prefix=".zoo_probe_")
+            os.close(handle)
+            os.unlink(probe)
+        except OSError as error:
+            reason = error.strerror or type(error).__name__
+            raise ZooError(
+                f"{override.key_or_group}={value}: no folder can be written there ({reason}); "
+                "allowed: a folder you can write to, e.g. "
+                f"{override.key_or_group}=outputs/my_run."
+            ) from None
+        finally:
+            for made in missing:  # deepest first
+                with contextlib.suppress(OSError):
+                    made.rmdir()
+
+
+def _sweeper_fields(overrides: Sequence[Any]) -> tuple[str, list[str]] | None:
+    """The sweeper the command line selects (``hparams_search=optuna`` brings Optuna's) and
+    the keys of its config; None when its plugin is not installed (Hydra says so itself)."""
+    import dataclasses
+
+    selected = {o.key_or_group.lstrip("+~"): o.value() for o in overrides if not o.is_delete()}
+    try:
+        if "optuna" in (selected.get("hparams_search"), selected.get("hydra/sweeper")):
+            from hydra_plugins.hydra_optuna_sweeper.config import OptunaSweeperConf
+
+            name, conf = "optuna", OptunaSweeperConf
+        elif selected.get("hydra/sweeper", "basic") == "basic":
+            from hydra._internal.core_plugins.basic_sweeper import BasicSweeperConf
+
+            name, conf = "basic", BasicSweeperConf
+        else:
+            return None
+    except ImportError:
+        return None
+    return name, [f.name for f in dataclasses.fields(conf) if f.name != "defaults"]
+
+
+def check_sweeper_overrides(overrides: Sequence[Any]) -> None:
+    """Refuse a misspelled ``hydra.sweeper`` key, or a trial count that is not a positive
+    whole number: Hydra's own errors for them are tracebacks, and Optuna's for
+    ``n_trials=0`` comes after the sweep has started."""
+    sweeper_overrides = [
+        o for o in overrides if o.key_or_group.lstrip("+~").startswith("hydra.sweeper.")
+    ]
+    if not sweeper_overrides or (sweeper := _sweeper_fields(overrides)) is None:
+        return
+    name, fields = sweeper
+    for override in sweeper_overrides:
+        key = override.key_or_group.lstrip("+~")
+        field = key.split(".")[2]
+        if field not in fields:
+            near = closest(field, fields)
+            hint = f" Did you mean hydra.sweeper.{near[0]}?" if near else ""
+            raise ZooError(
+                f"{key}: the {name} sweeper has no key {field!r}.{hint} "
+                f"Allowed: {', '.join(fields)}."
+            )
+        value = override.value()
+        if field in ("n_trials", "n_jobs") and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            raise ZooError(f"{key}={value}: allowed: a whole number of at least 1, e.g. {key}=20.")
+
+
 def check_command_line(arguments: Sequence[str], config_dir: Path) -> None:
     """Refuse a misspelled group option or key of a ``train.py`` command line (see the
     module's docstring)."""
@@ -449,3 +535,5 @@ def check_command_line(arguments: Sequence[str], config_dir: Path) -> None:
     check_group_choices(overrides, config_dir)
     check_override_keys(overrides, config_dir)
     check_task_name(overrides)
+    check_run_folders(overrides)
+    check_sweeper_overrides(overrides)

@@ -93,6 +93,7 @@ def interruption(cfg: DictConfig, stop: BaseException) -> tuple[str, int]:
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
     signal_name, code = ("SIGTERM", 143) if isinstance(stop, SIGTERMException) else ("Ctrl-C", 130)
+    stage = getattr(stop, "zoo_stage", "training")
     last = latest_checkpoint(output_dir(cfg))
     overrides = task_overrides()
     if last is None:
@@ -104,7 +105,7 @@ def interruption(cfg: DictConfig, stop: BaseException) -> tuple[str, int]:
         kept += hydra_run_overrides()
         command = ["python train.py", *map(shlex.quote, kept), ckpt_path_override(last)]
         resume = f"to resume: {' '.join(command)}"
-    return f"training was interrupted ({signal_name}); {resume}", code
+    return f"{stage} was interrupted ({signal_name}); {resume}", code
 
 
 def task_overrides() -> list[str] | None:
@@ -319,7 +320,12 @@ def _train(cfg: DictConfig) -> dict[str, float]:
     )
 
     if cfg.get("train", True):
-        trainer.fit(task, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True)
+        with warnings.catch_warnings():
+            if cfg.get("ckpt_path"):  # a resumed run's checkpoint folder holds its checkpoints
+                warnings.filterwarnings("ignore", message=r"Checkpoint directory .* not empty")
+            trainer.fit(
+                task, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True
+            )
         if not any(key.startswith("val/") for key in trainer.callback_metrics):
             # Resumed from the end of training (a run killed while testing or exporting), or
             # stopped by max_steps before a validation: validate the final weights, so the
@@ -328,6 +334,26 @@ def _train(cfg: DictConfig) -> dict[str, float]:
         # Rank 0 writes the checkpoints in the background and has waited for them when fit
         # returns; the other ranks wait for it before they look for or load the best one.
         trainer.strategy.barrier("zoo: checkpoints written")
+    try:
+        return _test_and_export(
+            cfg, trainer, task, model, datamodule, run_dir, resolved_config, started
+        )
+    except (SystemExit, KeyboardInterrupt) as stop:
+        stop.zoo_stage = "testing and exporting"  # for interruption()'s message
+        raise
+
+
+def _test_and_export(
+    cfg: DictConfig,
+    trainer: L.Trainer,
+    task: ZooTask,
+    model: nn.Module,
+    datamodule: Any,
+    run_dir: Path,
+    resolved_config: dict[str, Any],
+    started: float,
+) -> dict[str, float]:
+    """After training: test the best weights, export them and write results.json."""
     fit_metrics = _scalar_metrics(trainer)
     best_path = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     if best_path and not Path(best_path).is_file():
