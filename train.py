@@ -18,14 +18,20 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import hydra
 from omegaconf import DictConfig
+from omegaconf.errors import InterpolationResolutionError
 
 from zoo.errors import ZooError
 
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="train")
 def main(cfg: DictConfig) -> float | None:
+    import signal
+
     from zoo.run import discard_if_unused, interruption, output_dir, train
 
+    # From here a Ctrl-C is a KeyboardInterrupt, which Lightning's loops and the handler
+    # below turn into the resume line; while Hydra composed the config it ended the process.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         metrics = train(cfg)
     # SystemExit: how Lightning ends a run stopped by Ctrl-C or SIGTERM; KeyboardInterrupt:
@@ -34,19 +40,29 @@ def main(cfg: DictConfig) -> float | None:
         message, code = interruption(cfg, stop)
         print(f"error: {message}", file=sys.stderr)
         sys.exit(code)
-    except ZooError as error:
+    except (ZooError, InterpolationResolutionError) as error:
         discard_if_unused(output_dir(cfg))
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {one_line(error)}", file=sys.stderr)
         sys.exit(2)
     return metrics.get(cfg.get("optimized_metric"))
 
 
+def one_line(error: Exception) -> str:
+    """The error's message; for an interpolation OmegaConf cannot resolve
+    (``optimizer.lr='${foo}'``), its first line and the key it belongs to."""
+    if isinstance(error, InterpolationResolutionError):
+        first_line = str(error).splitlines()[0]
+        allowed = "a value, or an interpolation of a key the config has"
+        return f"{error.full_key}: {first_line}; allowed: {allowed}."
+    return str(error)
+
+
 def _exit_on_ctrl_c(signum: int, frame: object) -> None:
-    """Ctrl-C while train.py imports torch and Lightning: nothing is written yet, so exit at
-    once (a KeyboardInterrupt in the middle of an import can leave numpy half-imported and end
-    in an unrelated traceback)."""
+    """Ctrl-C while train.py imports torch and Lightning and Hydra composes the config:
+    nothing is written yet, so exit at once (a KeyboardInterrupt in the middle of an import
+    can leave numpy half-imported and end in an unrelated traceback)."""
     print("error: interrupted (Ctrl-C) before training started.", file=sys.stderr, flush=True)
     os._exit(130)
 
@@ -67,7 +83,6 @@ def run_command_line() -> None:
     from zoo.config import register_resolvers  # imports torch and Lightning
 
     register_resolvers()
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # Lightning's loops handle it
     main()
 
 

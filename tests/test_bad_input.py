@@ -35,6 +35,7 @@ CASES = [
     (["optimizer.lr=abc"], r"optimizer\.lr must be a finite number > 0, got 'abc'"),
     (["optimizer.lr=inf"], r"optimizer\.lr must be a finite number > 0, got inf"),
     (["optimizer.lr=null"], r"optimizer\.lr must be a finite number > 0, got None"),
+    (["optimizer.lr=${{foo}}"], r"optimizer\.lr: Interpolation key 'foo' not found; allowed: "),
     # a callback argument against its annotation (EarlyStopping's patience: int)
     (
         ["callbacks.early_stopping.patience=abc"],
@@ -100,7 +101,7 @@ CASES = [
     ),
     (
         ["data.input_kind=tokens"],
-        r"model 'lenet5' takes image inputs, but data=digits gives tokens",
+        r"model 'lenet5' takes image inputs, but data=digits gives token",
     ),
     (["data.input_kind=pixels"], r"data\.input_kind must be one of image, vector, sequence"),
     (
@@ -143,7 +144,7 @@ CASES = [
     (["model=vit_tiny", "model.patch_size=5"], r"(patch|image).*32.*5|5.*32"),
     (
         ["model=gpt", "data=digits_rows"],
-        r"model 'gpt' does not do classification; it does: language_model\.",
+        r"model 'gpt' does not do classification; it does: task=language_model\.",
     ),
     (
         ["model=transformer", "data=copy"],
@@ -190,7 +191,7 @@ CASES = [
     (["model=lstm", "data=sine", "task=regression", "data.horizon=abc"], r"data\.horizon .*'abc'"),
     (
         ["model=lstm"],
-        r"model 'lstm' takes sequence or tokens inputs, but data=digits gives image "
+        r"model 'lstm' takes sequence or token inputs, but data=digits gives image "
         r"inputs of shape \[1, 32, 32\]; read images as sequences of rows: data=digits_rows, "
         r"or data\.as_sequence=rows augmentation=\[none\] with any image data",
     ),
@@ -281,6 +282,10 @@ CASES = [
         r"augmentation=\[none\] or options for sequence data \(jitter, scaling, time_mask\)",
     ),
     (["data=image_folder", "model=mlp"], r"required values not set: data\.num_classes, data\.r"),
+    (
+        ["data=image_folder", "data.root={empty_folder}", "data.num_classes=3"],
+        r"data\.root '.*' does not hold images in one sub-folder per class \(it has no sub",
+    ),
     # checkpoints
     (["ckpt_path=/no/such/last.ckpt"], r"ckpt_path '/no/such/last\.ckpt' does not exist"),
     (["ckpt_path={folder}"], r"ckpt_path '.*' is a folder, not a checkpoint file\.$"),
@@ -345,8 +350,8 @@ CASES = [
     (["trainer.accelerator=foo"], r"trainer\.accelerator must be one of auto, gpu, cpu, .*'foo'"),
     (["trainer.accelerator=tpu"], r"trainer\.accelerator=tpu is not available on this machine"),
     # autoencoders and GANs
-    (["model=dcgan"], r"model 'dcgan' does not do classification; it does: gan"),
-    (["task=gan"], r"model 'lenet5' does not do gan; it does: classification"),
+    (["model=dcgan"], r"model 'dcgan' does not do classification; it does: task=gan"),
+    (["task=gan"], r"model 'lenet5' does not do gan; it does: task=classification"),
     (["model=vae", "task=autoencoder", "task.noise=gausian"], r"task\.noise must be one of none"),
     (
         ["model=vae", "task=autoencoder", "task.noise=masking", "task.noise_level=1.5"],
@@ -463,6 +468,7 @@ def write_files(folder: Path) -> dict[str, str]:
         "text": str(folder / "notes.ckpt"),
         "empty": str(folder / "empty.ckpt"),
         "folder": str(folder / "a_run"),
+        "empty_folder": str(folder / "a_run"),
         "checkpoints": str(folder / "b_run" / "checkpoints"),
     }
 
@@ -562,7 +568,7 @@ def test_a_model_that_does_not_do_the_task_is_refused(make_config, monkeypatch):
     monkeypatch.setitem(registry._REGISTRY, "mlp", dataclasses.replace(info, tasks=("regression",)))
     cfg = make_config("model=mlp", "data=digits_flat")
     with pytest.raises(
-        ZooError, match=r"model 'mlp' does not do classification; it does: regression\."
+        ZooError, match=r"model 'mlp' does not do classification; it does: task=regression\."
     ):
         train(cfg)
     assert not Path(cfg.paths.output_dir, "checkpoints").exists()

@@ -309,3 +309,38 @@ def test_sweeper_keys_and_trial_counts_are_checked():
     with pytest.raises(ZooError, match="the basic sweeper has no key 'n_trials'"):
         check_command_line(["-m", "hydra.sweeper.n_trials=5"], CONFIGS)
     check_command_line(["-m", "hydra.sweeper.max_batch_size=2", "seed=1,2"], CONFIGS)
+
+
+@pytest.mark.parametrize("value", ["", "null", "''"])
+def test_an_empty_run_folder_is_refused(value):
+    """An empty hydra.run.dir would make the current folder (the repository) the run's."""
+    with pytest.raises(ZooError, match=r"hydra\.run\.dir is empty"):
+        check_command_line([f"hydra.run.dir={value}"], CONFIGS)
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["experiment=char_gpt", "+trainer.limit_train_batches=20"],  # the experiment sets it
+        ["+trainer.max_epochs=3"],
+        ["model=mlp", "+model.num_classes=3"],
+    ],
+)
+def test_adding_a_key_the_config_has_is_refused_as_hydra_does(arguments, tmp_path):
+    """'+key' adds a new key; Hydra refuses one the composed config already has in five
+    lines, six seconds in. Here it is one line with the override to use instead."""
+    key = arguments[-1][1:].split("=")[0]
+    with pytest.raises(ZooError, match=rf"the config already has {key} .*: {key}="):
+        check_command_line(arguments, CONFIGS)
+    assert hydra_refuses(arguments, tmp_path)
+    plain = [*arguments[:-1], arguments[-1][1:]]
+    check_command_line(plain, CONFIGS)
+    assert not hydra_refuses(plain, tmp_path)
+    # Hydra adds a key the config does not have or has as null, and merges a list or dict
+    for added in (
+        ["+trainer.limit_train_batches=20"],
+        ["+model.activation=relu"],
+        ["model=mlp", "+model.hidden_sizes=[8]"],
+    ):
+        check_command_line(added, CONFIGS)
+        assert not hydra_refuses(added, tmp_path)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -203,3 +204,23 @@ def test_vector_models_preprocess_arrays():
         from zoo.preprocessing import Preprocess
 
         Preprocess("tokens", [8])
+
+
+def test_a_command_piped_into_a_reader_that_stops_early_ends_quietly():
+    """``python -m zoo.generate ... | head``: the reader closes the pipe, and the command ends
+    without Python's BrokenPipeError traceback."""
+    import subprocess
+    import sys
+
+    program = (
+        "from zoo.cli import run_command\n"
+        "def main():\n"
+        "    for _ in range(100_000):\n"
+        "        print('a line of generated text')\n"
+        "    return 0\n"
+        "run_command(main)\n"
+    )
+    command = f"{shlex.quote(sys.executable)} -c {shlex.quote(program)} | head -c 10"
+    result = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=60)
+    assert result.stdout == "a line of "
+    assert result.stderr == ""

@@ -98,6 +98,10 @@ def test_load_checkpoint_needs_no_config(make_config):
     exported = load_pretrained(Path(cfg.paths.output_dir) / "model").eval()
     x = torch.randn(3, 64)
     torch.testing.assert_close(model(x), exported(x))  # one epoch: last is the best
+    # the run's folder stands for its exported model/, as in zoo.predict
+    from_run = load_pretrained(cfg.paths.output_dir).eval()
+    torch.testing.assert_close(from_run(x), exported(x))
+    assert from_run.class_names == exported.class_names
 
 
 def test_unknown_weights_name_lists_the_known_ones():

@@ -412,3 +412,60 @@ def test_ctrl_c_while_testing_says_so_and_how_to_resume(make_config, monkeypatch
     assert f"ckpt_path={last}" in line
     resumed = train(make_config(*FAST_FLAT, "trainer.max_epochs=1", f"ckpt_path={last}"))
     assert "test/acc" in resumed
+
+
+@pytest.mark.parametrize(
+    "name", ["last.ckpt", "epoch=8-step=180.ckpt", 'it\'s "mine", [1] $HOME.ckpt']
+)
+def test_the_resume_override_survives_the_shell_and_hydra(make_config, tmp_path, name):
+    """The ckpt_path=... the interrupt line and the refusals print is pasted into a shell:
+    a run folder with a space (or a checkpoint name with '=', quotes, brackets) comes back
+    to train.py as the same path."""
+    from zoo.checkpointing import ckpt_path_override
+
+    path = tmp_path / "my runs" / name
+    [argument] = shlex.split(ckpt_path_override(path))
+    assert make_config(argument).ckpt_path == str(path)
+
+
+def test_a_folder_of_runs_is_not_one_run(tmp_path):
+    """latest_checkpoint looks where a run keeps its checkpoints, not into the runs below a
+    folder of runs (hydra.run.dir=outputs/runs) or into hidden folders (.venv)."""
+    from zoo.checkpointing import latest_checkpoint
+
+    other_run = tmp_path / "2026-12-05_train" / "checkpoints"
+    other_run.mkdir(parents=True)
+    (other_run.parent / ".hydra").mkdir()
+    (other_run / "epoch_000.ckpt").write_bytes(b"")
+    hidden = tmp_path / ".venv" / "checkpoints"
+    hidden.mkdir(parents=True)
+    (hidden / "x.ckpt").write_bytes(b"")
+    assert latest_checkpoint(tmp_path) is None
+    lightnings = tmp_path / "csv" / "checkpoints" / "epoch=0-step=20.ckpt"
+    lightnings.parent.mkdir(parents=True)
+    lightnings.write_bytes(b"")
+    assert latest_checkpoint(tmp_path) == lightnings
+    assert latest_checkpoint(other_run.parent) == other_run / "epoch_000.ckpt"
+
+
+def test_ctrl_c_is_an_interrupt_again_after_lightnings_teardown():
+    """DDP's teardown leaves SIGINT at the system default, under which Ctrl-C while testing or
+    exporting would kill the process without the resume line; a user's handler stays."""
+    import signal
+
+    from zoo.run import interruptible_again
+
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        interruptible_again()
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+        def users_handler(signum, frame):
+            pass
+
+        signal.signal(signal.SIGINT, users_handler)
+        interruptible_again()
+        assert signal.getsignal(signal.SIGINT) is users_handler
+    finally:
+        signal.signal(signal.SIGINT, before)

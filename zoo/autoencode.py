@@ -50,6 +50,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from zoo.cli import run_command
 from zoo.errors import ZooError
 from zoo.noise import NOISE_KINDS, check_noise, corrupt
 from zoo.weights import CONFIG_NAME, load_pretrained, read_pretrained_config, run_model_folder
@@ -644,4 +645,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_command(main)

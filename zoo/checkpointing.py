@@ -25,6 +25,8 @@ import copy
 import io
 import logging
 import os
+import re
+import shlex
 import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -143,15 +145,49 @@ def _link(source: Path, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def ckpt_path_override(path: Path | str) -> str:
+    """``ckpt_path=PATH`` as a shell command line takes it: quoted for Hydra when the path
+    holds an '=' (as Lightning's checkpoint names do), a space or another character its
+    override grammar reads, and then for the shell."""
+    text = str(path)
+    if re.fullmatch(r"[\w./+@%-]+", text):
+        return f"ckpt_path={text}"
+    hydra_quoted = '"' + text.replace('"', '\\"') + '"'
+    return shlex.quote(f"ckpt_path={hydra_quoted}")
+
+
 def latest_checkpoint(run_dir: Path) -> Path | None:
-    """The run's ``checkpoints/last.ckpt``, else the newest checkpoint anywhere in its folder
-    (Lightning's own checkpoint callback, when the zoo's are not configured, writes
-    ``<logger>/checkpoints/epoch=N-step=M.ckpt``); None if there is none."""
+    """The run's ``checkpoints/last.ckpt``, else its newest checkpoint (Lightning's own
+    checkpoint callback, when the zoo's are not configured, writes
+    ``<logger>/checkpoints/epoch=N-step=M.ckpt``), not one of a run in a folder below it;
+    None if there is none."""
     last = run_dir / "checkpoints" / "last.ckpt"
     if last.is_file():
         return last
-    found = [path for path in run_dir.rglob("*.ckpt") if not path.name.startswith(".")]
+    found = [
+        path
+        for pattern in _CHECKPOINT_FOLDERS
+        for path in run_dir.glob(pattern)
+        if not any(part.startswith(".") for part in path.relative_to(run_dir).parts)
+        and not _in_another_run(path, run_dir)
+    ]
     return max(found, key=lambda path: path.stat().st_mtime) if found else None
+
+
+# Where a run's checkpoints are: zoo's callback's folder, and Lightning's default callback's
+# ``<logger>/checkpoints`` or ``<logger>/<version>/checkpoints``.
+_CHECKPOINT_FOLDERS = ("checkpoints/*.ckpt", "*/checkpoints/*.ckpt", "*/*/checkpoints/*.ckpt")
+
+
+def _in_another_run(checkpoint: Path, run_dir: Path) -> bool:
+    """Whether ``checkpoint`` lies in a run folder inside ``run_dir`` (``run_dir`` being a
+    folder of runs, such as outputs/runs): a folder with Hydra's record of its config."""
+    folder = checkpoint.parent.parent
+    while folder != run_dir:
+        if (folder / ".hydra").is_dir():
+            return True
+        folder = folder.parent
+    return False
 
 
 class RunCheckpoint(ModelCheckpoint):

@@ -164,12 +164,15 @@ def _parent(path: str) -> str:
     return path.rpartition(".")[0]
 
 
-def _key_paths(value: Any, prefix: str) -> Iterable[str]:
-    yield prefix
+def _key_paths(value: Any, prefix: str, set_only: bool = False) -> Iterable[str]:
+    """The dotted keys in ``value`` (with ``set_only``, those whose value is not null)."""
+    if not (set_only and value is None):
+        yield prefix
     if isinstance(value, dict):
         for key, item in value.items():
             if key != "defaults":
-                yield from _key_paths(item, f"{prefix}.{key}" if prefix else str(key))
+                path = f"{prefix}.{key}" if prefix else str(key)
+                yield from _key_paths(item, path, set_only)
 
 
 @functools.cache
@@ -308,19 +311,21 @@ def selected_options(overrides: Sequence[Any], config_dir: Path) -> dict[str, li
 
 
 def selected_key_paths(
-    overrides: Sequence[Any], config_dir: Path
+    overrides: Sequence[Any], config_dir: Path, set_only: bool = False
 ) -> tuple[frozenset[str], dict[str, list[str]]] | None:
     """The keys of the config ``overrides`` compose (train.yaml's and those of the options
-    :func:`selected_options` finds), with that selection; None where the selection is not
-    followed (see :class:`_UnfollowedSelectionError`)."""
+    :func:`selected_options` finds; with ``set_only``, those some file sets to a value other
+    than null), with that selection; None where the selection is not followed (see
+    :class:`_UnfollowedSelectionError`)."""
     try:
         selection = selected_options(overrides, config_dir)
-        keys = set(_key_paths(_content(config_dir / "train.yaml"), ""))
+        keys = set(_key_paths(_content(config_dir / "train.yaml"), "", set_only))
         for group, options in selection.items():
             keys.add(group.replace("/", "."))
             for option in options:
                 for file in _option_files(config_dir, group, option):
-                    keys.update(_key_paths(_content(file), _package(file, config_dir)))
+                    package = _package(file, config_dir)
+                    keys.update(_key_paths(_content(file), package, set_only))
     except _UnfollowedSelectionError:
         return None
     return frozenset(path for path in keys if path and path.split(".")[0] != "hydra"), selection
@@ -392,7 +397,9 @@ def _options_having(config_dir: Path, group: str, path: str) -> list[str]:
 def check_override_keys(overrides: Sequence[Any], config_dir: Path) -> None:
     """Refuse a ``key=value`` or ``~key`` whose key is not in the config the command line
     composes (Hydra refuses them too: the composed config is a struct), and a ``+key=value``
-    adding a top-level key train.py does not read, naming the closest key. The composed
+    adding a top-level key train.py does not read, naming the closest key, or a key the
+    config already sets (Hydra refuses it in five lines unless the value is a list or a dict;
+    ``++key`` sets either). The composed
     config's keys are those of the selected options (:func:`selected_key_paths`), else those
     of every config. Keys added earlier on the same command line count as known, with the
     keys of a dict they add; a list's items (``tags.0``) are left to Hydra."""
@@ -404,6 +411,16 @@ def check_override_keys(overrides: Sequence[Any], config_dir: Path) -> None:
         if key.startswith("hydra") or "/" in key or (config_dir / key).is_dir():
             continue  # Hydra's settings; groups (options checked by check_group_choices)
         parts = key.split(".")
+        if override.is_add() and not isinstance(override.value(), dict | list):
+            already_set = selected_key_paths(overrides, config_dir, set_only=True)
+        else:
+            already_set = None
+        if already_set is not None and key in already_set[0]:
+            value = override.get_value_element_as_str()
+            raise ZooError(
+                f"+{key}={value}: the config already has {key} (Hydra adds only new keys with "
+                f"'+'); set it without the '+': {key}={value}."
+            )
         if override.is_add() or override.is_force_add():
             if len(parts) == 1 and key not in known and key not in ROOT_KEYS:
                 raise _unknown_key(key, frozenset(known))
@@ -455,7 +472,12 @@ def check_run_folders(overrides: Sequence[Any]) -> None:
         if override.key_or_group not in RUN_FOLDER_KEYS or override.is_delete():
             continue
         value = override.value()  # a sweep's values are left to each job's own check
-        if not isinstance(value, str) or "${" in value or not value:
+        if value == "" or value is None:
+            raise ZooError(
+                f"{override.key_or_group} is empty; allowed: a folder you can write to, e.g. "
+                f"{override.key_or_group}=outputs/my_run."
+            )
+        if not isinstance(value, str) or "${" in value:
             continue  # interpolations resolve when Hydra composes the config
         folder = Path(value).expanduser().absolute()
         missing = [p for p in (folder, *folder.parents) if not p.exists()]

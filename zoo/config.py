@@ -15,7 +15,7 @@ import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from zoo.augment import build_augmentation
-from zoo.checkpointing import latest_checkpoint
+from zoo.checkpointing import ckpt_path_override, latest_checkpoint
 from zoo.config_checks import check_keys, check_values, import_path
 from zoo.data.base import AS_SEQUENCE_CHOICES, as_sequence_shape
 from zoo.errors import ZooError
@@ -269,7 +269,8 @@ def check_task_fits(task: type[ZooTask], info: ModelInfo, data: DictConfig) -> N
     """Refuse a task the model does not do, or whose targets the data does not give."""
     _require(
         task.kind in info.tasks,
-        f"model {info.name!r} does not do {task.kind}; it does: {', '.join(info.tasks)}.",
+        f"model {info.name!r} does not do {task.kind}; it does: "
+        f"{', '.join(f'task={kind}' for kind in info.tasks)}.",
     )
     target_kind = data.get("target_kind")
     _require(
@@ -340,8 +341,8 @@ def check_model_fits_data(
         hint = ""
     _require(
         kind in info.input_kinds,
-        f"model {info.name!r} takes {' or '.join(info.input_kinds)} inputs, but "
-        f"{_data_name(data)} gives {kind} inputs"
+        f"model {info.name!r} takes {' or '.join(k.removesuffix('s') for k in info.input_kinds)} "
+        f"inputs, but {_data_name(data)} gives {kind.removesuffix('s')} inputs"
         + (f" of shape {list(shape)}" if shape is not None else "")
         + (hint or "."),
     )
@@ -507,7 +508,7 @@ def check_run_folder(cfg: DictConfig) -> None:
         return
     raise ZooError(
         f"the run folder {str(folder)!r} already holds a run's checkpoints; resume that run "
-        f"with its overrides and ckpt_path={resume}, or write this one to another folder "
+        f"with its overrides and {ckpt_path_override(resume)}, or write this one to another folder "
         "(hydra.run.dir=...)."
     )
 

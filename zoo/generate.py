@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from zoo.cli import run_command
 from zoo.data.text import CharVocabulary
 from zoo.errors import ZooError
 from zoo.models.layers import evaluating
@@ -221,4 +222,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_command(main)

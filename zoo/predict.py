@@ -25,6 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from zoo.cli import run_command
 from zoo.errors import ZooError
 from zoo.models.layers import evaluating
 from zoo.preprocessing import Preprocess, image_files
@@ -45,8 +46,8 @@ def load_for_prediction(source: str) -> nn.Module:
     )
     if kind not in (None, "image"):
         raise ZooError(
-            f"{source!r} takes {kind} inputs; zoo.predict reads images (for text, "
-            "python -m zoo.generate; for other inputs, zoo.load_pretrained in Python)."
+            f"{source!r} takes {kind.removesuffix('s')} inputs; zoo.predict reads images "
+            "(for text, python -m zoo.generate; for other inputs, zoo.load_pretrained in Python)."
         )
     model = load_pretrained(path if path.is_dir() else source)
     tasks = get_model_info(model.zoo_spec["name"]).tasks
@@ -173,8 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         model = load_for_prediction(args.source)
         if model.preprocess.input_kind != "image":
             raise ZooError(
-                f"{args.source!r} takes {model.preprocess.input_kind} inputs; zoo.predict "
-                "reads images (use zoo.load_pretrained(...).preprocess on arrays)."
+                f"{args.source!r} takes {model.preprocess.input_kind.removesuffix('s')} inputs; "
+                "zoo.predict reads images (use zoo.load_pretrained(...).preprocess on arrays)."
             )
         files = image_files(args.images)
         failures: list[ZooError] = []
@@ -208,4 +209,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_command(main)

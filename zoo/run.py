@@ -13,7 +13,9 @@ import logging
 import platform
 import shlex
 import shutil
+import signal
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -31,7 +33,7 @@ from torch import nn
 
 from zoo.attention_logging import AttentionMapLogger
 from zoo.augment import build_augmentation
-from zoo.checkpointing import AtomicCheckpointIO, latest_checkpoint
+from zoo.checkpointing import AtomicCheckpointIO, ckpt_path_override, latest_checkpoint
 from zoo.config import (
     check_config,
     check_monitored_metrics,
@@ -77,12 +79,17 @@ def output_dir(cfg: DictConfig) -> Path:
 
 def discard_if_unused(run_dir: Path) -> None:
     """Remove the folder of a run that was refused before it trained (it holds only its log,
-    the lock and Hydra's record), so mistakes leave no empty runs behind; any other folder
-    stays."""
+    the lock, Hydra's record and empty folders), so mistakes leave no empty runs behind; any
+    other folder stays."""
     if not run_dir.is_dir():
         return
-    names = {p.name for p in run_dir.iterdir()}
-    if all(name in {".hydra", LOCK_NAME} or name.endswith(".log") for name in names):
+
+    def unused(entry: Path) -> bool:
+        if entry.name in (".hydra", LOCK_NAME) or entry.name.endswith(".log"):
+            return True
+        return entry.is_dir() and not any(entry.iterdir())  # a logger's empty folder
+
+    if all(unused(entry) for entry in run_dir.iterdir()):
         shutil.rmtree(run_dir, ignore_errors=True)
 
 
@@ -108,6 +115,15 @@ def interruption(cfg: DictConfig, stop: BaseException) -> tuple[str, int]:
     return f"{stage} was interrupted ({signal_name}); {resume}", code
 
 
+def interruptible_again() -> None:
+    """Make Ctrl-C a ``KeyboardInterrupt`` again after a Lightning ``fit`` or ``test``: its
+    teardown leaves SIGINT at the system default, which kills the process without a word
+    (and without the resume line). A handler someone else installed is left alone."""
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if in_main_thread and signal.getsignal(signal.SIGINT) in (signal.SIG_DFL, signal.SIG_IGN):
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def task_overrides() -> list[str] | None:
     """The command-line overrides this run was started with; None outside a Hydra run."""
     return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else None
@@ -125,12 +141,6 @@ def hydra_run_overrides() -> list[str]:
     return [
         o for o in HydraConfig.get().overrides.hydra if not o.lstrip("+~").startswith(_SWEEP_ONLY)
     ]
-
-
-def ckpt_path_override(path: Path) -> str:
-    """``ckpt_path=PATH`` as a shell command line takes it (quoted for Hydra when the path
-    holds an '=', as Lightning's checkpoint names do)."""
-    return f"'ckpt_path=\"{path}\"'" if "=" in str(path) else f"ckpt_path={path}"
 
 
 def command_line() -> str:
@@ -242,10 +252,14 @@ class _DropAdvertisement(logging.Filter):
 
 def quiet_noise() -> None:
     """Hide messages a user can do nothing about: a deprecation inside Lightning, its
-    advertisement, and its hint to log less often than every batch on small data sets."""
+    advertisement, its hint to log less often than every batch on small data sets, and its
+    advice to sync values across processes that torchmetrics has already gathered."""
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
     warnings.filterwarnings("ignore", message=r"The number of training batches .* logging")
     warnings.filterwarnings("ignore", message=r"Precision .* is not supported by the model summary")
+    # under DDP, at every epoch-level self.log: the tasks log torchmetrics values, which
+    # compute() has already gathered across processes
+    warnings.filterwarnings("ignore", message=r"It is recommended to use `self\.log\(.*sync_dist")
     for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, _DropAdvertisement) for f in logger.filters):
@@ -293,12 +307,13 @@ def _train(cfg: DictConfig) -> dict[str, float]:
     quiet_noise()
     check_config(cfg)
     write_hydra_record(output_dir(cfg), cfg)
-    # before seeding (which prints a line): a bad callback argument is refused in one line
+    # before seeding (which prints a line): a bad callback or data argument is refused in
+    # one line (data modules draw with generators of their own, never the global one)
     callbacks = _instantiate_all(cfg.get("callbacks"))
+    datamodule = instantiate_config(cfg.data)
     L.seed_everything(cfg.seed, workers=True)
     run_dir = output_dir(cfg)
 
-    datamodule = instantiate_config(cfg.data)
     model = build_model(cfg)
     if cfg.get("channels_last"):
         model = model.to(memory_format=torch.channels_last)
@@ -326,6 +341,7 @@ def _train(cfg: DictConfig) -> dict[str, float]:
             trainer.fit(
                 task, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True
             )
+        interruptible_again()
         if not any(key.startswith("val/") for key in trainer.callback_metrics):
             # Resumed from the end of training (a run killed while testing or exporting), or
             # stopped by max_steps before a validation: validate the final weights, so the
@@ -378,6 +394,7 @@ def _test_and_export(
             weights_only=True,
             verbose=False,
         )
+        interruptible_again()
     metrics = _final_metrics(fit_metrics, test_results)
 
     if trainer.is_global_zero:

@@ -31,6 +31,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from zoo.cli import run_command
 from zoo.errors import ZooError
 from zoo.weights import CONFIG_NAME, load_pretrained, read_pretrained_config, run_model_folder
 
@@ -187,4 +188,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_command(main)

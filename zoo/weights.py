@@ -458,7 +458,8 @@ set_weights_loader(build_with_weights)
 
 
 def load_pretrained(source: str | os.PathLike, **overrides: Any) -> nn.Module:
-    """Rebuild the model saved in the folder ``source`` (or named by the weights registry,
+    """Rebuild the model saved in the folder ``source`` (an exported model folder, or a
+    training run's folder holding one in ``model/``; or weights named by the registry,
     ``"lenet5.digits"``) and load its weights.
 
     The folder's ``config.json`` is available afterwards as ``model.pretrained_config``; a
@@ -484,8 +485,9 @@ def load_pretrained(source: str | os.PathLike, **overrides: Any) -> nn.Module:
                 f"model.safetensors) nor registered weights; shipped: {', '.join(shipped)} "
                 "(zoo.pretrained.list_pretrained() lists all)."
             )
-    name = read_pretrained_config(source)["model"]["name"]
-    return get_model_info(name).builder(weights=source, **overrides)
+    folder = run_model_folder(source)  # a training run's folder: its exported model/
+    name = read_pretrained_config(folder)["model"]["name"]
+    return get_model_info(name).builder(weights=folder, **overrides)
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:

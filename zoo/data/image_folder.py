@@ -31,6 +31,20 @@ RESIZE_MODES = ("crop", "stretch")
 MAX_READERS = 8
 
 
+def _check_class_folders(root: Path, key: str) -> None:
+    """A ``ZooError`` if ``root`` is not a folder with at least one sub-folder."""
+    if not root.is_dir():
+        raise ZooError(
+            f"data.{key} {str(root)!r} is not a folder: it should hold one sub-folder "
+            "of images per class (torchvision's ImageFolder layout)."
+        )
+    if not any(entry.is_dir() for entry in os.scandir(root)):
+        raise ZooError(
+            f"data.{key} {str(root)!r} does not hold images in one sub-folder per class "
+            "(it has no sub-folder)."
+        )
+
+
 class ImageFolderDataModule(TensorDataModule):
     """Images from class sub-folders as ``uint8`` ``channels×image_size×image_size`` tensors.
 
@@ -68,6 +82,11 @@ class ImageFolderDataModule(TensorDataModule):
             raise ZooError(f"data.resize must be one of {', '.join(RESIZE_MODES)}, got {resize!r}.")
         self.root = Path(root).expanduser()
         self.test_root = Path(test_root).expanduser() if test_root else None
+        # refused here, before training starts, when nothing can be read (images are
+        # listed and decoded only in setup)
+        for key, folder in (("root", self.root), ("test_root", self.test_root)):
+            if folder is not None:
+                _check_class_folders(folder, key)
         self.image_size = image_size
         self.channels = channels
         self.resize = resize
@@ -75,11 +94,7 @@ class ImageFolderDataModule(TensorDataModule):
     # -- reading ----------------------------------------------------------------------------
     def _folder(self, root: Path, key: str) -> datasets.ImageFolder:
         """torchvision's file listing of ``root`` (no image is decoded here)."""
-        if not root.is_dir():
-            raise ZooError(
-                f"data.{key} {str(root)!r} is not a folder: it should hold one sub-folder "
-                "of images per class (torchvision's ImageFolder layout)."
-            )
+        _check_class_folders(root, key)
         try:
             return datasets.ImageFolder(str(root))
         except FileNotFoundError as error:
