@@ -20,7 +20,7 @@ import hydra
 from omegaconf import DictConfig
 from omegaconf.errors import InterpolationResolutionError
 
-from zoo.errors import ZooError
+from zoo.errors import ZooError, one_line
 
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="train")
@@ -47,16 +47,6 @@ def main(cfg: DictConfig) -> float | None:
         print(f"error: {one_line(error)}", file=sys.stderr)
         sys.exit(2)
     return metrics.get(cfg.get("optimized_metric"))
-
-
-def one_line(error: Exception) -> str:
-    """The error's message; for an interpolation OmegaConf cannot resolve
-    (``optimizer.lr='${foo}'``), its first line and the key it belongs to."""
-    if isinstance(error, InterpolationResolutionError):
-        first_line = str(error).splitlines()[0]
-        allowed = "a value, or an interpolation of a key the config has"
-        return f"{error.full_key}: {first_line}; allowed: {allowed}."
-    return str(error)
 
 
 def _exit_on_ctrl_c(signum: int, frame: object) -> None:

@@ -469,3 +469,24 @@ def test_ctrl_c_is_an_interrupt_again_after_lightnings_teardown():
         assert signal.getsignal(signal.SIGINT) is users_handler
     finally:
         signal.signal(signal.SIGINT, before)
+
+
+def test_an_interrupted_sweep_job_says_the_later_jobs_did_not_run(make_config):
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+    from omegaconf import open_dict, read_write
+
+    from zoo.run import interruption
+
+    cfg = make_config()
+    line, _ = interruption(cfg, SystemExit(1))
+    assert "sweep" not in line
+    with read_write(cfg.hydra), open_dict(cfg):
+        cfg.hydra.mode = RunMode.MULTIRUN
+        cfg.hydra.job.num = 3
+    HydraConfig().set_config(cfg)
+    line, code = interruption(cfg, SystemExit(1))
+    assert code == 130
+    assert line.startswith(
+        "training was interrupted (Ctrl-C) in job #3 of a sweep, whose later jobs did not run; "
+    )

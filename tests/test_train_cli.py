@@ -128,6 +128,27 @@ def test_multirun_sweeps_each_value(tmp_path):
         assert results["config"]["optimizer"]["_target_"] == f"torch.optim.{optimizer}"
 
 
+def test_a_bad_value_in_a_later_sweep_job_is_refused_before_any_job_trains(tmp_path):
+    """Each job checks its own config when it starts; job #0 also checks the later ones, so
+    job #1's bad learning rate stops the sweep before job #0 trains."""
+    result = run_train(
+        "-m",
+        "optimizer.lr=0.01,-1",
+        "debug=fdr",
+        "model=mlp",
+        "data=digits_flat",
+        "augmentation=[none]",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: sweep job #1 (optimizer.lr=-1 debug=fdr model=mlp data=digits_flat "
+        "augmentation=[none]): optimizer.lr must be a finite number > 0, got -1. "
+        "No job was run."
+    )
+    assert not list(tmp_path.rglob("results.json")) and not list(tmp_path.rglob("*.ckpt"))
+
+
 def test_ddp_on_two_cpu_processes(tmp_path):
     result = run_train(
         "trainer=ddp_cpu",

@@ -25,3 +25,16 @@ def unknown_name_error(kind: str, name: str, choices: Iterable[str]) -> ZooError
     suggestions = closest(name, choices)
     hint = f" Did you mean {', '.join(repr(s) for s in suggestions)}?" if suggestions else ""
     return ZooError(f"unknown {kind} {name!r}.{hint} Available: {', '.join(choices)}.")
+
+
+def one_line(error: Exception) -> str:
+    """A ``ZooError``'s message; for an interpolation OmegaConf cannot resolve
+    (``optimizer.lr='${foo}'``), the first line of its message and the key it belongs to."""
+    if isinstance(error, ZooError):
+        return str(error)
+    first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+    full_key = getattr(error, "full_key", None)
+    if not full_key:
+        return first_line
+    allowed = "a value, or an interpolation of a key the config has"
+    return f"{full_key}: {first_line}; allowed: {allowed}."

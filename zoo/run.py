@@ -42,6 +42,7 @@ from zoo.config import (
 )
 from zoo.errors import ZooError
 from zoo.run_folder import LOCK_NAME, hold_run_folder, write_hydra_record
+from zoo.sweep_check import check_sweep_jobs
 from zoo.tasks import ZooTask
 from zoo.weights import load_checkpoint_weights, save_pretrained, write_json
 
@@ -112,7 +113,20 @@ def interruption(cfg: DictConfig, stop: BaseException) -> tuple[str, int]:
         kept += hydra_run_overrides()
         command = ["python train.py", *map(shlex.quote, kept), ckpt_path_override(last)]
         resume = f"to resume: {' '.join(command)}"
-    return f"{stage} was interrupted ({signal_name}); {resume}", code
+    return f"{stage} was interrupted ({signal_name}){_sweep_note()}; {resume}", code
+
+
+def _sweep_note() -> str:
+    """For a job of a sweep (``-m``): which one, and that the jobs after it did not run (the
+    resume command resumes this job alone)."""
+    if not HydraConfig.initialized():
+        return ""
+    from hydra.types import RunMode
+
+    hydra = HydraConfig.get()
+    if hydra.mode != RunMode.MULTIRUN:
+        return ""
+    return f" in job #{hydra.job.num} of a sweep, whose later jobs did not run"
 
 
 def interruptible_again() -> None:
@@ -306,6 +320,7 @@ def _train(cfg: DictConfig) -> dict[str, float]:
     started = time.perf_counter()
     quiet_noise()
     check_config(cfg)
+    check_sweep_jobs(check_config)  # job #0 of a sweep: every later job's config too
     write_hydra_record(output_dir(cfg), cfg)
     # before seeding (which prints a line): a bad callback or data argument is refused in
     # one line (data modules draw with generators of their own, never the global one)
