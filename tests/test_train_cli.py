@@ -111,16 +111,12 @@ def test_default_run_reaches_98_percent_and_exports_a_loadable_model(tmp_path):
     assert accuracy == pytest.approx(results["metrics"]["test/acc"], abs=1e-6)
 
 
+# a sweep's jobs: one batch of each stage of the MLP on flat digits
+SWEEP_JOB = ["debug=fdr", "model=mlp", "data=digits_flat", "augmentation=[none]"]
+
+
 def test_multirun_sweeps_each_value(tmp_path):
-    result = run_train(
-        "-m",
-        "optimizer=sgd,adam",
-        "debug=fdr",
-        "model=mlp",
-        "data=digits_flat",
-        "augmentation=[none]",
-        cwd=tmp_path,
-    )
+    result = run_train("-m", "optimizer=sgd,adam", *SWEEP_JOB, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     (sweep,) = list((tmp_path / "outputs" / "multiruns").iterdir())
     for job, optimizer in ((0, "SGD"), (1, "Adam")):
@@ -131,15 +127,7 @@ def test_multirun_sweeps_each_value(tmp_path):
 def test_a_bad_value_in_a_later_sweep_job_is_refused_before_any_job_trains(tmp_path):
     """Each job checks its own config when it starts; job #0 also checks the later ones, so
     job #1's bad learning rate stops the sweep before job #0 trains."""
-    result = run_train(
-        "-m",
-        "optimizer.lr=0.01,-1",
-        "debug=fdr",
-        "model=mlp",
-        "data=digits_flat",
-        "augmentation=[none]",
-        cwd=tmp_path,
-    )
+    result = run_train("-m", "optimizer.lr=0.01,-1", *SWEEP_JOB, cwd=tmp_path)
     assert result.returncode == 2, result.stderr[-3000:]
     assert result.stderr.strip().splitlines()[-1] == (
         "error: sweep job #1 (optimizer.lr=-1 debug=fdr model=mlp data=digits_flat "
