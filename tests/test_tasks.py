@@ -249,3 +249,23 @@ def test_step_values_are_written_under_their_own_step(make_config):
         assert float(row["train/loss_step"]) == pytest.approx(
             RecordLosses.losses[int(row["step"])], rel=1e-6
         )
+
+
+def test_the_epoch_mean_keeps_nan_and_its_weights():
+    """A NaN batch loss makes the epoch's loss NaN (which the task refuses in one line), not
+    a finite mean of the other batches with torchmetrics' warning; the mean stays weighted
+    by batch size."""
+    import warnings
+
+    from zoo.tasks.base import mean_metric
+
+    weighted = mean_metric()
+    weighted.update(torch.tensor(1.0), 3)
+    weighted.update(torch.tensor(3.0), 1)
+    assert weighted.compute().item() == pytest.approx((1.0 * 3 + 3.0 * 1) / 4)
+    diverged = mean_metric()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        diverged.update(torch.tensor(1.0), 64)
+        diverged.update(torch.tensor(float("nan")), 64)
+        assert torch.isnan(diverged.compute())

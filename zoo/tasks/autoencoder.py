@@ -29,13 +29,13 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics import MeanMetric, MeanSquaredError, Metric
+from torchmetrics import MeanSquaredError, Metric
 
 from zoo.errors import ZooError
 from zoo.kinds import TARGET_KINDS
 from zoo.models.autoencoder import VAEOutput, kl_divergence
 from zoo.noise import check_noise, corrupt
-from zoo.tasks.base import ZooTask, batch_inputs
+from zoo.tasks.base import ZooTask, batch_inputs, mean_metric
 
 STAGES = ("train", "val", "test")
 LOSSES = ("mse", "bce")
@@ -100,11 +100,11 @@ class AutoencoderTask(ZooTask):
         self.beta = float(beta)
         self.noise = noise
         self.noise_level = float(noise_level)
-        self.mean_loss = nn.ModuleDict({f"{s}_": MeanMetric() for s in STAGES})
+        self.mean_loss = nn.ModuleDict({f"{s}_": mean_metric() for s in STAGES})
         self.mse = nn.ModuleDict({f"{s}_": MeanSquaredError() for s in STAGES})
         # the metrics of a VAE's two terms, and of its ELBO where it is one (bce)
         self.vae_metrics = nn.ModuleDict(
-            {f"{s}_{name}": MeanMetric() for s in STAGES for name in self.vae_metric_names}
+            {f"{s}_{name}": mean_metric() for s in STAGES for name in self.vae_metric_names}
         )
         self._grid: list[torch.Tensor] | None = None
 

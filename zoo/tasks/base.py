@@ -18,13 +18,24 @@ import torch
 from torch import nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LambdaLR
-from torchmetrics import MaxMetric, Metric, MinMetric
+from torchmetrics import MaxMetric, MeanMetric, Metric, MinMetric
 
 from zoo.errors import ZooError
 from zoo.tasks.optim import l1_penalty, parameter_groups
 from zoo.tasks.pending_updates import PendingUpdates
 
 OptimizerFactory = Callable[..., Optimizer]
+
+
+def mean_metric() -> MeanMetric:
+    """A torchmetrics mean that keeps NaN and inf: a diverging loss must show in the
+    epoch's value, which the task refuses in one line. torchmetrics' default drops NaN
+    values with a warning, so an epoch with some NaN batches would look finite. A NaN is
+    replaced by NaN (a float strategy); ``"disable"`` would skip the check but also drop
+    the weights (torchmetrics 1.x), making the weighted mean a plain one."""
+    return MeanMetric(nan_strategy=math.nan)
+
+
 SchedulerFactory = Callable[..., dict[str, Any]]
 
 

@@ -14,10 +14,10 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics import MeanMetric, Metric
+from torchmetrics import Metric
 from torchmetrics.classification import MulticlassAccuracy
 
-from zoo.tasks.base import ZooTask, batch_inputs
+from zoo.tasks.base import ZooTask, batch_inputs, mean_metric
 
 STAGES = ("train", "val", "test")
 
@@ -71,7 +71,7 @@ class ClassificationTask(ZooTask):
                 for stage in STAGES
             }
         )
-        self.mean_loss = nn.ModuleDict({f"{stage}_": MeanMetric() for stage in STAGES})
+        self.mean_loss = nn.ModuleDict({f"{stage}_": mean_metric() for stage in STAGES})
 
     def loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(logits, targets, label_smoothing=self.label_smoothing)

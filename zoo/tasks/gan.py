@@ -27,11 +27,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics import MeanMetric, Metric
+from torchmetrics import Metric
 
 from zoo.errors import ZooError
 from zoo.kinds import TARGET_KINDS
-from zoo.tasks.base import ZooTask, batch_inputs
+from zoo.tasks.base import ZooTask, batch_inputs, mean_metric
 from zoo.tasks.optim import parameter_groups
 
 STAGES = ("val", "test")
@@ -105,7 +105,7 @@ class GANTask(ZooTask):
         self.num_samples = num_samples
         self.sample_seed = sample_seed
         self.train_metrics = nn.ModuleDict(
-            {name: MeanMetric() for name in ("d_loss", "g_loss", "d_real", "d_fake")}
+            {name: mean_metric() for name in ("d_loss", "g_loss", "d_real", "d_fake")}
         )
         quality = None
         if quality_classifier is not None:

@@ -21,9 +21,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics import MeanMetric, Metric
+from torchmetrics import Metric
 
-from zoo.tasks.base import ZooTask
+from zoo.tasks.base import ZooTask, mean_metric
 
 STAGES = ("train", "val", "test")
 
@@ -63,7 +63,7 @@ class LanguageModelTask(ZooTask):
         self, model: nn.Module, optimizer: Any, scheduler: Any = None, **kwargs: Any
     ) -> None:
         super().__init__(model, optimizer, scheduler, **kwargs)
-        self.mean_loss = nn.ModuleDict({f"{s}_": MeanMetric() for s in STAGES})
+        self.mean_loss = nn.ModuleDict({f"{s}_": mean_metric() for s in STAGES})
         self._states: dict[str, Any] = {}
 
     # -- truncated backpropagation through time ----------------------------------------------

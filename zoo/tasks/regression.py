@@ -15,10 +15,10 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics import MeanAbsoluteError, MeanMetric, MeanSquaredError, Metric
+from torchmetrics import MeanAbsoluteError, MeanSquaredError, Metric
 
 from zoo.errors import ZooError
-from zoo.tasks.base import ZooTask, batch_inputs
+from zoo.tasks.base import ZooTask, batch_inputs, mean_metric
 
 STAGES = ("train", "val", "test")
 LOSSES = ("mse", "mae", "huber")
@@ -64,7 +64,7 @@ class RegressionTask(ZooTask):
             raise ZooError(f"task.huber_delta must be > 0, got {huber_delta}.")
         self.loss_name = loss
         self.huber_delta = huber_delta
-        self.mean_loss = nn.ModuleDict({f"{s}_": MeanMetric() for s in STAGES})
+        self.mean_loss = nn.ModuleDict({f"{s}_": mean_metric() for s in STAGES})
         self.mse = nn.ModuleDict({f"{s}_": MeanSquaredError() for s in STAGES})
         self.mae = nn.ModuleDict({f"{s}_": MeanAbsoluteError() for s in STAGES})
         self.naive_mse = nn.ModuleDict({f"{s}_": MeanSquaredError() for s in STAGES})
