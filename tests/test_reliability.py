@@ -14,11 +14,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch import nn
 
 from zoo import ZooError
 from zoo.checkpointing import AtomicCheckpointIO
 from zoo.run import train
 from zoo.run_folder import hold_run_folder
+from zoo.tasks.base import ZooTask
+from zoo.tasks.classification import ClassificationTask
 from zoo.weights import write_json
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -91,6 +94,35 @@ def test_a_diverging_run_stops_with_one_line_and_exports_nothing(make_config, ov
         train(cfg)
     run = Path(cfg.paths.output_dir)
     assert not (run / "results.json").exists() and not (run / "model").exists()
+
+
+def test_losses_kept_on_an_accelerator_are_checked_before_the_epoch_ends(make_config, monkeypatch):
+    """On a GPU each step's finiteness stays on the device (reading the loss would make the
+    host wait for it every step): a diverged step is found at the next check, still before
+    the epoch's checkpoints, which on the CPU is simulated by not reading each loss."""
+    monkeypatch.setattr(ZooTask, "reads_each_loss", lambda self, loss: False)
+    cfg = make_config(
+        "model=mlp",
+        "data=digits_flat",
+        "optimizer=sgd",
+        "optimizer.lr=1e6",
+        "trainer.log_every_n_steps=1000",  # no check within the epoch: the epoch's end finds it
+    )
+    with pytest.raises(
+        ZooError,
+        match=r"^training diverged: the loss was NaN or infinite at a step from 0 to \d+ \(epoch 0",
+    ):
+        train(cfg)
+    run = Path(cfg.paths.output_dir)
+    assert not list(run.glob("checkpoints/*.ckpt")) and not (run / "model").exists()
+
+
+def test_kept_losses_are_read_every_log_interval():
+    task = ClassificationTask(nn.Linear(2, 2), torch.optim.SGD, num_classes=2)
+    task.reads_each_loss = lambda loss: False
+    task.on_before_backward(torch.tensor(1.0))  # no trainer: checked at every step
+    with pytest.raises(ZooError, match=r"at a step from 0 to 0 \(epoch 0\)"):
+        task.on_before_backward(torch.tensor(float("inf")))
 
 
 def test_a_run_folder_in_use_is_refused_before_any_work(make_config):

@@ -106,6 +106,10 @@ class ZooTask(L.LightningModule):
         self._pending_updates = PendingUpdates()
         #: this step's values for the loggers (see :meth:`log_step_value`)
         self._step_values: dict[str, torch.Tensor] = {}
+        #: on an accelerator, whether every training loss since the last check was finite (a
+        #: device tensor) and the first step it covers (see :meth:`on_before_backward`)
+        self._finite_since_check: torch.Tensor | None = None
+        self._first_unchecked_step = 0
         if self.best_of is not None:
             better = self.logged_metrics[self.best_of]
             best = MaxMetric() if better == "max" else MinMetric()
@@ -231,6 +235,7 @@ class ZooTask(L.LightningModule):
             logger.log_metrics(row, step=self._logged_step())
 
     def on_train_epoch_end(self) -> None:
+        self.check_finite_losses()
         self.log_epoch("train")
 
     def on_validation_epoch_end(self) -> None:
@@ -242,6 +247,7 @@ class ZooTask(L.LightningModule):
             for metric in metrics:
                 metric.reset()
             return
+        self.check_finite_losses()  # the epoch's checkpoints may be written at validation's end
         values = self.log_epoch("val")
         if self.best_of is not None and self.best_of in values:
             best = getattr(self, f"{self.best_of.replace('/', '_')}_best")
@@ -269,13 +275,47 @@ class ZooTask(L.LightningModule):
     # -- divergence ---------------------------------------------------------------------------
     def on_before_backward(self, loss: torch.Tensor) -> None:
         """Stop at the first NaN or infinite training loss, before it reaches the weights:
-        the last good checkpoint stays the last one written, and nothing is exported."""
-        value = loss.item()  # a Python float: ~25x cheaper to test than torch.isfinite(loss)
-        if not math.isfinite(value):
+        the last good checkpoint stays the last one written, and nothing is exported.
+
+        On the CPU the loss is read at every step. On an accelerator reading it would make the
+        host wait for the device at every step, so the steps' finiteness is kept on the
+        device and read every ``trainer.log_every_n_steps`` steps and at the epoch's end,
+        before any checkpoint of the epoch is written (see :meth:`check_finite_losses`)."""
+        if self.reads_each_loss(loss):
+            value = loss.item()  # a Python float: ~25x cheaper to test than torch.isfinite(loss)
+            if not math.isfinite(value):
+                raise ZooError(
+                    f"training diverged: the {self.loss_name} is {value} at step "
+                    f"{self.global_step} (epoch {self.current_epoch}); {self.divergence_hint}. "
+                    "The checkpoints written so far are kept."
+                )
+            return
+        finite = torch.isfinite(loss.detach())
+        if self._finite_since_check is None:
+            self._finite_since_check, self._first_unchecked_step = finite, self.global_step
+        else:
+            self._finite_since_check = self._finite_since_check & finite
+        trainer = self._trainer
+        interval = trainer.log_every_n_steps if trainer is not None else 1
+        if self.global_step - self._first_unchecked_step + 1 >= max(1, interval):
+            self.check_finite_losses()
+
+    def reads_each_loss(self, loss: torch.Tensor) -> bool:
+        """Whether each training loss is read as it comes: on the CPU, where reading it
+        costs nothing but the read."""
+        return loss.device.type == "cpu"
+
+    def check_finite_losses(self) -> None:
+        """Raise the divergence error if a training loss kept on the device since the last
+        check was NaN or infinite (a host-device synchronization; nothing to do on the CPU,
+        whose losses are checked as they come)."""
+        finite, first = self._finite_since_check, self._first_unchecked_step
+        self._finite_since_check = None
+        if finite is not None and not bool(finite):
             raise ZooError(
-                f"training diverged: the {self.loss_name} is {value} at step "
-                f"{self.global_step} (epoch {self.current_epoch}); {self.divergence_hint}. The "
-                "checkpoints written so far are kept."
+                f"training diverged: the {self.loss_name} was NaN or infinite at a step from "
+                f"{first} to {self.global_step} (epoch {self.current_epoch}); "
+                f"{self.divergence_hint}. The checkpoints written so far are kept."
             )
 
     # -- regularization ---------------------------------------------------------------------

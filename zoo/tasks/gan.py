@@ -169,6 +169,7 @@ class GANTask(ZooTask):
         self.step_schedulers("step")
 
     def on_train_epoch_end(self) -> None:
+        self.check_finite_losses()
         self._pending_updates.flush(self.train_metrics.values())
         values = {
             f"train/{name}": metric.compute()
@@ -239,6 +240,7 @@ class GANTask(ZooTask):
                 self.quality.reset()
             self._samples_of_stage = 0
             return
+        self.check_finite_losses()
         values = self.log_quality("val")
         if "val/fid" in values:
             self.val_fid_best.update(values["val/fid"])
