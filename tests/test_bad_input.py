@@ -72,6 +72,13 @@ CASES = [
     (["regularization.l1=-1"], r"regularization\.l1 must be a number >= 0, got -1"),
     (["regularization.label_smoothing=1.0"], r"label_smoothing must be a number in \[0, 1\)"),
     (["model.num_classes=0"], r"model 'lenet5': num_classes must be an integer >= 1, got 0"),
+    (
+        ["model=mlp", "model.hidden_sizes=10"],
+        r"model 'mlp': hidden_sizes must be a list of integers >= 1 \(e\.g\. \[256,128\]; \[\] for",
+    ),
+    (["trainer.max_time=abc"], r'trainer\.max_time must be a positive duration "DD:HH:MM:SS"'),
+    (["trainer.max_time={{minute:1}}"], r"trainer\.max_time must be .* got \{'minute': 1\}\.$"),
+    (["model=mlp", "model.hidden_sizes=[abc]"], r"hidden_sizes must be a .* got \['abc'\]\.$"),
     # values the optimizer or scheduler would refuse later
     (["optimizer.betas=[2,0.999]"], r"optimizer\.betas must be two numbers in \[0, 1\)"),
     (["optimizer=momentum", "optimizer.momentum=-1"], r"optimizer\.momentum must be a number"),
@@ -281,9 +288,9 @@ CASES = [
         r"augmentation rotate applies to image data, but the data gives sequence inputs; use "
         r"augmentation=\[none\] or options for sequence data \(jitter, scaling, time_mask\)",
     ),
-    (["data=image_folder", "model=mlp"], r"required values not set: data\.num_classes, data\.r"),
+    (["data=image_folder", "model=mlp"], r"required value not set: data\.root; set it on the"),
     (
-        ["data=image_folder", "data.root={empty_folder}", "data.num_classes=3"],
+        ["data=image_folder", "data.root={empty_folder}"],
         r"data\.root '.*' does not hold images in one sub-folder per class \(it has no sub",
     ),
     # checkpoints
@@ -318,6 +325,14 @@ CASES = [
         r"changes regularization\.weight_decay=0\.0005 \(it was 0\.0\)",
     ),
     (["ckpt_path={lenet5}", "scheduler=step"], r"changes scheduler\._target_="),
+    (
+        ["ckpt_path={lenet5}", "data.batch_size=32"],
+        r"changes data\.batch_size=32 \(it was 64\).*steps per epoch the schedule was sized",
+    ),
+    (
+        ["ckpt_path={lenet5}", "+trainer.accumulate_grad_batches=2"],
+        r"changes trainer\.accumulate_grad_batches=2 \(it was 1\)",
+    ),
     (["model.num_classes=5"], r"model\.num_classes=5 but the data has 10 classes"),
     (
         ["monitor.metric=val/acc"],
@@ -427,6 +442,7 @@ def write_files(folder: Path) -> dict[str, str]:
             "scheduler": {"_target_": "zoo.tasks.schedulers.cosine", "_partial_": True,
                           "min_lr_ratio": 0.0},
             "regularization": {"weight_decay": 0.0},
+            "data": {"batch_size": 64},
         }  # fmt: skip
         zoo = {"model": model.zoo_spec, "config": config}
         return {"state_dict": state, "epoch": 3, "zoo": zoo}  # saved in its 4th epoch
@@ -553,7 +569,7 @@ def test_dropout_on_a_model_without_dropout(make_config, monkeypatch):
 
 def test_required_values_must_be_set(make_config):
     cfg = make_config("data=image_folder", "model=mlp")
-    with pytest.raises(ZooError, match=r"required values not set: data\.num_classes, data\.root"):
+    with pytest.raises(ZooError, match=r"required value not set: data\.root; set it"):
         train(cfg)
 
 

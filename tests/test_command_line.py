@@ -292,6 +292,19 @@ def test_a_run_folder_that_cannot_be_written_is_refused(key, tmp_path):
     assert list(existing.iterdir()) == []
 
 
+@pytest.mark.parametrize("key", ["paths.root_dir", "paths.log_dir", "paths.data_dir"])
+def test_a_paths_folder_that_is_a_file_is_refused(key, tmp_path):
+    """Runs and data go under the paths folders: a file there (or above) is Hydra's or
+    torchvision's traceback later. A folder that does not exist yet is made when needed."""
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("")
+    for value in (a_file, a_file / "below"):
+        with pytest.raises(ZooError, match=rf"{key}={value}: '{a_file}' is a file, not a folder"):
+            check_command_line([f"{key}={value}"], CONFIGS)
+    check_command_line([f"{key}={tmp_path / 'new'}"], CONFIGS)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
 def test_sweeper_keys_and_trial_counts_are_checked():
     """Hydra's errors for a misspelled sweeper key are tracebacks, and Optuna's for
     n_trials=0 comes once the sweep has run; both are refused in one line before."""

@@ -458,18 +458,26 @@ def check_task_name(overrides: Sequence[Any]) -> None:
 
 
 RUN_FOLDER_KEYS = ("hydra.run.dir", "hydra.sweep.dir")
+# The folders the run folders and downloaded data go under, with an example value.
+PATH_FOLDER_KEYS = {
+    "paths.root_dir": "/data/my_project",
+    "paths.log_dir": "outputs",
+    "paths.data_dir": "data",
+}
 
 
 def check_run_folders(overrides: Sequence[Any]) -> None:
     """Refuse a ``hydra.run.dir`` or ``hydra.sweep.dir`` where no folder can be written (a
-    read-only or virtual file system, a file in its way): Hydra creates it before train.py
-    runs and fails with its traceback. The check writes and removes a file there, and leaves
-    no folder it made."""
+    read-only or virtual file system, a file in its way), and a ``paths`` folder that is a
+    file: Hydra creates the run folder before train.py runs and fails with its traceback.
+    The check writes and removes a file in a run folder, and leaves no folder it made."""
     import os
     import tempfile
 
     for override in overrides:
-        if override.key_or_group not in RUN_FOLDER_KEYS or override.is_delete():
+        if override.key_or_group not in (*RUN_FOLDER_KEYS, *PATH_FOLDER_KEYS) or (
+            override.is_delete()
+        ):
             continue
         value = override.value()  # a sweep's values are left to each job's own check
         if value == "" or value is None:
@@ -480,6 +488,17 @@ def check_run_folders(overrides: Sequence[Any]) -> None:
         if not isinstance(value, str) or "${" in value:
             continue  # interpolations resolve when Hydra composes the config
         folder = Path(value).expanduser().absolute()
+        if override.key_or_group in PATH_FOLDER_KEYS:
+            # folders that runs or data go under, not written themselves
+            existing = next(p for p in (folder, *folder.parents) if p.exists())
+            if not existing.is_dir():
+                raise ZooError(
+                    f"{override.key_or_group}={value}: {str(existing)!r} is a file, not a "
+                    "folder; allowed: a "
+                    f"folder (made if missing), e.g. {override.key_or_group}="
+                    f"{PATH_FOLDER_KEYS[override.key_or_group]}."
+                )
+            continue
         missing = [p for p in (folder, *folder.parents) if not p.exists()]
         try:
             folder.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -642,11 +643,47 @@ def check_causal(
         )
 
 
+TIMEDELTA_KEYS = ("weeks", "days", "hours", "minutes", "seconds", "milliseconds", "microseconds")
+
+
+def check_max_time(max_time: Any) -> None:
+    """``trainer.max_time`` as Lightning's ``Timer`` reads it: "DD:HH:MM:SS" or a mapping of
+    ``datetime.timedelta`` arguments, a positive duration."""
+    if max_time is None:
+        return
+    if isinstance(max_time, DictConfig | dict):
+        values = to_container(max_time)
+        valid = (
+            bool(values)
+            and all(key in TIMEDELTA_KEYS for key in values)
+            and all(_is_number(value) and value >= 0 for value in values.values())
+            and timedelta(**values) > timedelta(0)
+        )
+    else:
+        parts = max_time.split(":") if isinstance(max_time, str) else []
+        valid = (
+            len(parts) == 4
+            and all(part.strip().isdigit() for part in parts)
+            and any(int(part) for part in parts)
+        )
+    _require(
+        valid,
+        f'trainer.max_time must be a positive duration "DD:HH:MM:SS" (e.g. "00:00:03:00" for '
+        f"three minutes) or a mapping of {', '.join(TIMEDELTA_KEYS)} (e.g. {{minutes: 3}}), "
+        f"got {to_container(max_time)!r}.",
+    )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def check_trainer(cfg: DictConfig) -> None:
     """Refuse an accelerator Lightning does not know, and one this machine does not have (a
     GPU trainer without a GPU): Lightning's exceptions otherwise."""
     from lightning.pytorch.accelerators import AcceleratorRegistry
 
+    check_max_time(OmegaConf.select(cfg, "trainer.max_time", default=None))
     accelerator = OmegaConf.select(cfg, "trainer.accelerator", default=None)
     if accelerator is None or isinstance(accelerator, DictConfig):  # Lightning's default; an object
         return
@@ -673,21 +710,31 @@ def check_trainer(cfg: DictConfig) -> None:
 
 
 # Settings a resumed run takes from its checkpoint, whatever the config says: the optimizer's
-# (its learning rate and weight decay live in the saved optimizer state) and the schedule's.
-RESUMED_SETTINGS = ("optimizer", "scheduler", "regularization.weight_decay")
+# (its learning rate and weight decay live in the saved optimizer state) and the schedule's;
+# and those that fix how many optimizer steps an epoch takes, which the schedule was sized for
+# (with their value when a recorded config leaves them out; None: compare only when recorded).
+RESUMED_SETTINGS = {
+    "optimizer": None,
+    "scheduler": None,
+    "regularization.weight_decay": None,
+    "data.batch_size": None,
+    "trainer.accumulate_grad_batches": 1,
+}
 
 
 def check_resumed_settings(cfg: DictConfig, saved_config: dict[str, Any], path: str) -> None:
-    """Refuse a resume whose optimizer, schedule or weight decay differ from the checkpoint's
-    run: Lightning restores them from the checkpoint, so the new values would be recorded in
-    the results but never used."""
+    """Refuse a resume whose optimizer, schedule, weight decay, batch size or gradient
+    accumulation differ from the checkpoint's run: Lightning restores the optimizer and
+    schedule from the checkpoint, so new values would be recorded in the results but never
+    used, and the schedule's steps per epoch would no longer match the epochs'."""
     changed = []
     recorded = OmegaConf.create(saved_config)
-    for key in RESUMED_SETTINGS:
-        saved = OmegaConf.select(recorded, key, default=None)
+    for key, default in RESUMED_SETTINGS.items():
+        saved = OmegaConf.select(recorded, key, default=default)
         if saved is None:
             continue  # a checkpoint without a record of it
-        saved, current = to_container(saved), to_container(OmegaConf.select(cfg, key))
+        current = OmegaConf.select(cfg, key, default=default)
+        saved, current = to_container(saved), to_container(current)
         if isinstance(saved, dict) and isinstance(current, dict):
             changed += [
                 f"{key}.{name}={current.get(name)!r} (it was {saved.get(name)!r})"
@@ -700,7 +747,9 @@ def check_resumed_settings(cfg: DictConfig, saved_config: dict[str, Any], path: 
         not changed,
         f"ckpt_path {path!r} resumes its optimizer and schedule as they were, but the config "
         f"changes {', '.join(changed)}; resume with the run's settings (a changed learning "
-        "rate, schedule or weight decay would be recorded but not used).",
+        "rate, schedule or weight decay would be recorded but not used; a changed batch size "
+        "or gradient accumulation would change the steps per epoch the schedule was sized "
+        "for).",
     )
 
 

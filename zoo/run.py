@@ -28,6 +28,7 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelSummary
 from lightning.pytorch.callbacks import ProgressBar as ProgressBarCallback
+from lightning.pytorch.utilities import rank_zero_info
 from omegaconf import DictConfig
 from torch import nn
 
@@ -326,7 +327,8 @@ def _train(cfg: DictConfig) -> dict[str, float]:
     # one line (data modules draw with generators of their own, never the global one)
     callbacks = _instantiate_all(cfg.get("callbacks"))
     datamodule = instantiate_config(cfg.data)
-    L.seed_everything(cfg.seed, workers=True)
+    # quietly: the model's arguments are checked as it is built, and a refusal is one line
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
     run_dir = output_dir(cfg)
 
     model = build_model(cfg)
@@ -348,6 +350,7 @@ def _train(cfg: DictConfig) -> dict[str, float]:
         plugins=[AtomicCheckpointIO()],
         **_displays_left_out(cfg, callbacks),
     )
+    rank_zero_info(f"Seed set to {cfg.seed}")
 
     if cfg.get("train", True):
         with warnings.catch_warnings():

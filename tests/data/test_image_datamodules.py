@@ -535,14 +535,17 @@ def test_train_image_folder(tmp_path, make_config):
         "data=image_folder",
         f"data.root={tmp_path / 'images'}",
         "data.image_size=16",
-        "data.num_classes=3",
         "data.val_fraction=0.25",
         "data.test_fraction=0.25",
         "augmentation=[cifar]",
     ]
-    cfg = make_config(*[o for o in FAST if not o.startswith("data.download")], *overrides)
+    fast = [o for o in FAST if not o.startswith("data.download")]
+    cfg = make_config(*fast, *overrides)  # data.num_classes counted from the class folders
     metrics = train(cfg)
     assert metrics["test/loss"] == metrics["test/loss"]
+    assert cfg.data.num_classes == 3 and cfg.model.num_classes == 3
+    with pytest.raises(ZooError, match=r"data\.num_classes=4, but data\.root '.*' has 3 class"):
+        train(make_config(*fast, *overrides, "data.num_classes=4", name="declared"))
 
 
 def test_lenet5_is_refused_on_28_pixel_mnist_with_the_size_it_needs(tmp_path, make_config):

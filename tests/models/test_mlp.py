@@ -47,7 +47,12 @@ def test_images_are_flattened():
     [
         ({"activation": "swish"}, r"unknown activation 'swish'; allowed: relu"),
         ({"norm": "group"}, r"unknown norm 'group'; allowed: none, batch, layer"),
-        ({"hidden_sizes": [0]}, r"sizes must be positive"),
+        ({"hidden_sizes": [0]}, r"hidden_sizes must be a list of integers >= 1 .*got \[0\]"),
+        ({"hidden_sizes": 10}, r"hidden_sizes must be a list of integers >= 1 .*got 10\."),
+        ({"hidden_sizes": ["abc"]}, r"hidden_sizes must be a list .*got \['abc'\]"),
+        ({"depth": -1}, r"model 'mlp': depth must be an integer >= 0, got -1\."),
+        ({"width": 0}, r"model 'mlp': width must be an integer >= 1, got 0\."),
+        ({"in_features": 0}, r"model 'mlp': in_features must be an integer >= 1, got 0\."),
     ],
 )
 def test_bad_arguments(kwargs, message):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -90,6 +91,23 @@ class ImageFolderDataModule(TensorDataModule):
         self.image_size = image_size
         self.channels = channels
         self.resize = resize
+
+    @classmethod
+    def describe_source(cls, **config: Any) -> dict[str, Any]:
+        """What the folder gives before any image is decoded: ``num_classes``, its number
+        of class sub-folders (torchvision's ``find_classes``), which a config leaving
+        ``data.num_classes`` null is filled from."""
+        root = Path(str(config.get("root"))).expanduser()
+        _check_class_folders(root, "root")
+        classes, _ = datasets.folder.find_classes(str(root))
+        declared = config.get("num_classes")
+        if declared not in (None, "auto") and declared != len(classes):
+            raise ZooError(
+                f"data.num_classes={declared!r}, but data.root {str(root)!r} has "
+                f"{len(classes)} class sub-folders ({', '.join(classes)}); leave "
+                "data.num_classes unset to take theirs."
+            )
+        return {"num_classes": len(classes)}
 
     # -- reading ----------------------------------------------------------------------------
     def _folder(self, root: Path, key: str) -> datasets.ImageFolder:

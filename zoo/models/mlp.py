@@ -13,7 +13,14 @@ import torch
 from torch import nn
 
 from zoo.errors import ZooError
-from zoo.models.layers import Classifier, check_dropout, make_activation, make_norm
+from zoo.models.layers import (
+    Classifier,
+    check_dropout,
+    check_positive_ints,
+    is_positive_int,
+    make_activation,
+    make_norm,
+)
 from zoo.registry import register_model
 
 
@@ -80,8 +87,19 @@ def mlp(
     norm: str | None = "none",
 ) -> MLP:
     """An MLP with ``hidden_sizes`` hidden layers, or ``depth`` layers of ``width`` units."""
+    check_positive_ints("mlp", in_features=in_features, num_classes=num_classes)
     if hidden_sizes is None:
-        if depth < 0:
-            raise ZooError(f"MLP depth must be >= 0, got {depth}.")
+        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
+            raise ZooError(f"model 'mlp': depth must be an integer >= 0, got {depth!r}.")
+        check_positive_ints("mlp", width=width)
         hidden_sizes = [width] * depth
+    elif (
+        isinstance(hidden_sizes, str | bytes)
+        or not isinstance(hidden_sizes, Sequence)
+        or not all(is_positive_int(size) for size in hidden_sizes)
+    ):
+        raise ZooError(
+            "model 'mlp': hidden_sizes must be a list of integers >= 1 (e.g. [256,128]; [] for "
+            f"none), got {hidden_sizes!r}."
+        )
     return MLP(in_features, num_classes, list(hidden_sizes), activation, dropout, norm)
