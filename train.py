@@ -27,26 +27,48 @@ from zoo.errors import ZooError, one_line
 def main(cfg: DictConfig) -> float | None:
     import signal
 
-    from zoo.run import discard_if_unused, interruption, output_dir, train
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+    from zoo.run import (
+        SigtermWatch,
+        discard_if_unused,
+        interruption,
+        is_rank_zero,
+        output_dir,
+        train,
+    )
 
     # From here a Ctrl-C is a KeyboardInterrupt, which Lightning's loops and the handler
     # below turn into the resume line; while Hydra composed the config it ended the process.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    SigtermWatch.install()
     try:
         metrics = train(cfg)
     # SystemExit: how Lightning ends a run stopped by Ctrl-C or SIGTERM; KeyboardInterrupt:
     # Ctrl-C outside Lightning's loops (building the model, exporting)
     except (SystemExit, KeyboardInterrupt) as stop:
-        message, code = interruption(cfg, stop)
-        print(f"error: {message}", file=sys.stderr)
-        sys.exit(code)
+        stop_and_say(*interruption(cfg, stop), is_rank_zero())
     except (ZooError, InterpolationResolutionError) as error:
         discard_if_unused(output_dir(cfg))
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
         print(f"error: {one_line(error)}", file=sys.stderr)
         sys.exit(2)
+    except Exception:
+        # under DDP, a process whose peer stopped on the SIGTERM first fails inside a
+        # collective operation (gloo's "Connection closed by peer"): the SIGTERM is the news
+        if not SigtermWatch.received or os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        stop_and_say(*interruption(cfg, SIGTERMException(143)), is_rank_zero())
     return metrics.get(cfg.get("optimized_metric"))
+
+
+def stop_and_say(message: str, code: int, reporting: bool) -> None:
+    """Exit with ``code``, saying ``message`` in the reporting process only (under DDP every
+    process stops, and rank 0 speaks for the run)."""
+    if reporting:
+        print(f"error: {message}", file=sys.stderr)
+    sys.exit(code)
 
 
 def _exit_on_ctrl_c(signum: int, frame: object) -> None:

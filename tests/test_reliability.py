@@ -522,3 +522,30 @@ def test_an_interrupted_sweep_job_says_the_later_jobs_did_not_run(make_config):
     assert line.startswith(
         "training was interrupted (Ctrl-C) in job #3 of a sweep, whose later jobs did not run; "
     )
+
+
+def test_a_sigterm_outside_lightnings_loops_stops_the_run_with_its_line(monkeypatch):
+    """Outside fit and test (building the model, exporting) a SIGTERM raises Lightning's
+    SIGTERMException, which train.py turns into the resume line and 143 (the system default
+    killed the process without a word); inside them, where Lightning's handler calls the
+    zoo's, it is only noted, and the loops stop at their next step."""
+    import signal
+
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+    from zoo.run import SigtermWatch
+
+    previous = signal.getsignal(signal.SIGTERM)
+    monkeypatch.setattr(SigtermWatch, "received", False)
+    try:
+        SigtermWatch.install()
+        with pytest.raises(SIGTERMException):
+            os.kill(os.getpid(), signal.SIGTERM)
+        assert SigtermWatch.received
+        SigtermWatch.received = False
+        # as Lightning's handlers do: theirs, then the one that was there before
+        signal.signal(signal.SIGTERM, lambda signum, frame: SigtermWatch._handle(signum, frame))
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert SigtermWatch.received
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -117,6 +117,37 @@ def interruption(cfg: DictConfig, stop: BaseException) -> tuple[str, int]:
     return f"{stage} was interrupted ({signal_name}){_sweep_note()}; {resume}", code
 
 
+class SigtermWatch:
+    """Notes a SIGTERM to this process. Inside Lightning's ``fit`` and ``test`` (whose own
+    handler calls this one too) the loops stop at their next step; outside them (building the
+    model, exporting) the handler raises Lightning's ``SIGTERMException`` itself, so that the
+    run ends with the resume line instead of a silent kill. Under DDP, a process whose peer
+    stopped first fails inside a collective operation: :attr:`received` tells that failure
+    from a real one."""
+
+    received = False
+
+    @classmethod
+    def install(cls) -> None:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, cls._handle)
+
+    @classmethod
+    def _handle(cls, signum: int, frame: Any) -> None:
+        cls.received = True
+        if signal.getsignal(signal.SIGTERM) == cls._handle:  # not via Lightning's (bound: ==)
+            from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+            raise SIGTERMException(143)
+
+
+def is_rank_zero() -> bool:
+    """Whether this is the process that reports (rank 0; the only one without DDP)."""
+    from lightning.pytorch.utilities.rank_zero import rank_zero_only
+
+    return getattr(rank_zero_only, "rank", 0) == 0
+
+
 def _sweep_note() -> str:
     """For a job of a sweep (``-m``): which one, and that the jobs after it did not run (the
     resume command resumes this job alone)."""
@@ -255,10 +286,16 @@ def _print_summary(metrics: dict[str, float], run_dir: Path) -> None:
 
 
 class _DropAdvertisement(logging.Filter):
-    """Lightning logs tips advertising its cloud products, and says that it adds no model
-    summary of its own to a trainer that has one, at every run: not ours to show."""
+    """Lightning logs tips advertising its cloud products, says that it adds no model summary
+    of its own to a trainer that has one, at every run, and that each process received a
+    SIGTERM, before the run's own line says so: not ours to show."""
 
-    NOISE = ("litlogger", "litmodels", "Skipping setting a default `ModelSummary`")
+    NOISE = (
+        "litlogger",
+        "litmodels",
+        "Skipping setting a default `ModelSummary`",
+        "Received SIGTERM",
+    )
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -267,18 +304,28 @@ class _DropAdvertisement(logging.Filter):
 
 def quiet_noise() -> None:
     """Hide messages a user can do nothing about: a deprecation inside Lightning, its
-    advertisement, its hint to log less often than every batch on small data sets, and its
-    advice to sync values across processes that torchmetrics has already gathered."""
+    advertisement, its hint to log less often than every batch on small data sets, its
+    advice to sync values across processes that torchmetrics has already gathered, and, on a
+    machine without a GPU, torch's note that a CUDA toolkit has no runtime."""
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
     warnings.filterwarnings("ignore", message=r"The number of training batches .* logging")
     warnings.filterwarnings("ignore", message=r"Precision .* is not supported by the model summary")
     # under DDP, at every epoch-level self.log: the tasks log torchmetrics values, which
     # compute() has already gathered across processes
     warnings.filterwarnings("ignore", message=r"It is recommended to use `self\.log\(.*sync_dist")
-    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
+    for name in (
+        "lightning.pytorch.utilities.rank_zero",
+        "lightning.fabric.utilities.rank_zero",
+        # "[rank: 0] Received SIGTERM: 15" from each process: the run ends with its own line
+        "lightning.pytorch.trainer.connectors.signal_connector",
+    ):
         logger = logging.getLogger(name)
         if not any(isinstance(f, _DropAdvertisement) for f in logger.filters):
             logger.addFilter(_DropAdvertisement())
+    if not torch.cuda.is_available():
+        # compile=true on a machine without a GPU: torch's C++ builder says it found a CUDA
+        # toolkit but no CUDA runtime, and compiles for the CPU as asked
+        logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
 
 
 def _callbacks_with_work(callbacks: list[Any], model: nn.Module, loggers: list[Any]) -> list[Any]:
