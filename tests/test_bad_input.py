@@ -79,6 +79,7 @@ CASES = [
     (["trainer.max_time=abc"], r'trainer\.max_time must be a positive duration "DD:HH:MM:SS"'),
     (["trainer.max_time={{minute:1}}"], r"trainer\.max_time must be .* got \{'minute': 1\}\.$"),
     (["model=mlp", "model.hidden_sizes=[abc]"], r"hidden_sizes must be a .* got \['abc'\]\.$"),
+    (["model=mlp", "+model.depth=3"], r"model\.hidden_sizes=null \+model\.depth=3 \+model"),
     # values the optimizer or scheduler would refuse later
     (["optimizer.betas=[2,0.999]"], r"optimizer\.betas must be two numbers in \[0, 1\)"),
     (["optimizer=momentum", "optimizer.momentum=-1"], r"optimizer\.momentum must be a number"),

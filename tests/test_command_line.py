@@ -54,6 +54,12 @@ def hydra_refuses(overrides: list[str], tmp_path: Path) -> bool:
         (["epochs=3"], "no config key 'epochs'; did you mean trainer.max_epochs or trainer.min_"),
         (["~trainer.max_epoch"], "no config key 'trainer.max_epoch'; did you mean trainer.max_e"),
         (["~modle"], "no config key 'modle'; did you mean model?"),
+        (["optimizer={a:1}"], "no config key 'optimizer.a'. The keys under optimizer: "),
+        (["trainer={max_epoch:3}"], "no config key 'trainer.max_epoch'; did you mean trainer.m"),
+        (
+            ["callbacks={early_stopping:{patiense:2}}"],
+            "no config key 'callbacks.early_stopping.patiense'; did you mean callbacks.early_s",
+        ),
         (["~model=mpl"], "model='mpl' is not one of the model options; did you mean model=mlp?"),
         (
             ["model=mlp", "model.hidden_size=10"],
@@ -303,6 +309,20 @@ def test_a_paths_folder_that_is_a_file_is_refused(key, tmp_path):
             check_command_line([f"{key}={value}"], CONFIGS)
     check_command_line([f"{key}={tmp_path / 'new'}"], CONFIGS)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.parametrize("key", ["paths.root_dir", "paths.log_dir"])
+def test_a_folder_for_runs_that_cannot_be_written_is_refused(key, tmp_path):
+    """Runs go under paths.log_dir (paths.root_dir/outputs unless set): Hydra's traceback
+    where no folder can be made. Data under a read-only paths.data_dir may be there already,
+    and paths.root_dir is not written when paths.log_dir is set beside it."""
+    with pytest.raises(ZooError, match=rf"{key}=/proc/zoo: no folder can be written there"):
+        check_command_line([f"{key}=/proc/zoo"], CONFIGS)
+    check_command_line(["paths.data_dir=/proc/zoo"], CONFIGS)
+    check_command_line(["paths.root_dir=/proc/zoo", f"paths.log_dir={tmp_path}"], CONFIGS)
+    with pytest.raises(ZooError, match=rf"{key} is empty; .* e\.g\. {key}=\S+"):
+        check_command_line([f"{key}="], CONFIGS)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_sweeper_keys_and_trial_counts_are_checked():

@@ -4,6 +4,7 @@ runs started together get their own folders."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shlex
@@ -549,3 +550,15 @@ def test_a_sigterm_outside_lightnings_loops_stops_the_run_with_its_line(monkeypa
         assert SigtermWatch.received
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@pytest.mark.parametrize("max_time", ["00:00:00:01", "{seconds:1}"])
+def test_max_time_as_a_string_or_a_mapping_ends_the_run_and_tests_it(make_config, max_time):
+    """Both forms Lightning documents for `trainer.max_time`; the mapping reached Lightning's
+    Timer as a config node it could not read ("Missing key total_seconds")."""
+    cfg = make_config(*FAST_FLAT, "trainer.max_epochs=100000", f"trainer.max_time={max_time}")
+    metrics = train(cfg)
+    with open(Path(cfg.paths.output_dir) / "csv" / "metrics.csv") as rows:
+        last_epoch = max(int(row["epoch"]) for row in csv.DictReader(rows) if row["epoch"])
+    assert 1 <= last_epoch < 100000 - 1
+    assert "test/acc" in metrics

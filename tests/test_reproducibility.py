@@ -86,6 +86,26 @@ def test_a_resumed_run_tests_and_exports_what_the_uninterrupted_run_does(make_co
         assert {"0", "1", "2", "3"} <= set(epochs[1:])
 
 
+def test_a_run_that_max_steps_ended_at_an_epoch_end_resumes_into_a_longer_one(make_config):
+    """`trainer.max_steps` stops on the epoch's last batch without finishing the epoch in
+    Lightning's books; the resumed run finishes it with no batch left. That empty epoch has
+    nothing to report: it was refused as a NaN loss ("training diverged"). Resumed, the run
+    equals one trained on without a stop."""
+    import torch
+
+    steady = [*SMALL[:3], "scheduler=none", "trainer.max_epochs=5"]
+    first = make_config(*steady, "trainer.max_steps=40", name="first")
+    train(first)
+    last = Path(first.paths.output_dir) / "checkpoints" / "last.ckpt"
+    state = torch.load(last, weights_only=True, map_location="cpu")
+    assert state["global_step"] == 40
+    assert state["loops"]["fit_loop"]["epoch_loop.batch_progress"]["is_last_batch"]
+    resumed = train(make_config(*steady, "trainer.max_steps=60", f"ckpt_path={last}"))
+    whole = train(make_config(*steady, "trainer.max_steps=60", name="whole"))
+    assert resumed["val/loss"] == pytest.approx(whole["val/loss"], rel=1e-6)
+    assert resumed["test/acc"] == whole["test/acc"]
+
+
 def test_test_only_run_evaluates_the_given_checkpoint(make_config):
     first = make_config(*SMALL, "trainer.max_epochs=1", name="trained")
     trained = train(first)

@@ -394,6 +394,18 @@ def _options_having(config_dir: Path, group: str, path: str) -> list[str]:
     return having
 
 
+def _check_dict_keys(override: Any, known: set[str]) -> None:
+    """Refuse a key of a dict set on a key or group (``trainer={max_epoch:3}``) that the
+    config does not have, as Hydra does; keys under a null or empty value are the user's."""
+    value = override.value()
+    if override.is_add() or override.is_force_add() or not isinstance(value, dict):
+        return
+    for path in _key_paths(value, override.key_or_group):
+        beside = any(_parent(other) == _parent(path) for other in known)
+        if path not in known and beside:
+            raise _unknown_key(path, frozenset(known))
+
+
 def check_override_keys(overrides: Sequence[Any], config_dir: Path) -> None:
     """Refuse a ``key=value`` or ``~key`` whose key is not in the config the command line
     composes (Hydra refuses them too: the composed config is a struct), and a ``+key=value``
@@ -402,14 +414,18 @@ def check_override_keys(overrides: Sequence[Any], config_dir: Path) -> None:
     ``++key`` sets either). The composed
     config's keys are those of the selected options (:func:`selected_key_paths`), else those
     of every config. Keys added earlier on the same command line count as known, with the
-    keys of a dict they add; a list's items (``tags.0``) are left to Hydra."""
+    keys of a dict they add; the keys of a dict set on a key are checked as its own keys
+    would be; a list's items (``tags.0``) are left to Hydra."""
     everywhere = config_key_paths(config_dir)
     selected = selected_key_paths(overrides, config_dir)
     known = set(everywhere if selected is None else selected[0])
     for override in overrides:
         key = override.key_or_group
-        if key.startswith("hydra") or "/" in key or (config_dir / key).is_dir():
-            continue  # Hydra's settings; groups (options checked by check_group_choices)
+        if key.startswith("hydra") or "/" in key:
+            continue  # Hydra's settings and groups in folders
+        if (config_dir / key).is_dir():  # options checked by check_group_choices
+            _check_dict_keys(override, known)
+            continue
         parts = key.split(".")
         if override.is_add() and not isinstance(override.value(), dict | list):
             already_set = selected_key_paths(overrides, config_dir, set_only=True)
@@ -439,6 +455,7 @@ def check_override_keys(overrides: Sequence[Any], config_dir: Path) -> None:
                 chosen = f"{group}={','.join(options)}" if options else ""
                 having = _options_having(config_dir, group, path) if options else []
                 raise _unknown_key(path, frozenset(known), chosen, having)
+        _check_dict_keys(override, known)
 
 
 def check_task_name(overrides: Sequence[Any]) -> None:
@@ -467,38 +484,45 @@ PATH_FOLDER_KEYS = {
 
 
 def check_run_folders(overrides: Sequence[Any]) -> None:
-    """Refuse a ``hydra.run.dir`` or ``hydra.sweep.dir`` where no folder can be written (a
-    read-only or virtual file system, a file in its way), and a ``paths`` folder that is a
-    file: Hydra creates the run folder before train.py runs and fails with its traceback.
+    """Refuse a ``hydra.run.dir``, ``hydra.sweep.dir``, ``paths.root_dir`` or ``paths.log_dir``
+    where no folder can be written (a read-only or virtual file system, a file in its way),
+    and a ``paths.data_dir`` that is a file: Hydra creates the run folder before train.py
+    runs and fails with its traceback.
     The check writes and removes a file in a run folder, and leaves no folder it made."""
     import os
     import tempfile
 
+    keys = {override.key_or_group for override in overrides if not override.is_delete()}
     for override in overrides:
         if override.key_or_group not in (*RUN_FOLDER_KEYS, *PATH_FOLDER_KEYS) or (
             override.is_delete()
         ):
             continue
         value = override.value()  # a sweep's values are left to each job's own check
+        example = f"{override.key_or_group}=" + PATH_FOLDER_KEYS.get(
+            override.key_or_group, "outputs/my_run"
+        )
         if value == "" or value is None:
             raise ZooError(
                 f"{override.key_or_group} is empty; allowed: a folder you can write to, e.g. "
-                f"{override.key_or_group}=outputs/my_run."
+                f"{example}."
             )
         if not isinstance(value, str) or "${" in value:
             continue  # interpolations resolve when Hydra composes the config
         folder = Path(value).expanduser().absolute()
         if override.key_or_group in PATH_FOLDER_KEYS:
-            # folders that runs or data go under, not written themselves
+            # folders that runs or data go under: a file in the way, or no folder for runs
             existing = next(p for p in (folder, *folder.parents) if p.exists())
             if not existing.is_dir():
                 raise ZooError(
                     f"{override.key_or_group}={value}: {str(existing)!r} is a file, not a "
                     "folder; allowed: a "
-                    f"folder (made if missing), e.g. {override.key_or_group}="
-                    f"{PATH_FOLDER_KEYS[override.key_or_group]}."
+                    f"folder (made if missing), e.g. {example}."
                 )
-            continue
+            if override.key_or_group == "paths.data_dir" or (
+                override.key_or_group == "paths.root_dir" and "paths.log_dir" in keys
+            ):
+                continue  # data already there may be read-only; runs go to paths.log_dir
         missing = [p for p in (folder, *folder.parents) if not p.exists()]
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -509,8 +533,7 @@ def check_run_folders(overrides: Sequence[Any]) -> None:
             reason = error.strerror or type(error).__name__
             raise ZooError(
                 f"{override.key_or_group}={value}: no folder can be written there ({reason}); "
-                "allowed: a folder you can write to, e.g. "
-                f"{override.key_or_group}=outputs/my_run."
+                f"allowed: a folder you can write to, e.g. {example}."
             ) from None
         finally:
             for made in missing:  # deepest first

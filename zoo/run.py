@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 import warnings
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -305,7 +306,8 @@ class _DropAdvertisement(logging.Filter):
 def quiet_noise() -> None:
     """Hide messages a user can do nothing about: a deprecation inside Lightning, its
     advertisement, its hint to log less often than every batch on small data sets, its
-    advice to sync values across processes that torchmetrics has already gathered, and, on a
+    advice to sync values across processes that torchmetrics has already gathered, its note
+    that an epoch without a batch logged no monitored value, and, on a
     machine without a GPU, torch's note that a CUDA toolkit has no runtime."""
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\).*")
     warnings.filterwarnings("ignore", message=r"The number of training batches .* logging")
@@ -313,6 +315,11 @@ def quiet_noise() -> None:
     # under DDP, at every epoch-level self.log: the tasks log torchmetrics values, which
     # compute() has already gathered across processes
     warnings.filterwarnings("ignore", message=r"It is recommended to use `self\.log\(.*sync_dist")
+    # when a resumed run first finishes an epoch that `trainer.max_steps` had ended on its
+    # last batch: nothing is logged in that empty epoch, the checkpoints of it were written
+    warnings.filterwarnings(
+        "ignore", message=r".*could not find the monitored key in the returned metrics: \['epoch'"
+    )
     for name in (
         "lightning.pytorch.utilities.rank_zero",
         "lightning.fabric.utilities.rank_zero",
@@ -356,6 +363,15 @@ def _displays_left_out(cfg: DictConfig, callbacks: list[Any]) -> dict[str, bool]
     return flags
 
 
+def _max_time_as_timedelta(cfg: DictConfig) -> dict[str, timedelta]:
+    """``trainer.max_time`` given as a mapping (``{minutes: 3}``) as a ``timedelta``: Lightning's
+    ``Timer`` reads a plain dict but not the config node Hydra would pass it."""
+    max_time = cfg.trainer.get("max_time")
+    if isinstance(max_time, DictConfig):
+        return {"max_time": timedelta(**to_container(max_time))}
+    return {}
+
+
 def train(cfg: DictConfig) -> dict[str, float]:
     """Train and test as ``cfg`` says; returns the final metrics. The run folder is held
     for the whole run (a second run into it is refused), and Hydra's record of the config
@@ -396,6 +412,7 @@ def _train(cfg: DictConfig) -> dict[str, float]:
         logger=loggers or False,
         plugins=[AtomicCheckpointIO()],
         **_displays_left_out(cfg, callbacks),
+        **_max_time_as_timedelta(cfg),
     )
     rank_zero_info(f"Seed set to {cfg.seed}")
 

@@ -191,6 +191,12 @@ class ZooTask(L.LightningModule):
         a torchmetrics metric gathers it across processes)."""
         metrics = self.epoch_metrics(stage)
         self._pending_updates.flush(metrics.values())
+        if not any(metric.update_count for metric in metrics.values()):
+            # an epoch without a batch has nothing to report: a run resumed from a checkpoint
+            # that `trainer.max_steps` ended mid-epoch finishes that epoch with no step left
+            for metric in metrics.values():
+                metric.reset()
+            return {}
         values = {f"{stage}/{name}": metric.compute() for name, metric in metrics.items()}
         for metric in metrics.values():
             metric.reset()
