@@ -92,9 +92,10 @@ def run_command_line() -> None:
     except ZooError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
-    from zoo.config import register_resolvers  # imports torch and Lightning
+    if not {"--help", "-h", "--hydra-help"} & set(sys.argv[1:]):  # help resolves nothing
+        from zoo.config import register_resolvers  # imports torch and Lightning
 
-    register_resolvers()
+        register_resolvers()
     main()
 
 
