@@ -8,6 +8,7 @@ config is reported in one line, with a non-zero exit and no traceback (set
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 # Idle OpenMP threads sleep instead of spinning (unless OMP_WAIT_POLICY is set): on CPUs
@@ -25,8 +26,6 @@ from zoo.errors import ZooError, one_line
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    import signal
-
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
     from zoo.run import (
@@ -71,22 +70,25 @@ def stop_and_say(message: str, code: int, reporting: bool) -> None:
     sys.exit(code)
 
 
-def _exit_on_ctrl_c(signum: int, frame: object) -> None:
-    """Ctrl-C while train.py imports torch and Lightning and Hydra composes the config:
-    nothing is written yet, so exit at once (a KeyboardInterrupt in the middle of an import
-    can leave numpy half-imported and end in an unrelated traceback)."""
-    print("error: interrupted (Ctrl-C) before training started.", file=sys.stderr, flush=True)
-    os._exit(130)
+def _exit_before_training(signum: int, frame: object) -> None:
+    """Ctrl-C or SIGTERM while train.py imports torch and Lightning and Hydra composes the
+    config: nothing is trained yet, so exit at once (a KeyboardInterrupt in the middle of an
+    import can leave numpy half-imported and end in an unrelated traceback; the system's
+    SIGTERM ended the process without a word). Under DDP the first process speaks for all."""
+    if os.environ.get("LOCAL_RANK", "0") == "0":
+        how = "interrupted (Ctrl-C)" if signum == signal.SIGINT else "stopped (SIGTERM)"
+        print(f"error: {how} before training started.", file=sys.stderr, flush=True)
+    os._exit(128 + signum)
 
 
 def run_command_line() -> None:
     """Check the command line, then run it through Hydra."""
-    import signal
     from pathlib import Path
 
     from zoo.command_line import check_command_line
 
-    signal.signal(signal.SIGINT, _exit_on_ctrl_c)
+    signal.signal(signal.SIGINT, _exit_before_training)
+    signal.signal(signal.SIGTERM, _exit_before_training)
     try:  # before Hydra, whose errors for a misspelled option or key run to 6-55 lines
         check_command_line(sys.argv[1:], Path(__file__).resolve().parent / "configs")
     except ZooError as error:

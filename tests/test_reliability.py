@@ -376,9 +376,14 @@ def test_sigterm_stops_with_a_nonzero_exit_and_how_to_resume(uninterrupted, tmp_
     assert_same_run(run_dir, uninterrupted)
 
 
-def test_ctrl_c_while_starting_is_one_line_and_exit_130(tmp_path):
-    """Ctrl-C while train.py imports torch and composes its config (before Lightning's loops,
-    which handle it themselves) ends with one line and the shell's 130, not a traceback."""
+@pytest.mark.parametrize(
+    ("signal_name", "code", "said"),
+    [("SIGINT", 130, "interrupted (Ctrl-C)"), ("SIGTERM", 143, "stopped (SIGTERM)")],
+)
+def test_a_signal_while_starting_is_one_line_and_its_exit_code(tmp_path, signal_name, code, said):
+    """Ctrl-C or SIGTERM while train.py imports torch and composes its config (before
+    Lightning's loops, which handle them themselves) ends with one line and the shell's
+    128 + signal, not a traceback (Ctrl-C) or a silent kill (SIGTERM)."""
     import signal
     import time
 
@@ -388,12 +393,13 @@ def test_ctrl_c_while_starting_is_one_line_and_exit_130(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(0.5)
-    process.send_signal(signal.SIGINT)
+    time.sleep(1.5)  # the command line is checked; torch and Lightning are being imported
+    process.send_signal(getattr(signal, signal_name))
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, stderr[-2000:]
+    assert process.returncode == code, stderr[-2000:]
     assert "Traceback" not in stderr
     assert stderr.strip().splitlines()[-1].startswith("error: ")
+    assert said in stderr
 
 
 def test_max_steps_inside_an_epoch_ends_the_run_normally(make_config):
@@ -401,6 +407,21 @@ def test_max_steps_inside_an_epoch_ends_the_run_normally(make_config):
     final weights are validated, tested and exported."""
     metrics = train(make_config("model=mlp", "data=digits_flat", "trainer.max_steps=3"))
     assert "val/loss" in metrics and "test/acc" in metrics
+
+
+def test_a_closed_output_is_said_as_such_not_as_ctrl_c(make_config):
+    """`python train.py | head`: rich's console, writing into the closed pipe, ends the run
+    with SystemExit(1) raised while handling the BrokenPipeError, which is also what
+    Lightning raises after a Ctrl-C."""
+    from zoo.run import interruption
+
+    cfg = make_config()
+    closed = SystemExit(1)
+    closed.__context__ = BrokenPipeError(32, "Broken pipe")  # raised in its `except`
+    line, code = interruption(cfg, closed)
+    assert code == 141
+    assert line.startswith("training was interrupted (its output was closed: a broken pipe")
+    assert interruption(cfg, SystemExit(1))[1] == 130
 
 
 def test_the_interrupt_line_names_lightnings_own_checkpoint(make_config):

@@ -96,13 +96,28 @@ def discard_if_unused(run_dir: Path) -> None:
         shutil.rmtree(run_dir, ignore_errors=True)
 
 
+def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:
+    """Whether ``error`` or an exception it was raised while handling is a ``kind``."""
+    visited: set[int] = set()
+    seen: BaseException | None = error
+    while seen is not None and id(seen) not in visited:
+        if isinstance(seen, kind):
+            return True
+        visited.add(id(seen))
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def interruption(cfg: DictConfig, stop: BaseException) -> tuple[str, int]:
     """The line and exit code for a run stopped on a signal (Lightning raises ``SystemExit``:
     code 1 after Ctrl-C, its ``SIGTERMException`` after SIGTERM; a ``KeyboardInterrupt`` outside
-    its loops): the shell's conventional 130 or 143, never 0, and how to resume."""
+    its loops) or by a closed output (``python train.py | head``): the shell's conventional
+    130, 143 or 141 (SIGPIPE), never 0, and how to resume."""
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
     signal_name, code = ("SIGTERM", 143) if isinstance(stop, SIGTERMException) else ("Ctrl-C", 130)
+    if _caused_by(stop, BrokenPipeError):  # rich ends the process with SystemExit(1)
+        signal_name, code = "its output was closed: a broken pipe, as after `| head`", 141
     stage = getattr(stop, "zoo_stage", "training")
     last = latest_checkpoint(output_dir(cfg))
     overrides = task_overrides()

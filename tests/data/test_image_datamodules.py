@@ -447,8 +447,11 @@ def test_image_folder_crop_keeps_the_centre(tmp_path):
 
 
 def test_image_folder_errors(tmp_path):
-    with pytest.raises(ZooError, match="is not a folder"):
+    with pytest.raises(ZooError, match=r"nothing' does not exist: it should be a folder"):
         ImageFolderDataModule(root=str(tmp_path / "nothing")).setup()
+    (tmp_path / "notes.txt").write_text("")
+    with pytest.raises(ZooError, match=r"notes\.txt' is not a folder: it should be a folder"):
+        ImageFolderDataModule(root=str(tmp_path / "notes.txt")).setup()
     with pytest.raises(ZooError, match="channels must be 3"):
         ImageFolderDataModule(root=str(tmp_path), channels=2)
     with pytest.raises(ZooError, match="resize must be one of"):

@@ -35,9 +35,10 @@ MAX_READERS = 8
 def _check_class_folders(root: Path, key: str) -> None:
     """A ``ZooError`` if ``root`` is not a folder with at least one sub-folder."""
     if not root.is_dir():
+        problem = "is not a folder" if root.exists() else "does not exist"
         raise ZooError(
-            f"data.{key} {str(root)!r} is not a folder: it should hold one sub-folder "
-            "of images per class (torchvision's ImageFolder layout)."
+            f"data.{key} {str(root)!r} {problem}: it should be a folder holding one "
+            "sub-folder of images per class (torchvision's ImageFolder layout)."
         )
     if not any(entry.is_dir() for entry in os.scandir(root)):
         raise ZooError(
