@@ -457,6 +457,12 @@ def check_config(cfg: DictConfig) -> ModelInfo:
                 f"it has no {key!r} argument (its arguments: {', '.join(info.parameters)})."
             )
     check_builder_kwargs(info, kwargs)
+    _require(
+        name != "mlp" or kwargs.get("hidden_sizes") is None or not {"depth", "width"} & set(kwargs),
+        f"model.hidden_sizes={to_container(kwargs.get('hidden_sizes'))} is set, so model.depth "
+        "and model.width would be ignored; to use them: model.hidden_sizes=null "
+        "+model.depth=3 +model.width=64.",
+    )
     check_common_arguments(info, kwargs)
     check_model_fits_data(info, cfg.data, kwargs)
     classes = cfg.data.get("num_classes")

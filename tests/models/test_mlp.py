@@ -53,8 +53,6 @@ def test_images_are_flattened():
         ({"depth": -1}, r"model 'mlp': depth must be an integer >= 0, got -1\."),
         ({"width": 0}, r"model 'mlp': width must be an integer >= 1, got 0\."),
         ({"in_features": 0}, r"model 'mlp': in_features must be an integer >= 1, got 0\."),
-        ({"hidden_sizes": [8], "depth": 3}, r"give hidden_sizes or depth and width, not both"),
-        ({"hidden_sizes": [8], "width": 3}, r"got hidden_sizes=\[8\] with depth=None, width=3"),
     ],
 )
 def test_bad_arguments(kwargs, message):

@@ -80,24 +80,15 @@ def mlp(
     in_features: int = 64,
     num_classes: int = 10,
     hidden_sizes: Sequence[int] | None = None,
-    depth: int | None = None,
-    width: int | None = None,
+    depth: int = 2,
+    width: int = 256,
     activation: str = "relu",
     dropout: float = 0.0,
     norm: str | None = "none",
 ) -> MLP:
-    """An MLP with ``hidden_sizes`` hidden layers, or ``depth`` layers (2 if not given) of
-    ``width`` units (256 if not given)."""
+    """An MLP with ``hidden_sizes`` hidden layers, or ``depth`` layers of ``width`` units."""
     check_positive_ints("mlp", in_features=in_features, num_classes=num_classes)
-    if hidden_sizes is not None and (depth is not None or width is not None):
-        raise ZooError(
-            f"model 'mlp': give hidden_sizes or depth and width, not both; got hidden_sizes="
-            f"{hidden_sizes!r} with depth={depth!r}, width={width!r} (in a config: "
-            "model.hidden_sizes=null +model.depth=3 +model.width=64)."
-        )
     if hidden_sizes is None:
-        depth = 2 if depth is None else depth
-        width = 256 if width is None else width
         if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
             raise ZooError(f"model 'mlp': depth must be an integer >= 0, got {depth!r}.")
         check_positive_ints("mlp", width=width)
