@@ -98,7 +98,11 @@ def run_command_line() -> None:
         from zoo.config import register_resolvers  # imports torch and Lightning
 
         register_resolvers()
-    main()
+    try:
+        main()
+    except BrokenPipeError:  # the help printed into `| head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)
 
 
 if __name__ == "__main__":

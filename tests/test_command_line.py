@@ -54,6 +54,8 @@ def hydra_refuses(overrides: list[str], tmp_path: Path) -> bool:
         (["epochs=3"], "no config key 'epochs'; did you mean trainer.max_epochs or trainer.min_"),
         (["~trainer.max_epoch"], "no config key 'trainer.max_epoch'; did you mean trainer.max_e"),
         (["~modle"], "no config key 'modle'; did you mean model?"),
+        (["optimizer.lr=0.01,0.02"], "optimizer.lr=0.01,0.02 is a sweep, which runs with -m: "),
+        (["augmentation=rotate,flip"], "augmentation=rotate,flip is a sweep, which runs with -m"),
         (["optimizer={a:1}"], "no config key 'optimizer.a'. The keys under optimizer: "),
         (["trainer={max_epoch:3}"], "no config key 'trainer.max_epoch'; did you mean trainer.m"),
         (
@@ -323,6 +325,16 @@ def test_a_folder_for_runs_that_cannot_be_written_is_refused(key, tmp_path):
     with pytest.raises(ZooError, match=rf"{key} is empty; .* e\.g\. {key}=\S+"):
         check_command_line([f"{key}="], CONFIGS)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_sweep_passes_where_it_runs():
+    for arguments in (
+        ["-m", "optimizer.lr=0.01,0.02"],
+        ["--multirun", "augmentation=rotate,flip"],
+        ["hydra.mode=MULTIRUN", "optimizer.lr=0.01,0.02"],
+        ["regularization=[l2,dropout]", "optimizer.lr=0.01"],
+    ):
+        check_command_line(arguments, CONFIGS)
 
 
 def test_sweeper_keys_and_trial_counts_are_checked():

@@ -65,6 +65,23 @@ def test_help_lists_the_groups_and_options(tmp_path):
     assert "lenet5" in result.stdout and "mlp" in result.stdout
 
 
+def test_help_into_a_closed_pipe_ends_quietly(tmp_path):
+    """`python train.py --help | head -1`: the reader closes the pipe; no traceback."""
+    process = subprocess.Popen(
+        [sys.executable, str(REPO_ROOT / "train.py"), "--help"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        bufsize=0,
+    )
+    assert process.stdout.readline().startswith("zoo: ")
+    process.stdout.close()
+    stderr = process.stderr.read()
+    assert process.wait(timeout=60) == 141, stderr
+    assert "Traceback" not in stderr
+
+
 def test_unknown_option_exits_with_the_available_ones(tmp_path):
     result = run_train("model=lenett", cwd=tmp_path)
     assert result.returncode == 2

@@ -590,12 +590,34 @@ def check_sweeper_overrides(overrides: Sequence[Any]) -> None:
             raise ZooError(f"{key}={value}: allowed: a whole number of at least 1, e.g. {key}=20.")
 
 
+def check_sweeps_are_multirun(arguments: Sequence[str], overrides: Sequence[Any]) -> None:
+    """Refuse a sweep (``optimizer.lr=0.01,0.02``) on a command line that does not run one:
+    Hydra's "Ambiguous value" error runs to five lines. ``-m``, ``hydra.mode=MULTIRUN`` and
+    ``hparams_search`` (whose configs set that mode) run sweeps."""
+    multirun = any(
+        argument == "-m" or (len(argument) > 3 and "--multirun".startswith(argument))
+        for argument in arguments
+    )
+    if multirun or any(
+        o.key_or_group.lstrip("+~") in ("hydra.mode", "hparams_search") for o in overrides
+    ):
+        return
+    for override in overrides:
+        if override.is_sweep_override():
+            text = override.input_line or override.key_or_group
+            raise ZooError(
+                f"{text} is a sweep, which runs with -m: python train.py -m {text}; for a "
+                f"list value write it in brackets: {override.key_or_group}=[...]."
+            )
+
+
 def check_command_line(arguments: Sequence[str], config_dir: Path) -> None:
     """Refuse a misspelled group option or key of a ``train.py`` command line (see the
     module's docstring)."""
     overrides = parse_overrides(arguments)
     if overrides is None:
         return
+    check_sweeps_are_multirun(arguments, overrides)
     check_group_choices(overrides, config_dir)
     check_override_keys(overrides, config_dir)
     check_task_name(overrides)
