@@ -589,3 +589,21 @@ def test_a_model_that_does_not_do_the_task_is_refused(make_config, monkeypatch):
     ):
         train(cfg)
     assert not Path(cfg.paths.output_dir, "checkpoints").exists()
+
+
+def test_a_refused_resume_repeats_the_command_line_of_the_checkpoints_run(tmp_path):
+    """A checkpoint of another model or other arguments: the refusal gives the command line
+    of the run that wrote it (its Hydra record), data included, which the user can repeat."""
+    from zoo.config import _trained_with
+
+    run = tmp_path / "run"
+    (run / ".hydra").mkdir(parents=True)
+    (run / "checkpoints").mkdir()
+    checkpoint = run / "checkpoints" / "last.ckpt"
+    assert _trained_with(checkpoint) == ""  # no record: nothing to repeat
+    (run / ".hydra" / "overrides.yaml").write_text(
+        "- model=lenet5\n- data=image_folder\n- data.root=my images\n- ckpt_path=old.ckpt\n"
+    )
+    assert _trained_with(checkpoint) == (
+        " (its run was: python train.py model=lenet5 data=image_folder 'data.root=my images')"
+    )

@@ -780,6 +780,25 @@ def check_fixed_length_schedule(
     )
 
 
+def _trained_with(checkpoint_file: Path) -> str:
+    """The command line of the run that wrote ``checkpoint_file`` (from the Hydra record in
+    its run folder, ``<run>/checkpoints/<file>.ckpt``), for a resume to repeat; "" if none."""
+    import shlex
+
+    import yaml
+
+    record = checkpoint_file.absolute().parent.parent / ".hydra" / "overrides.yaml"
+    try:
+        overrides = yaml.safe_load(record.read_text())
+    except (OSError, yaml.YAMLError):
+        return ""
+    if not isinstance(overrides, list):
+        return ""
+    kept = [str(o) for o in overrides if str(o).lstrip("+~").split("=", 1)[0] not in ("ckpt_path",)]
+    command = " ".join(["python train.py", *map(shlex.quote, kept)])
+    return f" (its run was: {command})"
+
+
 def check_checkpoint(cfg: DictConfig, info: ModelInfo, kwargs: dict[str, Any]) -> None:
     """``ckpt_path`` must be a zoo training checkpoint of the model the config builds;
     ``train=false`` needs one (it tests and exports its weights)."""
@@ -804,7 +823,8 @@ def check_checkpoint(cfg: DictConfig, info: ModelInfo, kwargs: dict[str, Any]) -
     _require(
         saved is None or saved == info.name,
         f"ckpt_path {path!r} holds a {saved!r} model, but the config builds {info.name!r}; "
-        f"add model={saved} (with the arguments it was trained with).",
+        f"add model={saved} (with the data and arguments it was trained with)"
+        f"{_trained_with(file)}.",
     )
     saved_kwargs = spec.get("kwargs", {}) if isinstance(spec, dict) else {}
     changed = [k for k in saved_kwargs if k in kwargs and kwargs[k] != saved_kwargs[k]]
@@ -814,7 +834,8 @@ def check_checkpoint(cfg: DictConfig, info: ModelInfo, kwargs: dict[str, Any]) -
         + ", ".join(f"{k}={saved_kwargs[k]!r}" for k in changed)
         + ", but the config builds "
         + ", ".join(f"{k}={kwargs[k]!r}" for k in changed)
-        + "; resume with the model arguments it was trained with.",
+        + "; resume with the data and model arguments it was trained with"
+        + f"{_trained_with(file)}.",
     )
     saved_config = (checkpoint.get("zoo") or {}).get("config") or {}
     saved_optimizer = (saved_config.get("optimizer") or {}).get("_target_")
