@@ -156,6 +156,13 @@ def ckpt_path_override(path: Path | str) -> str:
     return shlex.quote(f"ckpt_path={hydra_quoted}")
 
 
+def train_command(overrides: list[str], *extra: str) -> str:
+    """``python train.py`` with a run's ``overrides`` quoted for the shell, its ``ckpt_path``
+    left out, and ``extra`` (already quoted) after them."""
+    kept = [o for o in overrides if o.lstrip("+~").split("=", 1)[0] != "ckpt_path"]
+    return " ".join(["python train.py", *map(shlex.quote, kept), *extra])
+
+
 def latest_checkpoint(run_dir: Path) -> Path | None:
     """The run's ``checkpoints/last.ckpt``, else its newest checkpoint (Lightning's own
     checkpoint callback, when the zoo's are not configured, writes

@@ -30,6 +30,13 @@ def parse_overrides(arguments: Sequence[str]) -> list[Any] | None:
     Hydra parses them; None where the check is left to Hydra: another config folder or name,
     a search path, shell completion, ``--info`` and ``--experimental-rerun`` (which do not
     compose the overrides), or a command line Hydra itself refuses."""
+    parsed = parse_command_line(arguments)
+    return None if parsed is None else parsed[1]
+
+
+def parse_command_line(arguments: Sequence[str]) -> tuple[Any, list[Any]] | None:
+    """Hydra's flags (``argparse.Namespace``) and the overrides of :func:`parse_overrides`;
+    None where it gives None."""
     try:
         from hydra._internal.utils import get_args_parser
         from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -55,7 +62,7 @@ def parse_overrides(arguments: Sequence[str]) -> list[Any] | None:
         return None
     if any(o.key_or_group.startswith("hydra.searchpath") for o in overrides):
         return None
-    return overrides
+    return flags, overrides
 
 
 def _refuse_unparsable(parser: Any, arguments: Sequence[str]) -> None:
@@ -590,14 +597,10 @@ def check_sweeper_overrides(overrides: Sequence[Any]) -> None:
             raise ZooError(f"{key}={value}: allowed: a whole number of at least 1, e.g. {key}=20.")
 
 
-def check_sweeps_are_multirun(arguments: Sequence[str], overrides: Sequence[Any]) -> None:
+def check_sweeps_are_multirun(multirun: bool, overrides: Sequence[Any]) -> None:
     """Refuse a sweep (``optimizer.lr=0.01,0.02``) on a command line that does not run one:
-    Hydra's "Ambiguous value" error runs to five lines. ``-m``, ``hydra.mode=MULTIRUN`` and
-    ``hparams_search`` (whose configs set that mode) run sweeps."""
-    multirun = any(
-        argument == "-m" or (len(argument) > 3 and "--multirun".startswith(argument))
-        for argument in arguments
-    )
+    Hydra's "Ambiguous value" error runs to five lines. ``-m`` (``multirun``),
+    ``hydra.mode=MULTIRUN`` and ``hparams_search`` (whose configs set that mode) run sweeps."""
     if multirun or any(
         o.key_or_group.lstrip("+~") in ("hydra.mode", "hparams_search") for o in overrides
     ):
@@ -614,10 +617,11 @@ def check_sweeps_are_multirun(arguments: Sequence[str], overrides: Sequence[Any]
 def check_command_line(arguments: Sequence[str], config_dir: Path) -> None:
     """Refuse a misspelled group option or key of a ``train.py`` command line (see the
     module's docstring)."""
-    overrides = parse_overrides(arguments)
-    if overrides is None:
+    parsed = parse_command_line(arguments)
+    if parsed is None:
         return
-    check_sweeps_are_multirun(arguments, overrides)
+    flags, overrides = parsed
+    check_sweeps_are_multirun(flags.multirun, overrides)
     check_group_choices(overrides, config_dir)
     check_override_keys(overrides, config_dir)
     check_task_name(overrides)

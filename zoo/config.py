@@ -16,7 +16,7 @@ import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from zoo.augment import build_augmentation
-from zoo.checkpointing import ckpt_path_override, latest_checkpoint
+from zoo.checkpointing import ckpt_path_override, latest_checkpoint, train_command
 from zoo.config_checks import check_keys, check_values, import_path
 from zoo.data.base import AS_SEQUENCE_CHOICES, as_sequence_shape
 from zoo.errors import ZooError
@@ -783,8 +783,6 @@ def check_fixed_length_schedule(
 def _trained_with(checkpoint_file: Path) -> str:
     """The command line of the run that wrote ``checkpoint_file`` (from the Hydra record in
     its run folder, ``<run>/checkpoints/<file>.ckpt``), for a resume to repeat; "" if none."""
-    import shlex
-
     import yaml
 
     record = checkpoint_file.absolute().parent.parent / ".hydra" / "overrides.yaml"
@@ -794,9 +792,7 @@ def _trained_with(checkpoint_file: Path) -> str:
         return ""
     if not isinstance(overrides, list):
         return ""
-    kept = [str(o) for o in overrides if str(o).lstrip("+~").split("=", 1)[0] not in ("ckpt_path",)]
-    command = " ".join(["python train.py", *map(shlex.quote, kept)])
-    return f" (its run was: {command})"
+    return f" (its run was: {train_command([str(o) for o in overrides])})"
 
 
 def check_checkpoint(cfg: DictConfig, info: ModelInfo, kwargs: dict[str, Any]) -> None:
@@ -820,23 +816,23 @@ def check_checkpoint(cfg: DictConfig, info: ModelInfo, kwargs: dict[str, Any]) -
     weights = checkpoint_model_weights(checkpoint, path)  # refuses a file without one
     spec = (checkpoint.get("zoo") or {}).get("model")
     saved = spec.get("name") if isinstance(spec, dict) else None
-    _require(
-        saved is None or saved == info.name,
-        f"ckpt_path {path!r} holds a {saved!r} model, but the config builds {info.name!r}; "
-        f"add model={saved} (with the data and arguments it was trained with)"
-        f"{_trained_with(file)}.",
-    )
+    if saved is not None and saved != info.name:  # the run's record is read only to refuse
+        raise ZooError(
+            f"ckpt_path {path!r} holds a {saved!r} model, but the config builds {info.name!r}; "
+            f"add model={saved} (with the data and arguments it was trained with)"
+            f"{_trained_with(file)}."
+        )
     saved_kwargs = spec.get("kwargs", {}) if isinstance(spec, dict) else {}
     changed = [k for k in saved_kwargs if k in kwargs and kwargs[k] != saved_kwargs[k]]
-    _require(
-        not changed,
-        f"ckpt_path {path!r} holds {info.name} built with "
-        + ", ".join(f"{k}={saved_kwargs[k]!r}" for k in changed)
-        + ", but the config builds "
-        + ", ".join(f"{k}={kwargs[k]!r}" for k in changed)
-        + "; resume with the data and model arguments it was trained with"
-        + f"{_trained_with(file)}.",
-    )
+    if changed:
+        raise ZooError(
+            f"ckpt_path {path!r} holds {info.name} built with "
+            + ", ".join(f"{k}={saved_kwargs[k]!r}" for k in changed)
+            + ", but the config builds "
+            + ", ".join(f"{k}={kwargs[k]!r}" for k in changed)
+            + "; resume with the data and model arguments it was trained with"
+            + f"{_trained_with(file)}."
+        )
     saved_config = (checkpoint.get("zoo") or {}).get("config") or {}
     saved_optimizer = (saved_config.get("optimizer") or {}).get("_target_")
     current_optimizer = cfg.optimizer.get("_target_")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import platform
-import shlex
 import shutil
 import signal
 import sys
@@ -35,7 +34,12 @@ from torch import nn
 
 from zoo.attention_logging import AttentionMapLogger
 from zoo.augment import build_augmentation
-from zoo.checkpointing import AtomicCheckpointIO, ckpt_path_override, latest_checkpoint
+from zoo.checkpointing import (
+    AtomicCheckpointIO,
+    ckpt_path_override,
+    latest_checkpoint,
+    train_command,
+)
 from zoo.config import (
     check_config,
     check_monitored_metrics,
@@ -126,10 +130,8 @@ def interruption(cfg: DictConfig, stop: BaseException) -> tuple[str, int]:
     elif overrides is None:
         resume = f"resume with the same overrides and {ckpt_path_override(last)}."
     else:  # the run's own overrides, quoted for the shell, with ckpt_path set
-        kept = [o for o in overrides if o.lstrip("+~").split("=", 1)[0] != "ckpt_path"]
-        kept += hydra_run_overrides()
-        command = ["python train.py", *map(shlex.quote, kept), ckpt_path_override(last)]
-        resume = f"to resume: {' '.join(command)}"
+        command = train_command([*overrides, *hydra_run_overrides()], ckpt_path_override(last))
+        resume = f"to resume: {command}"
     return f"{stage} was interrupted ({signal_name}){_sweep_note()}; {resume}", code
 
 
