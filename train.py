@@ -30,12 +30,12 @@ def main(cfg: DictConfig) -> float | None:
 
     from zoo.run import (
         SigtermWatch,
-        discard_if_unused,
         interruption,
         is_rank_zero,
         output_dir,
         train,
     )
+    from zoo.run_folder import discard_if_unused
 
     # From here a Ctrl-C is a KeyboardInterrupt, which Lightning's loops and the handler
     # below turn into the resume line; while Hydra composed the config it ended the process.

@@ -75,7 +75,8 @@ def run_config(run: Path) -> dict[str, Any]:
 def digits_splits(config: dict[str, Any]) -> dict[str, torch.Tensor]:
     """The images (N, C, H, W) in [0, 1] of each split of the run's digits data, split as
     the run split them."""
-    from hydra.utils import instantiate
+    from zoo.data import DigitsDataModule
+    from zoo.recorded_config import build_recorded  # a shared run's config runs no code
 
     data_config = config["data"]
     if data_config.get("_target_") != "zoo.data.DigitsDataModule" or data_config.get("flatten"):
@@ -83,7 +84,7 @@ def digits_splits(config: dict[str, Any]) -> dict[str, torch.Tensor]:
             "the quality scores use the digits classifier: the run must train on data=digits, "
             f"not {data_config.get('_target_')}"
         )
-    data = instantiate(data_config)
+    data = build_recorded(data_config, base=DigitsDataModule, where="results.json config.data")
     data.setup("fit")
     data.setup("test")
     return {split: images.cpu() for split, (images, *_) in data.splits.items()}

@@ -208,16 +208,13 @@ def load_run(source: str | os.PathLike) -> AutoencoderRun:
             "training run's folder)."
         )
     config = _read_results(results)
-    from hydra.errors import InstantiationException
+    from lightning import LightningDataModule
 
-    from zoo.run import instantiate_config  # our errors unwrapped from Hydra's
+    from zoo.recorded_config import build_recorded  # a shared folder's config runs no code
 
-    try:
-        data = instantiate_config(config["data"])
-    except InstantiationException as error:  # not one of ours (ours are unwrapped)
-        raise ZooError(
-            f"cannot rebuild the data from {str(results)!r}: {' '.join(str(error).split())}"
-        ) from None
+    data = build_recorded(
+        config["data"], base=LightningDataModule, where=f"{str(results)!r} config.data"
+    )
     if not hasattr(data, "splits") or not hasattr(data, "describe"):
         raise ZooError(f"{str(results)!r}: config.data does not build a zoo data module.")
     data.setup("test")

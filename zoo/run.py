@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import platform
-import shutil
 import signal
 import sys
 import threading
@@ -47,7 +46,7 @@ from zoo.config import (
     to_container,
 )
 from zoo.errors import ZooError
-from zoo.run_folder import LOCK_NAME, hold_run_folder, write_hydra_record
+from zoo.run_folder import hold_run_folder, write_hydra_record
 from zoo.sweep_check import check_sweep_jobs
 from zoo.tasks import ZooTask
 from zoo.weights import load_checkpoint_weights, save_pretrained, write_json
@@ -82,22 +81,6 @@ def _instantiate_all(group: DictConfig | None) -> list[Any]:
 def output_dir(cfg: DictConfig) -> Path:
     """The run folder (``paths.output_dir``: Hydra's run folder unless overridden)."""
     return Path(cfg.paths.output_dir)
-
-
-def discard_if_unused(run_dir: Path) -> None:
-    """Remove the folder of a run that was refused before it trained (it holds only its log,
-    the lock, Hydra's record and empty folders), so mistakes leave no empty runs behind; any
-    other folder stays."""
-    if not run_dir.is_dir():
-        return
-
-    def unused(entry: Path) -> bool:
-        if entry.name in (".hydra", LOCK_NAME) or entry.name.endswith(".log"):
-            return True
-        return entry.is_dir() and not any(entry.iterdir())  # a logger's empty folder
-
-    if all(unused(entry) for entry in run_dir.iterdir()):
-        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from omegaconf import DictConfig
 
@@ -32,39 +34,95 @@ def _is_launched_rank() -> bool:
 
 
 @contextlib.contextmanager
+def _locked(run_dir: Path) -> Iterator[Any]:
+    """Open ``run_dir``'s lock file (made with the folder if missing) and take its lock,
+    without waiting; yields the open file, or None when another process holds the lock. A
+    lock file replaced while we waited for the lock (a refused run removed its
+    folder) is opened again, so two processes never hold locks on two files of one name."""
+    import fcntl
+
+    lock = run_dir / LOCK_NAME
+    while True:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        with open(lock, "a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                yield None
+                return
+            try:
+                replaced = os.fstat(handle.fileno()).st_ino != os.stat(lock).st_ino
+            except FileNotFoundError:
+                replaced = True
+            if replaced:
+                continue
+            try:
+                yield handle
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+            return
+
+
+@contextlib.contextmanager
 def hold_run_folder(run_dir: Path) -> Iterator[None]:
     """Hold ``run_dir`` (created if missing) for the block: refused with one line when
     another process holds it. Where the platform has no ``fcntl`` (Windows), nothing is
     locked."""
-    try:
-        import fcntl
-    except ImportError:
+    if not _has_fcntl() or _is_launched_rank():
         yield
         return
-    if _is_launched_rank():
-        yield
-        return
-    run_dir.mkdir(parents=True, exist_ok=True)
-    lock = run_dir / LOCK_NAME
-    with open(lock, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.seek(0)
-            holder = handle.read().strip() or "unknown"
+    with _locked(run_dir) as handle:
+        if handle is None:
+            holder = _read_holder(run_dir)
             raise ZooError(
                 f"the run folder {str(run_dir)!r} is in use by another train.py (pid "
                 f"{holder}); wait for it to end, or write this run to another folder "
                 "(hydra.run.dir=...)."
-            ) from None
+            )
         handle.seek(0)
         handle.truncate()
         handle.write(f"{os.getpid()}\n")
         handle.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        yield
+
+
+def _has_fcntl() -> bool:
+    try:
+        import fcntl  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _read_holder(run_dir: Path) -> str:
+    try:
+        return (run_dir / LOCK_NAME).read_text().strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
+def discard_if_unused(run_dir: Path) -> None:
+    """Remove the folder of a run that was refused before it trained (it holds only its log,
+    the lock, Hydra's record and empty folders), so mistakes leave no empty runs behind.
+
+    Only under the folder's lock, taken without waiting: a folder another train.py holds (a
+    run refused because that one is using the folder) is never touched, nor its lock. Any
+    folder with other contents stays."""
+    if not run_dir.is_dir() or _is_launched_rank():
+        return
+
+    def unused(entry: Path) -> bool:
+        if entry.name in (".hydra", LOCK_NAME) or entry.name.endswith(".log"):
+            return True
+        return entry.is_dir() and not any(entry.iterdir())  # a logger's empty folder
+
+    if not _has_fcntl():
+        return
+    with _locked(run_dir) as handle:
+        if handle is None:
+            return  # in use by another run
+        if all(unused(entry) for entry in run_dir.iterdir()):
+            shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def write_hydra_record(run_dir: Path, cfg: DictConfig) -> None:

@@ -228,6 +228,9 @@ def read_pretrained_config(directory: str | os.PathLike) -> dict[str, Any]:
         raise ZooError(f"{str(path)!r} does not name a model builder (model.name).")
     if not isinstance(model.get("kwargs", {}), dict):
         raise ZooError(f"{str(path)!r}: model.kwargs must be an object of builder arguments.")
+    from zoo.recorded_config import check_data_description
+
+    check_data_description(config.get("data"), repr(str(path)))
     return config
 
 
