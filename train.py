@@ -34,6 +34,7 @@ def main(cfg: DictConfig) -> float | None:
         is_rank_zero,
         output_dir,
         train,
+        write_failure,
     )
     from zoo.run_folder import discard_if_unused
 
@@ -53,7 +54,11 @@ def main(cfg: DictConfig) -> float | None:
             raise
         print(f"error: {one_line(error)}", file=sys.stderr)
         sys.exit(2)
-    except Exception:
+    except Exception as error:
+        # a file that could not be written (a full disk): one line, what is kept, the resume
+        failed = write_failure(cfg, error)
+        if failed is not None and os.environ.get("HYDRA_FULL_ERROR") != "1":
+            stop_and_say(*failed, is_rank_zero())
         # under DDP, a process whose peer stopped on the SIGTERM first fails inside a
         # collective operation (gloo's "Connection closed by peer"): the SIGTERM is the news
         if not SigtermWatch.received or os.environ.get("HYDRA_FULL_ERROR") == "1":

@@ -87,10 +87,10 @@ def test_a_resumed_run_tests_and_exports_what_the_uninterrupted_run_does(make_co
 
 
 def test_a_run_that_max_steps_ended_at_an_epoch_end_resumes_into_a_longer_one(make_config):
-    """`trainer.max_steps` stops on the epoch's last batch without finishing the epoch in
-    Lightning's books; the resumed run finishes it with no batch left. That empty epoch has
-    nothing to report: it was refused as a NaN loss ("training diverged"). Resumed, the run
-    equals one trained on without a stop."""
+    """`trainer.max_steps` stops on the epoch's last batch. Lightning resumed its checkpoint
+    as a restart inside that epoch and finished the epoch again with no batch left, which was
+    refused as a NaN loss ("training diverged") and counted as an epoch (zoo/resume.py).
+    Resumed, the run equals one trained on without a stop."""
     import torch
 
     steady = [*SMALL[:3], "scheduler=none", "trainer.max_epochs=5"]

@@ -50,7 +50,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from zoo.cli import run_command
+from zoo.cli import ArgumentParser, run_command
 from zoo.errors import ZooError
 from zoo.noise import NOISE_KINDS, check_noise, corrupt
 from zoo.weights import CONFIG_NAME, load_pretrained, read_pretrained_config, run_model_folder
@@ -562,7 +562,7 @@ def _anomaly_command(args: argparse.Namespace) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m zoo.autoencode`` parser: one subcommand per application."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m zoo.autoencode",
         description=(
             "Use a trained autoencoder (a run of python train.py task=autoencoder ...): "

@@ -37,7 +37,13 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
-from zoo.weights import atomic_write_bytes, partial_path
+from zoo.weights import (
+    atomic_write_bytes,
+    partial_path,
+    unreadable_checkpoint,
+    verify_checkpoint,
+    with_checkpoint_digest,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +54,15 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     The checkpoint's tensors are copied when it is saved (a consistent snapshot while
     training goes on), then serialized and written by one worker thread, in order; removals
     of old checkpoints queue behind the writes, so the best checkpoint on disk is never
-    removed before its successor is written. ``teardown`` (Lightning calls it when fit
-    ends) waits for the queue and raises a failed write's error. Loading is Lightning's
-    (``weights_only``).
+    removed before its successor is written. Once a write fails (a full disk), the work
+    queued after it is skipped: no checkpoint is removed, or replaced by a link to a file that
+    was not written, so those on disk stay whole and consistent. The failure is raised at the
+    next save, or by ``teardown`` (Lightning calls it when fit ends), which waits for the
+    queue.
+
+    Each checkpoint records the sha256 of its contents (:func:`zoo.weights.checkpoint_digest`):
+    :meth:`load_checkpoint` (Lightning's, ``weights_only``) checks it, and names a damaged or
+    unreadable file in one line (a ``ZooError``).
     """
 
     def __init__(self, *, background: bool = True) -> None:
@@ -58,6 +70,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         self.background = background
         self._executor: ThreadPoolExecutor | None = None
         self._pending: list[Future] = []
+        self._failed = False  # a queued write failed: the work queued after it is skipped
 
     def save_checkpoint(
         self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any | None = None
@@ -84,11 +97,37 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             return
         self._submit(super().remove_checkpoint, path)
 
+    def load_checkpoint(
+        self, path: str | Path, map_location: Any | None = None, weights_only: bool | None = None
+    ) -> dict[str, Any]:
+        """Lightning's load, with the checkpoint's recorded digest checked (and removed); a
+        ``ZooError`` naming the file if it is damaged or cannot be read."""
+        kwargs = {} if map_location is None else {"map_location": map_location}
+        try:
+            checkpoint = super().load_checkpoint(path, weights_only=weights_only, **kwargs)
+        except FileNotFoundError:
+            raise
+        except Exception:  # torch's own errors: a damaged zip, a truncated file, ...
+            raise unreadable_checkpoint(path) from None
+        if not isinstance(checkpoint, dict):
+            return checkpoint
+        return verify_checkpoint(checkpoint, path)
+
     def _submit(self, function: Any, *args: Any) -> None:
         self._raise_failures(wait=False)
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkpoint")
-        self._pending.append(self._executor.submit(function, *args))
+        self._pending.append(self._executor.submit(self._unless_failed, function, *args))
+
+    def _unless_failed(self, function: Any, *args: Any) -> None:
+        """Run ``function`` in the worker, unless work queued before it failed."""
+        if self._failed:
+            return
+        try:
+            function(*args)
+        except BaseException:
+            self._failed = True
+            raise
 
     def _raise_failures(self, *, wait: bool) -> None:
         done = [f for f in self._pending if wait or f.done()]
@@ -104,6 +143,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             if self._executor is not None:
                 self._executor.shutdown(wait=True)
                 self._executor = None
+            self._failed = False
 
 
 def _snapshot(value: Any) -> Any:
@@ -130,7 +170,7 @@ def _snapshot(value: Any) -> Any:
 
 def _write(checkpoint: dict[str, Any], path: Path) -> None:
     buffer = io.BytesIO()
-    torch.save(checkpoint, buffer)
+    torch.save(with_checkpoint_digest(checkpoint), buffer)
     atomic_write_bytes(path, buffer.getvalue())
 
 
@@ -139,10 +179,16 @@ def _link(source: Path, path: Path) -> None:
     tmp = partial_path(path)
     tmp.unlink(missing_ok=True)
     try:
-        os.link(source, tmp)
-    except OSError:  # no hard links here (some network and FAT filesystems)
-        shutil.copyfile(source, tmp)
-    os.replace(tmp, path)
+        try:
+            os.link(source, tmp)
+        except OSError:  # no hard links here (some network and FAT filesystems)
+            shutil.copyfile(source, tmp)
+        os.replace(tmp, path)
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        if not hasattr(error, "zoo_write_path"):
+            error.zoo_write_path = path  # for zoo.run.write_failure's line
+        raise
 
 
 def ckpt_path_override(path: Path | str) -> str:

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Callable
 from typing import NoReturn
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser whose mistakes (a missing argument, an unknown option, ``--n x``)
+    are one line, ``error: <command>: <what>``, and exit code 2, as every other mistake of
+    the zoo's commands; argparse printed its usage first. ``--help`` shows the usage."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {self.prog}: {message} ({self.prog} --help lists the options).\n")
 
 
 def run_command(main: Callable[[], int]) -> NoReturn:

@@ -481,7 +481,8 @@ def check_task_name(overrides: Sequence[Any]) -> None:
             )
 
 
-RUN_FOLDER_KEYS = ("hydra.run.dir", "hydra.sweep.dir")
+# paths.output_dir: the run folder itself when set (zoo.run holds it before the config check)
+RUN_FOLDER_KEYS = ("hydra.run.dir", "hydra.sweep.dir", "paths.output_dir")
 # The folders the run folders and downloaded data go under, with an example value.
 PATH_FOLDER_KEYS = {
     "paths.root_dir": "/data/my_project",
@@ -491,10 +492,10 @@ PATH_FOLDER_KEYS = {
 
 
 def check_run_folders(overrides: Sequence[Any]) -> None:
-    """Refuse a ``hydra.run.dir``, ``hydra.sweep.dir``, ``paths.root_dir`` or ``paths.log_dir``
-    where no folder can be written (a read-only or virtual file system, a file in its way),
-    and a ``paths.data_dir`` that is a file: Hydra creates the run folder before train.py
-    runs and fails with its traceback.
+    """Refuse a ``hydra.run.dir``, ``hydra.sweep.dir``, ``paths.output_dir``,
+    ``paths.root_dir`` or ``paths.log_dir`` where no folder can be written (a read-only or
+    virtual file system, a file in its way), and a ``paths.data_dir`` that is a file: Hydra
+    creates the run folder before train.py runs and fails with its traceback.
     The check writes and removes a file in a run folder, and leaves no folder it made."""
     import os
     import tempfile

@@ -19,10 +19,11 @@ from zoo.augment import build_augmentation
 from zoo.checkpointing import ckpt_path_override, latest_checkpoint, train_command
 from zoo.config_checks import check_keys, check_values, import_path
 from zoo.data.base import AS_SEQUENCE_CHOICES, as_sequence_shape
-from zoo.errors import ZooError
+from zoo.errors import ZooError, unknown_name_error
 from zoo.kinds import INPUT_KINDS, TARGET_KINDS
 from zoo.models.layers import NORMS
 from zoo.registry import ModelInfo, check_builder_kwargs, check_common_arguments, get_model_info
+from zoo.resources import check_name_inside, check_writable_folder
 from zoo.tasks.base import ZooTask
 from zoo.weights import checkpoint_model_weights, load_weights, read_checkpoint
 
@@ -501,7 +502,35 @@ def check_config(cfg: DictConfig) -> ModelInfo:
     check_trainer(cfg)
     check_checkpoint(cfg, info, kwargs)
     check_run_folder(cfg)
+    check_output_paths(cfg)
     return info
+
+
+# The arguments of the trainer, callbacks and loggers that name a folder the run writes, and
+# those that name a path inside that folder (a logger's name and version, a checkpoint's file).
+OUTPUT_FOLDER_KEYS = ("dirpath", "save_dir", "default_root_dir")
+OUTPUT_NAME_KEYS = ("name", "version", "sub_dir", "filename")
+
+
+def check_output_paths(cfg: DictConfig) -> None:
+    """Every folder the run will write is writable, and every name that becomes a path under
+    one stays inside it, before any work: a checkpoint folder that could not be written
+    failed at the end of the first epoch, and ``logger.csv.name=../../../../tmp/x`` wrote the
+    metrics outside the run folder."""
+    sections = [("trainer", cfg.get("trainer"))]
+    for group in ("callbacks", "logger"):
+        sections += [(f"{group}.{name}", node) for name, node in (cfg.get(group) or {}).items()]
+    for label, node in sections:
+        if not isinstance(node, DictConfig) or not any(k in node for k in OUTPUT_FOLDER_KEYS):
+            continue
+        folder = "the run folder"
+        for key in OUTPUT_FOLDER_KEYS:
+            value = node.get(key)
+            if isinstance(value, str) and value and "://" not in value:  # not s3://, not gs://
+                check_writable_folder(value, f"{label}.{key}")
+                folder = repr(value)
+        for key in OUTPUT_NAME_KEYS:
+            check_name_inside(node.get(key), f"{label}.{key}", folder)
 
 
 def check_run_folder(cfg: DictConfig) -> None:
@@ -690,6 +719,13 @@ def check_trainer(cfg: DictConfig) -> None:
     from lightning.pytorch.accelerators import AcceleratorRegistry
 
     check_max_time(OmegaConf.select(cfg, "trainer.max_time", default=None))
+    strategy = OmegaConf.select(cfg, "trainer.strategy", default=None)
+    if isinstance(strategy, str):  # not a strategy object's config
+        from lightning.pytorch.strategies import StrategyRegistry
+
+        names = ("auto", *StrategyRegistry.available_strategies())
+        if strategy not in names:
+            raise unknown_name_error("trainer.strategy", strategy, names)
     accelerator = OmegaConf.select(cfg, "trainer.accelerator", default=None)
     if accelerator is None or isinstance(accelerator, DictConfig):  # Lightning's default; an object
         return
@@ -713,6 +749,39 @@ def check_trainer(cfg: DictConfig) -> None:
             f"trainer.accelerator={accelerator} needs a CUDA GPU, and none is visible here; "
             "use trainer=default (CPU, or a GPU when there is one)."
         )
+
+
+def check_trainer_fits_data(cfg: DictConfig, datamodule: Any) -> None:
+    """Trainer settings whose range the loaded data sets: a ``trainer.val_check_interval`` of
+    more batches than an epoch has (Lightning refused it with a traceback once fit started)."""
+    trainer = cfg.trainer
+    interval = trainer.get("val_check_interval")
+    if (
+        not _is_int(interval)
+        or trainer.get("check_val_every_n_epoch", 1) is None  # counted across epochs
+        or trainer.get("fast_dev_run")
+        or trainer.get("overfit_batches")
+    ):
+        return
+    try:
+        batches = len(datamodule.train_dataloader())
+    except (TypeError, RuntimeError, NotImplementedError):  # a loader without a length
+        return
+    limit = trainer.get("limit_train_batches")
+    if _is_int(limit):
+        batches = min(batches, limit)
+    elif isinstance(limit, float):
+        batches = int(batches * limit)
+    _require(
+        interval <= batches,
+        f"trainer.val_check_interval={interval} is more than the {batches} training batches of "
+        "an epoch; lower it, give a share of an epoch (e.g. 0.5), or set "
+        "trainer.check_val_every_n_epoch=null to count batches across epochs.",
+    )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 # Settings a resumed run takes from its checkpoint, whatever the config says: the optimizer's

@@ -140,6 +140,66 @@ NUMBERS: dict[str, tuple[Callable[[float], bool], str]] = {
     "regularization.dropout": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
     "regularization.grad_clip": (lambda v: v > 0, "a number > 0 (or null)"),
     "model.dropout": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
+    # Lightning flips its sign for mode=max: a negative one counts a worse value as progress
+    "callbacks.early_stopping.min_delta": (lambda v: v >= 0, "a number >= 0"),
+}
+# The largest value of keys of INTEGERS that have one: seeds numpy and scikit-learn take.
+MAXIMA = {"seed": 2**32 - 1, "data.split_seed": 2**32 - 1, "data.seed": 2**63 - 1}
+
+
+def _batches(value: Any) -> bool:
+    """A number of batches (an integer >= 0) or a share of them (a number in [0, 1])."""
+    return (_is_int(value) and value >= 0) or (isinstance(value, float) and 0 <= value <= 1)
+
+
+# Lightning's Trainer arguments, their ranges: it refuses some only once its constructor has
+# printed the devices it found, some only in the middle of fit (a ZeroDivisionError for
+# accumulate_grad_batches=0), and takes others silently (max_steps=0 trains nothing and
+# exports the untrained model).
+TRAINER_VALUES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "trainer.max_steps": (
+        lambda v: _is_int(v) and (v == -1 or v >= 1),
+        "-1 (no limit) or an integer >= 1 (0 trains nothing)",
+    ),
+    "trainer.min_steps": (lambda v: _is_int(v) and v >= 0, "an integer >= 0, or null"),
+    "trainer.accumulate_grad_batches": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    "trainer.gradient_clip_val": (
+        lambda v: _is_number(v) and v >= 0,
+        "a number >= 0, or null (set it with regularization.grad_clip)",
+    ),
+    "trainer.gradient_clip_algorithm": (lambda v: v in ("norm", "value"), "norm or value"),
+    "trainer.limit_train_batches": (
+        lambda v: _batches(v) and v != 0,
+        "a share of the batches in (0, 1] or a number of them >= 1 (0 trains nothing)",
+    ),
+    "trainer.limit_val_batches": (_batches, "a share of the batches in [0, 1] or a number >= 0"),
+    "trainer.limit_test_batches": (_batches, "a share of the batches in [0, 1] or a number >= 0"),
+    "trainer.limit_predict_batches": (
+        _batches,
+        "a share of the batches in [0, 1] or a number >= 0",
+    ),
+    "trainer.overfit_batches": (_batches, "a share of the batches in [0, 1] or a number >= 0"),
+    "trainer.val_check_interval": (
+        lambda v: (_is_int(v) and v >= 1) or (isinstance(v, float) and 0 < v <= 1),
+        "a share of an epoch in (0, 1] or a number of training batches >= 1",
+    ),
+    "trainer.num_sanity_val_steps": (
+        lambda v: _is_int(v) and v >= -1,
+        "an integer >= 0, or -1 for every validation batch",
+    ),
+    "trainer.num_nodes": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    "trainer.fast_dev_run": (
+        lambda v: isinstance(v, bool) or (_is_int(v) and v >= 0),
+        "true, false or a number of batches >= 0",
+    ),
+    "trainer.profiler": (  # or a profiler object's config
+        lambda v: not isinstance(v, str) or v in ("simple", "advanced", "pytorch", "xla"),
+        "simple, advanced, pytorch, xla or null",
+    ),
+    "trainer.reload_dataloaders_every_n_epochs": (
+        lambda v: _is_int(v) and v >= 0,
+        "an integer >= 0",
+    ),
 }
 BOOLEANS = ("train", "test", "compile", "channels_last")
 # Keys of NUMBERS that null does not mean "the default" for (the optimizer gets lr=None).
@@ -152,6 +212,14 @@ def check_values(cfg: DictConfig) -> None:
         present, value = _value(cfg, key)
         if present and (not _is_int(value) or value < minimum):
             _fail(f"{key} ({what}) must be an integer >= {minimum}, got {value!r}.")
+        if present and key in MAXIMA and value > MAXIMA[key]:
+            _fail(
+                f"{key} ({what}) must be an integer from {minimum} to {MAXIMA[key]}, got {value}."
+            )
+    for key, (valid, allowed) in TRAINER_VALUES.items():
+        present, value = _value(cfg, key)
+        if present and not valid(value):
+            _fail(f"{key} must be {allowed}, got {_plain(value)!r}.")
     for key, (valid, allowed) in NUMBERS.items():
         present, value = _value(cfg, key)
         if present and (not _is_number(value) or not valid(value)):
@@ -199,6 +267,18 @@ def _check_epochs(cfg: DictConfig) -> None:
     unlimited = max_epochs == -1 and _is_int(max_steps) and max_steps > 0
     if not _is_int(max_epochs) or (max_epochs < 1 and not unlimited):
         _fail(f"trainer.max_epochs must be an integer >= 1, got {max_epochs!r}.")
+    _, min_epochs = _value(cfg, "trainer.min_epochs")
+    if _is_int(min_epochs) and max_epochs != -1 and min_epochs > max_epochs:
+        _fail(
+            f"trainer.min_epochs={min_epochs} is more than trainer.max_epochs={max_epochs}, "
+            "which ends the run first; lower trainer.min_epochs or raise trainer.max_epochs."
+        )
+    _, min_steps = _value(cfg, "trainer.min_steps")
+    if _is_int(min_steps) and _is_int(max_steps) and max_steps != -1 and min_steps > max_steps:
+        _fail(
+            f"trainer.min_steps={min_steps} is more than trainer.max_steps={max_steps}, which "
+            "ends the run first; lower trainer.min_steps or raise trainer.max_steps."
+        )
 
 
 def _plain(value: Any) -> Any:

@@ -15,7 +15,7 @@ its state, one token at a time; a model with a key/value cache does the same thr
 
 from __future__ import annotations
 
-import argparse
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from zoo.cli import run_command
+from zoo.cli import ArgumentParser, run_command
 from zoo.data.text import CharVocabulary
 from zoo.errors import ZooError
 from zoo.models.layers import evaluating
@@ -55,16 +55,33 @@ def load_for_generation(source: str | Path) -> tuple[nn.Module, CharVocabulary]:
     return load_pretrained(folder).eval(), CharVocabulary.from_json(vocab)
 
 
-def check_sampling(length: int, temperature: float, top_k: int | None) -> None:
-    """Refuse a generation length < 1, a temperature <= 0 or a top-k < 1."""
-    if not isinstance(length, int) or length < 1:
+#: the most tokens one call generates: each is drawn in turn and the whole text is held
+MAX_LENGTH = 100_000
+#: the seeds a torch.Generator takes
+MAX_SEED = 2**64 - 1
+
+
+def check_sampling(
+    length: int, temperature: float, top_k: int | None, seed: int | None = None
+) -> None:
+    """Refuse a generation length outside 1..MAX_LENGTH, a temperature that is not a finite
+    number > 0, a top-k < 1 or a seed outside 0..MAX_SEED."""
+    if isinstance(length, bool) or not isinstance(length, int) or length < 1:
         raise ZooError(f"the generation length must be an integer >= 1, got {length!r}.")
-    if not temperature > 0:
+    if length > MAX_LENGTH:
         raise ZooError(
-            f"the temperature must be > 0, got {temperature}; use --top-k 1 for greedy decoding."
+            f"the generation length must be at most {MAX_LENGTH}, got {length} (tokens are "
+            "drawn one at a time); for more, continue from the end of the text (--prompt)."
+        )
+    if not (temperature > 0 and math.isfinite(temperature)):
+        raise ZooError(
+            f"the temperature must be > 0, got {temperature} (a finite number); use --top-k 1 "
+            "for greedy decoding."
         )
     if top_k is not None and top_k < 1:
         raise ZooError(f"top-k must be >= 1 (or left out for all tokens), got {top_k}.")
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise ZooError(f"the seed must be an integer from 0 to {MAX_SEED}, got {seed}.")
 
 
 def next_token(
@@ -184,7 +201,7 @@ def generate_text(
     seed: int | None = None,
 ) -> str:
     """``prompt`` continued by ``length`` characters sampled from the model at ``source``."""
-    check_sampling(length, temperature, top_k)
+    check_sampling(length, temperature, top_k, seed)
     model, vocab = source if isinstance(source, tuple) else load_for_generation(source)
     if not prompt:
         raise ZooError("the prompt is empty; give at least one character, e.g. --prompt 'T'.")
@@ -195,7 +212,7 @@ def generate_text(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m zoo.generate", description="Sample text from a trained language model."
     )
     parser.add_argument("source", help="a run folder or an exported model folder")

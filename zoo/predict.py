@@ -15,7 +15,6 @@ the exit status is 1 (2 when nothing could be done).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -25,7 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from zoo.cli import run_command
+from zoo.cli import ArgumentParser, run_command
 from zoo.errors import ZooError
 from zoo.models.layers import evaluating
 from zoo.preprocessing import Preprocess, image_files
@@ -156,7 +155,7 @@ def _num_outputs(model: nn.Module, preprocess: Preprocess) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m zoo.predict",
         description="Classify images with a trained zoo model.",
     )

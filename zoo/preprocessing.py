@@ -14,6 +14,8 @@ their ``transforms()``::
 from __future__ import annotations
 
 import os
+import re
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -92,10 +94,15 @@ class Preprocess:
         channels, height, width = self.input_shape
         if isinstance(item, str | os.PathLike):
             try:
-                with Image.open(item) as opened:
-                    item = opened.convert("L" if channels == 1 else "RGB")
+                # over PIL's pixel limit an image is refused (below twice the limit PIL warns)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error", Image.DecompressionBombWarning)
+                    with Image.open(item) as opened:
+                        item = opened.convert("L" if channels == 1 else "RGB")
             except FileNotFoundError:
                 raise ZooError(f"{str(item)!r} does not exist.") from None
+            except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+                raise too_many_pixels(repr(str(item)), error) from None
             except (OSError, UnidentifiedImageError) as error:
                 raise ZooError(f"cannot read image {str(item)!r}: {error}") from None
         image = TF.to_image(item)
@@ -116,6 +123,20 @@ class Preprocess:
         if tuple(image.shape[-2:]) != (height, width):
             image = v2.functional.resize(image, [height, width], antialias=True)
         return image.as_subclass(torch.Tensor).clamp(0.0, 1.0)
+
+
+def too_many_pixels(name: str, error: Exception) -> ZooError:
+    """The error for an image file over PIL's pixel limit (``Image.MAX_IMAGE_PIXELS``), which
+    PIL refuses as a possible decompression bomb: ``name`` and its pixel count."""
+    from PIL import Image
+
+    found = re.search(r"\((\d+) pixels\)", str(error))
+    pixels = f"{int(found.group(1)):,} pixels" if found else "more pixels than that"
+    return ZooError(
+        f"cannot read image {name}: it has {pixels}, more than the "
+        f"{Image.MAX_IMAGE_PIXELS:,} PIL decodes (a decompression bomb, or an image to shrink "
+        "before use)."
+    )
 
 
 def image_files(paths: Iterable[str | os.PathLike]) -> list[Path]:

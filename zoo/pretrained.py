@@ -26,7 +26,7 @@ from urllib.error import URLError
 import torch
 
 from zoo.errors import ZooError, unknown_name_error
-from zoo.weights import read_safetensors
+from zoo.weights import read_safetensors, recorded_sha256
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "pretrained"
 TORCHVISION = "torchvision"
@@ -99,7 +99,9 @@ def _shipped_entry(folder: Path) -> PretrainedWeights:
         model=config["model"]["name"],
         kwargs=dict(config["model"]["kwargs"]),
         meta=meta,
-        load_state_dict=lambda: read_safetensors(folder / "model.safetensors"),
+        load_state_dict=lambda: read_safetensors(
+            folder / "model.safetensors", recorded_sha256(config, folder)
+        ),
     )
 
 

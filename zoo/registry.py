@@ -150,6 +150,61 @@ def check_common_arguments(info: ModelInfo, kwargs: dict[str, Any]) -> None:
             raise ZooError(f"model {info.name!r}: {key} must be {allowed}, got {kwargs[key]!r}.")
 
 
+def _integers(value: Any) -> list[int]:
+    """The integers in an argument's value (itself, or those of a list of them)."""
+    if _is_int(value):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [v for item in value for v in _integers(item)]
+    return []
+
+
+def model_bytes(info: ModelInfo, kwargs: dict[str, Any]) -> int | None:
+    """The bytes of the parameters and buffers of the model ``info`` builds with ``kwargs``,
+    counted on a model built on the meta device (nothing is allocated); None for a builder
+    that cannot run there."""
+    import warnings
+
+    try:
+        with torch.device("meta"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = info.raw_builder(**kwargs)
+    except ZooError:
+        raise
+    except Exception:  # a builder that needs real tensors: it is built as it is
+        return None
+    tensors = {id(t): t for t in (*model.parameters(), *model.buffers())}
+    return sum(t.numel() * t.element_size() for t in tensors.values())
+
+
+def check_model_size(info: ModelInfo, kwargs: dict[str, Any]) -> None:
+    """Refuse, before any allocation, arguments that make a model larger than this machine's
+    memory (``latent_dim=2000000000``: terabytes), naming the largest arguments given."""
+    from zoo.resources import check_fits_memory
+
+    nbytes = model_bytes(info, kwargs)
+    if nbytes is None:
+        return
+    defaults = {k: p.default for k, p in info.parameters.items()}
+    given = {
+        key: value
+        for key, value in kwargs.items()
+        if _integers(value) and _as_json(defaults.get(key)) != _as_json(value)
+    }
+    # the largest given values, not the small ones beside them (image_size=32)
+    top = max((max(_integers(value)) for value in given.values()), default=0)
+    largest = sorted(
+        (key for key in given if max(_integers(given[key])) * 100 >= top),
+        key=lambda key: -max(_integers(given[key])),
+    )[:3]
+    named = ", ".join(f"{key}={_as_json(given[key])!r}" for key in largest)
+    check_fits_memory(
+        nbytes,
+        f"model {info.name!r}" + (f" with {named}" if named else ""),
+        f"lower {' or '.join(largest) if largest else 'its sizes'}.",
+    )
+
+
 def _as_json(value: Any) -> Any:
     """Tuples as lists, as a spec reads back from config.json (``hidden_sizes=(256,)``)."""
     return [_as_json(v) for v in value] if isinstance(value, tuple | list) else value
@@ -199,6 +254,7 @@ def register_model(
             check_builder_kwargs(info, kwargs)
             check_common_arguments(info, kwargs)
             if weights is None:
+                check_model_size(info, kwargs)  # before anything is allocated
                 model = builder(**kwargs)
                 bound = inspect.signature(builder).bind(**kwargs)
                 bound.apply_defaults()

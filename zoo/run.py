@@ -9,7 +9,9 @@ of ``cfg.optimized_metric`` among them is what sweeps optimize.
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import platform
 import signal
 import sys
@@ -42,10 +44,12 @@ from zoo.checkpointing import (
 from zoo.config import (
     check_config,
     check_monitored_metrics,
+    check_trainer_fits_data,
     regularization_model_kwargs,
     to_container,
 )
 from zoo.errors import ZooError
+from zoo.resume import resume_epochs_whole
 from zoo.run_folder import hold_run_folder, write_hydra_record
 from zoo.sweep_check import check_sweep_jobs
 from zoo.tasks import ZooTask
@@ -67,13 +71,30 @@ def instantiate_config(node: Any, **kwargs: Any) -> Any:
         raise
 
 
-def _instantiate_all(group: DictConfig | None) -> list[Any]:
+def instantiate_component(node: Any, label: str, **kwargs: Any) -> Any:
+    """:func:`instantiate_config` for the trainer, a callback or a logger (``label``: its
+    section, ``callbacks.model_checkpoint``): a value its Lightning class refuses as it is
+    built (``save_top_k=-5``, an unknown strategy) is one line naming the section instead of
+    Hydra's block of the call and the exception."""
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+    try:
+        return instantiate_config(node, **kwargs)
+    except InstantiationException as error:
+        cause = error.__cause__
+        if not isinstance(cause, MisconfigurationException | ValueError | TypeError):
+            raise
+        message = " ".join(str(cause).split()).rstrip(".") or type(cause).__name__
+        raise ZooError(f"{label}: {message}.") from None
+
+
+def _instantiate_all(group: DictConfig | None, section: str) -> list[Any]:
     """Instantiate every entry of a ``{name: {_target_: ...}}`` group (callbacks, loggers)."""
     if not group:
         return []
     return [
-        instantiate_config(spec)
-        for spec in group.values()
+        instantiate_component(spec, f"{section}.{name}")
+        for name, spec in group.items()
         if spec is not None and "_target_" in spec
     ]
 
@@ -107,15 +128,65 @@ def interruption(cfg: DictConfig, stop: BaseException) -> tuple[str, int]:
         signal_name, code = "its output was closed: a broken pipe, as after `| head`", 141
     stage = getattr(stop, "zoo_stage", "training")
     last = latest_checkpoint(output_dir(cfg))
-    overrides = task_overrides()
     if last is None:
         resume = "no epoch had ended, so there is no checkpoint to resume from."
-    elif overrides is None:
-        resume = f"resume with the same overrides and {ckpt_path_override(last)}."
-    else:  # the run's own overrides, quoted for the shell, with ckpt_path set
-        command = train_command([*overrides, *hydra_run_overrides()], ckpt_path_override(last))
-        resume = f"to resume: {command}"
+    else:
+        resume = _how_to_resume(last)
     return f"{stage} was interrupted ({signal_name}){_sweep_note()}; {resume}", code
+
+
+def _how_to_resume(last: Path) -> str:
+    """The command that resumes this run from its checkpoint ``last``."""
+    overrides = task_overrides()
+    if overrides is None:
+        return f"resume with the same overrides and {ckpt_path_override(last)}."
+    # the run's own overrides, quoted for the shell, with ckpt_path set
+    command = train_command([*overrides, *hydra_run_overrides()], ckpt_path_override(last))
+    return f"to resume: {command}"
+
+
+# The exit code of a run stopped by a file it could not write: sysexits' EX_IOERR.
+WRITE_FAILED_EXIT = 74
+# OSErrors that mean the disk refused a write wherever it happened: full, over quota, a file
+# too large, read-only. Others count when zoo's own writes raised them (``zoo_write_path``).
+_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
+
+
+def _failed_write(error: BaseException) -> OSError | None:
+    """The ``OSError`` of a failed write that ``error`` is, or was raised while handling:
+    the first of zoo's own writes (which name their file), else the first the disk refused
+    (a logger's write on the same full disk, while Lightning handled the first failure)."""
+    chain: list[BaseException] = []
+    seen: BaseException | None = error
+    while seen is not None and seen not in chain:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    failures = [e for e in chain if isinstance(e, OSError)]
+    named = [e for e in failures if hasattr(e, "zoo_write_path")]
+    return next(iter(named or [e for e in failures if e.errno in _DISK_ERRNOS]), None)
+
+
+def write_failure(cfg: DictConfig, error: BaseException) -> tuple[str, int] | None:
+    """The line and exit code (:data:`WRITE_FAILED_EXIT`) for a run stopped because a file
+    could not be written (a full disk: a checkpoint, written in the background, or the
+    exported model): which file and why, which checkpoint is kept (checkpoints are written
+    atomically, so the ones before are whole) and how to resume from it; None when ``error``
+    is not a failed write."""
+    failed = _failed_write(error)
+    if failed is None:
+        return None
+    path = getattr(failed, "zoo_write_path", None) or failed.filename
+    what = f"writing {str(path)!r}" if path else f"writing into {str(output_dir(cfg))!r}"
+    reason = failed.strerror or str(failed) or type(failed).__name__
+    if failed.errno in errno.errorcode:
+        reason += f", {errno.errorcode[failed.errno]}"
+    last = latest_checkpoint(output_dir(cfg))
+    if last is None:
+        kept = "no checkpoint had been written, so there is nothing to resume from"
+    else:
+        kept = f"the checkpoints written before are whole, the last {str(last)!r}; once that is "
+        kept += f"fixed, {_how_to_resume(last)}"
+    return f"the run stopped{_sweep_note()}: {what} failed ({reason}); {kept}", WRITE_FAILED_EXIT
 
 
 class SigtermWatch:
@@ -238,17 +309,12 @@ def build_task(cfg: DictConfig, model: torch.nn.Module) -> ZooTask:
     )
 
 
-def _validate_final_weights(
-    trainer: L.Trainer, task: ZooTask, datamodule: Any, ckpt_path: str | None
-) -> None:
+def _validate_final_weights(trainer: L.Trainer, task: ZooTask, datamodule: Any) -> None:
     """Validate the weights training ended with. A run resumed from its last checkpoint with
     nothing left to train logged this validation before: its loggers are left out, so its
-    metrics.csv does not gain a row for an epoch that never trained."""
-    from zoo.weights import read_checkpoint
-
-    resumed_at_end = ckpt_path is not None and (
-        read_checkpoint(ckpt_path).get("global_step") == trainer.global_step
-    )
+    metrics.csv does not gain a row for an epoch that never trained. (The step it resumed
+    from is the one its checkpoint held when loaded: by now the run may have rewritten it.)"""
+    resumed_at_end = task.resumed_step == trainer.global_step
     loggers = trainer.loggers
     if resumed_at_end:
         trainer.loggers = []
@@ -380,6 +446,18 @@ def train(cfg: DictConfig) -> dict[str, float]:
         return _train(cfg)
 
 
+def load_data_before_trainer(cfg: DictConfig, datamodule: Any) -> None:
+    """Download (in the process that starts the run) and load the data before the trainer is
+    built: a mistake found in the data (an unreadable image, a folder of one class) is then
+    one line before Lightning prints the devices it found, and trainer settings the data
+    bounds are checked against it; the trainer's own calls find the data loaded."""
+    launched = os.environ.get("LOCAL_RANK", "0") != "0" or os.environ.get("NODE_RANK", "0") != "0"
+    if not launched:  # under DDP, the processes Lightning starts find the files downloaded
+        datamodule.prepare_data()
+    datamodule.setup("fit")
+    check_trainer_fits_data(cfg, datamodule)
+
+
 def _train(cfg: DictConfig) -> dict[str, float]:
     started = time.perf_counter()
     quiet_noise()
@@ -388,7 +466,7 @@ def _train(cfg: DictConfig) -> dict[str, float]:
     write_hydra_record(output_dir(cfg), cfg)
     # before seeding (which prints a line): a bad callback or data argument is refused in
     # one line (data modules draw with generators of their own, never the global one)
-    callbacks = _instantiate_all(cfg.get("callbacks"))
+    callbacks = _instantiate_all(cfg.get("callbacks"), "callbacks")
     datamodule = instantiate_config(cfg.data)
     # quietly: the model's arguments are checked as it is built, and a refusal is one line
     L.seed_everything(cfg.seed, workers=True, verbose=False)
@@ -404,16 +482,19 @@ def _train(cfg: DictConfig) -> dict[str, float]:
     task.channels_last = bool(cfg.get("channels_last"))
     task.run_config = resolved_config = to_container(cfg)
 
-    loggers = _instantiate_all(cfg.get("logger"))
+    loggers = _instantiate_all(cfg.get("logger"), "logger")
     callbacks = _callbacks_with_work(callbacks, model, loggers)
-    trainer: L.Trainer = instantiate_config(
+    load_data_before_trainer(cfg, datamodule)
+    trainer: L.Trainer = instantiate_component(
         cfg.trainer,
+        "trainer",
         callbacks=callbacks,
         logger=loggers or False,
         plugins=[AtomicCheckpointIO()],
         **_displays_left_out(cfg, callbacks),
         **_max_time_as_timedelta(cfg),
     )
+    resume_epochs_whole(trainer)  # with trainer.max_steps too (zoo/resume.py)
     rank_zero_info(f"Seed set to {cfg.seed}")
 
     if cfg.get("train", True):
@@ -424,11 +505,13 @@ def _train(cfg: DictConfig) -> dict[str, float]:
                 task, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"), weights_only=True
             )
         interruptible_again()
-        if not any(key.startswith("val/") for key in trainer.callback_metrics):
-            # Resumed from the end of training (a run killed while testing or exporting), or
-            # stopped by max_steps before a validation: validate the final weights, so the
-            # results report what the finished run did.
-            _validate_final_weights(trainer, task, datamodule, cfg.get("ckpt_path"))
+        if task.validated_step != trainer.global_step:
+            # Stopped by max_steps inside an epoch (after its last validation), or resumed
+            # from the end of training (a run killed while testing or exporting): validate
+            # the final weights, so the results report what the finished run did, and the
+            # same whether it was resumed or not (the validations before were of earlier
+            # weights, and only an uninterrupted run's process had them to report).
+            _validate_final_weights(trainer, task, datamodule)
         # Rank 0 writes the checkpoints in the background and has waited for them when fit
         # returns; the other ranks wait for it before they look for or load the best one.
         trainer.strategy.barrier("zoo: checkpoints written")

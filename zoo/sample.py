@@ -22,7 +22,6 @@ file on any device::
 
 from __future__ import annotations
 
-import argparse
 import sys
 import typing
 from collections.abc import Sequence
@@ -31,8 +30,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from zoo.cli import run_command
+from zoo.cli import ArgumentParser, run_command
 from zoo.errors import ZooError
+from zoo.resources import check_writable_folder
 from zoo.weights import CONFIG_NAME, load_pretrained, read_pretrained_config, run_model_folder
 
 # How the error message names each family of models that can draw images.
@@ -98,6 +98,14 @@ def load_for_sampling(source: str | Path) -> nn.Module:
 
 #: the most images one command draws: all at once, into one grid (and sample_NNNN.png names)
 MAX_SAMPLES = 10_000
+#: the seeds a torch.Generator takes
+MAX_SEED = 2**64 - 1
+
+
+def check_seed(seed: int) -> None:
+    """Refuse a seed a ``torch.Generator`` does not take (or a negative one)."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ZooError(f"the seed must be an integer from 0 to {MAX_SEED}, got {seed!r}.")
 
 
 @torch.no_grad()
@@ -106,6 +114,7 @@ def draw_samples(model: nn.Module, n: int, *, seed: int = 0) -> torch.Tensor:
     ``torch.Generator`` seeded by ``seed`` (the same images for the same seed)."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ZooError(f"the number of samples must be an integer >= 1, got {n!r}.")
+    check_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     images = model.sample(n, generator=generator)
     return images.detach().float().cpu().clamp(0, 1)  # a VAE without a sigmoid can overshoot
@@ -133,7 +142,7 @@ def write_individual(images: torch.Tensor, folder: str | Path) -> list[Path]:
 
 def check_output_file(path: str | Path) -> None:
     """Refuse an ``--out`` that cannot become an image file: a folder, a path under a file,
-    a suffix no image format has."""
+    a suffix no image format has, a folder that cannot be written."""
     from zoo.image_logging import image_format
 
     path = Path(path)
@@ -143,10 +152,19 @@ def check_output_file(path: str | Path) -> None:
         if parent.exists() and not parent.is_dir():
             raise ZooError(f"--out {str(path)!r} is under {str(parent)!r}, which is a file.")
     image_format(path)
+    check_writable_folder(path.absolute().parent, "--out's folder")
+
+
+def check_output_folder(folder: str | Path) -> None:
+    """Refuse an ``--individual`` folder that is a file or cannot be written."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ZooError(f"--individual {str(folder)!r} is a file; give a folder.")
+    check_writable_folder(folder, "--individual")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m zoo.sample",
         description="Draw images from a trained GAN or VAE and write them as an image grid.",
     )
@@ -170,6 +188,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "at once and written as one grid); for more, run again with another --seed."
             )
         check_output_file(args.out)  # before any work
+        if args.individual is not None:
+            check_output_folder(args.individual)
+        check_seed(args.seed)
         model = load_for_sampling(args.source)
         images = draw_samples(model, args.n, seed=args.seed)
         path = write_grid(images, args.out, nrow=args.nrow)

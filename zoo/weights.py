@@ -10,6 +10,7 @@ Loading into a model with another ``num_classes`` re-initializes the head; anoth
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save
+from safetensors.torch import load, save
 from torch import nn
 
 from zoo.errors import ZooError
@@ -33,6 +34,10 @@ log = logging.getLogger(__name__)
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 FORMAT_VERSION = 1
+# config.json's {"model.safetensors": "<sha256 hex of the file>"} (see save_pretrained)
+SHA256_KEY = "sha256"
+# A training checkpoint's digest of its own contents (see checkpoint_digest)
+CHECKPOINT_DIGEST_KEY = "zoo_sha256"
 
 
 @dataclass
@@ -56,23 +61,31 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     and a rename, so a crash at any moment leaves either the old file or the new one, never
     half of one. A failed write removes the temporary file; one left by a killed process has
     a fixed name (:func:`partial_path`), so the next write of ``path`` replaces it instead of
-    leaking another. The folder is fsynced after the rename, so the new name is durable."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    leaking another. The folder is fsynced after the rename, so the new name is durable.
+
+    An ``OSError`` (a full disk, a read-only folder, ...) carries the file it was writing as
+    its ``zoo_write_path`` attribute: :func:`zoo.run.write_failure` reports it in one line."""
     tmp = partial_path(path)
     try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with open(tmp, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
+    except OSError as error:
+        if not hasattr(error, "zoo_write_path"):
+            error.zoo_write_path = path
         raise
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
 
 
 def _finite(value: Any) -> Any:
@@ -144,6 +157,10 @@ def save_pretrained(model: nn.Module, directory: str | os.PathLike, **metadata: 
 
     ``metadata`` (data normalization, class names, metrics, the command that produced the
     model, ...) goes into ``config.json`` beside the builder name and arguments.
+
+    ``config.json``'s ``"sha256"`` maps ``"model.safetensors"`` to the sha256 (hex) of the
+    file's bytes: every read checks it (:func:`read_safetensors`), so a file damaged after
+    it was written is named instead of loaded. Folders written without it still load.
     """
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
@@ -152,8 +169,13 @@ def save_pretrained(model: nn.Module, directory: str | os.PathLike, **metadata: 
         )
     directory.mkdir(parents=True, exist_ok=True)
     spec = model_spec(model)
-    config = {"format_version": FORMAT_VERSION, "model": spec, **metadata}
     weights = save(_unique_state_dict(model), metadata={"model": spec["name"]})
+    config = {
+        "format_version": FORMAT_VERSION,
+        "model": spec,
+        **metadata,
+        SHA256_KEY: {WEIGHTS_NAME: hashlib.sha256(weights).hexdigest()},
+    }
     atomic_write_bytes(directory / WEIGHTS_NAME, weights)
     write_json(directory / CONFIG_NAME, config)
     return directory
@@ -234,15 +256,40 @@ def read_pretrained_config(directory: str | os.PathLike) -> dict[str, Any]:
     return config
 
 
-def read_safetensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """The tensors of a safetensors file; a ``ZooError`` naming it if it is not one."""
+def recorded_sha256(config: Mapping[str, Any], directory: str | os.PathLike) -> str | None:
+    """The sha256 that ``config`` (the ``config.json`` of ``directory``) recorded for its
+    ``model.safetensors`` when it was written; None for a folder written before digests were
+    recorded."""
+    recorded = config.get(SHA256_KEY)
+    if recorded is None:
+        return None
+    digest = recorded.get(WEIGHTS_NAME) if isinstance(recorded, Mapping) else None
+    if not (isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest)):
+        raise ZooError(
+            f"{str(Path(directory) / CONFIG_NAME)!r}: {SHA256_KEY} must map {WEIGHTS_NAME!r} "
+            f"to the 64 hex digits of its sha256, as save_pretrained writes it; got {recorded!r}."
+        )
+    return digest
+
+
+def read_safetensors(path: str | os.PathLike, sha256: str | None = None) -> dict[str, torch.Tensor]:
+    """The tensors of a safetensors file; a ``ZooError`` naming it if it is not one, or if
+    ``sha256`` is given and the file's bytes hash otherwise (it was damaged after it was
+    written). The file is read once: parsed and hashed from the same bytes."""
     try:
-        return load_file(path)
+        data = Path(path).read_bytes()
+        tensors = load(data)
     except Exception:  # safetensors raises its own SafetensorError, OSError, ...
         raise ZooError(
             f"{str(path)!r} is not a readable safetensors file (empty, truncated or another "
             "format)."
         ) from None
+    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+        raise ZooError(
+            f"{str(path)!r} is damaged: its sha256 differs from the one {CONFIG_NAME} recorded "
+            "when it was written (re-export or re-download it)."
+        )
+    return tensors
 
 
 def _folder_source(directory: Path) -> WeightsSource:
@@ -250,7 +297,7 @@ def _folder_source(directory: Path) -> WeightsSource:
     return WeightsSource(
         model_name=config["model"]["name"],
         kwargs=dict(config["model"].get("kwargs", {})),
-        state_dict=read_safetensors(directory / WEIGHTS_NAME),
+        state_dict=read_safetensors(directory / WEIGHTS_NAME, recorded_sha256(config, directory)),
         meta=config,
         description=str(directory),
     )
@@ -493,25 +540,91 @@ def load_pretrained(source: str | os.PathLike, **overrides: Any) -> nn.Module:
     return get_model_info(name).builder(weights=folder, **overrides)
 
 
+def checkpoint_digest(checkpoint: Mapping[str, Any]) -> str:
+    """The sha256 of a checkpoint's contents, its own digest (``CHECKPOINT_DIGEST_KEY``) left
+    out: the bytes of every tensor (with its dtype and shape) and the type and ``repr`` of
+    every other value, in the checkpoint's order. Read back with ``torch.load``, a checkpoint
+    gives the digest it was written with unless its file changed in between; measured on the
+    default LeNet-5 run's 0.8 MB checkpoint, it takes about 1 ms."""
+    text: list[str] = []
+    tensors: list[torch.Tensor] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, torch.Tensor):
+            text.append(f"T{value.dtype}{tuple(value.shape)}{value.layout};")
+            if value.layout == torch.strided and value.numel() > 0:
+                tensors.append(value)
+        elif isinstance(value, Mapping):
+            text.append(f"{{{len(value)}")
+            for key, item in value.items():
+                walk(key)
+                walk(item)
+        elif isinstance(value, list | tuple):
+            if all(type(item) in (int, float, str, bool) for item in value):
+                text.append(f"L{type(value).__name__}{value!r};")  # the Python random state
+                return
+            text.append(f"[{len(value)}")
+            for item in value:
+                walk(item)
+        else:
+            text.append(f"{type(value).__name__}:{value!r};")
+
+    walk({key: value for key, value in checkpoint.items() if key != CHECKPOINT_DIGEST_KEY})
+    digest = hashlib.sha256("".join(text).encode())
+    for tensor in tensors:
+        try:
+            flat = tensor.detach().resolve_conj().resolve_neg().cpu().contiguous().reshape(-1)
+            digest.update(flat.view(torch.uint8).numpy())
+        except (RuntimeError, TypeError):  # no plain bytes (quantized): its dtype and shape
+            digest.update(b"?")
+    return digest.hexdigest()
+
+
+def with_checkpoint_digest(checkpoint: Mapping[str, Any]) -> dict[str, Any]:
+    """``checkpoint`` (a shallow copy) with its digest under ``CHECKPOINT_DIGEST_KEY``."""
+    return {**checkpoint, CHECKPOINT_DIGEST_KEY: checkpoint_digest(checkpoint)}
+
+
+def verify_checkpoint(checkpoint: dict[str, Any], path: str | os.PathLike) -> dict[str, Any]:
+    """``checkpoint`` as read from ``path``, its recorded digest checked and removed; a
+    ``ZooError`` naming the file if its contents differ from those it was written with. A
+    checkpoint without a digest (Lightning's own, or written before zoo recorded one) passes."""
+    recorded = checkpoint.pop(CHECKPOINT_DIGEST_KEY, None)
+    if recorded is not None and recorded != checkpoint_digest(checkpoint):
+        raise ZooError(
+            f"{str(path)!r} is damaged: the sha256 of its contents differs from the one recorded "
+            "when it was written (resume or test from another of the run's checkpoints, or "
+            "train again)."
+        )
+    return checkpoint
+
+
+def unreadable_checkpoint(path: str | os.PathLike) -> ZooError:
+    """The error for a checkpoint ``torch.load(weights_only=True)`` refused (torch's message
+    for objects beyond plain types advises weights_only=False: never show it)."""
+    return ZooError(
+        f"{str(path)!r} is not a checkpoint zoo can read: it is empty, truncated, damaged, in "
+        "another format, or holds Python objects beyond tensors and plain types (zoo never "
+        "unpickles those)."
+    )
+
+
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """A Lightning checkpoint's contents, read with ``torch.load(weights_only=True)``: tensors
-    and plain types only, never code. A ``ZooError`` naming the file if it cannot be read."""
+    and plain types only, never code. A ``ZooError`` naming the file if it cannot be read, or
+    if it is damaged (its contents differ from the digest recorded when it was written,
+    :func:`verify_checkpoint`)."""
     file = Path(path)
     if not file.is_file():
         what = "is a folder, not a checkpoint file" if file.is_dir() else "does not exist"
         raise ZooError(f"checkpoint {str(path)!r} {what}.")
     try:
         checkpoint = torch.load(file, map_location="cpu", weights_only=True)
-    except Exception:  # empty, truncated, another format, or objects beyond plain types
-        # (torch's message for the last advises weights_only=False: never show it)
-        raise ZooError(
-            f"{str(path)!r} is not a checkpoint zoo can read: it is empty, truncated, in another "
-            "format, or holds Python objects beyond tensors and plain types (zoo never "
-            "unpickles those)."
-        ) from None
+    except Exception:  # empty, truncated, damaged, another format, or objects beyond plain types
+        raise unreadable_checkpoint(path) from None
     if not isinstance(checkpoint, dict):
         raise ZooError(f"{str(path)!r} is not a training checkpoint (not a dictionary).")
-    return checkpoint
+    return verify_checkpoint(checkpoint, path)
 
 
 def checkpoint_model_weights(

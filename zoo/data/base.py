@@ -32,6 +32,7 @@ from zoo.data.loader import TensorBatchLoader
 from zoo.data.normalize import Standardize, channel_statistics
 from zoo.errors import ZooError
 from zoo.kinds import INPUT_KINDS, TARGET_KINDS
+from zoo.resources import check_fits_memory
 
 ON_DEVICE_CHOICES = ("auto", "always", "never")
 # Images read as sequences: one step per image row (N, H, C*W), or per pixel (N, H*W, C).
@@ -183,10 +184,27 @@ class TensorDataModule(L.LightningDataModule):
         """Return the whole dataset as tensors (subclasses implement this)."""
         raise NotImplementedError
 
+    def memory_estimate(self) -> tuple[int, dict[str, Any]] | None:
+        """The bytes :meth:`load` will allocate, known from the arguments alone, and the
+        arguments that set it (``{"length": 2000000000}``), for data whose size the config
+        sets (generated data, resized images); None when only the files tell (subclasses)."""
+        return None
+
+    def check_memory(self, nbytes: int, values: dict[str, Any]) -> None:
+        """Refuse data whose ``values`` (``{"length": ...}``) make it take ``nbytes``, more
+        than this machine's memory, before it is allocated."""
+        named = ", ".join(f"data.{key}={value!r}" for key, value in values.items())
+        keys = " or ".join(f"data.{key}" for key in values)
+        check_fits_memory(nbytes, f"data={self.name} with {named}", f"lower {keys}.")
+
     # -- setup ------------------------------------------------------------------------------
     def setup(self, stage: str | None = None) -> None:
-        if self.splits:
+        if self.splits:  # loaded before the trainer was built (zoo.run): placed now
+            self._place_on_device()
             return
+        estimate = self.memory_estimate()
+        if estimate is not None:
+            self.check_memory(*estimate)
         data = self.load()
         if self.as_sequence is not None:
             data = self._read_as_sequence(data)

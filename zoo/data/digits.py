@@ -3,12 +3,17 @@ classes), shipped inside scikit-learn: the default dataset, no download needed."
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from sklearn.datasets import load_digits
 
 from zoo.data.base import LoadedData, TensorDataModule
 from zoo.errors import ZooError
+
+# The images in scikit-learn's digits.
+DIGITS_COUNT = 1797
 
 
 class DigitsDataModule(TensorDataModule):
@@ -28,6 +33,12 @@ class DigitsDataModule(TensorDataModule):
         if flatten:
             self.name = "digits_flat"
         self.image_size = image_size
+
+    def memory_estimate(self) -> tuple[int, dict[str, Any]] | None:
+        """1,797 float images of ``image_size``² pixels, resized (and split) copies."""
+        if self.flatten:
+            return None
+        return DIGITS_COUNT * self.image_size**2 * 4 * 3, {"image_size": self.image_size}
 
     def load(self) -> LoadedData:
         digits = load_digits()

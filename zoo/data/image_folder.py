@@ -13,6 +13,7 @@ and kept as a ``uint8`` tensor, so training slices tensors like the other small 
 from __future__ import annotations
 
 import os
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from torchvision import datasets
 
 from zoo.data.base import LoadedData, TensorDataModule
 from zoo.errors import ZooError
+from zoo.preprocessing import too_many_pixels
 
 CHANNEL_MODES = {3: "RGB", 1: "L"}
 # crop: scale the shorter side to image_size, then cut the centre square (keeps the aspect
@@ -44,6 +46,15 @@ def _check_class_folders(root: Path, key: str) -> None:
         raise ZooError(
             f"data.{key} {str(root)!r} does not hold images in one sub-folder per class "
             "(it has no sub-folder)."
+        )
+
+
+def _check_class_count(root: Path, classes: list[str]) -> None:
+    """A ``ZooError`` if ``root`` has fewer than two class sub-folders."""
+    if len(classes) < 2:
+        raise ZooError(
+            f"data.root {str(root)!r} has {len(classes)} class folder ({', '.join(classes)}); "
+            "classification needs at least 2, one sub-folder of images per class."
         )
 
 
@@ -101,6 +112,7 @@ class ImageFolderDataModule(TensorDataModule):
         root = Path(str(config.get("root"))).expanduser()
         _check_class_folders(root, "root")
         classes, _ = datasets.folder.find_classes(str(root))
+        _check_class_count(root, classes)
         declared = config.get("num_classes")
         if declared not in (None, "auto") and declared != len(classes):
             raise ZooError(
@@ -132,13 +144,20 @@ class ImageFolderDataModule(TensorDataModule):
                 elif image.size != size:
                     image = image.resize(size, Image.Resampling.BILINEAR)
                 return np.asarray(image, dtype=np.uint8)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+            raise too_many_pixels(path, error) from None
         except (UnidentifiedImageError, OSError) as error:
             raise ZooError(f"cannot read image {path}: {error}") from error
 
     def _images(self, paths: list[str]) -> torch.Tensor:
         """Decode ``paths`` (in threads: PIL releases the GIL while decoding and resizing)."""
         workers = max(1, min(MAX_READERS, os.cpu_count() or 1, len(paths)))
-        with ThreadPoolExecutor(workers) as pool:
+        nbytes = len(paths) * self.channels * self.image_size**2 * 3  # decoded, stacked, split
+        self.check_memory(nbytes, {"image_size": self.image_size})
+        # an image over PIL's pixel limit is refused (it warns below twice the limit): the
+        # filter is process-wide, so the reading threads see it
+        with warnings.catch_warnings(), ThreadPoolExecutor(workers) as pool:
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
             arrays = list(pool.map(self._read, paths))
         images = torch.from_numpy(np.stack(arrays))
         if self.channels == 1:
@@ -147,12 +166,7 @@ class ImageFolderDataModule(TensorDataModule):
 
     def load(self) -> LoadedData:
         train = self._folder(self.root, "root")
-        if len(train.classes) < 2:
-            raise ZooError(
-                f"data.root {str(self.root)!r} has {len(train.classes)} class folder "
-                f"({', '.join(train.classes)}); classification needs at least 2, one sub-folder "
-                "of images per class."
-            )
+        _check_class_count(self.root, train.classes)
         inputs = self._images([path for path, _ in train.samples])
         targets = torch.tensor(train.targets, dtype=torch.long)
         test_inputs = test_targets = None

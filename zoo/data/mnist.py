@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -21,6 +22,9 @@ from torchvision import datasets
 from zoo.data.base import LoadedData
 from zoo.data.downloaded import DownloadedDataModule
 from zoo.errors import ZooError
+
+# The training and test images of MNIST and Fashion-MNIST.
+MNIST_COUNT = 70_000
 
 
 class MNISTDataModule(DownloadedDataModule):
@@ -81,6 +85,10 @@ class MNISTDataModule(DownloadedDataModule):
             test_inputs=self._images(test.data),
             test_targets=test.targets.long(),
         )
+
+    def memory_estimate(self) -> tuple[int, dict[str, Any]] | None:
+        """70,000 ``uint8`` images of ``image_size``² pixels, padded (and split) copies."""
+        return MNIST_COUNT * self.image_size**2 * 3, {"image_size": self.image_size}
 
     def _images(self, data: torch.Tensor) -> torch.Tensor:
         """``N×28×28`` uint8 → ``N×1×S×S`` uint8, zero-padded (centred) to ``image_size``."""

@@ -76,6 +76,11 @@ class AddingProblemDataModule(TensorDataModule):
         _require_positive(num_samples=num_samples)
         self.length, self.num_samples, self.seed = length, num_samples, seed
 
+    def memory_estimate(self) -> tuple[int, dict[str, Any]] | None:
+        """Float values, markers, their stack and its split copies: ~6 floats a step."""
+        values = {"num_samples": self.num_samples, "length": self.length}
+        return self.num_samples * self.length * 4 * 6, values
+
     def load(self) -> LoadedData:
         n, length = self.num_samples, self.length
         generator = torch.Generator().manual_seed(self.seed)
@@ -183,6 +188,15 @@ class CopyTaskDataModule(TensorDataModule):
         """The number of token ids of the inputs (for ``one_hot=False``)."""
         return None if self.one_hot else self.num_symbols + 2
 
+    def memory_estimate(self) -> tuple[int, dict[str, Any]] | None:
+        """Integer inputs and targets, the one-hot inputs (their int64 and float copies) and
+        the split copies."""
+        per_step = 8 * 4 + ((self.num_symbols + 2) * (8 + 4 * 2) if self.one_hot else 0)
+        values = {"num_samples": self.num_samples, "length": self.length}
+        if self.copy_length > self.length:
+            values = {"num_samples": self.num_samples, "copy_length": self.copy_length}
+        return self.num_samples * self.sequence_length * per_step, values
+
     def load(self) -> LoadedData:
         n, k, total = self.num_samples, self.copy_length, self.sequence_length
         generator = torch.Generator().manual_seed(self.seed)
@@ -277,6 +291,9 @@ class ForecastDataModule(TensorDataModule):
     def load(self) -> SeriesData:
         series = self.series().detach().float().flatten()
         length, span = len(series), self.window + self.horizon
+        # every window is copied out of the series (and its split copies): refused before
+        windows = max(length - span + 1, 0)
+        self.check_memory(windows * span * 4 * 3, {"window": self.window, "horizon": self.horizon})
         if length < span:
             raise ZooError(
                 f"{self.name}: the series has {length} values, too short for data.window="
@@ -390,6 +407,12 @@ class SineDataModule(ForecastDataModule):
         self.length, self.noise, self.seed = length, float(noise), seed
         self.periods = [float(p) for p in periods]
         self.amplitudes = [float(a) for a in amplitudes]
+
+    def memory_estimate(self) -> tuple[int, dict[str, Any]] | None:
+        """The float64 series and the float32 windows copied out of it."""
+        span = self.window + self.horizon
+        nbytes = self.length * 8 * 4 + max(self.length - span + 1, 0) * span * 4 * 3
+        return nbytes, {"length": self.length, "window": self.window}
 
     def series(self) -> torch.Tensor:
         t = torch.arange(self.length, dtype=torch.float64)

@@ -409,12 +409,20 @@ class CharTextDataModule(L.LightningDataModule):
         return {"train": length - val - test, "val": val, "test": test}
 
     def setup(self, stage: str | None = None) -> None:
-        if self.split_ids:
+        if self.split_ids:  # read before the trainer was built (zoo.run): placed now
+            self.split_ids = self._place_on_device(self.split_ids)
             return
         text = self.load()
         if not text:
             raise ZooError(f"the text of {self.source!r} is empty.")
         vocab = CharVocabulary(text)
+        if len(vocab) < 2:
+            cut = f" (its first data.max_chars={self.max_chars})" if self.max_chars else ""
+            raise ZooError(
+                f"the text of {self.source!r}{cut} is one character, {vocab.chars[0]!r}, "
+                "repeated: every next character is known, so there is nothing to learn; a "
+                "language model needs a text of at least 2 distinct characters."
+            )
         if self.declared_vocab_size is not None and self.declared_vocab_size != len(vocab):
             raise ZooError(
                 f"{self.name}: the config declares vocab_size {self.declared_vocab_size} but "

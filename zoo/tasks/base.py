@@ -110,6 +110,11 @@ class ZooTask(L.LightningModule):
         #: device tensor) and the first step it covers (see :meth:`on_before_backward`)
         self._finite_since_check: torch.Tensor | None = None
         self._first_unchecked_step = 0
+        #: the global step whose weights the last validation measured (None before one): a
+        #: run whose training ended after it validates its final weights (zoo.run)
+        self.validated_step: int | None = None
+        #: the global step of the checkpoint training resumed from (None if it did not)
+        self.resumed_step: int | None = None
         if self.best_of is not None:
             better = self.logged_metrics[self.best_of]
             best = MaxMetric() if better == "max" else MinMetric()
@@ -260,6 +265,10 @@ class ZooTask(L.LightningModule):
             best.update(values[self.best_of])  # not forward(): it computes twice
             self.log(f"{self.best_of}_best", best.compute(), prog_bar=True)
 
+    def on_validation_end(self) -> None:
+        if not self.trainer.sanity_checking:
+            self.validated_step = self.global_step
+
     # -- steps --------------------------------------------------------------------------------
     def step(self, batch: Any, stage: str) -> torch.Tensor:
         """The loss of ``batch`` in ``stage`` ("train", "val" or "test"), with the stage's
@@ -348,9 +357,12 @@ class ZooTask(L.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Restore the random state, so a resumed run draws the same augmentations and
-        dropout masks as an uninterrupted one."""
+        dropout masks as an uninterrupted one, and note the step it resumes from."""
+        if self.trainer.state.fn != "fit":
+            return
+        self.resumed_step = checkpoint.get("global_step")
         rng = checkpoint.get("zoo", {}).get("rng")
-        if not rng or self.trainer.state.fn != "fit":
+        if not rng:
             return
         torch.set_rng_state(rng["torch"])
         random.setstate(_as_tuple(rng["python"]))

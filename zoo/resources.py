@@ -1,0 +1,86 @@
+"""Bounds on what one value may make the zoo allocate or write, checked before the work.
+
+A model argument (``latent_dim=2000000000``), a data size (``data.length``,
+``data.image_size``) or a folder named in a config decides how much memory a run takes and
+where it writes. :func:`check_fits_memory` refuses, in one line naming the value, a size that
+could never fit this machine's memory, before anything is allocated: the allocation would
+otherwise fail with the allocator's raw error, or succeed lazily and bring the out-of-memory
+killer. :func:`check_writable_folder` refuses a folder that cannot be written, before training
+starts rather than at the first checkpoint.
+
+This module imports nothing of zoo but :mod:`zoo.errors` (the registry uses it).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from zoo.errors import ZooError
+
+# Where the platform cannot say how much memory it has (Windows): 64 GiB.
+FALLBACK_MEMORY_BYTES = 64 * 2**30
+
+
+def memory_bytes() -> int:
+    """This machine's physical memory in bytes."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, OSError, ValueError):
+        return FALLBACK_MEMORY_BYTES
+
+
+def human_bytes(count: float) -> str:
+    """``count`` bytes as "12.0 TB" (powers of 1000)."""
+    for unit in ("bytes", "kB", "MB", "GB", "TB", "PB"):
+        if count < 1000 or unit == "PB":
+            return f"{count:.0f} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"
+        count /= 1000
+    raise AssertionError("unreachable")
+
+
+def check_fits_memory(nbytes: int, what: str, advice: str) -> None:
+    """Refuse ``what`` (a sentence's subject naming the values that make it, e.g. "model 'vae'
+    with latent_dim=2000000000") when its ``nbytes`` exceed this machine's memory."""
+    available = memory_bytes()
+    if nbytes > available:
+        raise ZooError(
+            f"{what} would take {human_bytes(nbytes)} of memory, more than this machine's "
+            f"{human_bytes(available)}; {advice}"
+        )
+
+
+def check_writable_folder(path: str | os.PathLike, key: str) -> None:
+    """Refuse a folder the run cannot write: one under a file, or one whose nearest existing
+    folder refuses a new file (read-only, not ours, a pseudo file system such as /proc). A
+    file is created there and removed at once; nothing else is created."""
+    folder = Path(path).expanduser().absolute()
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ZooError(f"{key} {str(path)!r} cannot be written: {str(existing)!r} is a file.")
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".zoo-write-check-", dir=existing)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise ZooError(
+            f"{key} {str(path)!r} cannot be written ({reason} in {str(existing)!r}); give a "
+            "folder this user can write."
+        ) from None
+    os.close(handle)
+    os.unlink(probe)
+
+
+def check_name_inside(value: object, key: str, folder: str) -> None:
+    """Refuse a name that becomes a path under ``folder`` but would leave it: an absolute
+    path, or one with a ``..`` component (``logger.csv.name=../../../tmp/x``)."""
+    if not isinstance(value, str) or not value:
+        return
+    parts = Path(value).parts
+    if Path(value).is_absolute() or value.startswith("~") or ".." in parts:
+        raise ZooError(
+            f"{key}={value!r} would write outside {folder}; give a plain name (sub-folders "
+            "with '/' are allowed, '..' and absolute paths are not)."
+        )
