@@ -1,6 +1,6 @@
 """Train a zoo model: ``python train.py model=resnet18 data=cifar10 optimizer=sgd``.
 
-A thin Hydra entry point; the work happens in :func:`zoo.run.train`. A mistake in the
+A thin Hydra entry point; the work happens in :func:`zoo.training.run.train`. A mistake in the
 config is reported in one line, with a non-zero exit and no traceback (set
 ``HYDRA_FULL_ERROR=1`` for one).
 """
@@ -28,7 +28,7 @@ from zoo.errors import ZooError, one_line
 def main(cfg: DictConfig) -> float | None:
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-    from zoo.run import (
+    from zoo.training.run import (
         SigtermWatch,
         interruption,
         is_rank_zero,
@@ -36,7 +36,7 @@ def main(cfg: DictConfig) -> float | None:
         train,
         write_failure,
     )
-    from zoo.run_folder import discard_if_unused
+    from zoo.training.run_folder import discard_if_unused
 
     # From here a Ctrl-C is a KeyboardInterrupt, which Lightning's loops and the handler
     # below turn into the resume line; while Hydra composed the config it ended the process.
@@ -90,7 +90,7 @@ def run_command_line() -> None:
     """Check the command line, then run it through Hydra."""
     from pathlib import Path
 
-    from zoo.command_line import check_command_line
+    from zoo.config.command_line import check_command_line
 
     signal.signal(signal.SIGINT, _exit_before_training)
     signal.signal(signal.SIGTERM, _exit_before_training)
@@ -100,7 +100,7 @@ def run_command_line() -> None:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
     if not {"--help", "-h", "--hydra-help"} & set(sys.argv[1:]):  # help resolves nothing
-        from zoo.config import register_resolvers  # imports torch and Lightning
+        from zoo.config.checks import register_resolvers  # imports torch and Lightning
 
         register_resolvers()
     try:

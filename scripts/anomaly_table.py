@@ -4,17 +4,16 @@ Dimensionality reduction, denoising, anomaly detection"), one digit held out at 
     python scripts/anomaly_table.py                 # digits 0-9; writes the README table
     python scripts/anomaly_table.py 3 8 --epochs 5  # some digits or another budget; prints
 
-For each digit k, the convolutional autoencoder is trained as
-``python train.py model=conv_autoencoder task=autoencoder data.holdout_classes=[k]`` (through
-``zoo.run.train`` on the config Hydra composes from those overrides, with a fixed epoch budget:
-no early stopping), so it never sees a k in training or validation; the test split keeps its
-k's. Each test image is scored by its reconstruction error (``zoo.autoencode.anomaly_scores``:
-MSE per pixel of the reconstruction of the clean image), and the AUROC says how well a high
-error picks out the k's among the other digits (0.5: chance, 1: every k scores above every
-other digit). The README's ``anomaly`` table gets one row per digit and the raw numbers go to
-results/measurements/anomaly_detection.json (measurements, unlike the experiments' records
-in results/).
-"""
+For each digit k, the convolutional autoencoder is trained as ``python train.py
+model=conv_autoencoder task=autoencoder data.holdout_classes=[k]`` (through
+``zoo.training.run.train`` on the config Hydra composes from those overrides, with a fixed
+epoch budget: no early stopping), so it never sees a k in training or validation; the test
+split keeps its k's. Each test image is scored by its reconstruction error
+(``zoo.apps.autoencode.anomaly_scores``: MSE per pixel of the reconstruction of the clean
+image), and the AUROC says how well a high error picks out the k's among the other digits (0.5:
+chance, 1: every k scores above every other digit). The README's ``anomaly`` table gets one row
+per digit and the raw numbers go to results/measurements/anomaly_detection.json (measurements,
+unlike the experiments' records in results/)."""
 
 from __future__ import annotations
 
@@ -59,8 +58,8 @@ def overrides_for(digit: int, epochs: int) -> list[str]:
 
 def hold_out(digit: int, epochs: int, folder: Path) -> dict[str, Any]:
     """Train with ``digit`` held out, score the test split; the row's numbers."""
-    from zoo.autoencode import anomaly_scores, load_run
-    from zoo.run import train
+    from zoo.apps.autoencode import anomaly_scores, load_run
+    from zoo.training.run import train
 
     run_dir = folder / f"holdout_{digit}"
     started = time.perf_counter()

@@ -3,7 +3,7 @@
     python scripts/benchmark_augmentation.py      # prints the table and writes it into README
 
 For each option of configs/augmentation/ (composed through Hydra exactly as train.py does,
-on the digits' 1x32x32 images), images per second through zoo's pipeline (zoo.image_augment,
+on the digits' 1x32x32 images), images per second through zoo's pipeline (zoo.augment.image,
 zoo's own batched torch code: parameters drawn per image, the whole batch transformed at once
 by a few tensor operations) and through the same transforms of torchvision.transforms.v2
 applied to one image at a time (the usual per-sample Dataset transform), measured in the same
@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO_ROOT / "scripts"))
 from readme_tables import machine, write_table  # noqa: E402
 
 from zoo.augment import PerImage, build_augmentation  # noqa: E402
-from zoo.config import register_resolvers  # noqa: E402
+from zoo.config.checks import register_resolvers  # noqa: E402
 
 BATCH_SIZE = 256
 REPEATS = 15

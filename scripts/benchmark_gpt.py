@@ -2,7 +2,8 @@
 
     python scripts/benchmark_gpt.py        # prints the table and writes it into README
 
-``zoo.run.train`` runs ``experiment=char_gpt`` (its task, metrics, callbacks and CSV logger);
+``zoo.training.run.train`` runs ``experiment=char_gpt`` (its task, metrics, callbacks and CSV
+logger);
 at the start of each of its training batches, a callback runs one iteration of a plain,
 hand-written loop on the same batch around a second copy of the same GPT (built from the
 same config and seed): cross-entropy, backward, gradient clipping at 1, AdamW with weight
@@ -42,9 +43,9 @@ sys.path.insert(0, str(REPO_ROOT / "scripts"))
 from benchmark_loop import compose_run  # noqa: E402
 from readme_tables import machine, write_table  # noqa: E402
 
-from zoo.config import check_config  # noqa: E402
-from zoo.run import build_model, train  # noqa: E402
+from zoo.config.checks import check_config  # noqa: E402
 from zoo.tasks.optim import parameter_groups  # noqa: E402
+from zoo.training.run import build_model, train  # noqa: E402
 
 ITERATIONS = 300  # measured
 SKIPPED = 20  # first iterations left out (first calls, allocator warm-up)

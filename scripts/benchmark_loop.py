@@ -6,7 +6,7 @@
 
 For the default run (LeNet-5 on the digits) and for ResNet-20 on the digits (a larger step):
 
-- zoo: ``zoo.run.train`` on the config ``python train.py`` composes (its default callbacks
+- zoo: ``zoo.training.run.train`` on the config ``python train.py`` composes (its default callbacks
   and CSV logger, the progress bar included), an epoch being the time between the starts of
   two training epochs (training, validation, checkpoints, logging);
 - zoo without checkpoints: the same with its two checkpoint callbacks off (what writing
@@ -55,9 +55,9 @@ sys.path.insert(0, str(REPO_ROOT / "scripts"))
 from readme_tables import RESULTS_DIR, machine, write_table  # noqa: E402
 from run_config import compose_run  # noqa: E402
 
-from zoo.checkpointing import AtomicCheckpointIO  # noqa: E402
-from zoo.run import build_model, build_task, train  # noqa: E402
 from zoo.tasks.optim import parameter_groups  # noqa: E402
+from zoo.training.checkpointing import AtomicCheckpointIO  # noqa: E402
+from zoo.training.run import build_model, build_task, train  # noqa: E402
 
 EPOCHS = 6  # of the hook breakdown's runs
 # overrides, rounds and epochs of each case

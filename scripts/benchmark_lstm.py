@@ -7,7 +7,7 @@ In one process, on the same text, windows, batch size, optimizer and gradient cl
 - plain: a hand-written loop over ``torch.nn.Embedding`` → ``torch.nn.LSTM`` →
   ``torch.nn.Linear``, truncated backpropagation through time with the state carried from
   one window to the next, and the same validation pass;
-- zoo: ``zoo.run.train`` on ``experiment=char_lstm`` (its callbacks and CSV logger), the
+- zoo: ``zoo.training.run.train`` on ``experiment=char_lstm`` (its callbacks and CSV logger), the
   epoch being the time between the starts of two training epochs;
 - zoo with ``model.impl=reference``: the same through the literal, one-line-per-equation
   LSTM written in Python, step by step (the readable one, not the fast one).

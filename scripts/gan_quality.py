@@ -6,12 +6,12 @@
 
 A generative adversarial network (primer: "Generative Adversarial Networks"; Goodfellow et
 al. 2014; the DCGAN of Radford et al. 2016) is judged by how its samples compare with real
-images. :mod:`zoo.quality` gives the scores (a Fréchet distance, Heusel et al. 2017, on the
+images. :mod:`zoo.apps.quality` gives the scores (a Fréchet distance, Heusel et al. 2017, on the
 penultimate features of zoo's own digits classifier ``lenet5.digits``, and the Inception
 Score's formula, Salimans et al. 2016, with that classifier's probabilities), which mean
 something only beside reference points measured the same way. Each row scores as many images
 as the digits test split holds against the training digits, with
-:func:`zoo.quality.score_images`:
+:func:`zoo.apps.quality.score_images`:
 
 - the floor: the real held-out test digits (what a perfect generator would score, sampling
   noise and all);
@@ -75,8 +75,8 @@ def run_config(run: Path) -> dict[str, Any]:
 def digits_splits(config: dict[str, Any]) -> dict[str, torch.Tensor]:
     """The images (N, C, H, W) in [0, 1] of each split of the run's digits data, split as
     the run split them."""
+    from zoo.config.recorded import build_recorded  # a shared run's config runs no code
     from zoo.data import DigitsDataModule
-    from zoo.recorded_config import build_recorded  # a shared run's config runs no code
 
     data_config = config["data"]
     if data_config.get("_target_") != "zoo.data.DigitsDataModule" or data_config.get("flatten"):
@@ -92,7 +92,7 @@ def digits_splits(config: dict[str, Any]) -> dict[str, torch.Tensor]:
 
 def load_model(run: Path, expected: tuple[str, ...]) -> torch.nn.Module:
     """The exported model of a run (its ``model/`` folder), checked to be one of ``expected``."""
-    from zoo.sample import load_for_sampling
+    from zoo.apps.sample import load_for_sampling
 
     model = load_for_sampling(run)
     if model.zoo_spec["name"] not in expected:
@@ -114,8 +114,8 @@ def untrained_like(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
 def scored(
     what: str, images: torch.Tensor, reference: torch.Tensor, **extra: Any
 ) -> dict[str, Any]:
-    """The zoo.quality scores of ``images`` against ``reference``, as plain numbers."""
-    from zoo.quality import score_images
+    """The zoo.apps.quality scores of ``images`` against ``reference``, as plain numbers."""
+    from zoo.apps.quality import score_images
 
     scores = score_images(images, reference)
     row = {
@@ -153,7 +153,7 @@ def table(payload: dict[str, Any]) -> str:
         "",
         f"`{payload['command']}` on {payload['machine']}. Each row is {n} images (the digits "
         f"test split's size) scored against the {reference:,} training digits by "
-        "`zoo.quality.score_images`; generated images are drawn with seed "
+        "`zoo.apps.quality.score_images`; generated images are drawn with seed "
         f"{payload['seed']}, the untrained generator (initialized under seed 0) in eval mode "
         f"as the trained one. fid is the Fréchet distance between Gaussians fitted to the "
         "120 penultimate features of zoo's digits classifier (`lenet5.digits`, which was "
@@ -190,7 +190,7 @@ def main() -> None:
     name = trained.zoo_spec["name"]
 
     def draw(model: torch.nn.Module) -> torch.Tensor:
-        from zoo.sample import draw_samples
+        from zoo.apps.sample import draw_samples
 
         return draw_samples(model, n, seed=args.seed)
 

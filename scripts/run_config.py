@@ -1,5 +1,6 @@
 """A run's config composed as ``python train.py`` composes it, for the scripts that call
-:func:`zoo.run.train` in their own process (several runs, or runs they time from inside)."""
+:func:`zoo.training.run.train` in their own process (several runs, or runs they time from
+inside)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
-from zoo.config import register_resolvers
+from zoo.config.checks import register_resolvers
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

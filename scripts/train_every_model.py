@@ -20,7 +20,7 @@ default text corpus. The table gives the epochs finished, the wall time of the w
 (imports, data, training, test, export) and the test metric beside the level a model that
 learned nothing would score: chance (1/10) for the digits; the unigram model's perplexity
 for text; for autoencoders the error of reconstructing every image as the mean training
-image; for GANs the fid of an untrained generator of the same arguments (``zoo.quality``,
+image; for GANs the fid of an untrained generator of the same arguments (``zoo.apps.quality``,
 the same number of test images).
 """
 
@@ -57,7 +57,7 @@ DATA_FOR = {
 # Deep batch-norm networks that finish one or two epochs (20-40 steps) in the budget: their
 # running statistics lag the weights, so they evaluate at chance while their training loss
 # falls (ResNet-34 after 20 steps: 0.94 accurate with batch statistics, 0.10 with running
-# ones); zoo.precise_bn recomputes the statistics before each validation.
+# ones); zoo.training.precise_bn recomputes the statistics before each validation.
 PRECISE_BN = [
     "googlenet", "inception_v3", "resnet34", "resnet50", "resnet101", "resnet152",
     "vgg16_bn", "vgg19_bn",
@@ -104,8 +104,8 @@ def untrained_generator_fid(run: Path) -> float:
     """The fid of an untrained generator like the run's (seed 0) against the test digits."""
     from gan_quality import digits_splits, load_model, run_config, untrained_like
 
-    from zoo.quality import score_images
-    from zoo.sample import draw_samples
+    from zoo.apps.quality import score_images
+    from zoo.apps.sample import draw_samples
 
     test = digits_splits(run_config(run))["test"]
     untrained = untrained_like(load_model(run, ("dcgan", "gan")), seed=0)

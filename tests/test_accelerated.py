@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from zoo import ZooError
-from zoo.run import build_model, build_task, train
+from zoo.training.run import build_model, build_task, train
 
 FAST = ["debug=fdr", "data.batch_size=8", "data.eval_batch_size=8"]
 

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from zoo import create_model
-from zoo.run import train
-from zoo.visualize import draw_attention
+from zoo.figures.attention import draw_attention
+from zoo.training.run import train
 
 SHORT = ["logger=tensorboard", "debug=limit", "trainer.max_epochs=1", "data.batch_size=16"]
 
@@ -63,8 +63,8 @@ def test_the_run_leaves_out_callbacks_with_nothing_to_do():
     from lightning.pytorch.callbacks import LearningRateMonitor
     from lightning.pytorch.loggers import CSVLogger
 
-    from zoo.attention_logging import AttentionMapLogger
-    from zoo.run import _callbacks_with_work
+    from zoo.training.attention_logging import AttentionMapLogger
+    from zoo.training.run import _callbacks_with_work
 
     def kept(model, loggers):
         callbacks = [AttentionMapLogger(), LearningRateMonitor()]

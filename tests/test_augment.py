@@ -1,6 +1,6 @@
 """Batched augmentation: every option of configs/augmentation/ draws its parameters per
 image, transforms the whole batch at once, keeps its documented ranges, and a fixed seed
-reproduces the batch. zoo's transforms (zoo.image_augment) are checked against
+reproduces the batch. zoo's transforms (zoo.augment.image) are checked against
 torchvision.transforms.v2's functional ops, an independent reference, image by image with the
 parameters each image drew."""
 
@@ -18,7 +18,7 @@ from torchvision.transforms.v2 import functional as TF
 
 from zoo import ZooError
 from zoo.augment import AUGMENTATIONS_FOR, BatchAugmentation, PerImage, build_augmentation
-from zoo.image_augment import (
+from zoo.augment.image import (
     ColorJitter,
     RandomAffine,
     RandomCrop,
@@ -67,7 +67,7 @@ def option_transform(option: str):
 def test_every_option_is_batched_per_image_and_seeded(make_config, option):
     augmentation = pipeline(make_config, option)
     assert not any(isinstance(t, PerImage) for t in augmentation.transforms.values())
-    assert all(type(t).__module__ == "zoo.image_augment" for t in augmentation.transforms.values())
+    assert all(type(t).__module__ == "zoo.augment.image" for t in augmentation.transforms.values())
     batch = same_image_batch()
     torch.manual_seed(1)
     first = augmentation(batch)
@@ -346,7 +346,7 @@ def test_bad_inputs_are_refused():
 
 
 def test_a_config_value_refused_is_one_line_naming_it():
-    erasing = {"_target_": "zoo.image_augment.RandomErasing", "scale": [0.5, 0.1]}
+    erasing = {"_target_": "zoo.augment.image.RandomErasing", "scale": [0.5, 0.1]}
     with pytest.raises(ZooError, match=r"RandomErasing scale must be .*\[0\.5, 0\.1\]"):
         build_augmentation({"erasing": erasing}, input_kind="image")
 
@@ -377,6 +377,6 @@ def test_bad_batches_and_non_images_are_refused(make_config):
     augmentation = pipeline(make_config, "digits")
     with pytest.raises(ZooError, match=r"needs N x C x H x W batches, got shape \(4, 64\)"):
         augmentation(torch.rand(4, 64))
-    rotate = {"_target_": "zoo.image_augment.RandomRotation", "degrees": 15.0}
+    rotate = {"_target_": "zoo.augment.image.RandomRotation", "degrees": 15.0}
     with pytest.raises(ZooError, match=r"augmentation rotate applies to image data, but the "):
         build_augmentation({"rotate": rotate}, input_kind="vector")

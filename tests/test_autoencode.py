@@ -27,7 +27,7 @@ from PIL import Image
 from sklearn.metrics import roc_auc_score
 
 from zoo import ZooError, load_pretrained
-from zoo.autoencode import (
+from zoo.apps.autoencode import (
     anomaly_scores,
     denoise_rows,
     encode_split,
@@ -35,8 +35,8 @@ from zoo.autoencode import (
     main,
     project_2d,
 )
+from zoo.augment.noise import corrupt
 from zoo.data import DigitsDataModule
-from zoo.noise import corrupt
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 HOLDOUT = 3
@@ -46,7 +46,7 @@ SIZE = 32  # the digits' size; a grid cell is the image plus 2 pixels of padding
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
     """A finished autoencoder run: results.json + model/."""
-    from zoo.run import train
+    from zoo.training.run import train
 
     folder = tmp_path_factory.mktemp("autoencoder") / "run"
     cfg = compose_config(

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from zoo import ZooError
-from zoo.run import train
+from zoo.training.run import train
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -524,7 +524,7 @@ def test_refused_in_one_line_before_any_work(overrides, message, files, tmp_path
 
 @pytest.mark.parametrize("devices", ["-1", "auto", "2", "[0,1]"])
 def test_every_valid_device_count_passes(make_config, devices):
-    from zoo.config_checks import check_values
+    from zoo.config.sections import check_values
 
     check_values(make_config(f"trainer.devices={devices}"))  # trainer=ddp uses -1
 
@@ -594,7 +594,7 @@ def test_a_model_that_does_not_do_the_task_is_refused(make_config, monkeypatch):
 def test_a_refused_resume_repeats_the_command_line_of_the_checkpoints_run(tmp_path):
     """A checkpoint of another model or other arguments: the refusal gives the command line
     of the run that wrote it (its Hydra record), data included, which the user can repeat."""
-    from zoo.config import _trained_with
+    from zoo.config.checks import _trained_with
 
     run = tmp_path / "run"
     (run / ".hydra").mkdir(parents=True)

@@ -1,4 +1,4 @@
-"""train.py's command line checked before Hydra (zoo.command_line): a misspelled option or
+"""train.py's command line checked before Hydra (zoo.config.command_line): a misspelled option or
 key is one line with the closest spelling, and only what Hydra itself refuses is refused
 (Hydra's composition is the reference both ways)."""
 
@@ -13,7 +13,7 @@ from conftest import compose_config
 from omegaconf import OmegaConf
 
 from zoo import ZooError
-from zoo.command_line import (
+from zoo.config.command_line import (
     check_command_line,
     check_override_keys,
     group_options,

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from zoo.augment import AUGMENTATIONS_FOR
-from zoo.run import train
+from zoo.training.run import train
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 

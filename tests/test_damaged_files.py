@@ -28,8 +28,8 @@ import torch
 from PIL import Image
 
 from zoo import ZooError, create_model, load_pretrained, save_pretrained
-from zoo.checkpointing import AtomicCheckpointIO
-from zoo.run import WRITE_FAILED_EXIT, train, write_failure
+from zoo.training.checkpointing import AtomicCheckpointIO
+from zoo.training.run import WRITE_FAILED_EXIT, train, write_failure
 from zoo.weights import CHECKPOINT_DIGEST_KEY, load_checkpoint, read_checkpoint
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -73,7 +73,7 @@ def test_exported_weights_record_their_sha256_and_damaged_ones_are_named(tmp_pat
 
 
 def test_shipped_weights_record_their_sha256_and_predict_names_a_damaged_copy(tmp_path, capsys):
-    from zoo.predict import main
+    from zoo.apps.predict import main
 
     shipped = sorted(p for p in SHIPPED.iterdir() if (p / "config.json").is_file())
     assert shipped

@@ -15,11 +15,11 @@ from sklearn.decomposition import PCA
 from torch import nn
 
 from zoo import ZooError, create_model, get_model_info, list_models
+from zoo.augment.noise import corrupt
 from zoo.data import DigitsDataModule
-from zoo.noise import corrupt
-from zoo.run import train
 from zoo.tasks.autoencoder import AutoencoderTask, reconstruction_loss
 from zoo.tasks.gan import GANTask
+from zoo.training.run import train
 
 FAST = ["debug=fdr", "data.batch_size=8", "data.eval_batch_size=8"]
 GENERATIVE = [n for n in list_models() if {"autoencoder", "gan"} & set(get_model_info(n).tasks)]
@@ -94,7 +94,7 @@ def test_the_denoising_target_is_the_clean_input():
 
 def test_a_vae_is_evaluated_on_its_posterior_mean():
     """Validation mse and predictions come from the reconstruction of the posterior mean
-    (deterministic, as zoo.autoencode gives), not from one sampled code."""
+    (deterministic, as zoo.apps.autoencode gives), not from one sampled code."""
     torch.manual_seed(0)
     model = create_model("vae", image_size=8, latent_dim=2, hidden_sizes=(16,))
     task = AutoencoderTask(model, torch.optim.SGD, normalization=None)

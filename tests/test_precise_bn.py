@@ -1,4 +1,4 @@
-"""Precise batch norm (zoo.precise_bn): the statistics a run evaluates with are the plain
+"""Precise batch norm (zoo.training.precise_bn): the statistics a run evaluates with are the plain
 average over training batches through the final weights, and recomputing them leaves the
 training itself unchanged."""
 
@@ -11,8 +11,8 @@ import torch
 from hydra.utils import instantiate
 
 from zoo import ZooError
-from zoo.precise_bn import PreciseBatchNorm
-from zoo.run import build_model, train
+from zoo.training.precise_bn import PreciseBatchNorm
+from zoo.training.run import build_model, train
 from zoo.weights import checkpoint_model_weights, load_checkpoint, read_checkpoint
 
 RESNET20 = ["model=resnet20", "+trainer.limit_train_batches=2", "trainer.max_epochs=1"]
@@ -89,7 +89,7 @@ def test_statistics_come_from_the_task_training_inputs_and_stop_at_num_samples()
 
 
 def test_a_denoising_autoencoder_is_calibrated_on_corrupted_inputs(make_config):
-    from zoo.run import build_task
+    from zoo.training.run import build_task
 
     cfg = make_config("task=autoencoder", "model=conv_autoencoder", "task.noise=gaussian",
                       "task.noise_level=0.5")  # fmt: skip

@@ -13,8 +13,8 @@ import torch
 from PIL import Image
 
 from zoo import ZooError, load_pretrained
+from zoo.apps.predict import main, predict
 from zoo.data import DigitsDataModule
-from zoo.predict import main, predict
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +116,7 @@ def test_text_output_and_mistakes(test_digits, tmp_path, capsys):
         ),
         (
             [str(tmp_path / "gan"), str(folder / "0000.png")],
-            "is a dcgan (gan), not a classifier; zoo.predict classifies images (for this "
+            "is a dcgan (gan), not a classifier; zoo.apps.predict classifies images (for this "
             "model: python -m zoo.sample)",
         ),
         (["lenet5.digits", str(tmp_path / "missing.png")], "does not exist"),
@@ -213,7 +213,7 @@ def test_a_command_piped_into_a_reader_that_stops_early_ends_quietly():
     import sys
 
     program = (
-        "from zoo.cli import run_command\n"
+        "from zoo.apps.command import run_command\n"
         "def main():\n"
         "    for _ in range(100_000):\n"
         "        print('a line of generated text')\n"

@@ -87,7 +87,7 @@ def test_more_input_channels_repeat_and_rescale():
 
 
 def test_load_checkpoint_needs_no_config(make_config):
-    from zoo.run import train
+    from zoo.training.run import train
 
     cfg = make_config(
         "model=mlp", "data=digits_flat", "augmentation=[none]", "trainer.max_epochs=1"
@@ -98,7 +98,7 @@ def test_load_checkpoint_needs_no_config(make_config):
     exported = load_pretrained(Path(cfg.paths.output_dir) / "model").eval()
     x = torch.randn(3, 64)
     torch.testing.assert_close(model(x), exported(x))  # one epoch: last is the best
-    # the run's folder stands for its exported model/, as in zoo.predict
+    # the run's folder stands for its exported model/, as in zoo.apps.predict
     from_run = load_pretrained(cfg.paths.output_dir).eval()
     torch.testing.assert_close(from_run(x), exported(x))
     assert from_run.class_names == exported.class_names

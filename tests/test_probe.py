@@ -22,7 +22,7 @@ import torch
 from PIL import Image
 
 from zoo import ZooError, create_model, load_pretrained, save_pretrained
-from zoo.run import train
+from zoo.training.run import train
 
 # PIL's pixel limit in these tests: an image over it warns, over twice it is refused
 PIXEL_LIMIT = 10_000
@@ -180,13 +180,13 @@ def test_refused_in_one_line_before_the_trainer_is_built(
     ],
 )
 def test_what_lightning_takes_passes(overrides, make_config):
-    from zoo.config import check_config
+    from zoo.config.checks import check_config
 
     check_config(make_config(*overrides))
 
 
 def test_data_loaded_before_the_trainer_still_goes_to_the_trainers_device():
-    """zoo.run loads the data before the trainer exists; the trainer's own setup calls then
+    """zoo.training.run loads the data before the trainer exists; the trainer's own setup calls then
     move it to the training device, as when it was first loaded there ("meta" stands in for
     a GPU)."""
     from types import SimpleNamespace
@@ -197,7 +197,7 @@ def test_data_loaded_before_the_trainer_still_goes_to_the_trainers_device():
     trainer = SimpleNamespace(strategy=SimpleNamespace(root_device=torch.device("meta")))
     digits, text = DigitsDataModule(on_device="always"), CharTextDataModule(on_device="always")
     for data in (digits, text):
-        data.setup("fit")  # as zoo.run does, without a trainer
+        data.setup("fit")  # as zoo.training.run does, without a trainer
         data.trainer = trainer
         data.setup("fit")  # as the trainer does
     assert digits.splits["train"][0].device.type == "meta"
@@ -285,7 +285,7 @@ def test_a_command_refuses_in_one_line(
     if UNWRITABLE in " ".join(argv) and not Path("/proc").is_dir():
         pytest.skip("needs /proc, where no file can be created")
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", PIXEL_LIMIT)
-    monkeypatch.chdir(tmp_path)  # zoo.sample's default --out
+    monkeypatch.chdir(tmp_path)  # zoo.apps.sample's default --out
     try:
         code = _main(command)([a.format(**models) for a in argv])
     except SystemExit as exit_:
@@ -301,7 +301,7 @@ def test_a_command_refuses_in_one_line(
     not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root writes into read-only folders"
 )
 def test_sample_into_a_read_only_folder_is_refused_before_the_work(models, tmp_path, capsys):
-    from zoo.sample import main
+    from zoo.apps.sample import main
 
     folder = tmp_path / "read_only"
     folder.mkdir()

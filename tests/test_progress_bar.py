@@ -8,15 +8,15 @@ from types import SimpleNamespace
 import pytest
 from lightning.pytorch.callbacks import RichProgressBar
 
-import zoo.progress_bar
-from zoo.progress_bar import ProgressBar
+import zoo.training.progress_bar
+from zoo.training.progress_bar import ProgressBar
 
 
 @pytest.fixture
 def updates(monkeypatch):
     """The batch indices RichProgressBar's own update ran for, and a settable clock."""
     clock = SimpleNamespace(now=100.0)
-    monkeypatch.setattr(zoo.progress_bar.time, "monotonic", lambda: clock.now)
+    monkeypatch.setattr(zoo.training.progress_bar.time, "monotonic", lambda: clock.now)
     seen: list[int] = []
     monkeypatch.setattr(
         RichProgressBar,
@@ -56,7 +56,7 @@ def test_without_the_zoos_bar_or_summary_lightning_adds_none_of_its_own(make_con
     from lightning.pytorch.callbacks import ModelSummary
     from lightning.pytorch.callbacks import ProgressBar as AnyProgressBar
 
-    from zoo.run import _displays_left_out
+    from zoo.training.run import _displays_left_out
 
     cfg = make_config()
     assert _displays_left_out(cfg, [ProgressBar(), ModelSummary()]) == {}
@@ -68,7 +68,7 @@ def test_without_the_zoos_bar_or_summary_lightning_adds_none_of_its_own(make_con
 
 
 def test_a_trainer_flag_set_in_the_config_wins(make_config):
-    from zoo.run import _displays_left_out
+    from zoo.training.run import _displays_left_out
 
     cfg = make_config("+trainer.enable_progress_bar=true")
     assert _displays_left_out(cfg, []) == {"enable_model_summary": False}
@@ -89,7 +89,7 @@ def test_each_validation_replaces_the_last_validation_bar(make_config):
     the zoo's holds the same number of tasks after every epoch."""
     from omegaconf import open_dict
 
-    from zoo.run import train
+    from zoo.training.run import train
 
     cfg = make_config("model=mlp", "data=digits_flat", "trainer.max_epochs=4", "test=false")
     with open_dict(cfg):

@@ -18,11 +18,11 @@ import torch
 from torch import nn
 
 from zoo import ZooError
-from zoo.checkpointing import AtomicCheckpointIO
-from zoo.run import train
-from zoo.run_folder import hold_run_folder
 from zoo.tasks.base import ZooTask
 from zoo.tasks.classification import ClassificationTask
+from zoo.training.checkpointing import AtomicCheckpointIO
+from zoo.training.run import train
+from zoo.training.run_folder import hold_run_folder
 from zoo.weights import write_json
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -198,12 +198,16 @@ KILL_RUN = [
 # the temporary file is written and fsynced, the rename has not happened.
 DIE_DURING_WRITE = """
 import os, runpy, signal, sys
-import zoo.checkpointing as checkpointing
+import zoo.training.checkpointing as checkpointing
 writes = {"count": 0}
 original = checkpointing.atomic_write_bytes
 def dying(path, data):
     writes["count"] += 1
     if writes["count"] == int(os.environ["ZOO_TEST_DIE_AT_WRITE"]):
+        import io, torch
+        epoch = torch.load(io.BytesIO(data), weights_only=True)["epoch"]
+        with open(os.environ["ZOO_TEST_KILLED_WRITE"], "w") as record:
+            record.write(f"{os.path.basename(path)} {epoch}")
         real_fsync = os.fsync
         def kill(fd):
             real_fsync(fd)
@@ -302,15 +306,19 @@ def test_killed_after_training_while_testing_or_exporting(uninterrupted, tmp_pat
 @pytest.mark.slow
 def test_killed_during_a_checkpoint_write_keeps_the_previous_one(uninterrupted, tmp_path):
     run_dir = tmp_path / "run"
-    # writes: epoch 0 best, epoch 0 last, epoch 1 (best and/or last), ...: die in the 4th
-    env = {**os.environ, "ZOO_TEST_DIE_AT_WRITE": "4"}
+    # writes: epoch 0 best, then each epoch's best and/or last (a last.ckpt written in the
+    # epoch of a best is a hard link to it, no write): die in the 4th, whichever epoch it is
+    record = tmp_path / "killed_write"
+    env = {**os.environ, "ZOO_TEST_DIE_AT_WRITE": "4", "ZOO_TEST_KILLED_WRITE": str(record)}
     command = [sys.executable, "-c", DIE_DURING_WRITE, *train_command(run_dir)[1:]]
     killed = subprocess.run(command, env=env, capture_output=True)
     assert killed.returncode == -9  # SIGKILL
     partial = [p for p in (run_dir / "checkpoints").iterdir() if p.name.endswith(".partial")]
     assert partial, "the kill should leave the temporary file of the interrupted write"
+    killed_epoch = int(record.read_text().split()[1])
+    assert killed_epoch >= 1
     last = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
-    assert last["epoch"] == 0  # the previous good last.ckpt, whole
+    assert last["epoch"] == killed_epoch - 1  # the previous good last.ckpt, whole
     resume(run_dir)
     assert_same_run(run_dir, uninterrupted)
 
@@ -413,7 +421,7 @@ def test_a_closed_output_is_said_as_such_not_as_ctrl_c(make_config):
     """`python train.py | head`: rich's console, writing into the closed pipe, ends the run
     with SystemExit(1) raised while handling the BrokenPipeError, which is also what
     Lightning raises after a Ctrl-C."""
-    from zoo.run import interruption
+    from zoo.training.run import interruption
 
     cfg = make_config()
     closed = SystemExit(1)
@@ -428,7 +436,7 @@ def test_the_interrupt_line_names_lightnings_own_checkpoint(make_config):
     """With callbacks that leave out the zoo's checkpoint callbacks (callbacks=precise_bn),
     Lightning's default one writes <logger>/checkpoints/epoch=N-step=M.ckpt: the line names
     the newest, quoted so that the command it gives composes."""
-    from zoo.run import interruption, output_dir
+    from zoo.training.run import interruption, output_dir
 
     cfg = make_config()
     line, code = interruption(cfg, SystemExit(1))
@@ -449,7 +457,7 @@ def test_ctrl_c_while_testing_says_so_and_how_to_resume(make_config, monkeypatch
     was interrupted, and the resumed run (from the end of training) tests and exports."""
     import lightning as L
 
-    from zoo.run import interruption
+    from zoo.training.run import interruption
 
     cfg = make_config(*FAST_FLAT, "trainer.max_epochs=1")
 
@@ -475,7 +483,7 @@ def test_the_resume_override_survives_the_shell_and_hydra(make_config, tmp_path,
     """The ckpt_path=... the interrupt line and the refusals print is pasted into a shell:
     a run folder with a space (or a checkpoint name with '=', quotes, brackets) comes back
     to train.py as the same path."""
-    from zoo.checkpointing import ckpt_path_override
+    from zoo.training.checkpointing import ckpt_path_override
 
     path = tmp_path / "my runs" / name
     [argument] = shlex.split(ckpt_path_override(path))
@@ -485,7 +493,7 @@ def test_the_resume_override_survives_the_shell_and_hydra(make_config, tmp_path,
 def test_a_folder_of_runs_is_not_one_run(tmp_path):
     """latest_checkpoint looks where a run keeps its checkpoints, not into the runs below a
     folder of runs (hydra.run.dir=outputs/runs) or into hidden folders (.venv)."""
-    from zoo.checkpointing import latest_checkpoint
+    from zoo.training.checkpointing import latest_checkpoint
 
     other_run = tmp_path / "2026-12-05_train" / "checkpoints"
     other_run.mkdir(parents=True)
@@ -507,7 +515,7 @@ def test_ctrl_c_is_an_interrupt_again_after_lightnings_teardown():
     exporting would kill the process without the resume line; a user's handler stays."""
     import signal
 
-    from zoo.run import interruptible_again
+    from zoo.training.run import interruptible_again
 
     before = signal.getsignal(signal.SIGINT)
     try:
@@ -530,7 +538,7 @@ def test_an_interrupted_sweep_job_says_the_later_jobs_did_not_run(make_config):
     from hydra.types import RunMode
     from omegaconf import open_dict, read_write
 
-    from zoo.run import interruption
+    from zoo.training.run import interruption
 
     cfg = make_config()
     line, _ = interruption(cfg, SystemExit(1))
@@ -555,7 +563,7 @@ def test_a_sigterm_outside_lightnings_loops_stops_the_run_with_its_line(monkeypa
 
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-    from zoo.run import SigtermWatch
+    from zoo.training.run import SigtermWatch
 
     previous = signal.getsignal(signal.SIGTERM)
     monkeypatch.setattr(SigtermWatch, "received", False)

@@ -11,7 +11,7 @@ import lightning as L
 import pytest
 import torch
 
-from zoo.run import train
+from zoo.training.run import train
 
 SMALL = ["model=mlp", "data=digits", "regularization=dropout", "trainer.max_epochs=2"]
 
@@ -89,7 +89,7 @@ def test_a_resumed_run_tests_and_exports_what_the_uninterrupted_run_does(make_co
 def test_a_run_that_max_steps_ended_at_an_epoch_end_resumes_into_a_longer_one(make_config):
     """`trainer.max_steps` stops on the epoch's last batch. Lightning resumed its checkpoint
     as a restart inside that epoch and finished the epoch again with no batch left, which was
-    refused as a NaN loss ("training diverged") and counted as an epoch (zoo/resume.py).
+    refused as a NaN loss ("training diverged") and counted as an epoch (zoo/training/resume.py).
     Resumed, the run equals one trained on without a stop."""
     import torch
 

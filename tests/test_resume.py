@@ -6,7 +6,7 @@ a GAN.
 Every checkpoint is written at an epoch's end. With trainer.max_steps set, Lightning resumed
 one as a restart inside that epoch and counted the epoch twice: with trainer.max_epochs too
 (experiment=char_gpt has 8 epochs and 2000 steps), the resumed run stopped an epoch early,
-with exit 0, and its logged steps were one ahead (zoo/resume.py). And a run that max_steps
+with exit 0, and its logged steps were one ahead (zoo/training/resume.py). And a run that max_steps
 stops inside an epoch reported its last validation, of an earlier epoch's weights, when
 uninterrupted, but its final weights' validation when resumed after that validation.
 
@@ -32,8 +32,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-import zoo.run
-from zoo.run import train
+import zoo.training.run
+from zoo.training.run import train
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -97,7 +97,7 @@ KINDS = {
 KILLED_TRAIN_PY = """
 import os, runpy, signal, sys
 import lightning as L
-import zoo.run
+import zoo.training.run
 
 where, epoch = os.environ["ZOO_TEST_KILL"].split(":")
 epoch = int(epoch)
@@ -119,8 +119,8 @@ class Kill(L.Callback):
         if where == "validation" and trainer.current_epoch == epoch and not trainer.sanity_checking:
             self.kill(trainer)
 
-chosen = zoo.run._callbacks_with_work
-zoo.run._callbacks_with_work = lambda *args: [*chosen(*args), Kill()]
+chosen = zoo.training.run._callbacks_with_work
+zoo.training.run._callbacks_with_work = lambda *args: [*chosen(*args), Kill()]
 sys.argv = ["train.py", *sys.argv[1:]]
 runpy.run_path(sys.argv.pop(1), run_name="__main__")
 """
@@ -219,9 +219,11 @@ def test_a_run_with_max_epochs_and_max_steps_resumes_to_its_last_epoch(make_conf
     expected = final_state(Path(whole.paths.output_dir))
 
     killed = make_config(*overrides, name="killed")
-    chosen = zoo.run._callbacks_with_work
+    chosen = zoo.training.run._callbacks_with_work
     with monkeypatch.context() as patch:
-        patch.setattr(zoo.run, "_callbacks_with_work", lambda *a: [*chosen(*a), StopAfterEpoch0()])
+        patch.setattr(
+            zoo.training.run, "_callbacks_with_work", lambda *a: [*chosen(*a), StopAfterEpoch0()]
+        )
         with pytest.raises(Killed):
             train(killed)
     run_dir = Path(killed.paths.output_dir)

@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 from zoo import create_model, save_pretrained
-from zoo.sample import draw_samples, load_for_sampling, main, samplable_models
+from zoo.apps.sample import draw_samples, load_for_sampling, main, samplable_models
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SIZE = 32  # the digits' size; a grid cell is the image plus 2 pixels of padding

@@ -8,7 +8,7 @@ import torch
 
 from zoo import ZooError
 from zoo.augment import build_augmentation
-from zoo.sequence_augment import Jitter, Scaling, TimeMask, TokenSubstitution
+from zoo.augment.sequence import Jitter, Scaling, TimeMask, TokenSubstitution
 
 
 def series(n: int = 64, steps: int = 50, channels: int = 2) -> torch.Tensor:
@@ -74,14 +74,14 @@ def test_draws_are_per_sample_and_seeded(transform, x):
 @pytest.mark.parametrize(
     "options, kind, allowed",
     [
-        ({"jitter": {"_target_": "zoo.sequence_augment.Jitter"}}, "image", "digits"),
+        ({"jitter": {"_target_": "zoo.augment.sequence.Jitter"}}, "image", "digits"),
         ({"flip": {"_target_": "kornia.augmentation.RandomHorizontalFlip"}}, "sequence", "jitter"),
         (
-            {"substitute": {"_target_": "zoo.sequence_augment.TokenSubstitution", "vocab_size": 5}},
+            {"substitute": {"_target_": "zoo.augment.sequence.TokenSubstitution", "vocab_size": 5}},
             "sequence",
             "time_mask",
         ),
-        ({"time_mask": {"_target_": "zoo.sequence_augment.TimeMask"}}, "tokens", "substitute"),
+        ({"time_mask": {"_target_": "zoo.augment.sequence.TimeMask"}}, "tokens", "substitute"),
     ],
 )
 def test_an_option_on_the_wrong_input_kind_is_refused(options, kind, allowed):

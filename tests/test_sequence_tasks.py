@@ -16,11 +16,11 @@ import torch.nn.functional as F
 from sklearn.metrics import mean_absolute_error, mean_squared_error
 
 from zoo import ZooError, create_model
+from zoo.apps.generate import generate, generate_text, load_for_generation
 from zoo.data import CharTextDataModule, SineDataModule
-from zoo.generate import generate, generate_text, load_for_generation
-from zoo.run import train
 from zoo.tasks.language_model import LanguageModelTask
 from zoo.tasks.regression import RegressionTask
+from zoo.training.run import train
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FAST = ["debug=fdr", "data.batch_size=8", "data.eval_batch_size=8"]
@@ -231,8 +231,8 @@ def test_generate_from_a_trained_run_folder(tmp_path, capsys):
                      "30", "--temperature", "0.5", "--seed", "0", cwd=REPO_ROOT)  # fmt: skip
     assert cli.returncode == 0, cli.stderr
     assert cli.stdout.startswith("the c") and len(cli.stdout.rstrip("\n")) == 35
-    # the same command in-process (zoo.generate.main): the same text for the same seed
-    from zoo.generate import main
+    # the same command in-process (zoo.apps.generate.main): the same text for the same seed
+    from zoo.apps.generate import main
 
     capsys.readouterr()
     assert main([str(run_dir), "--prompt", "the c", "--length", "30", "--temperature", "0.5",

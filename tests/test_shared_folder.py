@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 
 from zoo import ZooError
-from zoo.run_folder import LOCK_NAME, discard_if_unused, hold_run_folder
+from zoo.training.run_folder import LOCK_NAME, discard_if_unused, hold_run_folder
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 HOLD = """
 import sys, time
 from pathlib import Path
-from zoo.run_folder import hold_run_folder
+from zoo.training.run_folder import hold_run_folder
 with hold_run_folder(Path(sys.argv[1])):
     print("held", flush=True)
     sys.stdin.read()  # until the test closes our input

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from zoo.run import train
+from zoo.training.run import train
 
 pytestmark = pytest.mark.slow
 

@@ -200,7 +200,7 @@ def test_the_model_summary_counts_the_flops_of_one_input(make_config):
     from omegaconf import open_dict
 
     from zoo import model_info
-    from zoo.run import train
+    from zoo.training.run import train
 
     cfg = make_config("debug=fdr")
     with open_dict(cfg):
@@ -227,7 +227,7 @@ def test_step_values_are_written_under_their_own_step(make_config):
 
     from omegaconf import open_dict
 
-    from zoo.run import train
+    from zoo.training.run import train
 
     cfg = make_config(
         "model=mlp",

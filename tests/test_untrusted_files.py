@@ -18,9 +18,9 @@ from hydra.core.global_hydra import GlobalHydra
 from lightning import LightningDataModule
 
 from zoo import ZooError, load_pretrained
-from zoo.autoencode import main as autoencode_main
+from zoo.apps.autoencode import main as autoencode_main
+from zoo.config.recorded import build_recorded
 from zoo.data import DigitsDataModule
-from zoo.recorded_config import build_recorded
 
 
 class _Touch:
@@ -36,7 +36,7 @@ class _Touch:
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
     """A finished autoencoder run (one epoch): results.json + model/."""
-    from zoo.run import train
+    from zoo.training.run import train
 
     folder = tmp_path_factory.mktemp("shared") / "run"
     cfg = compose_config(

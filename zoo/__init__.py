@@ -24,7 +24,7 @@ _PUBLIC = {
     "get_model_info": "zoo.registry",
     "list_models": "zoo.registry",
     "register_model": "zoo.registry",
-    "model_info": "zoo.info",
+    "model_info": "zoo.apps.info",
     "load_pretrained": "zoo.weights",
     "save_pretrained": "zoo.weights",
 }

@@ -231,7 +231,7 @@ def register_model(
     ``default_input_size`` (the first of ``input_kinds``). ``adam_lr`` is the Adam (and
     AdamW) learning rate the model trains at from scratch, for models that the optimizer
     configs' default (2e-3) leaves at chance; the optimizer configs read it through
-    ``${adam_lr:...}`` (zoo.config), so ``python train.py model=NAME`` uses it.
+    ``${adam_lr:...}`` (zoo.config.checks), so ``python train.py model=NAME`` uses it.
     """
     for kind in input_kinds:
         check_kind("input kind", kind, INPUT_KINDS)

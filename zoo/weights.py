@@ -64,7 +64,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     leaking another. The folder is fsynced after the rename, so the new name is durable.
 
     An ``OSError`` (a full disk, a read-only folder, ...) carries the file it was writing as
-    its ``zoo_write_path`` attribute: :func:`zoo.run.write_failure` reports it in one line."""
+    its ``zoo_write_path`` attribute: :func:`zoo.training.run.write_failure` reports it in one
+    line."""
     tmp = partial_path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -250,7 +251,7 @@ def read_pretrained_config(directory: str | os.PathLike) -> dict[str, Any]:
         raise ZooError(f"{str(path)!r} does not name a model builder (model.name).")
     if not isinstance(model.get("kwargs", {}), dict):
         raise ZooError(f"{str(path)!r}: model.kwargs must be an object of builder arguments.")
-    from zoo.recorded_config import check_data_description
+    from zoo.config.recorded import check_data_description
 
     check_data_description(config.get("data"), repr(str(path)))
     return config

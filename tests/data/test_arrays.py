@@ -12,7 +12,7 @@ import torch
 
 from zoo import ZooError
 from zoo.data import ArrayDataModule
-from zoo.run import train
+from zoo.training.run import train
 
 
 def blobs(n: int = 120, features: int = 4, classes: int = 3, seed: int = 0):

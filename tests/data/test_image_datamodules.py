@@ -32,7 +32,7 @@ from zoo.data import (
     MNISTDataModule,
 )
 from zoo.errors import ZooError
-from zoo.run import train
+from zoo.training.run import train
 
 MNIST_FILES = [
     "train-images-idx3-ubyte",

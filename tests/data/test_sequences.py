@@ -14,7 +14,7 @@ from hydra.utils import instantiate
 from sklearn.datasets import load_digits
 
 from zoo import ZooError
-from zoo.config import complete_data_description
+from zoo.config.checks import complete_data_description
 from zoo.data import (
     AddingProblemDataModule,
     CopyTaskDataModule,

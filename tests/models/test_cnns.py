@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 from torch import nn
 
 from zoo import ZooError, create_model, get_model_info
-from zoo.config import check_model_fits_data
+from zoo.config.checks import check_model_fits_data
 
 # The heaviest networks run at their smallest small-input size (ResNet-152's is 1 pixel, but
 # batch norm over 1×1 maps of a batch of 2 gives useless, non-finite gradients: 16 pixels).

@@ -26,7 +26,7 @@ from torch import nn
 
 from zoo import ZooError, create_model, get_model_info, list_models, load_pretrained
 from zoo import save_pretrained as save
-from zoo.config import check_config, check_model_fits_data, model_kwargs
+from zoo.config.checks import check_config, check_model_fits_data, model_kwargs
 from zoo.registry import check_builder_kwargs
 
 NAMES = list_models()

@@ -13,7 +13,7 @@ import torch
 from safetensors.torch import load_file
 
 from zoo import ZooError, create_model, load_pretrained, save_pretrained
-from zoo.generate import generate
+from zoo.apps.generate import generate
 from zoo.tasks.optim import parameter_groups
 
 # A small configuration: quick, yet several layers and heads.
@@ -79,7 +79,7 @@ def greedy_without_cache(model, prompt: torch.Tensor, length: int) -> torch.Tens
 
 def greedy_with_cache(model, prompt: torch.Tensor, length: int) -> torch.Tensor:
     """Greedy decoding that feeds each new token once, restarting the cache from the last
-    block_size tokens when the context outgrows it (as zoo.generate does)."""
+    block_size tokens when the context outgrows it (as zoo.apps.generate does)."""
     context = prompt
     logits, cache = model(context, return_state=True)
     for _ in range(length):
@@ -99,7 +99,7 @@ def test_greedy_decoding_with_the_cache_equals_without(length):
     with torch.no_grad():
         expected = greedy_without_cache(model, prompt, length)
         assert torch.equal(greedy_with_cache(model, prompt, length), expected)
-    # zoo.generate's cached path: top-k 1 is greedy decoding
+    # zoo.apps.generate's cached path: top-k 1 is greedy decoding
     assert torch.equal(generate(model, prompt, length, top_k=1), expected)
 
 

@@ -201,7 +201,7 @@ def test_bad_arguments_name_what_is_allowed(kwargs, message):
 def test_the_config_reads_the_sequence_shape_from_the_data(make_config):
     """configs/model/transformer.yaml on data=digits_rows: the data's 8 steps of 8 features
     become input_size and max_len (the contract test checks the config passes every check)."""
-    from zoo.config import model_kwargs
+    from zoo.config.checks import model_kwargs
 
     cfg = make_config("model=transformer", "data=digits_rows")
     kwargs = model_kwargs(cfg)

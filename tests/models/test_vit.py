@@ -208,7 +208,7 @@ def test_drawing_the_attention_returns_a_figure(tmp_path):
     pytest.importorskip("matplotlib")
     from matplotlib.figure import Figure
 
-    from zoo.visualize import draw_vit_attention
+    from zoo.figures.attention import draw_vit_attention
 
     torch.manual_seed(0)
     model = create_model("vit_tiny")

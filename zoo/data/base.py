@@ -199,7 +199,7 @@ class TensorDataModule(L.LightningDataModule):
 
     # -- setup ------------------------------------------------------------------------------
     def setup(self, stage: str | None = None) -> None:
-        if self.splits:  # loaded before the trainer was built (zoo.run): placed now
+        if self.splits:  # loaded before the trainer was built (zoo.training.run): placed now
             self._place_on_device()
             return
         estimate = self.memory_estimate()

@@ -409,7 +409,7 @@ class CharTextDataModule(L.LightningDataModule):
         return {"train": length - val - test, "val": val, "test": test}
 
     def setup(self, stage: str | None = None) -> None:
-        if self.split_ids:  # read before the trainer was built (zoo.run): placed now
+        if self.split_ids:  # read before the trainer was built (zoo.training.run): placed now
             self.split_ids = self._place_on_device(self.split_ids)
             return
         text = self.load()

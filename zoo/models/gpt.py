@@ -30,7 +30,7 @@ to the cached keys as well as to each other (the causal mask aligned at the end)
 prompt and then one token at a time gives the same logits as reading the whole sequence at
 once, while each step costs one token's work. Positions are learned for 0..block_size - 1
 only, so a sequence (cached plus new) can be at most ``block_size`` tokens long; past that,
-``zoo.generate`` restarts the cache from the last ``block_size`` tokens.
+``zoo.apps.generate`` restarts the cache from the last ``block_size`` tokens.
 
 Differences from GPT-2 worth knowing: GELU is the exact one (GPT-2 used its tanh
 approximation); ``bias=False`` drops every bias of the linear layers and layer norms (nanoGPT's

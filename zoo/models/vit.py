@@ -43,7 +43,7 @@ it)::
 (``conv_proj`` and ``class_token`` keep torchvision's names.) ``model.attention_maps(x)``
 returns every layer's per-head attention (B, heads, 1+N, 1+N), as the ``transformer`` model;
 :func:`class_token_attention` reduces them to the class token's attention over the patch
-grid, and :func:`zoo.visualize.draw_vit_attention` draws it over the image.
+grid, and :func:`zoo.figures.attention.draw_vit_attention` draws it over the image.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ targets, when it has any (digit classes), are not used.
 
 Logged per stage: ``loss`` (per image, what is minimized), ``mse`` (per pixel, comparable
 across models and with PCA; for a VAE in validation and test, of the reconstruction from
-the posterior mean, as :mod:`zoo.autoencode` and ``predict`` give, not of one sampled
+the posterior mean, as :mod:`zoo.apps.autoencode` and ``predict`` give, not of one sampled
 code), for a VAE ``recon`` and ``kl`` (per image, one sampled code), and for a VAE with
 ``loss: bce`` ``elbo`` (-recon - kl per image under its Bernoulli decoder: a lower bound on
 log p(x) in nats for binary images; for grey levels in [0, 1] the Bernoulli is not a
@@ -31,10 +31,10 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics import MeanSquaredError, Metric
 
+from zoo.augment.noise import check_noise, corrupt
 from zoo.errors import ZooError
 from zoo.kinds import TARGET_KINDS
 from zoo.models.autoencoder import VAEOutput, kl_divergence
-from zoo.noise import check_noise, corrupt
 from zoo.tasks.base import ZooTask, batch_inputs, mean_metric
 
 STAGES = ("train", "val", "test")
@@ -64,7 +64,7 @@ class AutoencoderTask(ZooTask):
     Args:
         loss: "mse" or "bce" (the model's outputs and the data must lie in [0, 1]).
         beta: the weight of the KL term of a variational autoencoder (1: the ELBO).
-        noise: the corruption of a denoising autoencoder (:mod:`zoo.noise`): "none",
+        noise: the corruption of a denoising autoencoder (:mod:`zoo.augment.noise`): "none",
             "gaussian", "masking" or "salt_and_pepper", applied in every stage.
         noise_level: its standard deviation (gaussian) or probability (the others).
     """
@@ -193,7 +193,7 @@ class AutoencoderTask(ZooTask):
         super().on_validation_epoch_end()
         grid, self._grid = self._grid, None
         if grid is not None and grid[0].ndim == 4:
-            from zoo.image_logging import log_image_grid
+            from zoo.figures.grids import log_image_grid
 
             log_image_grid(self.trainer, "reconstructions", grid)
 

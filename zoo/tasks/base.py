@@ -4,7 +4,7 @@ parameter groups, the L1 penalty, batched augmentation and normalization on the 
 A task kind is one file in zoo/tasks/ holding a :class:`ZooTask` subclass that sets
 :attr:`ZooTask.kind` and :attr:`ZooTask.target_kinds`, plus one file in configs/task/ that
 instantiates it (a Hydra partial: the model, optimizer and scheduler are filled in by
-:func:`zoo.run.train`) and names its monitored and optimized metrics."""
+:func:`zoo.training.run.train`) and names its monitored and optimized metrics."""
 
 from __future__ import annotations
 
@@ -77,7 +77,8 @@ class ZooTask(L.LightningModule):
     #: what to try when the loss diverges, in the one-line error
     divergence_hint: ClassVar[str] = "lower optimizer.lr or add regularization=grad_clip"
     #: whether the model's training forward pass is ``self(self.training_inputs(batch))``,
-    #: through which :class:`zoo.precise_bn.PreciseBatchNorm` recomputes batch-norm statistics
+    #: through which :class:`zoo.training.precise_bn.PreciseBatchNorm` recomputes batch-norm
+    #: statistics
     calibrates_batch_norm: ClassVar[bool] = True
 
     def __init__(
@@ -111,7 +112,7 @@ class ZooTask(L.LightningModule):
         self._finite_since_check: torch.Tensor | None = None
         self._first_unchecked_step = 0
         #: the global step whose weights the last validation measured (None before one): a
-        #: run whose training ended after it validates its final weights (zoo.run)
+        #: run whose training ended after it validates its final weights (zoo.training.run)
         self.validated_step: int | None = None
         #: the global step of the checkpoint training resumed from (None if it did not)
         self.resumed_step: int | None = None

@@ -16,8 +16,7 @@ import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from zoo.augment import build_augmentation
-from zoo.checkpointing import ckpt_path_override, latest_checkpoint, train_command
-from zoo.config_checks import check_keys, check_values, import_path
+from zoo.config.sections import check_keys, check_values, import_path
 from zoo.data.base import AS_SEQUENCE_CHOICES, as_sequence_shape
 from zoo.errors import ZooError, unknown_name_error
 from zoo.kinds import INPUT_KINDS, TARGET_KINDS
@@ -25,6 +24,7 @@ from zoo.models.layers import NORMS
 from zoo.registry import ModelInfo, check_builder_kwargs, check_common_arguments, get_model_info
 from zoo.resources import check_name_inside, check_writable_folder
 from zoo.tasks.base import ZooTask
+from zoo.training.checkpointing import ckpt_path_override, latest_checkpoint, train_command
 from zoo.weights import checkpoint_model_weights, load_weights, read_checkpoint
 
 # Keys of a model config that are not builder arguments: the function Hydra calls

@@ -35,7 +35,7 @@ def sweep_jobs() -> list[list[str]] | None:
         return None
     from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 
-    from zoo.command_line import parse_overrides
+    from zoo.config.command_line import parse_overrides
 
     overrides = parse_overrides(sys.argv[1:])
     if overrides is None:

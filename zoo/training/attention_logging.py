@@ -69,8 +69,8 @@ class AttentionMapLogger(L.Callback):
             experiment.add_figure("val/attention", figure, global_step=trainer.global_step)
 
     def draw(self, trainer: L.Trainer, pl_module: L.LightningModule) -> Any:
+        from zoo.figures.attention import draw_attention, draw_vit_attention
         from zoo.models.vit import VisionTransformer
-        from zoo.visualize import draw_attention, draw_vit_attention
 
         model = pl_module.model
         with evaluating(model), torch.no_grad():

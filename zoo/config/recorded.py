@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from zoo.config_checks import import_path
+from zoo.config.sections import import_path
 from zoo.errors import ZooError
 from zoo.kinds import INPUT_KINDS, TARGET_KINDS
 

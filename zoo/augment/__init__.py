@@ -1,6 +1,6 @@
 """Batched data augmentation from config (primer: "Data Augmentation").
 
-The image transforms are zoo's own (:mod:`zoo.image_augment`, plain torch): each draws its
+The image transforms are zoo's own (:mod:`zoo.augment.image`, plain torch): each draws its
 random parameters per image and transforms the whole ``N×C×H×W`` batch at once, on the device
 the batch is on, from torch's global random state (so ``seed_everything`` reproduces it).
 Any module with ``batched = True`` is handed whole batches, and so is a kornia.augmentation
@@ -100,7 +100,7 @@ def build_augmentation(options: Mapping[str, Any], *, input_kind: str) -> BatchA
 
 
 def _target_class(name: str, spec: Any) -> Any:
-    from zoo.config_checks import import_path
+    from zoo.config.sections import import_path
 
     target = spec.get("_target_") if hasattr(spec, "get") else None
     cls = import_path(target) if isinstance(target, str) else None

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from zoo.config_checks import ROOT_KEYS
+from zoo.config.sections import ROOT_KEYS
 from zoo.errors import ZooError, closest
 
 
@@ -481,7 +481,8 @@ def check_task_name(overrides: Sequence[Any]) -> None:
             )
 
 
-# paths.output_dir: the run folder itself when set (zoo.run holds it before the config check)
+# paths.output_dir: the run folder itself when set (zoo.training.run holds it before the config
+# check)
 RUN_FOLDER_KEYS = ("hydra.run.dir", "hydra.sweep.dir", "paths.output_dir")
 # The folders the run folders and downloaded data go under, with an example value.
 PATH_FOLDER_KEYS = {

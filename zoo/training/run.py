@@ -33,26 +33,26 @@ from lightning.pytorch.utilities import rank_zero_info
 from omegaconf import DictConfig
 from torch import nn
 
-from zoo.attention_logging import AttentionMapLogger
 from zoo.augment import build_augmentation
-from zoo.checkpointing import (
-    AtomicCheckpointIO,
-    ckpt_path_override,
-    latest_checkpoint,
-    train_command,
-)
-from zoo.config import (
+from zoo.config.checks import (
     check_config,
     check_monitored_metrics,
     check_trainer_fits_data,
     regularization_model_kwargs,
     to_container,
 )
+from zoo.config.sweep import check_sweep_jobs
 from zoo.errors import ZooError
-from zoo.resume import resume_epochs_whole
-from zoo.run_folder import hold_run_folder, write_hydra_record
-from zoo.sweep_check import check_sweep_jobs
 from zoo.tasks import ZooTask
+from zoo.training.attention_logging import AttentionMapLogger
+from zoo.training.checkpointing import (
+    AtomicCheckpointIO,
+    ckpt_path_override,
+    latest_checkpoint,
+    train_command,
+)
+from zoo.training.resume import resume_epochs_whole
+from zoo.training.run_folder import hold_run_folder, write_hydra_record
 from zoo.weights import load_checkpoint_weights, save_pretrained, write_json
 
 log = logging.getLogger(__name__)
@@ -441,7 +441,7 @@ def _max_time_as_timedelta(cfg: DictConfig) -> dict[str, timedelta]:
 def train(cfg: DictConfig) -> dict[str, float]:
     """Train and test as ``cfg`` says; returns the final metrics. The run folder is held
     for the whole run (a second run into it is refused), and Hydra's record of the config
-    is written into it once the config is accepted (:mod:`zoo.run_folder`)."""
+    is written into it once the config is accepted (:mod:`zoo.training.run_folder`)."""
     with hold_run_folder(output_dir(cfg)):
         return _train(cfg)
 
@@ -494,7 +494,7 @@ def _train(cfg: DictConfig) -> dict[str, float]:
         **_displays_left_out(cfg, callbacks),
         **_max_time_as_timedelta(cfg),
     )
-    resume_epochs_whole(trainer)  # with trainer.max_steps too (zoo/resume.py)
+    resume_epochs_whole(trainer)  # with trainer.max_steps too (zoo/training/resume.py)
     rank_zero_info(f"Seed set to {cfg.seed}")
 
     if cfg.get("train", True):

@@ -1,0 +1,15 @@
+"""The training system: ``train(cfg)`` and what a run needs around Lightning.
+
+- :mod:`zoo.training.run`: orchestration (check, build, fit, test, export), interruption and
+  write-failure lines;
+- :mod:`zoo.training.run_folder`: one run per folder (its lock) and Hydra's record;
+- :mod:`zoo.training.checkpointing`: atomic background checkpoint writes, resumable
+  ``ModelCheckpoint``; :mod:`zoo.training.resume`: resuming an epoch-end checkpoint with the
+  next epoch under every stopping rule;
+- callbacks and loggers: :mod:`~zoo.training.progress_bar`, :mod:`~zoo.training.precise_bn`,
+  :mod:`~zoo.training.attention_logging`, :mod:`~zoo.training.csv_logger`.
+
+May import everything below it: zoo.errors, zoo.kinds, zoo.resources, zoo.registry,
+zoo.models, zoo.data, zoo.tasks, zoo.augment, zoo.weights, zoo.figures, zoo.config. Nothing
+imports it but train.py, zoo.apps and the scripts.
+"""
