@@ -6,12 +6,12 @@
 
 A generative adversarial network (primer: "Generative Adversarial Networks"; Goodfellow et
 al. 2014; the DCGAN of Radford et al. 2016) is judged by how its samples compare with real
-images. :mod:`zoo.apps.quality` gives the scores (a Fréchet distance, Heusel et al. 2017, on the
+images. :mod:`zoo.tasks.quality` gives the scores (a Fréchet distance, Heusel et al. 2017, on the
 penultimate features of zoo's own digits classifier ``lenet5.digits``, and the Inception
 Score's formula, Salimans et al. 2016, with that classifier's probabilities), which mean
 something only beside reference points measured the same way. Each row scores as many images
 as the digits test split holds against the training digits, with
-:func:`zoo.apps.quality.score_images`:
+:func:`zoo.tasks.quality.score_images`:
 
 - the floor: the real held-out test digits (what a perfect generator would score, sampling
   noise and all);
@@ -114,8 +114,8 @@ def untrained_like(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
 def scored(
     what: str, images: torch.Tensor, reference: torch.Tensor, **extra: Any
 ) -> dict[str, Any]:
-    """The zoo.apps.quality scores of ``images`` against ``reference``, as plain numbers."""
-    from zoo.apps.quality import score_images
+    """The zoo.tasks.quality scores of ``images`` against ``reference``, as plain numbers."""
+    from zoo.tasks.quality import score_images
 
     scores = score_images(images, reference)
     row = {
@@ -153,7 +153,7 @@ def table(payload: dict[str, Any]) -> str:
         "",
         f"`{payload['command']}` on {payload['machine']}. Each row is {n} images (the digits "
         f"test split's size) scored against the {reference:,} training digits by "
-        "`zoo.apps.quality.score_images`; generated images are drawn with seed "
+        "`zoo.tasks.quality.score_images`; generated images are drawn with seed "
         f"{payload['seed']}, the untrained generator (initialized under seed 0) in eval mode "
         f"as the trained one. fid is the Fréchet distance between Gaussians fitted to the "
         "120 penultimate features of zoo's digits classifier (`lenet5.digits`, which was "

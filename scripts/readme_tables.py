@@ -78,7 +78,7 @@ TASK_METRICS = {
     "language_model": ("ppl", "loss"),
     # mse per pixel on [0, 1] images; elbo per image in nats (with task.loss=bce)
     "autoencoder": ("mse", "elbo"),
-    # zoo.apps.quality: the Fréchet distance on the digits classifier's features and the
+    # zoo.tasks.quality: the Fréchet distance on the digits classifier's features and the
     # Inception-Score formula with its probabilities, not comparable to published numbers
     "gan": ("fid", "classifier_score"),
 }

@@ -20,7 +20,7 @@ default text corpus. The table gives the epochs finished, the wall time of the w
 (imports, data, training, test, export) and the test metric beside the level a model that
 learned nothing would score: chance (1/10) for the digits; the unigram model's perplexity
 for text; for autoencoders the error of reconstructing every image as the mean training
-image; for GANs the fid of an untrained generator of the same arguments (``zoo.apps.quality``,
+image; for GANs the fid of an untrained generator of the same arguments (``zoo.tasks.quality``,
 the same number of test images).
 """
 
@@ -104,8 +104,8 @@ def untrained_generator_fid(run: Path) -> float:
     """The fid of an untrained generator like the run's (seed 0) against the test digits."""
     from gan_quality import digits_splits, load_model, run_config, untrained_like
 
-    from zoo.apps.quality import score_images
     from zoo.apps.sample import draw_samples
+    from zoo.tasks.quality import score_images
 
     test = digits_splits(run_config(run))["test"]
     untrained = untrained_like(load_model(run, ("dcgan", "gan")), seed=0)

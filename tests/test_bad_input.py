@@ -557,7 +557,7 @@ def test_a_new_run_into_a_finished_runs_folder_is_refused(tmp_path, monkeypatch)
 def test_dropout_on_a_model_without_dropout(make_config, monkeypatch):
     # LeNet-5 has dropout, so use the registry to fake a builder without it.
     cfg = make_config("regularization=dropout", "model=mlp")
-    from zoo.registry import get_model_info
+    from zoo.models import get_model_info
 
     info = get_model_info("mlp")
     params = {k: v for k, v in info.parameters.items() if k != "dropout"}

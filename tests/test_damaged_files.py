@@ -28,9 +28,10 @@ import torch
 from PIL import Image
 
 from zoo import ZooError, create_model, load_pretrained, save_pretrained
+from zoo.models.pretrained import load_checkpoint
 from zoo.training.checkpointing import AtomicCheckpointIO
 from zoo.training.run import WRITE_FAILED_EXIT, train, write_failure
-from zoo.weights import CHECKPOINT_DIGEST_KEY, load_checkpoint, read_checkpoint
+from zoo.weights import CHECKPOINT_DIGEST_KEY, read_checkpoint
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = REPO_ROOT / "zoo" / "pretrained"
@@ -94,7 +95,7 @@ def test_shipped_weights_record_their_sha256_and_predict_names_a_damaged_copy(tm
     lines = captured.err.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), captured.err
     assert re.match(damaged(run / "model" / "model.safetensors"), lines[0].removeprefix("error: "))
-    from zoo.pretrained import _shipped_entry  # the registry's loader checks the digest too
+    from zoo.models.pretrained import _shipped_entry  # the registry's loader checks the digest too
 
     with pytest.raises(ZooError, match=damaged(run / "model" / "model.safetensors")):
         _shipped_entry(run / "model").load_state_dict()

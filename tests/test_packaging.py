@@ -61,7 +61,7 @@ def test_non_editable_install_in_a_fresh_environment_loads_them(wheel, tmp_path)
     code = (
         "import zoo, torch\n"
         "from zoo import create_model\n"
-        "from zoo.pretrained import list_pretrained\n"
+        "from zoo.models.pretrained import list_pretrained\n"
         f"assert zoo.__file__.startswith({site!r}), zoo.__file__\n"
         "names = list_pretrained('*.digits*')\n"
         "assert names, names\n"

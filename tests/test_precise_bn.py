@@ -11,9 +11,10 @@ import torch
 from hydra.utils import instantiate
 
 from zoo import ZooError
+from zoo.models.pretrained import load_checkpoint
 from zoo.training.precise_bn import PreciseBatchNorm
 from zoo.training.run import build_model, train
-from zoo.weights import checkpoint_model_weights, load_checkpoint, read_checkpoint
+from zoo.weights import checkpoint_model_weights, read_checkpoint
 
 RESNET20 = ["model=resnet20", "+trainer.limit_train_batches=2", "trainer.max_epochs=1"]
 PRECISE = ["callbacks=[default,precise_bn]", "callbacks.precise_bn.num_samples=128"]

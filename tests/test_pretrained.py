@@ -11,10 +11,15 @@ import pytest
 import torch
 from torch import nn
 
-import zoo.pretrained
+import zoo.models.pretrained
 from zoo import ZooError, create_model, load_pretrained, save_pretrained
-from zoo.pretrained import get_pretrained, list_pretrained, torchvision_checkpoint_path
-from zoo.weights import adapt_input_conv, load_checkpoint
+from zoo.models.pretrained import (
+    get_pretrained,
+    list_pretrained,
+    load_checkpoint,
+    torchvision_checkpoint_path,
+)
+from zoo.weights import adapt_input_conv
 
 
 def test_save_and_load_round_trip(tmp_path):
@@ -61,7 +66,7 @@ def test_architecture_mismatch_is_refused(tmp_path):
 def test_new_num_classes_reinitializes_the_head_and_says_so(tmp_path, caplog):
     source = create_model("lenet5", num_classes=10)
     save_pretrained(source, tmp_path / "m")
-    with caplog.at_level(logging.INFO, logger="zoo.weights"):
+    with caplog.at_level(logging.INFO, logger="zoo.models.pretrained"):
         model = create_model("lenet5", weights=tmp_path / "m", num_classes=4)
     assert "re-initialized the head of lenet5 for 4 classes (weights had 10)" in caplog.text
     assert model.classifier.out_features == 4
@@ -179,7 +184,7 @@ def test_torchvision_entries_build_the_model_their_weights_fit():
 
 
 def test_registry_is_cached():
-    assert zoo.pretrained._entries() is zoo.pretrained._entries()
+    assert zoo.models.pretrained._entries() is zoo.models.pretrained._entries()
 
 
 @pytest.mark.parametrize("name", list_pretrained("*.digits*"))
@@ -226,7 +231,7 @@ def test_the_library_names_the_bad_file_in_one_error(tmp_path):
     """load_pretrained, create_model(weights=...) and load_checkpoint raise our error, naming
     the file, for a missing file, a bad config.json, a truncated or non-safetensors weights
     file, and arguments of the wrong type."""
-    from zoo.weights import load_checkpoint
+    from zoo.models.pretrained import load_checkpoint
 
     good = tmp_path / "good"
     save_pretrained(create_model("lenet5"), good)

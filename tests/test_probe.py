@@ -221,7 +221,7 @@ def test_a_model_too_large_for_memory_is_refused_before_it_is_allocated(tmp_path
 def test_counting_the_parameters_first_changes_no_weight():
     """The size is counted on a model built on the meta device: the random weights drawn
     for the model itself are those drawn without the count."""
-    from zoo.registry import get_model_info
+    from zoo.models import get_model_info
 
     for name in ("lenet5", "gpt", "vit_tiny"):
         torch.manual_seed(0)

@@ -20,12 +20,13 @@ __version__ = "0.1.0"
 
 #: each public name and the module that defines it
 _PUBLIC = {
-    "create_model": "zoo.registry",
-    "get_model_info": "zoo.registry",
-    "list_models": "zoo.registry",
-    "register_model": "zoo.registry",
+    "create_model": "zoo.models",
+    "get_model_info": "zoo.models",
+    "list_models": "zoo.models",
+    "register_model": "zoo.models",
     "model_info": "zoo.apps.info",
-    "load_pretrained": "zoo.weights",
+    "load_pretrained": "zoo.models.pretrained",
+    "load_checkpoint": "zoo.models.pretrained",
     "save_pretrained": "zoo.weights",
 }
 
@@ -37,9 +38,6 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module("zoo.models")
     if name not in _PUBLIC:
         raise AttributeError(f"module 'zoo' has no attribute {name!r}")
-    from zoo.registry import load_builtin_models
-
-    load_builtin_models()
     value = getattr(importlib.import_module(_PUBLIC[name]), name)
     globals()[name] = value  # later lookups skip this function
     return value

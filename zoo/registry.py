@@ -5,18 +5,19 @@ Registering one records what the training system needs to know before building i
 family, the task kinds it serves, the input kinds it accepts, its input-size limits and an
 example input for its default configuration.
 
-This module imports nothing of zoo at load time but the two leaf modules :mod:`zoo.errors`
-and :mod:`zoo.kinds`. The first lookup imports zoo's model files, which register their
-builders here, and :mod:`zoo.weights`, which installs with :func:`set_weights_loader` the
-loader that ``weights=...`` is delegated to (:func:`load_builtin_models`): there is no import
-circle between the registry, the models and the weights code.
+This module imports nothing of zoo but the leaf modules :mod:`zoo.errors`, :mod:`zoo.kinds`
+and :mod:`zoo.resources`. It holds what is registered and nothing more: importing
+:mod:`zoo.models` registers the zoo's builders (each model file registers its own) and
+installs, with :func:`set_weights_loader`, the loader that ``weights=...`` is delegated to
+(:mod:`zoo.models.pretrained`). So look models up through :mod:`zoo.models` (or ``zoo``),
+which re-exports :func:`create_model`, :func:`get_model_info` and :func:`list_models`; the
+registry never imports the models, so there is no import cycle (tests/test_architecture.py).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import functools
-import importlib
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -97,20 +98,6 @@ class ModelInfo:
 
 _REGISTRY: dict[str, ModelInfo] = {}
 _weights_loader: WeightsLoader | None = None
-
-
-_builtin_models_loaded = False
-
-
-def load_builtin_models() -> None:
-    """Import zoo's model files (each registers its builders) and :mod:`zoo.weights` (the
-    loader of ``weights=...``), once; every lookup calls it first."""
-    global _builtin_models_loaded
-    if _builtin_models_loaded:
-        return
-    _builtin_models_loaded = True
-    importlib.import_module("zoo.models")
-    importlib.import_module("zoo.weights")
 
 
 def set_weights_loader(loader: WeightsLoader) -> None:
@@ -242,8 +229,6 @@ def register_model(
 
     def decorator(builder: Builder) -> Builder:
         model_name = name or builder.__name__
-        if not builder.__module__.startswith("zoo.models"):
-            load_builtin_models()  # so that a name taken by a zoo model is refused here
         if model_name in _REGISTRY:
             raise ValueError(f"model {model_name!r} is registered twice")
 
@@ -261,8 +246,8 @@ def register_model(
                 kwargs = {key: _as_json(value) for key, value in bound.arguments.items()}
                 model.zoo_spec = {"name": model_name, "kwargs": kwargs}
                 return model
-            load_builtin_models()  # the weights loader
-            assert _weights_loader is not None
+            if _weights_loader is None:  # zoo.models installs it when it is imported
+                raise ZooError("weights=... needs zoo.models imported (import zoo.models).")
             return _weights_loader(info, weights, kwargs)
 
         signature = inspect.signature(builder)
@@ -294,7 +279,6 @@ def list_models(
     pattern: str = "*", *, family: str | None = None, task: str | None = None
 ) -> list[str]:
     """Sorted names of registered models matching a shell-style wildcard ``pattern``."""
-    load_builtin_models()
     return sorted(
         name
         for name, info in _REGISTRY.items()
@@ -311,7 +295,6 @@ def get_model_info(name: str) -> ModelInfo:
             f"a model name is a string such as 'resnet18' (zoo.list_models() lists them), "
             f"got {name!r}."
         )
-    load_builtin_models()
     if name not in _REGISTRY:
         raise unknown_name_error("model", name, _REGISTRY)
     return _REGISTRY[name]

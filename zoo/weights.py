@@ -17,7 +17,6 @@ import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +25,6 @@ from safetensors.torch import load, save
 from torch import nn
 
 from zoo.errors import ZooError
-from zoo.preprocessing import Preprocess
-from zoo.registry import ModelInfo, get_model_info, set_weights_loader
 
 log = logging.getLogger(__name__)
 
@@ -38,17 +35,6 @@ FORMAT_VERSION = 1
 SHA256_KEY = "sha256"
 # A training checkpoint's digest of its own contents (see checkpoint_digest)
 CHECKPOINT_DIGEST_KEY = "zoo_sha256"
-
-
-@dataclass
-class WeightsSource:
-    """Where a model's weights come from: builder arguments, tensors and metadata."""
-
-    model_name: str
-    kwargs: dict[str, Any]
-    state_dict: dict[str, torch.Tensor]
-    meta: dict[str, Any] = field(default_factory=dict)
-    description: str = ""
 
 
 def partial_path(path: Path) -> Path:
@@ -213,7 +199,7 @@ def _training_checkpoints_hint(path: Path) -> str:
         return f"{what}: the run's exported model is {str(exported)!r}"
     return (
         f"{what}: python train.py <the run's overrides> train=false ckpt_path={file} tests "
-        "and exports its weights (zoo.weights.load_checkpoint reads one in Python)"
+        "and exports its weights (zoo.load_checkpoint reads one in Python)"
     )
 
 
@@ -235,7 +221,7 @@ def read_pretrained_config(directory: str | os.PathLike) -> dict[str, Any]:
             hint = (
                 "it is a training run's folder without an exported model/: the run stopped "
                 "before the end; resume it to finish and export (see the README's Resume), or "
-                "read a checkpoint with zoo.weights.load_checkpoint"
+                "read a checkpoint with zoo.load_checkpoint"
             )
         raise ZooError(
             f"{str(directory)!r} is not a pretrained-model folder: missing "
@@ -291,44 +277,6 @@ def read_safetensors(path: str | os.PathLike, sha256: str | None = None) -> dict
             "when it was written (re-export or re-download it)."
         )
     return tensors
-
-
-def _folder_source(directory: Path) -> WeightsSource:
-    config = read_pretrained_config(directory)
-    return WeightsSource(
-        model_name=config["model"]["name"],
-        kwargs=dict(config["model"].get("kwargs", {})),
-        state_dict=read_safetensors(directory / WEIGHTS_NAME, recorded_sha256(config, directory)),
-        meta=config,
-        description=str(directory),
-    )
-
-
-def resolve_weights(model_name: str, weights: str | os.PathLike) -> WeightsSource:
-    """Turn a ``weights`` argument into tensors and the builder arguments they fit: a folder
-    written by :func:`save_pretrained`, a name from the weights registry
-    (:mod:`zoo.pretrained`), or ``"torchvision"``."""
-    path = Path(weights)
-    if path.is_dir():
-        source = _folder_source(path)
-        if source.model_name != model_name:
-            raise ZooError(
-                f"weights in {str(path)!r} are for model {source.model_name!r}, not {model_name!r}."
-            )
-        return source
-    from zoo.pretrained import get_pretrained
-
-    entry = get_pretrained(str(weights), model=model_name)
-    state_dict = entry.load_state_dict()
-    if "url" in entry.meta:  # torchvision's keys, mapped to ours where they differ
-        state_dict = from_torchvision_state_dict(model_name, state_dict)
-    return WeightsSource(
-        model_name=entry.model,
-        kwargs=dict(entry.kwargs),
-        state_dict=state_dict,
-        meta={"name": entry.name, **entry.meta},
-        description=entry.name,
-    )
 
 
 # torchvision's ViT keys -> zoo's (zoo.models.vit): the encoder layers carry
@@ -449,7 +397,7 @@ def adapt_input_channels(model: nn.Module, in_channels: int) -> None:
 OPTIONAL_HEAD_PREFIXES = ("aux",)
 
 
-def _without_disabled_heads(
+def without_disabled_heads(
     model: nn.Module, state_dict: dict[str, torch.Tensor]
 ) -> dict[str, torch.Tensor]:
     """Drop the weights of optional heads the model was built without."""
@@ -458,87 +406,6 @@ def _without_disabled_heads(
     if dropped:
         log.info("not loading %d weights of disabled auxiliary heads", len(dropped))
     return {k: v for k, v in state_dict.items() if k not in dropped}
-
-
-def build_with_weights(
-    info: ModelInfo, weights: str | os.PathLike, kwargs: dict[str, Any]
-) -> nn.Module:
-    """Build ``info``'s model with ``weights``; ``kwargs`` override the saved arguments.
-
-    A different ``num_classes`` re-initializes the head; a different ``in_channels`` adapts
-    the first convolution; any other mismatch is refused.
-    """
-    if not isinstance(weights, str | os.PathLike):
-        raise ZooError(
-            f"weights= takes a folder path or a registered name such as "
-            f"'{info.name}.<data>' (zoo.pretrained.list_pretrained() lists them), got {weights!r}."
-        )
-    source = resolve_weights(info.name, weights)
-    build_kwargs = {**source.kwargs, **kwargs}
-    for adaptable in ("num_classes", "in_channels"):
-        if adaptable in source.kwargs:
-            build_kwargs[adaptable] = source.kwargs[adaptable]
-    model = info.builder(**build_kwargs)
-    load_weights(model, _without_disabled_heads(model, source.state_dict), source.description)
-    in_channels = kwargs.get("in_channels", build_kwargs.get("in_channels"))
-    if in_channels is not None and in_channels != build_kwargs.get("in_channels"):
-        adapt_input_channels(model, in_channels)
-        log.info("adapted the first convolution of %s to %d input channels", info.name, in_channels)
-    num_classes = kwargs.get("num_classes", build_kwargs.get("num_classes"))
-    if num_classes is not None and num_classes != build_kwargs.get("num_classes"):
-        if not hasattr(model, "reset_classifier"):
-            raise ZooError(f"model {info.name!r} cannot change num_classes after loading weights.")
-        model.reset_classifier(num_classes)
-        log.info(
-            "re-initialized the head of %s for %d classes (weights had %d)",
-            info.name,
-            num_classes,
-            build_kwargs["num_classes"],
-        )
-    model.zoo_spec = {"name": info.name, "kwargs": {**build_kwargs, **kwargs}}
-    model.pretrained_config = source.meta
-    config = source.meta.get("config", source.meta)  # a shipped entry keeps its config.json
-    if (config.get("data") or {}).get("input_kind") in ("image", "vector"):
-        # what the training data module did to the inputs: one call away
-        model.preprocess = Preprocess.from_config(config)
-        model.class_names = model.preprocess.class_names
-    return model
-
-
-set_weights_loader(build_with_weights)
-
-
-def load_pretrained(source: str | os.PathLike, **overrides: Any) -> nn.Module:
-    """Rebuild the model saved in the folder ``source`` (an exported model folder, or a
-    training run's folder holding one in ``model/``; or weights named by the registry,
-    ``"lenet5.digits"``) and load its weights.
-
-    The folder's ``config.json`` is available afterwards as ``model.pretrained_config``; a
-    model exported by a training run also gets ``model.preprocess`` (raw images or vectors
-    to the batch it takes, :class:`zoo.preprocessing.Preprocess`) and ``model.class_names``.
-    """
-    if not isinstance(source, str | os.PathLike):
-        raise ZooError(
-            f"weights are a folder path or a registered name such as 'lenet5.digits', got "
-            f"{source!r}."
-        )
-    if not Path(source).is_dir():
-        from zoo.pretrained import get_pretrained, list_pretrained
-
-        names = list_pretrained()
-        if str(source) in names:
-            model_name = get_pretrained(str(source)).model
-            return get_model_info(model_name).builder(weights=str(source), **overrides)
-        if not Path(source).exists():
-            shipped = [n for n in names if "." in n and not n.split(".")[1].startswith("imagenet")]
-            raise ZooError(
-                f"{str(source)!r} is neither a pretrained-model folder (config.json + "
-                f"model.safetensors) nor registered weights; shipped: {', '.join(shipped)} "
-                "(zoo.pretrained.list_pretrained() lists all)."
-            )
-    folder = run_model_folder(source)  # a training run's folder: its exported model/
-    name = read_pretrained_config(folder)["model"]["name"]
-    return get_model_info(name).builder(weights=folder, **overrides)
 
 
 def checkpoint_digest(checkpoint: Mapping[str, Any]) -> str:
@@ -644,18 +511,3 @@ def load_checkpoint_weights(
     """Load the ``prefix``-ed weights of a zoo Lightning checkpoint into a plain ``model``."""
     weights = checkpoint_model_weights(read_checkpoint(path), path, prefix)
     load_weights(model, weights, str(path))
-
-
-def load_checkpoint(path: str | os.PathLike) -> nn.Module:
-    """Rebuild the plain model from a zoo training checkpoint, without the run's config.
-
-    The task stores the builder name and arguments in the checkpoint, so nothing else is
-    needed; nothing is unpickled.
-    """
-    checkpoint = read_checkpoint(path)
-    spec = (checkpoint.get("zoo") or {}).get("model")
-    if not isinstance(spec, Mapping) or "name" not in spec:
-        raise ZooError(f"{str(path)!r} is not a zoo checkpoint: it records no model builder.")
-    model = get_model_info(spec["name"]).builder(**spec.get("kwargs", {}))
-    load_weights(model, checkpoint_model_weights(checkpoint, path), str(path))
-    return model

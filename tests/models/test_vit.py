@@ -14,8 +14,8 @@ import torchvision
 from torch import nn
 
 from zoo import ZooError, create_model, get_model_info
+from zoo.models.pretrained import get_pretrained, list_pretrained
 from zoo.models.vit import SIZES, VisionTransformer, class_token_attention
-from zoo.pretrained import get_pretrained, list_pretrained
 from zoo.weights import from_torchvision_state_dict
 
 NAMES = list(SIZES)

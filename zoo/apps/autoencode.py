@@ -53,7 +53,8 @@ from torch import nn
 from zoo.apps.command import ArgumentParser, run_command
 from zoo.augment.noise import NOISE_KINDS, check_noise, corrupt
 from zoo.errors import ZooError
-from zoo.weights import CONFIG_NAME, load_pretrained, read_pretrained_config, run_model_folder
+from zoo.models.pretrained import load_pretrained
+from zoo.weights import CONFIG_NAME, read_pretrained_config, run_model_folder
 
 SPLITS = ("train", "val", "test")
 LATENT_SUFFIXES = (".npy", ".npz", ".csv")
@@ -134,7 +135,7 @@ def _read_results(path: Path) -> dict[str, Any]:
 
 def _check_autoencoder(source: str | os.PathLike, model_config: dict[str, Any]) -> None:
     """Refuse a folder whose model is not an autoencoder (a classifier, a GAN, ...)."""
-    from zoo.registry import get_model_info
+    from zoo.models import get_model_info
 
     name = model_config["model"]["name"]
     try:

@@ -28,7 +28,8 @@ from zoo.apps.command import ArgumentParser, run_command
 from zoo.data.text import CharVocabulary
 from zoo.errors import ZooError
 from zoo.models.layers import evaluating
-from zoo.weights import CONFIG_NAME, load_pretrained, read_pretrained_config, run_model_folder
+from zoo.models.pretrained import load_pretrained
+from zoo.weights import CONFIG_NAME, read_pretrained_config, run_model_folder
 
 
 def model_folder(source: str | Path) -> Path:

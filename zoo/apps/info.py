@@ -7,8 +7,8 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from zoo.models import create_model, get_model_info
 from zoo.models.layers import evaluating
-from zoo.registry import create_model, get_model_info
 
 
 def count_parameters(model: torch.nn.Module, *, trainable_only: bool = False) -> int:

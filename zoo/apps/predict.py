@@ -26,10 +26,11 @@ from torch import nn
 
 from zoo.apps.command import ArgumentParser, run_command
 from zoo.errors import ZooError
+from zoo.models import get_model_info
 from zoo.models.layers import evaluating
+from zoo.models.pretrained import load_pretrained
 from zoo.preprocessing import Preprocess, image_files
-from zoo.registry import get_model_info
-from zoo.weights import load_pretrained, read_pretrained_config, run_model_folder
+from zoo.weights import read_pretrained_config, run_model_folder
 
 
 def load_for_prediction(source: str) -> nn.Module:

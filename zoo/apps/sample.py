@@ -32,8 +32,9 @@ from torch import nn
 
 from zoo.apps.command import ArgumentParser, run_command
 from zoo.errors import ZooError
+from zoo.models.pretrained import load_pretrained
 from zoo.resources import check_writable_folder
-from zoo.weights import CONFIG_NAME, load_pretrained, read_pretrained_config, run_model_folder
+from zoo.weights import CONFIG_NAME, read_pretrained_config, run_model_folder
 
 # How the error message names each family of models that can draw images.
 FAMILY_NAMES = {"gan": "a GAN", "autoencoder": "a VAE"}
@@ -43,7 +44,7 @@ def samplable_models() -> dict[str, list[str]]:
     """The registered models that draw images, by family: those whose builder returns a
     class with a ``sample`` method (``{"gan": ["dcgan", "gan"], "autoencoder": ["conv_vae",
     "vae"]}``)."""
-    from zoo.registry import get_model_info, list_models
+    from zoo.models import get_model_info, list_models
 
     families: dict[str, list[str]] = {}
     for name in list_models():

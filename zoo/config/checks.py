@@ -20,8 +20,9 @@ from zoo.config.sections import check_keys, check_values, import_path
 from zoo.data.base import AS_SEQUENCE_CHOICES, as_sequence_shape
 from zoo.errors import ZooError, unknown_name_error
 from zoo.kinds import INPUT_KINDS, TARGET_KINDS
+from zoo.models import ModelInfo, get_model_info
 from zoo.models.layers import NORMS
-from zoo.registry import ModelInfo, check_builder_kwargs, check_common_arguments, get_model_info
+from zoo.registry import check_builder_kwargs, check_common_arguments
 from zoo.resources import check_name_inside, check_writable_folder
 from zoo.tasks.base import ZooTask
 from zoo.training.checkpointing import ckpt_path_override, latest_checkpoint, train_command
@@ -142,7 +143,7 @@ def check_model_target(model: DictConfig) -> None:
     """A model config is a call of ``zoo.create_model(name=..., **builder arguments)``, which
     Hydra's ``instantiate`` makes; refuse any other ``_target_``."""
     target = model.get("_target_")
-    from zoo import create_model
+    from zoo.models import create_model
 
     if import_path(target) is not create_model:
         raise ZooError(
@@ -923,6 +924,6 @@ def check_checkpoint(cfg: DictConfig, info: ModelInfo, kwargs: dict[str, Any]) -
                 f"{trained}; to test and export it as it is, train=false.",
             )
         check_fixed_length_schedule(cfg, checkpoint, saved_config, path)
-    from zoo import create_model
+    from zoo.models import create_model
 
     load_weights(create_model(info.name, **kwargs), weights, str(path))

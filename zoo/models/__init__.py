@@ -1,6 +1,10 @@
 """Model builders, one file per family. Importing this package registers every builder.
 
-Model files import torch only: never Lightning or Hydra.
+Model files import torch only: never Lightning or Hydra. Beside them: :mod:`~zoo.models.layers`
+and :mod:`~zoo.models.attention` (parts the families share) and :mod:`~zoo.models.pretrained`
+(weights by name or folder: the loader behind every builder's ``weights=...``, installed
+here). Look models up here (``zoo.models.get_model_info``): importing this package is what
+fills the registry.
 """
 
 from zoo.models.alexnet import AlexNet, alexnet
@@ -19,6 +23,7 @@ from zoo.models.gpt import GPT, gpt
 from zoo.models.inception import GoogLeNet, InceptionV3, googlenet, inception_v3
 from zoo.models.lenet import LeNet5, lenet5
 from zoo.models.mlp import MLP, mlp
+from zoo.models.pretrained import build_with_weights
 from zoo.models.recurrent import RecurrentNetwork, gru, lstm, rnn
 from zoo.models.resnet import (
     CifarResNet,
@@ -47,6 +52,16 @@ from zoo.models.vgg import (
     vgg19_bn,
 )
 from zoo.models.vit import VisionTransformer, vit_b_16, vit_b_32, vit_l_16, vit_l_32, vit_tiny
+from zoo.registry import (
+    ModelInfo,
+    create_model,
+    get_model_info,
+    list_models,
+    register_model,
+    set_weights_loader,
+)
+
+set_weights_loader(build_with_weights)
 
 __all__ = [
     "GAN",
@@ -59,6 +74,7 @@ __all__ = [
     "GoogLeNet",
     "InceptionV3",
     "LeNet5",
+    "ModelInfo",
     "MultiHeadAttention",
     "RecurrentNetwork",
     "ResNet",
@@ -69,16 +85,20 @@ __all__ = [
     "autoencoder",
     "conv_autoencoder",
     "conv_vae",
+    "create_model",
     "dcgan",
     "gan",
+    "get_model_info",
     "googlenet",
     "gpt",
     "gru",
     "inception_v3",
     "lenet5",
     "linear_autoencoder",
+    "list_models",
     "lstm",
     "mlp",
+    "register_model",
     "resnet18",
     "resnet20",
     "resnet32",

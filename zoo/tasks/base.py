@@ -346,7 +346,7 @@ class ZooTask(L.LightningModule):
     # -- checkpoints --------------------------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Record how to rebuild the model, so a checkpoint loads without the run's config
-        (see :func:`zoo.weights.load_checkpoint`); plain types only, loadable with
+        (see :func:`zoo.load_checkpoint`); plain types only, loadable with
         ``weights_only=True``."""
         checkpoint["zoo"] = {
             "model": getattr(self.model, "zoo_spec", None),

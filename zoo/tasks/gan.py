@@ -14,7 +14,7 @@ optimizer's weight decay).
 
 Logged: ``train/d_loss``, ``train/g_loss``, ``train/d_real`` and ``train/d_fake`` (D's mean
 probability that real and generated images are real); at each validation epoch, the sample
-quality of generated images against the validation images (:mod:`zoo.apps.quality`: ``val/fid``,
+quality of generated images against the validation images (:mod:`zoo.tasks.quality`: ``val/fid``,
 ``val/classifier_score``, ``val/confidence``; ``val/fid_best``), and a grid of samples from
 fixed noise written under the run folder (``images/samples_epochNNN.png``) and to
 TensorBoard. Checkpoints hold both networks and both optimizers.
@@ -44,7 +44,7 @@ class GANTask(ZooTask):
         discriminator_steps: k, discriminator updates per generator update.
         generator_lr, discriminator_lr: learning rates overriding the optimizer config's.
         quality_classifier: the weights of the classifier whose features score the samples
-            (:mod:`zoo.apps.quality`), or None to skip the scores.
+            (:mod:`zoo.tasks.quality`), or None to skip the scores.
         num_samples: images in the fixed-noise grid.
         sample_seed: the seed of the grid's fixed noise (drawn without touching the global
             random state, so a resumed run draws as an uninterrupted one).
@@ -109,7 +109,7 @@ class GANTask(ZooTask):
         )
         quality = None
         if quality_classifier is not None:
-            from zoo.apps.quality import SampleQuality
+            from zoo.tasks.quality import SampleQuality
 
             quality = SampleQuality(quality_classifier)
         # Kept out of the module tree: a fixed measuring instrument, not part of the task's

@@ -41,8 +41,8 @@ class ClassifierFeatures(nn.Module):
 
     def __init__(self, weights: str = DEFAULT_CLASSIFIER, *, logits: bool = False) -> None:
         super().__init__()
+        from zoo.models.pretrained import load_pretrained
         from zoo.preprocessing import Preprocess
-        from zoo.weights import load_pretrained
 
         classifier = load_pretrained(weights)
         preprocess: Preprocess | None = getattr(classifier, "preprocess", None)
