@@ -261,9 +261,14 @@ COMMANDS = [
     ("generate", ["{lm}", "--seed", "-1"], r"seed must be an integer from 0 to 1844674407"),
     ("generate", ["{lm}", "--seed", str(2**70)], r"seed must be an integer from 0 to"),
     ("sample", ["{gan}", "--seed", str(2**70)], r"seed must be an integer from 0 to"),
+    ("autoencode", ["denoise", "{root}", "--seed", str(2**70)], r"--seed must be an integer"),
+    ("autoencode", ["denoise", "{root}", "--seed", "-5"], r"--seed must be an integer"),
     # files written, checked before the work
     ("sample", ["{gan}", "--out", UNWRITABLE + "/x.png"], r"--out's folder '/proc/zoo-probe'"),
     ("sample", ["{gan}", "--individual", UNWRITABLE], r"--individual '/proc/zoo-probe' cannot be"),
+    ("autoencode", ["latents", "{root}", "--out", UNWRITABLE + "/c.csv"], r"--out's folder"),
+    ("autoencode", ["anomaly", "{root}", "--out", UNWRITABLE + "/s.csv"], r"--out's folder"),
+    ("autoencode", ["denoise", "{root}", "--out", UNWRITABLE + "/d.png"], r"--out's folder"),
     # files read
     ("predict", ["lenet5.digits", "{root}/big.png"], r"big\.png': it has 22,500 pixels"),
     ("predict", ["lenet5.digits", "{root}/cut.png"], r"cut\.png': image file is truncated"),

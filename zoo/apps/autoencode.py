@@ -50,7 +50,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from zoo.apps.command import ArgumentParser, run_command
+from zoo.apps.command import ArgumentParser, check_seed, check_writable_output, run_command
 from zoo.augment.noise import NOISE_KINDS, check_noise, corrupt
 from zoo.errors import ZooError
 from zoo.models.pretrained import load_pretrained
@@ -513,6 +513,9 @@ def _latents_command(args: argparse.Namespace) -> str:
         raise ZooError(
             f"--scatter must end in {', '.join(SCATTER_SUFFIXES)}, got {args.scatter!r}."
         )
+    check_writable_output(out)
+    if args.scatter:
+        check_writable_output(args.scatter, "--scatter")
     run = load_run(args.source)
     codes, labels = encode_split(run, args.split)
     lines = [f"{len(codes)} {args.split} codes of {codes.shape[1]} dimensions: "]
@@ -536,6 +539,8 @@ def _denoise_command(args: argparse.Namespace) -> str:
         raise ZooError(f"--noise must be one of {', '.join(NOISE_KINDS)}, got {args.noise!r}.")
     if Path(args.out).suffix.lower() != ".png":
         raise ZooError(f"--out must end in .png, got {args.out!r}.")
+    check_seed(args.seed)
+    check_writable_output(args.out)
     run = load_run(args.source)
     rows, kind, level = denoise_rows(
         run, args.n, noise=args.noise, level=args.level, seed=args.seed
@@ -547,6 +552,8 @@ def _denoise_command(args: argparse.Namespace) -> str:
 def _anomaly_command(args: argparse.Namespace) -> str:
     if args.out is not None and Path(args.out).suffix.lower() != ".csv":
         raise ZooError(f"--out must end in .csv, got {args.out!r}.")
+    if args.out is not None:
+        check_writable_output(args.out)
     run = load_run(args.source)
     result = anomaly_scores(run)
     lines = [

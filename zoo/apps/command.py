@@ -6,7 +6,10 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
-from typing import NoReturn
+from pathlib import Path
+from typing import Any, NoReturn
+
+from zoo.errors import ZooError
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -31,3 +34,21 @@ def run_command(main: Callable[[], int]) -> NoReturn:
         os.dup2(devnull, sys.stdout.fileno())  # the flush at exit then writes nowhere
         code = 1
     sys.exit(code)
+
+
+#: the seeds a ``torch.Generator`` takes
+MAX_SEED = 2**64 - 1
+
+
+def check_seed(seed: Any, flag: str = "--seed") -> None:
+    """Refuse a seed a ``torch.Generator`` does not take (a negative one, or past 2**64 - 1),
+    naming the flag: the one check of every tool's seed."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ZooError(f"{flag} must be an integer from 0 to {MAX_SEED}, got {seed!r}.")
+
+
+def check_writable_output(path: str | os.PathLike, flag: str = "--out") -> None:
+    """Refuse an output file whose folder cannot be written, before any work."""
+    from zoo.resources import check_writable_folder
+
+    check_writable_folder(Path(path).absolute().parent, f"{flag}'s folder")

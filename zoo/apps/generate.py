@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from zoo.apps.command import ArgumentParser, run_command
+from zoo.apps.command import ArgumentParser, check_seed, run_command
 from zoo.data.text import CharVocabulary
 from zoo.errors import ZooError
 from zoo.models.layers import evaluating
@@ -58,8 +58,6 @@ def load_for_generation(source: str | Path) -> tuple[nn.Module, CharVocabulary]:
 
 #: the most tokens one call generates: each is drawn in turn and the whole text is held
 MAX_LENGTH = 100_000
-#: the seeds a torch.Generator takes
-MAX_SEED = 2**64 - 1
 
 
 def check_sampling(
@@ -81,8 +79,8 @@ def check_sampling(
         )
     if top_k is not None and top_k < 1:
         raise ZooError(f"top-k must be >= 1 (or left out for all tokens), got {top_k}.")
-    if seed is not None and not 0 <= seed <= MAX_SEED:
-        raise ZooError(f"the seed must be an integer from 0 to {MAX_SEED}, got {seed}.")
+    if seed is not None:
+        check_seed(seed)
 
 
 def next_token(

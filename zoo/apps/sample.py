@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from zoo.apps.command import ArgumentParser, run_command
+from zoo.apps.command import ArgumentParser, check_seed, run_command
 from zoo.errors import ZooError
 from zoo.models.pretrained import load_pretrained
 from zoo.resources import check_writable_folder
@@ -99,14 +99,6 @@ def load_for_sampling(source: str | Path) -> nn.Module:
 
 #: the most images one command draws: all at once, into one grid (and sample_NNNN.png names)
 MAX_SAMPLES = 10_000
-#: the seeds a torch.Generator takes
-MAX_SEED = 2**64 - 1
-
-
-def check_seed(seed: int) -> None:
-    """Refuse a seed a ``torch.Generator`` does not take (or a negative one)."""
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-        raise ZooError(f"the seed must be an integer from 0 to {MAX_SEED}, got {seed!r}.")
 
 
 @torch.no_grad()
