@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 import torch
 from torch import nn
 
+from zoo.config.sections import DROPOUT
 from zoo.errors import ZooError, unknown_name_error
 from zoo.kinds import INPUT_KINDS, TASK_KINDS, check_kind, example_batch
 
@@ -121,7 +122,7 @@ COMMON_ARGUMENTS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "in_channels": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
     "in_features": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
     "latent_dim": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
-    "dropout": (lambda v: _is_number(v) and 0.0 <= v < 1.0, "a number in [0, 1)"),
+    "dropout": DROPOUT,
 }
 
 

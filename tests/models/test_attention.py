@@ -281,7 +281,7 @@ def test_heads_must_divide_the_width():
 
 
 def test_a_dropout_outside_0_1_is_refused_when_built():
-    with pytest.raises(ZooError, match=r"dropout must be in \[0, 1\), got 1\.5"):
+    with pytest.raises(ZooError, match=r"dropout must be a number in \[0, 1\), got 1\.5"):
         MultiHeadAttention(8, 2, dropout=1.5)
 
 

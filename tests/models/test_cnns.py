@@ -211,7 +211,7 @@ def test_cifar_resnet_option_a_shortcut_pads_with_zeros():
         ("vgg11_bn", {"norm": "batch"}, "has no argument 'norm'"),
         ("resnet20", {"shortcut": "C"}, "unknown ResNet shortcut option 'C'"),
         ("resnet20", {"small_input": True}, "has no argument 'small_input'"),
-        ("googlenet", {"aux_dropout": -0.1}, "dropout must be in"),
+        ("googlenet", {"aux_dropout": -0.1}, "dropout must be a number in"),
     ],
 )
 def test_bad_arguments_are_refused(name, kwargs, message):

@@ -125,6 +125,13 @@ INTEGERS: dict[str, tuple[int, str]] = {
     "trainer.check_val_every_n_epoch": (1, "the validation interval"),
     "callbacks.early_stopping.patience": (0, "validations without improvement before stopping"),
 }
+#: the range of a dropout probability: the one definition that the config check, the
+#: registry's common arguments and every model's own check (zoo.models.layers.check_dropout)
+#: share
+DROPOUT: tuple[Callable[[Any], bool], str] = (
+    lambda v: isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v < 1,
+    "a number in [0, 1)",
+)
 NUMBERS: dict[str, tuple[Callable[[float], bool], str]] = {
     "optimizer.lr": (lambda v: v > 0, "a finite number > 0"),
     "optimizer.momentum": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
@@ -137,9 +144,9 @@ NUMBERS: dict[str, tuple[Callable[[float], bool], str]] = {
     "regularization.l1": (lambda v: v >= 0, "a number >= 0"),
     "regularization.weight_decay": (lambda v: v >= 0, "a number >= 0"),
     "regularization.label_smoothing": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
-    "regularization.dropout": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
+    "regularization.dropout": DROPOUT,
     "regularization.grad_clip": (lambda v: v > 0, "a number > 0 (or null)"),
-    "model.dropout": (lambda v: 0 <= v < 1, "a number in [0, 1)"),
+    "model.dropout": DROPOUT,
     # Lightning flips its sign for mode=max: a negative one counts a worse value as progress
     "callbacks.early_stopping.min_delta": (lambda v: v >= 0, "a number >= 0"),
 }

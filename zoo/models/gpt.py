@@ -49,7 +49,7 @@ from torch import nn
 
 from zoo.errors import ZooError
 from zoo.models.attention import ATTENTION_IMPLS, scaled_dot_product_attention
-from zoo.models.layers import check_token_ids
+from zoo.models.layers import check_dropout, check_token_ids
 from zoo.registry import register_model
 
 DEFAULT_VOCAB_SIZE, DEFAULT_BLOCK_SIZE = 65, 64
@@ -333,9 +333,7 @@ def _check_arguments(arguments: dict[str, Any]) -> None:
         refuse(f"bias must be true or false, got {arguments['bias']!r}.")
     if arguments["impl"] not in ATTENTION_IMPLS:
         refuse(f"impl must be one of {', '.join(ATTENTION_IMPLS)}, got {arguments['impl']!r}.")
-    dropout = arguments["dropout"]
-    if isinstance(dropout, bool) or not isinstance(dropout, int | float) or not 0 <= dropout < 1:
-        refuse(f"dropout must be a number in [0, 1), got {dropout!r}.")
+    check_dropout(arguments["dropout"])
 
 
 def example_input(

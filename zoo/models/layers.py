@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 import torch
 from torch import nn
 
+from zoo.config.sections import DROPOUT
 from zoo.errors import ZooError
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
@@ -136,9 +137,11 @@ def check_positive_ints(name: str, **values: object) -> None:
 
 
 def check_dropout(p: float) -> float:
-    """Refuse a dropout probability outside [0, 1)."""
-    if not 0.0 <= p < 1.0:
-        raise ZooError(f"dropout must be in [0, 1), got {p!r}.")
+    """Refuse a dropout probability outside [0, 1) (the range zoo.config.sections.DROPOUT
+    defines for every check of it)."""
+    valid, allowed = DROPOUT
+    if not valid(p):
+        raise ZooError(f"dropout must be {allowed}, got {p!r}.")
     return float(p)
 
 
