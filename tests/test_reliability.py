@@ -165,7 +165,7 @@ def test_a_failed_checkpoint_write_keeps_the_previous_file(tmp_path):
     assert io.load_checkpoint(target, weights_only=True)["epoch"] == 1
 
 
-# 14 s of two train.py processes: with `pytest -m slow`, to keep the suite under 10 minutes
+# 14 s of two train.py processes: with `pytest -m slow`, to keep the suite under 5 minutes
 @pytest.mark.slow
 def test_runs_started_together_get_their_own_folders(tmp_path):
     command = [
@@ -263,8 +263,12 @@ def assert_same_run(run_dir: Path, uninterrupted: tuple[dict, dict]) -> None:
     assert not leftovers
 
 
-# a second random moment runs with `pytest -m slow` (11 s: the suite stays under 10 minutes)
-@pytest.mark.parametrize("seed", [0, pytest.param(1, marks=pytest.mark.slow)])
+# The kills and SIGTERMs of whole train.py runs below (12-14 s each on 2 cores, and 8 s for
+# the uninterrupted run they share) run with `pytest -m slow`, to keep the suite under 5
+# minutes; every suite resumes a run stopped dead in-process (tests/test_resume.py) and
+# signals train.py as a process while it starts (below).
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1])
 def test_killed_at_a_random_moment_and_resumed_equals_the_uninterrupted_run(
     seed, uninterrupted, tmp_path
 ):
@@ -285,6 +289,7 @@ def test_killed_at_a_random_moment_and_resumed_equals_the_uninterrupted_run(
     assert_same_run(run_dir, uninterrupted)
 
 
+@pytest.mark.slow
 def test_killed_after_training_while_testing_or_exporting(uninterrupted, tmp_path):
     """A kill after the last epoch's checkpoint (while testing or exporting) is resumed
     from a last.ckpt with nothing left to train: the results still equal the whole run's."""
@@ -353,6 +358,7 @@ def test_background_writes_are_ordered_and_a_failure_surfaces(tmp_path):
     assert not (tmp_path / "d.ckpt").exists()
 
 
+@pytest.mark.slow
 def test_sigterm_stops_with_a_nonzero_exit_and_how_to_resume(uninterrupted, tmp_path):
     """A scheduler's SIGTERM ends the run at the next step with exit code 143 (never 0, which
     scripts would read as success) and one line naming the checkpoint to resume from; the

@@ -205,8 +205,8 @@ def run_module(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     )
 
 
-# 17 s: with `pytest -m slow` (the suite stays under 10 minutes); generation from a run
-# folder's exported vocabulary runs in every suite through the GPT test below
+# 17 s: with `pytest -m slow` (the suite stays under 5 minutes); generation from a run
+# folder's exported vocabulary runs in every suite, in-process, through the GPT test below
 @pytest.mark.slow
 def test_generate_from_a_trained_run_folder(tmp_path, capsys):
     """Train a character LSTM on a text file by path, then sample from its run folder with
@@ -244,29 +244,35 @@ def test_generate_from_a_trained_run_folder(tmp_path, capsys):
     assert len(unknown.strip().splitlines()) == 1
 
 
-def test_generate_refuses_a_model_without_a_vocabulary(tmp_path):
+def test_generate_refuses_a_model_without_a_vocabulary(tmp_path, capsys):
+    """In-process (zoo.apps.generate.main); `python -m zoo.generate` as a process runs in
+    test_generate_from_a_trained_run_folder."""
     from zoo import save_pretrained
+    from zoo.apps.generate import main
 
     save_pretrained(create_model("mlp"), tmp_path / "mlp")
-    result = run_module("-m", "zoo.generate", str(tmp_path / "mlp"), cwd=REPO_ROOT)
-    assert result.returncode == 2
-    assert "records no vocabulary" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+    assert main([str(tmp_path / "mlp")]) == 2
+    stderr = capsys.readouterr().err
+    assert "records no vocabulary" in stderr
+    assert len(stderr.strip().splitlines()) == 1
 
 
-def test_a_gpt_trains_on_any_text_file_and_generates_from_its_run(tmp_path):
-    """A play, say: any UTF-8 file by path; generation through the key/value cache."""
+def test_a_gpt_trains_on_any_text_file_and_generates_from_its_run(make_config, tmp_path, capsys):
+    """A play, say: any UTF-8 file by path; generation through the key/value cache. Trained
+    and sampled in-process (train.py and `python -m zoo.generate` as processes: the slow
+    test above)."""
+    from zoo.apps.generate import main
+
     play = tmp_path / "play.txt"
     play.write_text("ROMEO: But soft, what light through yonder window breaks?\n" * 300)
-    run_dir = tmp_path / "run"
-    result = run_module(
-        str(REPO_ROOT / "train.py"), "experiment=char_gpt", f"data.path={play}",
-        "data.window=32", "model.n_layer=1", "trainer.max_epochs=1",
-        "trainer.limit_train_batches=20", "trainer.max_steps=20", "callbacks=none",
-        "logger=none", f"hydra.run.dir={run_dir}", cwd=tmp_path,
+    cfg = make_config(
+        "experiment=char_gpt", f"data.path={play}", "data.window=32", "model.n_layer=1",
+        "trainer.max_epochs=1", "trainer.limit_train_batches=20", "trainer.max_steps=20",
+        "callbacks=none", "logger=none",
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    cli = run_module("-m", "zoo.generate", str(run_dir), "--prompt", "ROMEO:", "--length",
-                     "50", "--seed", "0", cwd=REPO_ROOT)  # fmt: skip
-    assert cli.returncode == 0, cli.stderr
-    assert cli.stdout.startswith("ROMEO:") and len(cli.stdout.rstrip("\n")) == 56
+    train(cfg)
+    capsys.readouterr()
+    arguments = [cfg.paths.output_dir, "--prompt", "ROMEO:", "--length", "50", "--seed", "0"]
+    assert main(arguments) == 0
+    stdout = capsys.readouterr().out
+    assert stdout.startswith("ROMEO:") and len(stdout.rstrip("\n")) == 56

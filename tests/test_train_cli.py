@@ -104,6 +104,11 @@ def test_bad_value_is_one_line_without_traceback(tmp_path):
     assert not list(tmp_path.glob("outputs/runs/*"))  # the refused run left no folder
 
 
+# The runs below train through train.py in processes of their own (8-23 s each on 2 cores):
+# with `pytest -m slow`, to keep the suite under 5 minutes. Every suite still runs train.py
+# as a process for its exit codes (above; the signals in tests/test_reliability.py) and
+# trains in-process (tests/test_configs.py, tests/test_resume.py).
+@pytest.mark.slow
 def test_default_run_reaches_98_percent_and_exports_a_loadable_model(tmp_path):
     """The README's promise: `python train.py` trains LeNet-5 on digits to >= 0.98."""
     result = run_train(*QUIET, cwd=tmp_path)
@@ -146,6 +151,7 @@ def test_default_run_reaches_98_percent_and_exports_a_loadable_model(tmp_path):
 SWEEP_JOB = ["debug=fdr", "model=mlp", "data=digits_flat", "augmentation=[none]"]
 
 
+@pytest.mark.slow
 def test_multirun_sweeps_each_value(tmp_path):
     result = run_train("-m", "optimizer=sgd,adam", *SWEEP_JOB, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -155,12 +161,28 @@ def test_multirun_sweeps_each_value(tmp_path):
         assert results["config"]["optimizer"]["_target_"] == f"torch.optim.{optimizer}"
 
 
-def test_a_bad_value_in_a_later_sweep_job_is_refused_before_any_job_trains(tmp_path):
+def test_a_bad_value_in_a_later_sweep_job_is_refused_before_any_job_trains(
+    tmp_path, monkeypatch, capsys
+):
     """Each job checks its own config when it starts; job #0 also checks the later ones, so
-    job #1's bad learning rate stops the sweep before job #0 trains."""
-    result = run_train("-m", "optimizer.lr=0.01,-1", *SWEEP_JOB, cwd=tmp_path)
-    assert result.returncode == 2, result.stderr[-3000:]
-    assert result.stderr.strip().splitlines()[-1] == (
+    job #1's bad learning rate stops the sweep before job #0 trains. train.py runs in this
+    process, as in tests/test_bad_input.py (its exit codes as a process are tested above)."""
+    import runpy
+    import signal
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+    monkeypatch.setattr(sys, "argv", ["train.py", "-m", "optimizer.lr=0.01,-1", *SWEEP_JOB])
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with pytest.raises(SystemExit) as stop:
+            runpy.run_path(str(REPO_ROOT / "train.py"), run_name="__main__")
+    finally:  # train.py's own handlers end the process on Ctrl-C
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    stderr = capsys.readouterr().err
+    assert stop.value.code == 2, stderr[-3000:]
+    assert stderr.strip().splitlines()[-1] == (
         "error: sweep job #1 (optimizer.lr=-1 debug=fdr model=mlp data=digits_flat "
         "augmentation=[none]): optimizer.lr must be a finite number > 0, got -1. "
         "No job was run."
@@ -168,6 +190,7 @@ def test_a_bad_value_in_a_later_sweep_job_is_refused_before_any_job_trains(tmp_p
     assert not list(tmp_path.rglob("results.json")) and not list(tmp_path.rglob("*.ckpt"))
 
 
+@pytest.mark.slow
 def test_ddp_on_two_cpu_processes(tmp_path):
     result = run_train(
         "trainer=ddp_cpu",
@@ -190,6 +213,7 @@ def test_ddp_on_two_cpu_processes(tmp_path):
     assert "sync_dist=True" not in result.stderr
 
 
+@pytest.mark.slow
 def test_optuna_search_runs_trials(tmp_path):
     result = run_train(
         "-m",

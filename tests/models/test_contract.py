@@ -37,10 +37,24 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "model"
 # ResNet-152's smallest input is 1 pixel, but batch norm over 1×1 maps of a batch of 2 gives
 # useless, non-finite gradients: 16 pixels.
 FAST_SIZES = {"vgg19_bn": 16, "resnet152": 16, "inception_v3": 7}
-# ViT-L (300M parameters at any image size) takes ~40 s a model through the tests that build
-# it; they run with `pytest -m slow`. ViT-B, the same code at a smaller size, runs always
-# (and tests/models/test_vit.py checks ViT-L's layout against torchvision's).
-HEAVY = {"vit_l_16", "vit_l_32"}
+# The bigger members of a family run with `pytest -m slow` (the suite stays under 5 minutes):
+# ViT-L (300M parameters at any image size, ~40 s a model through the tests that build it),
+# ViT-B (3 s a round trip), the deeper VGGs (1.4 s an example input) and the deeper ResNets
+# (2-4 s a model). Each family's code runs always in a smaller member: ViT-Tiny, VGG-11 with
+# and without batch norm, ResNet-18 (basic blocks), ResNet-50 (bottlenecks), ResNet-20 to
+# 56 (CIFAR); tests/models/test_vit.py checks ViT-B's and ViT-L's layouts against
+# torchvision's.
+HEAVY = {
+    "vit_l_16",
+    "vit_l_32",
+    "vit_b_16",
+    "vit_b_32",
+    *(f"vgg{depth}{bn}" for depth in (13, 16, 19) for bn in ("", "_bn")),
+    "resnet34",
+    "resnet101",
+    "resnet152",
+    "resnet110",
+}
 
 
 def takes(name: str, argument: str) -> bool:
@@ -309,13 +323,14 @@ def imported_zoo_modules(path: Path) -> set[str]:
 
 def test_registry_and_kinds_import_nothing_else_of_zoo():
     """No import circle between the registry, the models and the weights code: the registry
-    imports only the leaf modules errors, kinds and resources, which import nothing of zoo
-    but errors."""
+    imports only the leaf modules errors, kinds, resources and config.sections, which import
+    nothing of zoo but errors."""
     package = Path(__file__).resolve().parents[2] / "zoo"
     assert imported_zoo_modules(package / "registry.py") == {
         "zoo.errors",
         "zoo.kinds",
         "zoo.resources",
+        "zoo.config.sections",
     }
     assert imported_zoo_modules(package / "resources.py") == {"zoo.errors"}
     assert imported_zoo_modules(package / "kinds.py") == set()

@@ -26,6 +26,15 @@ NAMES = [
     "inception_v3",
 ]
 AUX_NAMES = {"googlenet", "inception_v3"}
+# The deeper members of a family (2 s a build here) run with `pytest -m slow`, to keep the
+# suite under 5 minutes: the same code as VGG-11 (with and without batch norm), ResNet-18
+# (basic blocks) and ResNet-50 (bottlenecks), which run always, with more layers.
+HEAVY = {
+    *(f"vgg{depth}{bn}" for depth in (13, 16, 19) for bn in ("", "_bn")),
+    "resnet34",
+    "resnet101",
+    "resnet152",
+}
 
 
 def input_size(name: str) -> int:
@@ -47,7 +56,10 @@ def count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-@pytest.fixture(scope="module", params=NAMES)
+@pytest.fixture(
+    scope="module",
+    params=[pytest.param(n, marks=pytest.mark.slow) if n in HEAVY else n for n in NAMES],
+)
 def pair(request: pytest.FixtureRequest) -> tuple[str, nn.Module, nn.Module]:
     """(name, torchvision's model with randomized batch norms, ours), built once per name."""
     name = request.param
