@@ -36,8 +36,9 @@ def main(cfg: DictConfig) -> float | None:
         train,
         write_failure,
     )
-    from zoo.training.run_folder import discard_if_unused
+    from zoo.training.run_folder import discard_if_unused, existing_entries
 
+    existed = existing_entries(output_dir(cfg))  # what a refused run must leave in place
     # From here a Ctrl-C is a KeyboardInterrupt, which Lightning's loops and the handler
     # below turn into the resume line; while Hydra composed the config it ended the process.
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -47,9 +48,11 @@ def main(cfg: DictConfig) -> float | None:
     # SystemExit: how Lightning ends a run stopped by Ctrl-C or SIGTERM; KeyboardInterrupt:
     # Ctrl-C outside Lightning's loops (building the model, exporting)
     except (SystemExit, KeyboardInterrupt) as stop:
+        # the run is stopping: a Ctrl-C pressed again must not cut its line or its exit code
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         stop_and_say(*interruption(cfg, stop), is_rank_zero())
     except (ZooError, InterpolationResolutionError) as error:
-        discard_if_unused(output_dir(cfg))
+        discard_if_unused(output_dir(cfg), existed)
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
         print(f"error: {one_line(error)}", file=sys.stderr)

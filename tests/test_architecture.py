@@ -31,7 +31,8 @@ def _owner(name: str) -> str | None:
 
 def imports_of(module: str) -> set[str]:
     """The zoo modules ``module`` imports anywhere in its file: at the top, inside functions,
-    and through ``importlib.import_module("...")`` with a literal name. A package's own
+    through ``importlib.import_module("...")`` with a literal name, and the modules of a
+    ``_PUBLIC`` map of names loaded on first use (zoo/__init__.py). A package's own
     ``__init__`` imported implicitly with a submodule does not count (Python's doing)."""
     path = MODULES[module]
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
@@ -54,6 +55,12 @@ def imports_of(module: str) -> set[str]:
             and isinstance(node.args[0], ast.Constant)
         ):
             names = [node.args[0].value]
+        elif (  # zoo/__init__.py's lazy public names: {"create_model": "zoo.models", ...}
+            isinstance(node, ast.Assign)
+            and [getattr(t, "id", None) for t in node.targets] == ["_PUBLIC"]
+            and isinstance(node.value, ast.Dict)
+        ):
+            names = [v.value for v in node.value.values if isinstance(v, ast.Constant)]
         for name in names:
             owner = _owner(name) if name.startswith("zoo") else None
             if owner and owner != module:

@@ -390,6 +390,32 @@ def test_sigterm_stops_with_a_nonzero_exit_and_how_to_resume(uninterrupted, tmp_
     assert_same_run(run_dir, uninterrupted)
 
 
+@pytest.mark.slow
+def test_ctrl_c_pressed_again_and_again_keeps_the_line_and_exit_code(tmp_path):
+    """Ctrl-C held down (a signal every 20 ms): the run still ends with its resume line and
+    the shell's 130, not a death by SIGINT in the middle of saying how to resume."""
+    import signal
+    import time
+
+    run_dir = tmp_path / "run"
+    process = subprocess.Popen(
+        train_command(run_dir, "trainer.max_epochs=100"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    last = run_dir / "checkpoints" / "last.ckpt"
+    deadline = time.monotonic() + 120
+    while not last.is_file() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    while process.poll() is None and time.monotonic() < deadline:
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.02)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr[-2000:]
+    assert "to resume: python train.py" in stderr.strip().splitlines()[-1]
+
+
 @pytest.mark.parametrize(
     ("signal_name", "code", "said"),
     [("SIGINT", 130, "interrupted (Ctrl-C)"), ("SIGTERM", 143, "stopped (SIGTERM)")],

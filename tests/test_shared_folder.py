@@ -1,19 +1,32 @@
 """One folder, one run: a run refused because another train.py holds its folder removes
 nothing of that folder (not its lock, not Hydra's record, not its log), so a third run is
-refused too, and the first run finishes with its own results."""
+refused too, and the first run finishes with its own results. A refused run removes only what
+it made; a folder holding a finished run, a link, or held by another run (the checkpoint folder
+set outside the run folder too) is refused; and a checkpoint, crafted or moved, names no file
+outside its checkpoint folder for a resume to remove or copy."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from zoo import ZooError
-from zoo.training.run_folder import LOCK_NAME, discard_if_unused, hold_run_folder
+from zoo.config.command_line import check_command_line
+from zoo.training.run import interruption, train
+from zoo.training.run_folder import (
+    LOCK_NAME,
+    discard_if_unused,
+    existing_entries,
+    hold_run_folder,
+)
+from zoo.weights import with_checkpoint_digest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,13 +63,13 @@ def test_a_run_refused_for_a_held_folder_removes_nothing(tmp_path):
         for _ in range(2):  # the second run, then a third started right after its refusal
             with pytest.raises(ZooError, match=str(holder.pid)), hold_run_folder(folder):
                 pass
-            discard_if_unused(folder)  # what train.py does after a refusal
+            discard_if_unused(folder, frozenset())  # what train.py does after a refusal
             assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == before
             assert (folder / LOCK_NAME).read_text().strip() == str(holder.pid)
     finally:
         holder.stdin.close()
         holder.wait()
-    discard_if_unused(folder)  # the holder has ended: an unused folder goes
+    discard_if_unused(folder, frozenset())  # the holder has ended: an unused folder goes
     assert not folder.exists()
 
 
@@ -64,7 +77,7 @@ def test_a_folder_with_results_is_never_discarded(tmp_path):
     folder = tmp_path / "run"
     started_run_folder(folder)
     (folder / "results.json").write_text("{}")
-    discard_if_unused(folder)
+    discard_if_unused(folder, frozenset())
     assert (folder / "results.json").is_file() and (folder / ".hydra").is_dir()
 
 
@@ -101,6 +114,155 @@ def test_a_lock_file_replaced_before_it_is_locked_is_opened_anew(tmp_path, monke
     finally:
         holders[0].stdin.close()
         holders[0].wait()
+
+
+def test_a_refused_run_removes_only_what_it_made_in_a_users_folder(tmp_path):
+    """hydra.run.dir="/tmp/my logs", a folder of the user's holding only logs: the refused
+    run's own log and lock go, the user's files and the folder stay."""
+    folder = tmp_path / "my logs"
+    folder.mkdir()
+    (folder / "app.log").write_text("the user's log\n")
+    (folder / "train.log").write_text("")  # Hydra's log of this job, made as it started
+    existed = existing_entries(folder)
+    with hold_run_folder(folder):  # the run's lock file
+        (folder / "train.log").write_text("error: ...\n")
+    discard_if_unused(folder, existed)
+    assert sorted(p.name for p in folder.iterdir()) == ["app.log"]
+    assert (folder / "app.log").read_text() == "the user's log\n"
+
+
+@pytest.mark.parametrize("link", [LOCK_NAME, "csv/metrics.csv", "checkpoints/.last.ckpt.partial"])
+def test_a_link_in_a_run_folder_is_refused_and_its_target_untouched(tmp_path, link):
+    """A shared run folder with a planted link: the run would write (its pid, its metrics,
+    a checkpoint) through it into the file it points to."""
+    target = tmp_path / "victim.txt"
+    target.write_text("precious\n")
+    folder = tmp_path / "run"
+    (folder / link).parent.mkdir(parents=True, exist_ok=True)
+    (folder / link).symlink_to(target)
+    with pytest.raises(ZooError, match="is a link"), hold_run_folder(folder):
+        pass
+    discard_if_unused(folder, existing_entries(folder))
+    assert target.read_text() == "precious\n" and (folder / link).is_symlink()
+
+
+TINY = [
+    "model=mlp",
+    "data=digits_flat",
+    "trainer.max_epochs=2",
+    "+trainer.limit_train_batches=2",
+    "callbacks=model_checkpoint",
+    "logger=csv",
+]
+
+
+def test_a_new_run_into_a_finished_runs_folder_is_refused(make_config):
+    """A finished run kept no checkpoints (or they were removed): its results.json and model/
+    would be overwritten without a word."""
+    cfg = make_config(*TINY)
+    folder = Path(cfg.paths.output_dir)
+    folder.mkdir(parents=True)
+    (folder / "results.json").write_text('{"metrics": {"test/acc": 0.99}}')
+    with pytest.raises(ZooError, match="finished run"):
+        train(cfg)
+    assert json.loads((folder / "results.json").read_text())["metrics"]["test/acc"] == 0.99
+
+
+def test_a_checkpoint_folder_outside_the_run_is_held_and_named_on_interrupt(make_config, tmp_path):
+    outside = tmp_path / "elsewhere" / "checkpoints"
+    outside.mkdir(parents=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(outside)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        assert holder.stdout.readline().strip() == b"held"
+        cfg = make_config(*TINY, f"callbacks.model_checkpoint.dirpath={outside}")
+        with pytest.raises(ZooError, match=r"in use by another train\.py"):
+            train(cfg)
+    finally:
+        holder.stdin.close()
+        holder.wait()
+    (outside / "last.ckpt").write_bytes(b"")
+    line, code = interruption(cfg, KeyboardInterrupt())
+    assert str(outside / "last.ckpt") in line and code == 130
+
+
+def test_hydras_rerun_of_a_pickle_is_refused(tmp_path):
+    pickle = tmp_path / ".hydra" / "config.pickle"
+    with pytest.raises(ZooError, match="unpickles"):
+        check_command_line(["--experimental-rerun", str(pickle)], REPO_ROOT / "configs")
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    """A tiny run's folder (two epochs, its checkpoints kept)."""
+    from conftest import compose_config
+
+    folder = tmp_path_factory.mktemp("finished") / "run"
+    train(compose_config(TINY, folder))
+    return folder
+
+
+def craft_last_checkpoint(run: Path, crafted: Path, **state: object) -> Path:
+    """``run``'s last.ckpt with its checkpoint callback's state changed, its digest recomputed
+    (it detects damage, not tampering), written to ``crafted``."""
+    checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    checkpoint.pop("zoo_sha256", None)
+    (key,) = [k for k in checkpoint["callbacks"] if "Checkpoint" in k]
+    checkpoint["callbacks"][key].update(state)
+    crafted.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(with_checkpoint_digest(checkpoint), crafted)
+    return crafted
+
+
+def test_a_crafted_checkpoint_cannot_make_a_resume_remove_files_outside(
+    finished_run, make_config, tmp_path
+):
+    """best_k_models naming <dirpath>/../../victim: Lightning removes the files it tracks as
+    better ones replace them (recursively), and its inside-the-folder check does not
+    normalise '..'."""
+    victim = tmp_path / "victim_dir"
+    (victim / "sub").mkdir(parents=True)
+    (victim / "sub" / "data.txt").write_text("precious\n")
+    run = tmp_path / "resumed"
+    shutil.copytree(finished_run, run)
+    (run / "results.json").unlink()
+    escaping = str(run / "checkpoints" / ".." / ".." / "victim_dir")
+    last = craft_last_checkpoint(
+        run,
+        run / "checkpoints" / "last.ckpt",
+        dirpath=str(run / "checkpoints"),
+        best_k_models={escaping: torch.tensor(0.0)},
+        kth_best_model_path=escaping,
+        best_model_path=escaping,
+    )
+    cfg = make_config(*TINY, "trainer.max_epochs=3", f"ckpt_path={last}", name="resumed")
+    with pytest.raises(ZooError, match="best_k_models"):
+        train(cfg)
+    assert (victim / "sub" / "data.txt").read_text() == "precious\n"
+
+
+def test_a_crafted_checkpoint_cannot_copy_a_file_into_the_new_run(
+    finished_run, make_config, tmp_path
+):
+    """Resumed into a new folder, the tracked checkpoints are copied from the folder of the
+    checkpoint resumed, by name: a path elsewhere brings nothing."""
+    secret = tmp_path / "secrets" / "key.ckpt"
+    secret.parent.mkdir()
+    secret.write_text("a private key\n")
+    last = craft_last_checkpoint(
+        finished_run,
+        tmp_path / "shared" / "checkpoints" / "last.ckpt",
+        dirpath=str(secret.parent),
+        best_k_models={str(secret): torch.tensor(0.0)},
+        best_model_path=str(secret),
+        kth_best_model_path=str(secret),
+    )
+    cfg = make_config(*TINY, "trainer.max_epochs=3", f"ckpt_path={last}", name="new")
+    train(cfg)
+    written = Path(cfg.paths.output_dir)
+    assert not (written / "checkpoints" / "key.ckpt").exists()
+    assert secret.read_text() == "a private key\n"
 
 
 @pytest.mark.slow

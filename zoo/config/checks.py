@@ -25,7 +25,12 @@ from zoo.models.layers import NORMS
 from zoo.registry import check_builder_kwargs, check_common_arguments
 from zoo.resources import check_name_inside, check_writable_folder
 from zoo.tasks.base import ZooTask
-from zoo.training.checkpointing import ckpt_path_override, latest_checkpoint, train_command
+from zoo.training.checkpointing import (
+    checkpoint_folder,
+    ckpt_path_override,
+    latest_checkpoint,
+    train_command,
+)
 from zoo.weights import checkpoint_model_weights, load_weights, read_checkpoint
 
 # Keys of a model config that are not builder arguments: the function Hydra calls
@@ -536,12 +541,19 @@ def check_output_paths(cfg: DictConfig) -> None:
 
 def check_run_folder(cfg: DictConfig) -> None:
     """A new run (training, not resuming) must not write into the folder of an earlier run
-    that holds checkpoints: its checkpoints, metrics and export would be overwritten."""
+    that holds checkpoints or results: its checkpoints, metrics and export would be
+    overwritten."""
     if not cfg.get("train", True) or cfg.get("ckpt_path") is not None:
         return
     folder = Path(cfg.paths.output_dir)
-    resume = latest_checkpoint(folder)
+    resume = latest_checkpoint(folder, checkpoint_folder(cfg))
     if resume is None:
+        _require(
+            not (folder / "results.json").exists(),
+            f"the run folder {str(folder)!r} holds a finished run (results.json): a new run "
+            "would overwrite its results and exported model; write this one to another folder "
+            "(hydra.run.dir=...).",
+        )
         return
     raise ZooError(
         f"the run folder {str(folder)!r} already holds a run's checkpoints; resume that run "

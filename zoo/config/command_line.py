@@ -28,8 +28,8 @@ from zoo.errors import ZooError, closest
 def parse_overrides(arguments: Sequence[str]) -> list[Any] | None:
     """The overrides (Hydra ``Override`` objects) of a ``train.py`` command line, parsed as
     Hydra parses them; None where the check is left to Hydra: another config folder or name,
-    a search path, shell completion, ``--info`` and ``--experimental-rerun`` (which do not
-    compose the overrides), or a command line Hydra itself refuses."""
+    a search path, shell completion, ``--info`` (which does not compose the overrides), or a
+    command line Hydra itself refuses; ``--experimental-rerun`` (it unpickles) is refused."""
     parsed = parse_command_line(arguments)
     return None if parsed is None else parsed[1]
 
@@ -48,6 +48,12 @@ def parse_command_line(arguments: Sequence[str]) -> tuple[Any, list[Any]] | None
             flags = get_args_parser().parse_args(list(arguments))
     except (SystemExit, Exception):  # Hydra reports its own flag errors
         return None
+    if flags.experimental_rerun:
+        raise ZooError(
+            f"--experimental-rerun {flags.experimental_rerun}: Hydra's rerun unpickles the file, "
+            "and a pickle can run any code, so it is refused; to run a recorded run again, give "
+            'train.py the overrides in its .hydra/overrides.yaml (results.json\'s "command").'
+        )
     parser = OverridesParser.create()
     try:
         overrides = parser.parse_overrides(flags.overrides)
@@ -56,7 +62,7 @@ def parse_command_line(arguments: Sequence[str]) -> tuple[Any, list[Any]] | None
         return None
     if flags.config_dir or flags.config_path or flags.shell_completion:
         return None
-    if flags.info or flags.experimental_rerun:  # modes that compose nothing from overrides
+    if flags.info:  # a mode that composes nothing from the overrides
         return None
     if flags.config_name not in (None, "train"):
         return None

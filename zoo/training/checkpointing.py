@@ -21,6 +21,7 @@ does both: Lightning calls every hook of every callback at every step.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import io
 import logging
@@ -37,6 +38,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
+from zoo.errors import ZooError
 from zoo.weights import (
     atomic_write_bytes,
     partial_path,
@@ -92,10 +94,13 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         self._submit(_link, Path(source), Path(path))
 
     def remove_checkpoint(self, path: str | Path) -> None:
+        """Remove the checkpoint file ``path`` (after the queued writes): one file, never a
+        folder (Lightning's removes recursively whatever the path names)."""
+        remove = super().remove_checkpoint if "://" in str(path) else _remove_file
         if not self.background:
-            super().remove_checkpoint(path)
+            remove(path)
             return
-        self._submit(super().remove_checkpoint, path)
+        self._submit(remove, path)
 
     def load_checkpoint(
         self, path: str | Path, map_location: Any | None = None, weights_only: bool | None = None
@@ -174,6 +179,15 @@ def _write(checkpoint: dict[str, Any], path: Path) -> None:
     atomic_write_bytes(path, buffer.getvalue())
 
 
+def _remove_file(path: str | Path) -> None:
+    """Remove the file ``path`` (a link itself, not what it points to); a folder stays."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        log.warning("%s is a folder, not a checkpoint: it is not removed", path)
+        return
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
 def _link(source: Path, path: Path) -> None:
     """``path`` as a hard link to ``source``, put in place by a rename like a write."""
     tmp = partial_path(path)
@@ -209,12 +223,13 @@ def train_command(overrides: list[str], *extra: str) -> str:
     return " ".join(["python train.py", *map(shlex.quote, kept), *extra])
 
 
-def latest_checkpoint(run_dir: Path) -> Path | None:
-    """The run's ``checkpoints/last.ckpt``, else its newest checkpoint (Lightning's own
-    checkpoint callback, when the zoo's are not configured, writes
-    ``<logger>/checkpoints/epoch=N-step=M.ckpt``), not one of a run in a folder below it;
-    None if there is none."""
-    last = run_dir / "checkpoints" / "last.ckpt"
+def latest_checkpoint(run_dir: Path, checkpoint_dir: Path | None = None) -> Path | None:
+    """The run's ``last.ckpt`` (in ``checkpoint_dir``, the zoo's checkpoint folder, by default
+    ``run_dir/checkpoints``), else its newest checkpoint (Lightning's own checkpoint callback,
+    when the zoo's is not configured, writes ``<logger>/checkpoints/epoch=N-step=M.ckpt``),
+    not one of a run in a folder below it; None if there is none."""
+    checkpoint_dir = checkpoint_dir or run_dir / "checkpoints"
+    last = checkpoint_dir / "last.ckpt"
     if last.is_file():
         return last
     found = [
@@ -224,7 +239,19 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
         if not any(part.startswith(".") for part in path.relative_to(run_dir).parts)
         and not _in_another_run(path, run_dir)
     ]
+    if checkpoint_dir.parent != run_dir:  # a checkpoint folder set outside the run folder
+        found += [p for p in checkpoint_dir.glob("*.ckpt") if not p.name.startswith(".")]
     return max(found, key=lambda path: path.stat().st_mtime) if found else None
+
+
+def checkpoint_folder(cfg: Any) -> Path:
+    """Where the zoo's checkpoint callback writes in the run config ``cfg``
+    (``callbacks.model_checkpoint.dirpath``, by default the run folder's ``checkpoints/``)."""
+    callback = (cfg.get("callbacks") or {}).get("model_checkpoint")
+    dirpath = callback.get("dirpath") if hasattr(callback, "get") else None
+    if isinstance(dirpath, str) and dirpath:
+        return Path(dirpath)
+    return Path(cfg.paths.output_dir) / "checkpoints"
 
 
 # Where a run's checkpoints are: zoo's callback's folder, and Lightning's default callback's
@@ -257,9 +284,13 @@ class RunCheckpoint(ModelCheckpoint):
     def on_validation_end(self, trainer: Any, pl_module: Any) -> None:
         due = not self._should_skip_saving_checkpoint(trainer)
         due = due and not self._should_save_on_train_epoch_end(trainer)
-        super().on_validation_end(trainer, pl_module)
-        if due:
-            self._refresh_last(trainer)
+        self._validating = True
+        try:
+            super().on_validation_end(trainer, pl_module)
+            if due:
+                self._refresh_last(trainer)
+        finally:
+            self._validating = False
 
     def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
         due = not self._should_skip_saving_checkpoint(trainer)
@@ -274,7 +305,7 @@ class RunCheckpoint(ModelCheckpoint):
             self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
 
     def _save_last_checkpoint(self, trainer: Any, monitor_candidates: dict[str, Any]) -> None:
-        if not self.save_last:
+        if not self.save_last or self._inside_an_epoch(trainer):
             return
         filepath = self.format_checkpoint_name(monitor_candidates, self.CHECKPOINT_NAME_LAST)
         # set before saving: it is part of the state saved
@@ -293,6 +324,17 @@ class RunCheckpoint(ModelCheckpoint):
         if previous and self._should_remove_checkpoint(trainer, previous, filepath):
             self._remove_checkpoint(trainer, previous)
 
+    def _inside_an_epoch(self, trainer: Any) -> bool:
+        """Whether this is a validation inside an epoch (``trainer.val_check_interval`` < 1)
+        that does not end training: ``last.ckpt`` is not refreshed there. Resumed from inside
+        an epoch, Lightning draws the epoch's batches afresh, so the resumed run would differ
+        from the uninterrupted one; from the epoch's end it is the same bit for bit. (The
+        best checkpoint is still written there, and ``every_n_train_steps`` still refreshes
+        ``last.ckpt`` inside an epoch, as asked.)"""
+        if not getattr(self, "_validating", False) or trainer.should_stop:
+            return False
+        return not trainer.fit_loop.epoch_loop._is_training_done
+
     @staticmethod
     def _link_checkpoint(trainer: Any, filepath: str, linkpath: str) -> None:
         """``linkpath`` as a hard link to ``filepath``, put in place by the checkpoint IO
@@ -301,38 +343,100 @@ class RunCheckpoint(ModelCheckpoint):
             trainer.strategy.checkpoint_io.link_checkpoint(filepath, linkpath)
         trainer.strategy.barrier()
 
+    def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
+        super().setup(trainer, pl_module, stage)
+        self._trainer = trainer  # its ckpt_path, once a resume restores this callback's state
+
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        previous_dir = state_dict.get("dirpath", self.dirpath)
-        if self.dirpath is None or previous_dir is None or Path(self.dirpath) == Path(previous_dir):
-            super().load_state_dict(state_dict)
-            return
+        """Restore the scores and the checkpoints tracked, as files of this callback's folder.
+
+        A checkpoint records absolute paths (``best_k_models``, ``best_model_path``, ...), and
+        Lightning removes the files it tracks as better ones replace them: read from a crafted
+        or moved checkpoint, such paths named files anywhere (``<dirpath>/../../victim``). Here
+        each is taken by its name only, which must be a plain ``*.ckpt`` file name: in this
+        run's folder, or, resumed into another folder, copied there from the folder of the
+        checkpoint resumed (so the resumed run ranks, tests and exports what the uninterrupted
+        run would, and never removes a file of the other run)."""
+        here = Path(self.dirpath)
+        origin = self._resumed_folder()
+        carried_over = origin is not None and not _same_folder(origin, here)
         copied: dict[str, str] = {}
 
-        def bring(path: str | None) -> str:
-            """The copy in this run's folder of a checkpoint of the previous run ("" if gone)."""
-            if not path:
+        def bring(path: Any, key: str) -> str:
+            """The file in this run's folder that ``path`` of the resumed state names ("" if
+            none)."""
+            if path is None or path == "":
                 return ""
-            if path not in copied:
-                source, target = Path(path), Path(self.dirpath) / Path(path).name
-                if not source.is_file():
-                    log.warning("%s of the resumed run is gone: it is not carried over", path)
-                    copied[path] = ""
-                    return ""
-                if rank_zero_only.rank == 0:
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    partial = target.with_name(f".{target.name}.copy")
-                    shutil.copy2(source, partial)
-                    partial.replace(target)
-                copied[path] = str(target)
-            return copied[path]
+            name = _tracked_name(path, key)
+            if name not in copied:
+                copied[name] = str(here / name)
+                source = origin / name if origin is not None else None
+                if carried_over and (source is None or not _is_plain_file(source)):
+                    log.warning("%s of the resumed run is gone: it is not carried over", source)
+                    copied[name] = ""
+                elif carried_over and rank_zero_only.rank == 0:
+                    here.mkdir(parents=True, exist_ok=True)
+                    partial = here / f".{name}.copy"
+                    partial.unlink(missing_ok=True)
+                    shutil.copyfile(source, partial)
+                    partial.replace(here / name)
+            return copied[name]
 
-        self.best_model_score = state_dict["best_model_score"]
-        self.kth_value = state_dict.get("kth_value", self.kth_value)
-        self.best_k_models = {
-            bring(path): score
-            for path, score in state_dict.get("best_k_models", {}).items()
-            if bring(path)
-        }
-        self.kth_best_model_path = bring(state_dict.get("kth_best_model_path"))
-        self.last_model_path = bring(state_dict.get("last_model_path"))
-        self.best_model_path = bring(state_dict.get("best_model_path"))
+        scores = state_dict.get("best_k_models") or {}
+        if not isinstance(scores, dict):
+            raise _bad_state("best_k_models", scores)
+        self.best_model_score = _score(state_dict.get("best_model_score"), "best_model_score")
+        self.kth_value = _score(state_dict.get("kth_value", self.kth_value), "kth_value")
+        self.best_k_models = {}
+        for path, score in scores.items():
+            if bring(path, "best_k_models"):
+                self.best_k_models[bring(path, "best_k_models")] = _score(score, "best_k_models")
+        for key in ("kth_best_model_path", "last_model_path", "best_model_path"):
+            setattr(self, key, bring(state_dict.get(key), key))
+
+    def _resumed_folder(self) -> Path | None:
+        """The folder of the checkpoint being resumed (None: not a local file)."""
+        trainer = getattr(self, "_trainer", None)
+        ckpt_path = getattr(trainer, "ckpt_path", None)
+        if not ckpt_path or "://" in str(ckpt_path):
+            return None
+        return Path(ckpt_path).parent
+
+
+def _tracked_name(path: Any, key: str) -> str:
+    """The file name of a checkpoint path a resumed state tracks: a plain ``*.ckpt`` name."""
+    name = Path(path).name if isinstance(path, str) else ""
+    if not name.endswith(".ckpt") or name.startswith(".") or Path(path).name in ("..", "."):
+        raise _bad_state(key, path)
+    return name
+
+
+def _score(value: Any, key: str) -> Any:
+    """A recorded score: a number, a one-element tensor, or None."""
+    if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return value
+    raise _bad_state(key, value)
+
+
+def _bad_state(key: str, value: Any) -> ZooError:
+    text = repr(value)
+    text = text if len(text) <= 80 else text[:77] + "..."
+    return ZooError(
+        f"the checkpoint's model_checkpoint state has {key}={text}: it tracks checkpoints by "
+        "their *.ckpt names in its folder; the file was not written by a zoo run, or was "
+        "altered, so it is not resumed."
+    )
+
+
+def _same_folder(one: Path, other: Path) -> bool:
+    try:
+        return one.resolve() == other.resolve()
+    except OSError:
+        return False
+
+
+def _is_plain_file(path: Path) -> bool:
+    """A regular file, not a link to one."""
+    return path.is_file() and not path.is_symlink()

@@ -13,9 +13,11 @@ it: the resumed run's epochs are one ahead of the uninterrupted run's, so
 limits: 8 epochs, and their 2000 steps), and its logged steps are one ahead.
 
 :class:`EpochEndResumingFitLoop` restarts inside an epoch only when the checkpoint was
-written inside one (``every_n_train_steps``, or a validation before the epoch's end), as
-Lightning does without ``max_steps``. Lightning has no setting for this, and its loops are
-private classes: the subclass replaces the one property that decides it.
+written inside one (``every_n_train_steps``, or the best checkpoint of a validation before the
+epoch's end), as Lightning does without ``max_steps`` (it warns then that the rest of that
+epoch is not the uninterrupted run's; ``last.ckpt`` is written at epoch ends only, see
+:class:`zoo.training.checkpointing.RunCheckpoint`). Lightning has no setting for this, and
+its loops are private classes: the subclass replaces the one property that decides it.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ of ``cfg.optimized_metric`` among them is what sweeps optimize.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -47,6 +48,7 @@ from zoo.tasks import ZooTask
 from zoo.training.attention_logging import AttentionMapLogger
 from zoo.training.checkpointing import (
     AtomicCheckpointIO,
+    checkpoint_folder,
     ckpt_path_override,
     latest_checkpoint,
     train_command,
@@ -104,6 +106,11 @@ def output_dir(cfg: DictConfig) -> Path:
     return Path(cfg.paths.output_dir)
 
 
+def last_checkpoint_of(cfg: DictConfig) -> Path | None:
+    """The checkpoint to resume the run ``cfg`` from, None if it wrote none."""
+    return latest_checkpoint(output_dir(cfg), checkpoint_folder(cfg))
+
+
 def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:
     """Whether ``error`` or an exception it was raised while handling is a ``kind``."""
     visited: set[int] = set()
@@ -127,7 +134,7 @@ def interruption(cfg: DictConfig, stop: BaseException) -> tuple[str, int]:
     if _caused_by(stop, BrokenPipeError):  # rich ends the process with SystemExit(1)
         signal_name, code = "its output was closed: a broken pipe, as after `| head`", 141
     stage = getattr(stop, "zoo_stage", "training")
-    last = latest_checkpoint(output_dir(cfg))
+    last = last_checkpoint_of(cfg)
     if last is None:
         resume = "no epoch had ended, so there is no checkpoint to resume from."
     else:
@@ -180,7 +187,7 @@ def write_failure(cfg: DictConfig, error: BaseException) -> tuple[str, int] | No
     reason = failed.strerror or str(failed) or type(failed).__name__
     if failed.errno in errno.errorcode:
         reason += f", {errno.errorcode[failed.errno]}"
-    last = latest_checkpoint(output_dir(cfg))
+    last = last_checkpoint_of(cfg)
     if last is None:
         kept = "no checkpoint had been written, so there is nothing to resume from"
     else:
@@ -440,10 +447,23 @@ def _max_time_as_timedelta(cfg: DictConfig) -> dict[str, timedelta]:
 
 def train(cfg: DictConfig) -> dict[str, float]:
     """Train and test as ``cfg`` says; returns the final metrics. The run folder is held
-    for the whole run (a second run into it is refused), and Hydra's record of the config
-    is written into it once the config is accepted (:mod:`zoo.training.run_folder`)."""
-    with hold_run_folder(output_dir(cfg)):
-        return _train(cfg)
+    for the whole run (a second run into it is refused), with the checkpoint and logger
+    folders set outside it, and Hydra's record of the config is written into it once the
+    config is accepted (:mod:`zoo.training.run_folder`)."""
+    with contextlib.ExitStack() as held:
+        held.enter_context(hold_run_folder(output_dir(cfg)))
+        return _train(cfg, held)
+
+
+def _folders_outside(run_dir: Path, callbacks: list[Any], loggers: list[Any]) -> list[Path]:
+    """The folders the checkpoint callbacks and loggers write that lie outside ``run_dir``."""
+    folders = [Path(c.dirpath) for c in callbacks if getattr(c, "dirpath", None)]
+    for logger in loggers:
+        log_dir = getattr(logger, "log_dir", None)  # not every logger writes a local folder
+        if isinstance(log_dir, str) and "://" not in log_dir:
+            folders.append(Path(log_dir))
+    inside = run_dir.resolve()
+    return [f for f in folders if not f.resolve().is_relative_to(inside)]
 
 
 def load_data_before_trainer(cfg: DictConfig, datamodule: Any) -> None:
@@ -458,7 +478,7 @@ def load_data_before_trainer(cfg: DictConfig, datamodule: Any) -> None:
     check_trainer_fits_data(cfg, datamodule)
 
 
-def _train(cfg: DictConfig) -> dict[str, float]:
+def _train(cfg: DictConfig, held: contextlib.ExitStack) -> dict[str, float]:
     started = time.perf_counter()
     quiet_noise()
     check_config(cfg)
@@ -484,6 +504,9 @@ def _train(cfg: DictConfig) -> dict[str, float]:
 
     loggers = _instantiate_all(cfg.get("logger"), "logger")
     callbacks = _callbacks_with_work(callbacks, model, loggers)
+    outside = _folders_outside(run_dir, callbacks, loggers)
+    if outside:  # two runs writing one checkpoint or log folder would overwrite each other
+        held.enter_context(hold_run_folder(*outside, main=False))
     load_data_before_trainer(cfg, datamodule)
     trainer: L.Trainer = instantiate_component(
         cfg.trainer,
