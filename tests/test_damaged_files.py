@@ -31,7 +31,7 @@ from zoo import ZooError, create_model, load_pretrained, save_pretrained
 from zoo.models.pretrained import load_checkpoint
 from zoo.training.checkpointing import AtomicCheckpointIO
 from zoo.training.run import WRITE_FAILED_EXIT, train, write_failure
-from zoo.weights import CHECKPOINT_DIGEST_KEY, read_checkpoint
+from zoo.weights import CHECKPOINT_DIGEST_KEY, read_checkpoint, with_checkpoint_digest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = REPO_ROOT / "zoo" / "pretrained"
@@ -300,3 +300,103 @@ def test_a_full_disk_is_one_line_and_its_resume_command_finishes_the_run(
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert json.loads((run / "results.json").read_text())["metrics"]["test/acc"] > 0
     load_pretrained(run)
+
+
+# -- crafted checkpoints: their digests recomputed, their entries of the wrong type ----------
+def crafted(path: Path, checkpoint: dict, edit) -> Path:
+    """``checkpoint`` with ``edit`` applied, written to ``path`` with its digest recomputed
+    (the digest is unkeyed: anyone sharing the file can)."""
+    checkpoint = {k: v for k, v in checkpoint.items() if k != CHECKPOINT_DIGEST_KEY}
+    edit(checkpoint)
+    torch.save(with_checkpoint_digest(checkpoint), path)
+    return path
+
+
+def _set(*keys, value):
+    def edit(checkpoint: dict) -> None:
+        node = checkpoint
+        for key in keys[:-1]:
+            node = node[key]
+        node[keys[-1]] = value
+
+    return edit
+
+
+WRONG_TYPES = {
+    "zoo.config": _set("zoo", "config", value=["lr", 0.1]),
+    "zoo.config.optimizer": _set("zoo", "config", "optimizer", value="adam"),
+    "zoo": _set("zoo", value="x"),
+    "zoo.rng.torch": _set("zoo", "rng", "torch", value="x"),
+    "optimizer_states": _set("optimizer_states", value="x"),
+    "optimizer_states.0.state.0.exp_avg": _set(
+        "optimizer_states", 0, "state", 0, "exp_avg", value="x"
+    ),
+    "optimizer_states.0.param_groups": _set("optimizer_states", 0, "param_groups", value={}),
+    "lr_schedulers": _set("lr_schedulers", value=[[1]]),
+    "hyper_parameters": _set("hyper_parameters", value=[1]),
+    "state_dict.weight": _set("state_dict", "weight", value="x"),
+    "epoch": _set("epoch", value="3"),
+}
+
+
+@pytest.mark.parametrize("entry", list(WRONG_TYPES))
+def test_a_checkpoint_entry_of_the_wrong_type_is_named_when_read(tmp_path, entry):
+    checkpoint = {
+        **a_checkpoint(),
+        "lr_schedulers": [],
+        "zoo": {
+            "model": {"name": "mlp", "kwargs": {}},
+            "config": {"optimizer": {"lr": 0.1}},
+            "rng": {"torch": torch.get_rng_state()},
+        },
+    }
+    checkpoint["optimizer_states"][0]["state"][0]["exp_avg"] = torch.zeros(3)
+    path = crafted(tmp_path / "crafted.ckpt", checkpoint, WRONG_TYPES[entry])
+    with pytest.raises(ZooError, match=re.escape(entry)):
+        read_checkpoint(path)
+    with pytest.raises(ZooError, match=re.escape(entry)):
+        AtomicCheckpointIO().load_checkpoint(path)  # Lightning's read, for resume and test
+
+
+@pytest.mark.parametrize(
+    "entry, train_flag",
+    [
+        ("zoo.config", "train=true"),
+        ("optimizer_states.0.state.0.exp_avg", "train=true"),
+        ("zoo.rng.torch", "train=true"),
+        ("zoo.config", "train=false"),
+    ],
+)
+def test_resuming_or_testing_a_crafted_checkpoint_is_one_line(make_config, entry, train_flag):
+    """Each was a traceback (AttributeError, TypeError) from the resume or the test."""
+    cfg = make_config(*FAST_FLAT, "trainer.max_epochs=1")
+    train(cfg)
+    last = Path(cfg.paths.output_dir, "checkpoints", "last.ckpt")
+    path = crafted(
+        last.with_name("crafted.ckpt"), torch.load(last, weights_only=True), WRONG_TYPES[entry]
+    )
+    resumed = make_config(
+        *FAST_FLAT, "trainer.max_epochs=2", f"ckpt_path={path}", train_flag, name="resumed"
+    )
+    with pytest.raises(ZooError, match=re.escape(entry)):
+        train(resumed)
+
+
+def test_an_interpolation_in_a_checkpoints_config_is_shown_never_resolved(make_config, monkeypatch):
+    """``${oc.env:...}`` planted in a shared checkpoint's recorded config was resolved into
+    the refusal of a changed setting, showing the environment variable's value."""
+    monkeypatch.setenv("ZOO_TEST_SECRET", "s3cr3t-value")
+    cfg = make_config(*FAST_FLAT, "trainer.max_epochs=1")
+    train(cfg)
+    last = Path(cfg.paths.output_dir, "checkpoints", "last.ckpt")
+    planted = "${oc.env:ZOO_TEST_SECRET}"
+    path = crafted(
+        last.with_name("crafted.ckpt"),
+        torch.load(last, weights_only=True),
+        _set("zoo", "config", "optimizer", "lr", value=planted),
+    )
+    resumed = make_config(*FAST_FLAT, "trainer.max_epochs=2", f"ckpt_path={path}", name="resumed")
+    with pytest.raises(ZooError) as refused:
+        train(resumed)
+    assert "s3cr3t-value" not in str(refused.value)
+    assert planted in str(refused.value)

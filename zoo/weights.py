@@ -237,6 +237,14 @@ def read_pretrained_config(directory: str | os.PathLike) -> dict[str, Any]:
         raise ZooError(f"{str(path)!r} does not name a model builder (model.name).")
     if not isinstance(model.get("kwargs", {}), dict):
         raise ZooError(f"{str(path)!r}: model.kwargs must be an object of builder arguments.")
+    if "weights" in model.get("kwargs", {}):
+        # save_pretrained never records it: the folder's weights are its own file, and one
+        # naming another folder (or itself) would be followed in a cycle
+        raise ZooError(
+            f"{str(path)!r}: model.kwargs.weights is {model['kwargs']['weights']!r}; allowed: "
+            f"no weights entry (a folder's weights are its own {WEIGHTS_NAME}, so a folder "
+            "naming other weights, or itself, is refused)."
+        )
     from zoo.config.recorded import check_data_description
 
     check_data_description(config.get("data"), repr(str(path)))
@@ -259,18 +267,70 @@ def recorded_sha256(config: Mapping[str, Any], directory: str | os.PathLike) -> 
     return digest
 
 
-def read_safetensors(path: str | os.PathLike, sha256: str | None = None) -> dict[str, torch.Tensor]:
+# A weights file may hold at most this many times the bytes of the model's own tensors (float64
+# copies of float32 weights, heads the model is built without), plus its header.
+MAX_WEIGHTS_FILE_RATIO = 4
+
+
+def _unreadable_safetensors(path: str | os.PathLike) -> ZooError:
+    return ZooError(
+        f"{str(path)!r} is not a readable safetensors file (empty, truncated or another format)."
+    )
+
+
+def safetensors_shapes(path: str | os.PathLike) -> dict[str, tuple[int, ...]]:
+    """The tensor names and shapes a safetensors file declares, from its header alone (no
+    tensor is read); a ``ZooError`` naming the file if it is not one."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as file:
+            return {key: tuple(file.get_slice(key).get_shape()) for key in file.keys()}  # noqa: SIM118
+    except Exception:  # safetensors' SafetensorError, OSError, ...
+        raise _unreadable_safetensors(path) from None
+
+
+def check_safetensors_fit(path: str | os.PathLike, model: nn.Module) -> None:
+    """Refuse a weights file that cannot fit ``model``, before its tensors are read: its header
+    must name the model's tensors with their shapes (as :func:`load_weights` requires), and
+    the file must not be much larger than they need. A crafted file with a recomputed sha256
+    could otherwise make the loader read gigabytes before refusing it."""
+    file = Path(path)
+    shapes = safetensors_shapes(file)
+    problems = fit_problems(model, shapes, optional_heads=True)
+    if problems:
+        raise ZooError(f"weights {str(file)!r} do not fit {type(model).__name__}: {problems}.")
+    needed = sum(t.numel() * t.element_size() for t in _unique_tensors(model))
+    limit = MAX_WEIGHTS_FILE_RATIO * needed + 1024 * (len(shapes) + 1024)
+    size = file.stat().st_size
+    if size > limit:
+        raise ZooError(
+            f"{str(file)!r} holds {size:,} bytes, more than the {limit:,} that "
+            f"{type(model).__name__}'s {needed:,} bytes of tensors can take; it is not "
+            "weights written for this model."
+        )
+
+
+def _unique_tensors(model: nn.Module) -> list[torch.Tensor]:
+    aliases = _shared_aliases(model)
+    return [t for k, t in model.state_dict(keep_vars=True).items() if aliases[k] == k]
+
+
+def read_safetensors(
+    path: str | os.PathLike, sha256: str | None = None, model: nn.Module | None = None
+) -> dict[str, torch.Tensor]:
     """The tensors of a safetensors file; a ``ZooError`` naming it if it is not one, or if
     ``sha256`` is given and the file's bytes hash otherwise (it was damaged after it was
-    written). The file is read once: parsed and hashed from the same bytes."""
+    written). With ``model`` given, its header is checked against the model first
+    (:func:`check_safetensors_fit`). The file is read once: parsed and hashed from the same
+    bytes."""
+    if model is not None:
+        check_safetensors_fit(path, model)
     try:
         data = Path(path).read_bytes()
         tensors = load(data)
     except Exception:  # safetensors raises its own SafetensorError, OSError, ...
-        raise ZooError(
-            f"{str(path)!r} is not a readable safetensors file (empty, truncated or another "
-            "format)."
-        ) from None
+        raise _unreadable_safetensors(path) from None
     if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
         raise ZooError(
             f"{str(path)!r} is damaged: its sha256 differs from the one {CONFIG_NAME} recorded "
@@ -321,27 +381,40 @@ def load_weights(
     model: nn.Module, state_dict: Mapping[str, torch.Tensor], source: str = ""
 ) -> None:
     """Load ``state_dict`` into ``model`` exactly: every key must match in name and shape."""
-    aliases = _shared_aliases(model)
-    expected = model.state_dict()
-    missing = [k for k in expected if k not in state_dict and aliases[k] not in state_dict]
-    unexpected = [k for k in state_dict if k not in expected]
-    wrong_shape = [
-        f"{k} {tuple(state_dict[k].shape)} vs {tuple(expected[k].shape)}"
-        for k in state_dict
-        if k in expected and state_dict[k].shape != expected[k].shape
-    ]
-    if missing or unexpected or wrong_shape:
-        problems = []
-        if missing:
-            problems.append(f"missing {missing[:5]}")
-        if unexpected:
-            problems.append(f"unexpected {unexpected[:5]}")
-        if wrong_shape:
-            problems.append(f"shape mismatch {wrong_shape[:5]}")
-        raise ZooError(
-            f"weights {source!r} do not fit {type(model).__name__}: {'; '.join(problems)}."
-        )
+    problems = fit_problems(model, {k: tuple(v.shape) for k, v in state_dict.items()})
+    if problems:
+        raise ZooError(f"weights {source!r} do not fit {type(model).__name__}: {problems}.")
     model.load_state_dict(dict(state_dict), strict=False)
+
+
+def fit_problems(
+    model: nn.Module, shapes: Mapping[str, tuple[int, ...]], *, optional_heads: bool = False
+) -> str:
+    """How tensors of these names and ``shapes`` fail to fit ``model`` ("" when they fit):
+    the one check of :func:`load_weights` and of a file's header
+    (:func:`check_safetensors_fit`). With ``optional_heads``, the weights of heads a model
+    may be built without (:data:`OPTIONAL_HEAD_PREFIXES`) are not counted as unexpected."""
+    aliases = _shared_aliases(model)
+    expected = model.state_dict(keep_vars=True)
+    missing = [k for k in expected if k not in shapes and aliases[k] not in shapes]
+    unexpected = [
+        k
+        for k in shapes
+        if k not in expected and not (optional_heads and k.startswith(OPTIONAL_HEAD_PREFIXES))
+    ]
+    wrong_shape = [
+        f"{k} {tuple(shapes[k])} vs {tuple(expected[k].shape)}"
+        for k in shapes
+        if k in expected and tuple(shapes[k]) != tuple(expected[k].shape)
+    ]
+    problems = []
+    if missing:
+        problems.append(f"missing {missing[:5]}")
+    if unexpected:
+        problems.append(f"unexpected {unexpected[:5]}")
+    if wrong_shape:
+        problems.append(f"shape mismatch {wrong_shape[:5]}")
+    return "; ".join(problems)
 
 
 def adapt_input_conv(weight: torch.Tensor, in_channels: int) -> torch.Tensor:
@@ -464,7 +537,165 @@ def verify_checkpoint(checkpoint: dict[str, Any], path: str | os.PathLike) -> di
             "when it was written (resume or test from another of the run's checkpoints, or "
             "train again)."
         )
+    check_checkpoint_contents(checkpoint, path)
     return checkpoint
+
+
+# The sections of a recorded run config a resume or test reads (zoo.config.checks).
+RECORDED_CONFIG_SECTIONS = (
+    "model", "data", "task", "optimizer", "scheduler", "regularization", "trainer"
+)  # fmt: skip
+# Counters of Lightning's loop progress, and entries of a ModelCheckpoint's or
+# EarlyStopping's state, with the types Lightning restores them as.
+_PLAIN = (int, float, str, bool, type(None))
+_CALLBACK_STATE_TYPES: dict[str, tuple[type, ...]] = {
+    "monitor": (str, type(None)),
+    "best_model_score": (torch.Tensor, type(None)),
+    "best_model_path": (str,),
+    "current_score": (torch.Tensor, type(None)),
+    "dirpath": (str, type(None)),
+    "best_k_models": (Mapping,),
+    "kth_best_model_path": (str,),
+    "kth_value": (torch.Tensor, float, int),
+    "last_model_path": (str,),
+    "wait_count": (int,),
+    "stopped_epoch": (int,),
+    "best_score": (torch.Tensor, float, int),
+    "patience": (int,),
+}
+
+
+def check_checkpoint_contents(checkpoint: Mapping[str, Any], path: str | os.PathLike) -> None:
+    """Refuse a checkpoint whose entries are not of the types Lightning and the zoo restore
+    them as (a list where a mapping is, a string where a tensor is): a digest is unkeyed, so
+    a crafted file passes it, and such an entry would fail as a traceback deep inside a
+    resume or a test. One line names the entry and what is allowed."""
+
+    def require(ok: bool, key: str, value: Any, allowed: str) -> None:
+        if not ok:
+            shown = repr(value) if isinstance(value, _PLAIN) else f"a {type(value).__name__}"
+            raise ZooError(
+                f"{str(path)!r} is not a checkpoint zoo can use: its {key} is "
+                f"{shown[:80]}; allowed: {allowed}."
+            )
+
+    def mapping(key: str, value: Any, optional: bool = True) -> Mapping[Any, Any]:
+        ok = isinstance(value, Mapping) or (optional and value is None)
+        require(ok, key, value, "a mapping" + (" or null" if optional else ""))
+        return value or {}
+
+    def count(key: str, value: Any) -> None:
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+        require(ok, key, value, "an integer >= 0")
+
+    for key in ("epoch", "global_step"):
+        if key in checkpoint:
+            count(key, checkpoint[key])
+    if "pytorch-lightning_version" in checkpoint:
+        version = checkpoint["pytorch-lightning_version"]
+        ok = isinstance(version, str) and re.fullmatch(r"\d+(\.\d+)*\S*", version) is not None
+        require(ok, "pytorch-lightning_version", version, "a version such as '2.5.0'")
+    if "state_dict" in checkpoint:
+        for name, tensor in mapping("state_dict", checkpoint["state_dict"], False).items():
+            require(isinstance(name, str), "state_dict key", name, "a string")
+            require(isinstance(tensor, torch.Tensor), f"state_dict.{name}", tensor, "a tensor")
+    for key in ("hyper_parameters", "datamodule_hyper_parameters", "loops", "callbacks"):
+        mapping(key, checkpoint.get(key))
+    _check_optimizer_states(checkpoint.get("optimizer_states", []), require)
+    schedulers = checkpoint.get("lr_schedulers", [])
+    require(isinstance(schedulers, list | tuple), "lr_schedulers", schedulers, "a list")
+    for index, state in enumerate(schedulers):
+        mapping(f"lr_schedulers.{index}", state, False)
+    for name, state in mapping("callbacks", checkpoint.get("callbacks")).items():
+        for key, value in mapping(f"callbacks.{name}", state, False).items():
+            if key in _CALLBACK_STATE_TYPES:
+                allowed = _CALLBACK_STATE_TYPES[key]
+                ok = isinstance(value, allowed) and not isinstance(value, bool)
+                names = " or ".join("null" if t is type(None) else t.__name__ for t in allowed)
+                require(ok, f"callbacks.{name}.{key}", value, names)
+    _check_loop_progress(mapping("loops", checkpoint.get("loops")), "loops", require)
+    zoo = mapping("zoo", checkpoint.get("zoo"))
+    spec = mapping("zoo.model", zoo.get("model"))
+    if spec:
+        require(isinstance(spec.get("name"), str), "zoo.model.name", spec.get("name"), "a string")
+        mapping("zoo.model.kwargs", spec.get("kwargs"))
+    config = mapping("zoo.config", zoo.get("config"))
+    for section in RECORDED_CONFIG_SECTIONS:
+        mapping(f"zoo.config.{section}", config.get(section))
+    _check_rng(mapping("zoo.rng", zoo.get("rng")), require)
+
+
+def _check_optimizer_states(states: Any, require: Any) -> None:
+    """Each optimizer's state as ``torch.optim.Optimizer.load_state_dict`` takes it."""
+    require(isinstance(states, list | tuple), "optimizer_states", states, "a list")
+    for index, state in enumerate(states):
+        where = f"optimizer_states.{index}"
+        require(isinstance(state, Mapping), where, state, "a mapping")
+        per_parameter = state.get("state", {})
+        require(isinstance(per_parameter, Mapping), f"{where}.state", per_parameter, "a mapping")
+        for parameter, values in per_parameter.items():
+            require(isinstance(values, Mapping), f"{where}.state.{parameter}", values, "a mapping")
+            for name, value in values.items():
+                ok = isinstance(value, torch.Tensor | int | float) and not isinstance(value, bool)
+                require(ok, f"{where}.state.{parameter}.{name}", value, "a tensor or a number")
+        groups = state.get("param_groups", [])
+        require(isinstance(groups, list | tuple), f"{where}.param_groups", groups, "a list")
+        for number, group in enumerate(groups):
+            at = f"{where}.param_groups.{number}"
+            require(isinstance(group, Mapping), at, group, "a mapping")
+            params = group.get("params", [])
+            ok = isinstance(params, list | tuple) and all(
+                isinstance(p, int) and not isinstance(p, bool) for p in params
+            )
+            require(ok, f"{at}.params", params, "a list of parameter indices")
+
+
+# The counters of Lightning's ``_Progress`` records
+_PROGRESS_COUNTERS = ("ready", "started", "processed", "completed")
+
+
+def _check_loop_progress(loops: Mapping[Any, Any], where: str, require: Any) -> None:
+    """The loops' progress records hold integer counters in mappings."""
+    for key, value in loops.items():
+        at = f"{where}.{key}"
+        if key in _PROGRESS_COUNTERS:
+            ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+            require(ok, at, value, "an integer >= 0")
+        elif isinstance(value, Mapping):
+            _check_loop_progress(value, at, require)
+        elif key in ("total", "current") or str(key).endswith(("_progress", "state_dict")):
+            require(False, at, value, "a mapping")
+
+
+def _check_rng(rng: Mapping[str, Any], require: Any) -> None:
+    """The random states a resume restores, as ``torch.set_rng_state`` and
+    ``random.setstate`` take them (tried on generators of their own)."""
+    import random
+
+    if "torch" in rng:
+        ok = isinstance(rng["torch"], torch.Tensor) and rng["torch"].dtype == torch.uint8
+        if ok:
+            try:
+                torch.Generator().set_state(rng["torch"])
+            except (RuntimeError, TypeError, ValueError):
+                ok = False
+        require(ok, "zoo.rng.torch", rng["torch"], "the torch generator state it was saved as")
+    if "python" in rng:
+        state = rng["python"]
+        ok = isinstance(state, list | tuple) and len(state) == 3
+        if ok:
+            try:
+                inner = state[1]
+                random.Random().setstate((state[0], tuple(inner), state[2]))
+            except (TypeError, ValueError, OverflowError):
+                ok = False
+        require(ok, "zoo.rng.python", state, "the random module's state it was saved as")
+    if "cuda" in rng:
+        states = rng["cuda"]
+        ok = isinstance(states, list | tuple) and all(
+            isinstance(s, torch.Tensor) and s.dtype == torch.uint8 for s in states
+        )
+        require(ok, "zoo.rng.cuda", states, "a list of CUDA generator states")
 
 
 def unreadable_checkpoint(path: str | os.PathLike) -> ZooError:

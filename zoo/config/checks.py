@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -816,13 +817,11 @@ def check_resumed_settings(cfg: DictConfig, saved_config: dict[str, Any], path: 
     schedule from the checkpoint, so new values would be recorded in the results but never
     used, and the schedule's steps per epoch would no longer match the epochs'."""
     changed = []
-    recorded = OmegaConf.create(saved_config)
     for key, default in RESUMED_SETTINGS.items():
-        saved = OmegaConf.select(recorded, key, default=default)
+        saved = _recorded_value(saved_config, key, default)
         if saved is None:
             continue  # a checkpoint without a record of it
-        current = OmegaConf.select(cfg, key, default=default)
-        saved, current = to_container(saved), to_container(current)
+        current = to_container(OmegaConf.select(cfg, key, default=default))
         if isinstance(saved, dict) and isinstance(current, dict):
             changed += [
                 f"{key}.{name}={current.get(name)!r} (it was {saved.get(name)!r})"
@@ -839,6 +838,17 @@ def check_resumed_settings(cfg: DictConfig, saved_config: dict[str, Any], path: 
         "or gradient accumulation would change the steps per epoch the schedule was sized "
         "for).",
     )
+
+
+def _recorded_value(recorded: Any, key: str, default: Any) -> Any:
+    """The value at the dotted ``key`` of a config recorded in a file, as it was written: an
+    interpolation in it (``${oc.env:HOME}``, planted in a shared checkpoint) is a plain
+    string, never resolved, so no refusal shows what it would resolve to."""
+    for part in key.split("."):
+        if not isinstance(recorded, Mapping) or part not in recorded:
+            return default
+        recorded = recorded[part]
+    return recorded
 
 
 def check_fixed_length_schedule(

@@ -25,6 +25,12 @@ from zoo.kinds import INPUT_KINDS, TARGET_KINDS
 
 T = TypeVar("T")
 
+# The most numbers one recorded input or target may hold (a 3×2364×2364 image): a tool
+# allocates a batch of them, and a crafted input_shape could otherwise ask for gigabytes.
+MAX_SAMPLE_ELEMENTS = 2**24
+# The dimensions of one input of the kinds a tool preprocesses (zoo.preprocessing)
+_INPUT_DIMS = {"image": 3, "vector": 1}
+
 # a dotted path inside the zoo package; nothing else is imported for a recorded config
 _ZOO_PATH = re.compile(r"zoo(\.[A-Za-z_][A-Za-z0-9_]*)+")
 
@@ -65,11 +71,20 @@ def build_recorded(node: Any, *, base: type[T], where: str) -> T:
     describes, built by calling the zoo class it names, which must derive from ``base``.
 
     ``where`` names the config in errors (``'run/results.json' config.data``). A
-    ``ZooError`` for a target outside the zoo, a nested ``_target_`` or Hydra key, or
-    arguments the class does not take; nothing is imported or called before the checks."""
+    ``ZooError`` for a target outside the zoo, a class that does not say it can be rebuilt
+    from a record (its own ``rebuildable = True``: a ``TensorDataModule`` has no data of
+    its own), a nested ``_target_`` or Hydra key, or arguments the class does not take;
+    nothing is imported or called before the checks."""
     if not isinstance(node, Mapping):
         raise ZooError(f"{where} must be a mapping with a _target_, not {type(node).__name__}.")
     cls = _locate_zoo_class(node.get("_target_"), base, where)
+    if vars(cls).get("rebuildable") is not True:  # the class's own word, not a base's
+        raise ZooError(
+            f"{where}._target_ is {node['_target_']!r}, which cannot be rebuilt from a record "
+            "(a base class, or data given in Python); allowed: one of the zoo's classes that "
+            "rebuild their data from recorded arguments (rebuildable = True), such as "
+            "zoo.data.DigitsDataModule."
+        )
     arguments = {key: value for key, value in node.items() if key != "_target_"}
     _refuse_nested_targets(arguments, where)
     try:
@@ -108,10 +123,20 @@ def check_data_description(data: Any, where: str) -> None:
         shape = data.get(key)
         if shape is not None:
             require(
-                isinstance(shape, list) and 0 < len(shape) <= 4 and all(map(_is_count, shape)),
+                isinstance(shape, list)
+                and 0 < len(shape) <= 4
+                and all(map(_is_count, shape))
+                and math.prod(shape) <= MAX_SAMPLE_ELEMENTS,
                 key,
-                "a list of 1 to 4 positive integers",
+                f"a list of 1 to 4 positive integers of at most {MAX_SAMPLE_ELEMENTS:,} elements",
             )
+    dims = _INPUT_DIMS.get(data.get("input_kind"))
+    if dims is not None and data.get("input_shape") is not None:
+        require(
+            len(data["input_shape"]) == dims,
+            "input_shape",
+            f"{dims} dimension{'s' if dims > 1 else ''} for {data['input_kind']} inputs",
+        )
     for key in ("num_classes", "vocab_size"):
         if data.get(key) is not None:
             require(_is_count(data[key]), key, "a positive integer")
@@ -122,6 +147,12 @@ def check_data_description(data: Any, where: str) -> None:
             "class_names",
             "a list of strings",
         )
+        if _is_count(data.get("num_classes")):
+            require(
+                len(names) == data["num_classes"],
+                "class_names",
+                f"one name for each of data.num_classes={data['num_classes']}",
+            )
     normalization = data.get("normalization")
     if normalization is not None:
         ok = isinstance(normalization, Mapping) and set(normalization) == {"mean", "std"}
@@ -130,3 +161,11 @@ def check_data_description(data: Any, where: str) -> None:
         ok = ok and 0 < len(mean) == len(std) and all(map(_is_number, mean))
         ok = ok and all(_is_number(value) and value > 0 for value in std)
         require(ok, "normalization", "{mean: [numbers], std: [positive numbers]} of one length")
+        shape = data.get("input_shape")
+        if dims is not None and shape is not None:  # per channel, or per feature
+            channels = shape[0] if data["input_kind"] == "image" else shape[-1]
+            require(
+                len(mean) in (1, channels),
+                "normalization",
+                f"1 or {channels} means and stds, one per {'channel' if dims > 1 else 'feature'}",
+            )

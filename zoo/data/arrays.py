@@ -238,6 +238,7 @@ class ArrayDataModule(TensorDataModule):
     """
 
     name = "arrays"
+    rebuildable = True
 
     def __init__(
         self,

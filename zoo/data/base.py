@@ -96,6 +96,10 @@ class TensorDataModule(L.LightningDataModule):
     """Base for datasets that fit in memory. Subclasses implement :meth:`load`."""
 
     name = "tensor"
+    #: whether the class rebuilds its data from the arguments a run records (results.json's
+    #: config.data), for the tools that read a shared run (zoo.config.recorded); set on each
+    #: class itself, never inherited: a base class, or data handed over as tensors, cannot
+    rebuildable = False
 
     def __init__(
         self,

@@ -32,6 +32,7 @@ class CIFAR10DataModule(DownloadedDataModule):
     """
 
     name = "cifar10"
+    rebuildable = True
     title = "CIFAR-10"
     dataset_class: type[datasets.CIFAR10] = datasets.CIFAR10
 
@@ -75,5 +76,6 @@ class CIFAR100DataModule(CIFAR10DataModule):
     600 per class; files in ``<data_dir>/cifar-100-python``."""
 
     name = "cifar100"
+    rebuildable = True
     title = "CIFAR-100"
     dataset_class = datasets.CIFAR100

@@ -22,6 +22,7 @@ class DigitsDataModule(TensorDataModule):
     """
 
     name = "digits"
+    rebuildable = True
 
     def __init__(self, *, flatten: bool = False, image_size: int = 32, **kwargs) -> None:
         super().__init__(**kwargs)

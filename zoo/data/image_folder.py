@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +33,69 @@ CHANNEL_MODES = {3: "RGB", 1: "L"}
 # ratio, like Resize + CenterCrop); stretch: scale each side to image_size.
 RESIZE_MODES = ("crop", "stretch")
 MAX_READERS = 8
+# The most files and folders the listing of an image folder visits: a bound on the walk of a
+# folder nobody meant (a home folder, a root written into a shared record).
+MAX_LISTED_ENTRIES = 1_000_000
+
+
+@dataclass
+class ImageListing:
+    """The images of a folder in torchvision's ``ImageFolder`` layout, in its order."""
+
+    classes: list[str]
+    class_to_idx: dict[str, int]
+    samples: list[tuple[str, int]]
+
+    @property
+    def targets(self) -> list[int]:
+        return [target for _, target in self.samples]
+
+
+def list_images(root: Path, key: str) -> ImageListing:
+    """The image files of ``root``'s class sub-folders, in the order torchvision's
+    ``ImageFolder`` lists them (sorted folders, then sorted names). Unlike it, the walk does
+    not enter links to folders below a class folder (a link to a parent made it loop, or
+    branch exponentially) and stops past :data:`MAX_LISTED_ENTRIES` entries."""
+    classes, class_to_idx = datasets.folder.find_classes(str(root))
+    samples: list[tuple[str, int]] = []
+    visited = 0
+    empty = []
+    for name in classes:
+        walked = []
+        for folder, folders, files in os.walk(root / name, followlinks=False):
+            visited += len(folders) + len(files)
+            if visited > MAX_LISTED_ENTRIES:
+                raise ZooError(
+                    f"data.{key} {str(root)!r} holds more than {MAX_LISTED_ENTRIES:,} files and "
+                    "folders; allowed: a folder of one sub-folder of images per class."
+                )
+            walked.append((folder, files))
+        found = [
+            (os.path.join(folder, file), class_to_idx[name])
+            for folder, files in sorted(walked)
+            for file in sorted(files)
+            if datasets.folder.has_file_allowed_extension(file, datasets.folder.IMG_EXTENSIONS)
+        ]
+        if not found:
+            empty.append(name)
+        samples += found
+    if empty:
+        raise ZooError(
+            f"data.{key} {str(root)!r} does not hold images in one sub-folder per class (no "
+            f"image in {', '.join(empty)}; the image files end in "
+            f"{', '.join(datasets.folder.IMG_EXTENSIONS)})."
+        )
+    return ImageListing(classes, class_to_idx, samples)
 
 
 def _check_class_folders(root: Path, key: str) -> None:
-    """A ``ZooError`` if ``root`` is not a folder with at least one sub-folder."""
+    """A ``ZooError`` if ``root`` is not a folder with at least one sub-folder, or is the
+    file system's root (a walk of every file, not a folder of images anyone meant)."""
+    if root.resolve().parent == root.resolve():
+        raise ZooError(
+            f"data.{key} is {str(root)!r}, the file system's root; allowed: a folder holding "
+            "one sub-folder of images per class."
+        )
     if not root.is_dir():
         problem = "is not a folder" if root.exists() else "does not exist"
         raise ZooError(
@@ -75,6 +135,7 @@ class ImageFolderDataModule(TensorDataModule):
     """
 
     name = "image_folder"
+    rebuildable = True
 
     def __init__(
         self,
@@ -123,16 +184,10 @@ class ImageFolderDataModule(TensorDataModule):
         return {"num_classes": len(classes)}
 
     # -- reading ----------------------------------------------------------------------------
-    def _folder(self, root: Path, key: str) -> datasets.ImageFolder:
-        """torchvision's file listing of ``root`` (no image is decoded here)."""
+    def _folder(self, root: Path, key: str) -> ImageListing:
+        """The file listing of ``root`` (no image is decoded here)."""
         _check_class_folders(root, key)
-        try:
-            return datasets.ImageFolder(str(root))
-        except FileNotFoundError as error:
-            raise ZooError(
-                f"data.{key} {str(root)!r} does not hold images in one sub-folder per class "
-                f"({' '.join(str(error).split())})."
-            ) from error
+        return list_images(root, key)
 
     def _read(self, path: str) -> np.ndarray:
         size = (self.image_size, self.image_size)

@@ -41,6 +41,7 @@ class MNISTDataModule(DownloadedDataModule):
     """
 
     name = "mnist"
+    rebuildable = True
     title = "MNIST"
     dataset_class: type[datasets.MNIST] = datasets.MNIST
     native_size = 28
@@ -106,5 +107,6 @@ class FashionMNISTDataModule(MNISTDataModule):
     ``<data_dir>/FashionMNIST/raw``."""
 
     name = "fashion_mnist"
+    rebuildable = True
     title = "Fashion-MNIST"
     dataset_class = datasets.FashionMNIST

@@ -63,6 +63,7 @@ class AddingProblemDataModule(TensorDataModule):
     """
 
     name = "adding"
+    rebuildable = True
     baseline_mse = 1.0 / 6.0
 
     def __init__(
@@ -120,6 +121,7 @@ class CopyTaskDataModule(TensorDataModule):
     """
 
     name = "copy"
+    rebuildable = True
     #: one target per step: a sequence model must give one output per step (head "all")
     per_step_targets = True
 
@@ -377,6 +379,7 @@ class SineDataModule(ForecastDataModule):
     fully use. Generated with ``seed``."""
 
     name = "sine"
+    rebuildable = True
 
     def __init__(
         self,
@@ -432,6 +435,7 @@ class SunspotsDataModule(ForecastDataModule):
     ``pip install statsmodels``; no download."""
 
     name = "sunspots"
+    rebuildable = True
 
     def __init__(self, *, window: int = 24, horizon: int = 1, **kwargs: Any) -> None:
         super().__init__(window=window, horizon=horizon, **kwargs)
@@ -490,6 +494,7 @@ class CSVSeriesDataModule(ForecastDataModule):
     module (no pandas); blank lines are skipped."""
 
     name = "series_csv"
+    rebuildable = True
 
     def __init__(
         self, *, path: str, column: str, window: int = 24, horizon: int = 1, **kwargs: Any

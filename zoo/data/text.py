@@ -299,6 +299,7 @@ class CharTextDataModule(L.LightningDataModule):
     """
 
     name = "text"
+    rebuildable = True
 
     def __init__(
         self,

@@ -248,17 +248,19 @@ class WeightsSource:
 
     model_name: str
     kwargs: dict[str, Any]
-    state_dict: dict[str, torch.Tensor]
+    read_state_dict: Callable[[nn.Module], dict[str, torch.Tensor]]
     meta: dict[str, Any] = field(default_factory=dict)
     description: str = ""
 
 
 def _folder_source(directory: Path) -> WeightsSource:
     config = read_pretrained_config(directory)
+    sha256 = recorded_sha256(config, directory)
     return WeightsSource(
         model_name=config["model"]["name"],
         kwargs=dict(config["model"].get("kwargs", {})),
-        state_dict=read_safetensors(directory / WEIGHTS_NAME, recorded_sha256(config, directory)),
+        # read once the model is built, so that its header is checked against the model first
+        read_state_dict=lambda model: read_safetensors(directory / WEIGHTS_NAME, sha256, model),
         meta=config,
         description=str(directory),
     )
@@ -277,13 +279,17 @@ def resolve_weights(model_name: str, weights: str | os.PathLike) -> WeightsSourc
             )
         return source
     entry = get_pretrained(str(weights), model=model_name)
-    state_dict = entry.load_state_dict()
-    if "url" in entry.meta:  # torchvision's keys, mapped to ours where they differ
-        state_dict = from_torchvision_state_dict(model_name, state_dict)
+
+    def read_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
+        state_dict = entry.load_state_dict()
+        if "url" in entry.meta:  # torchvision's keys, mapped to ours where they differ
+            state_dict = from_torchvision_state_dict(model_name, state_dict)
+        return state_dict
+
     return WeightsSource(
         model_name=entry.model,
         kwargs=dict(entry.kwargs),
-        state_dict=state_dict,
+        read_state_dict=read_state_dict,
         meta={"name": entry.name, **entry.meta},
         description=entry.name,
     )
@@ -308,7 +314,11 @@ def build_with_weights(
         if adaptable in source.kwargs:
             build_kwargs[adaptable] = source.kwargs[adaptable]
     model = info.builder(**build_kwargs)
-    load_weights(model, without_disabled_heads(model, source.state_dict), source.description)
+    config = source.meta.get("config", source.meta)  # a shipped entry keeps its config.json
+    where = f"{source.meta.get('source', source.description)}/config.json"
+    check_data_fits_model(config, model.zoo_spec["kwargs"], where)
+    state_dict = source.read_state_dict(model)
+    load_weights(model, without_disabled_heads(model, state_dict), source.description)
     in_channels = kwargs.get("in_channels", build_kwargs.get("in_channels"))
     if in_channels is not None and in_channels != build_kwargs.get("in_channels"):
         adapt_input_channels(model, in_channels)
@@ -326,12 +336,41 @@ def build_with_weights(
         )
     model.zoo_spec = {"name": info.name, "kwargs": {**build_kwargs, **kwargs}}
     model.pretrained_config = source.meta
-    config = source.meta.get("config", source.meta)  # a shipped entry keeps its config.json
     if (config.get("data") or {}).get("input_kind") in ("image", "vector"):
         # what the training data module did to the inputs: one call away
         model.preprocess = Preprocess.from_config(config)
         model.class_names = model.preprocess.class_names
     return model
+
+
+def check_data_fits_model(config: Mapping[str, Any], kwargs: Mapping[str, Any], where: str) -> None:
+    """Refuse a recorded data description the model it was saved with contradicts (a crafted
+    ``config.json``): class names of another count than its outputs (a prediction would
+    name a class that does not exist), images of other channels or size, vectors of other
+    features. Checked when the folder is loaded, not when a tool first indexes them."""
+    data = config.get("data") or {}
+    names, shape, kind = data.get("class_names"), data.get("input_shape"), data.get("input_kind")
+    num_classes = kwargs.get("num_classes")
+    if names and isinstance(num_classes, int) and len(names) != num_classes:
+        raise ZooError(
+            f"{where}: data.class_names holds {len(names)} names, but the model has "
+            f"{num_classes} outputs (model.kwargs.num_classes); allowed: one name per output."
+        )
+    if not shape:
+        return
+    expected: list[tuple[str, int, int]] = []  # (argument, its value, the dimension it sets)
+    if kind == "image" and len(shape) == 3:
+        size = kwargs.get("input_size", kwargs.get("image_size"))
+        expected += [("in_channels", kwargs.get("in_channels"), 0)]
+        expected += [("input_size", size, 1), ("input_size", size, 2)]
+    elif kind == "vector" and len(shape) == 1:
+        expected.append(("in_features", kwargs.get("in_features"), 0))
+    for argument, value, dim in expected:
+        if isinstance(value, int) and shape[dim] != value:
+            raise ZooError(
+                f"{where}: data.input_shape is {shape}, but the model was built with "
+                f"{argument}={value}; allowed: inputs of the shape the model takes."
+            )
 
 
 def load_pretrained(source: str | os.PathLike, **overrides: Any) -> nn.Module:
