@@ -21,7 +21,7 @@ import hydra
 from omegaconf import DictConfig
 from omegaconf.errors import InterpolationResolutionError
 
-from zoo.errors import ZooError, one_line
+from zoo.errors import ZooError, one_line, printable
 
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="train")
@@ -74,7 +74,7 @@ def stop_and_say(message: str, code: int, reporting: bool) -> None:
     """Exit with ``code``, saying ``message`` in the reporting process only (under DDP every
     process stops, and rank 0 speaks for the run)."""
     if reporting:
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {printable(message)}", file=sys.stderr)
     sys.exit(code)
 
 

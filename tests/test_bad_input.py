@@ -177,7 +177,7 @@ CASES = [
             "augmentation=[jitter]",
             "augmentation.jitter.sigma=abc",
         ],
-        r"jitter sigma must be a number >= 0, got 'abc'",
+        r"jitter sigma must be a number >= 0 .*got 'abc'",
     ),
     (
         ["model=gru", "data=digits", "data.as_sequence=row"],

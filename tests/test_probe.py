@@ -9,6 +9,8 @@ fail at once instead of filling the memory of the machine running the tests."""
 
 from __future__ import annotations
 
+import errno
+import io
 import json
 import os
 import re
@@ -65,10 +67,17 @@ def files(tmp_path_factory) -> dict[str, str]:
         # over twice the pixel limit PIL refuses an image; over it, PIL only warns
         "bomb": _image_folder(root / "bomb", ["a", "b"], {"a/big.png": 150}),
         "near_bomb": _image_folder(root / "near_bomb", ["a", "b"], {"a/big.png": 110}),
+        "escape_class": _image_folder(root / "escape_class", ["c\x1b[2Jat"]),
     }
+    for name, cell in (("empty_target", ""), ("nan_target", "nan")):
+        rows = ["x1,x2,y", "0.1,0.2,1.5", f"0.3,0.4,{cell}", "0.5,0.6,2.5"]
+        (root / f"{name}.csv").write_text("\n".join(rows * 1) + "\n")
+        found[name] = str(root / f"{name}.csv")
     return found
 
 
+SERIES = ["model=lstm", "data=sine", "task=regression"]
+REGRESSION = ["model=mlp", "task=regression"]
 # (overrides, what the one line says). "{name}" is a file of the ``files`` fixture.
 CASES = [
     # Lightning's callbacks: what their constructors refuse, named by section
@@ -137,6 +146,45 @@ CASES = [
     (["data.root={truncated}"], r"^cannot read image .*cut\.png: image file is truncated"),
     (["data.root={bomb}"], r"^cannot read image .*big\.png: it has 22,500 pixels, more than the"),
     (["data.root={near_bomb}"], r"^cannot read image .*big\.png: it has 12,100 pixels"),
+    # a control character in a name is shown escaped
+    (["data.root={escape_class}"], r"class folder \(c\\x1b\[2Jat\)"),
+    # missing regression targets: refused as the data is read, naming the column and line
+    (
+        ["data=arrays", "data.path={empty_target}", "data.target_column=y", *REGRESSION],
+        r"target column 'y' line 3 holds '', a missing value",
+    ),
+    (
+        ["data=arrays", "data.path={nan_target}", "data.target_column=y", *REGRESSION],
+        r"target column 'y' line 3 holds 'nan', a missing value",
+    ),
+    (["ckpt_path="], r"^ckpt_path is empty"),
+    # augmentation values bounded by the data they apply to, refused before training
+    (["augmentation=crop", "augmentation.crop.padding=1000000"], r"crop: .*padding .*1000000"),
+    (
+        [*SERIES, "augmentation=time_mask", "augmentation.time_mask.num_masks=1000000000"],
+        r"time_mask num_masks must be at most the sequence length .*got 1000000000",
+    ),
+    ([*SERIES, "augmentation=jitter", "augmentation.jitter.sigma=inf"], r"jitter sigma .*inf"),
+    ([*SERIES, "augmentation=scaling", "augmentation.scaling.sigma=1e300"], r"sigma .*1e\+300"),
+    ([*SERIES, "augmentation=time_mask", "augmentation.time_mask.value=abc"], r"value .*'abc'"),
+    (["augmentation=rotate", "augmentation.rotate.degrees=1e300"], r"degrees .*1e\+300"),
+    (["augmentation=color", "augmentation.color.brightness=1e300"], r"brightness .*1e\+300"),
+    (["augmentation=erasing", "+augmentation.erasing.ratio=[0.3,1000]"], r"ratio .*1000"),
+    (["+augmentation.digits.scale=[0.0001,1.0]"], r"digits: RandomAffine scale .*0\.0001"),
+    (["augmentation=crop", "augmentation.crop.size=[100,100]"], r"crop: .*size \[100, 100\]"),
+    (
+        ["task=autoencoder", "model=autoencoder", "task.noise=gaussian", "task.noise_level=inf"],
+        r"task\.noise_level .* got inf",
+    ),
+    # Lightning's and torch's arguments: ranges and types they check late, or never
+    (
+        ["+callbacks.summary={{_target_:lightning.pytorch.callbacks.ModelSummary,max_depth:-5}}"],
+        r"callbacks\.summary\.max_depth must be -1 .* got -5",
+    ),
+    (["logger=tensorboard", "+logger.tensorboard.flush_secs=abc"], r"flush_secs must be .*'abc'"),
+    (["optimizer=adam", "+optimizer.amsgrad=flase"], r"optimizer\.amsgrad must be true or false"),
+    (["optimizer=rmsprop", "+optimizer.centered=3"], r"optimizer\.centered must be .*got 3"),
+    (["optimizer=sgd", "+optimizer.dampening=-1"], r"optimizer\.dampening must be .*>= 0.*-1"),
 ]
 IMAGE_FOLDER = ["data=image_folder", "data.image_size=32", "data.channels=1"]
 
@@ -161,7 +209,7 @@ def test_refused_in_one_line_before_the_trainer_is_built(
     with pytest.raises(ZooError) as refused:
         train(cfg)
     line = str(refused.value)
-    assert "\n" not in line and re.search(message, line), line
+    assert line.isprintable() and re.search(message, line), line
     assert not (Path(cfg.paths.output_dir) / "checkpoints").exists()
 
 
@@ -242,6 +290,8 @@ def models(tmp_path_factory, files) -> dict[str, str]:
     save_pretrained(create_model("dcgan", image_size=32, latent_dim=8, width=4), root / "gan")
     shutil.copy(Path(files["bomb"]) / "a" / "big.png", root / "big.png")
     (root / "cut.png").write_bytes(Path(files["truncated"], "a", "cut.png").read_bytes())
+    _png(root / "digit.png", 8)
+    (root / "folder.csv").mkdir()
     return {"lm": str(root / "lm"), "gan": str(root / "gan"), "root": str(root)}
 
 
@@ -269,6 +319,8 @@ COMMANDS = [
     ("autoencode", ["latents", "{root}", "--out", UNWRITABLE + "/c.csv"], r"--out's folder"),
     ("autoencode", ["anomaly", "{root}", "--out", UNWRITABLE + "/s.csv"], r"--out's folder"),
     ("autoencode", ["denoise", "{root}", "--out", UNWRITABLE + "/d.png"], r"--out's folder"),
+    ("autoencode", ["latents", "{root}", "--out", "{root}/folder.csv"], r"folder\.csv' is a fo"),
+    ("autoencode", ["latents", "{root}", "--out", "{root}/digit.png/c.csv"], r"digit\.png' is a"),
     # files read
     ("predict", ["lenet5.digits", "{root}/big.png"], r"big\.png': it has 22,500 pixels"),
     ("predict", ["lenet5.digits", "{root}/cut.png"], r"cut\.png': image file is truncated"),
@@ -317,3 +369,94 @@ def test_sample_into_a_read_only_folder_is_refused_before_the_work(models, tmp_p
         folder.chmod(0o755)
     lines = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(lines) == 1 and "cannot be written" in lines[0], lines
+
+
+def test_a_temperature_near_zero_is_greedy_decoding(models):
+    """A temperature so small that the logits divided by it overflow (1e-300, the smallest
+    float) gave NaN probabilities and a traceback; it is greedy decoding, as --top-k 1."""
+    from zoo.apps.generate import generate_text, load_for_generation
+
+    model = load_for_generation(models["lm"])
+    greedy = generate_text(model, "ab", 20, top_k=1)
+    for temperature in (1e-300, 5e-324, 1e-40):
+        assert generate_text(model, "ab", 20, temperature=temperature, seed=0) == greedy
+
+
+def _no_space(*args, **kwargs):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+class _FullStdout(io.StringIO):
+    """A standard output on a full disk (``> /dev/full``)."""
+
+    write = flush = _no_space
+
+
+NO_SPACE = r"\(No space left on device, ENOSPC\)"
+# (command, arguments, what fails, the one line): exit 74, as train.py's failed writes
+WRITE_FAILURES = [
+    ("generate", ["{lm}", "--length", "5"], "stdout", r"standard output could not be written"),
+    ("predict", ["lenet5.digits", "{root}/digit.png"], "stdout", r"standard output could not"),
+    ("sample", ["{gan}", "--out", "s.png"], "image", r"writing --out 's\.png' failed"),
+    ("autoencode", ["latents", "{root}", "--out", "c.npy"], "numpy", r"writing --out 'c\.npy'"),
+]
+
+
+@pytest.mark.parametrize(
+    ("command", "argv", "failing", "message"),
+    WRITE_FAILURES,
+    ids=[" ".join([c[0], c[2]]) for c in WRITE_FAILURES],
+)
+def test_a_full_disk_is_one_line_and_exit_74(
+    command, argv, failing, message, models, tmp_path, capsys, monkeypatch
+):
+    from types import SimpleNamespace
+
+    import torchvision.utils
+
+    from zoo.apps import autoencode
+    from zoo.apps.command import run_command
+
+    monkeypatch.chdir(tmp_path)
+    if failing == "stdout":
+        monkeypatch.setattr("sys.stdout", _FullStdout())
+    elif failing == "image":
+        monkeypatch.setattr(torchvision.utils, "save_image", _no_space)
+    else:  # an autoencoder's codes, written by numpy on a full disk
+        run = SimpleNamespace(model_name="autoencoder", class_names=None)
+        monkeypatch.setattr(autoencode, "load_run", lambda source: run)
+        codes = (np.zeros((3, 2), dtype=np.float32), np.zeros(3, dtype=np.int64))
+        monkeypatch.setattr(autoencode, "encode_split", lambda run, split: codes)
+        monkeypatch.setattr(np, "save", _no_space)
+    main = _main(command)
+    with pytest.raises(SystemExit) as exit_:
+        run_command(lambda: main([a.format(**models) for a in argv]))
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert exit_.value.code == 74 and len(lines) == 1 and lines[0].startswith("error: "), lines
+    assert re.search(message, lines[0]) and re.search(NO_SPACE, lines[0]), lines[0]
+    assert models["root"] not in lines[0]  # the run or model folder is not blamed
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (
+            ["hydra.job_logging.handlers.file.filename=" + UNWRITABLE + "/train.log"],
+            r"handlers\.file\.filename='/proc/zoo-probe/train\.log': the log file cannot be",
+        ),
+        (["hydra.job_logging.handlers.file.filename={file}/train.log"], r"cannot be written"),
+        (["hydra.run.dir=" + UNWRITABLE + "/\x1b[31mx"], r"zoo-probe/\\x1b\[31mx"),
+    ],
+)
+def test_the_command_line_refuses_in_one_line_before_hydra(arguments, message, files):
+    """train.py's command line, checked before Hydra opens its log file (a log file that
+    cannot be written was Hydra's traceback) or makes the run folder."""
+    from zoo.config.command_line import check_command_line
+
+    if not Path("/proc").is_dir():
+        pytest.skip("needs /proc, where no file can be created")
+    configs = Path(__file__).resolve().parents[1] / "configs"
+    with pytest.raises(ZooError) as refused:
+        check_command_line([a.format(**files) for a in arguments], configs)
+    line = str(refused.value)
+    assert line.isprintable() and re.search(message, line), line

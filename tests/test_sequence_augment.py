@@ -95,8 +95,8 @@ def test_an_option_on_the_wrong_input_kind_is_refused(options, kind, allowed):
 @pytest.mark.parametrize(
     "make, message",
     [
-        (lambda: Jitter(sigma=-1), "jitter sigma must be a number >= 0, got -1"),
-        (lambda: Jitter(sigma="abc"), "jitter sigma must be a number >= 0, got 'abc'"),
+        (lambda: Jitter(sigma=-1), r"jitter sigma must be a number >= 0 and <= 10, got -1"),
+        (lambda: Jitter(sigma="abc"), r"jitter sigma must be a number >= 0 .*, got 'abc'"),
         (lambda: TimeMask(max_fraction=2), r"max_fraction must be a number in \[0, 1\], got 2"),
         (lambda: TokenSubstitution(vocab_size=0), "vocab_size must be an integer >= 1, got 0"),
         (
@@ -108,3 +108,17 @@ def test_an_option_on_the_wrong_input_kind_is_refused(options, kind, allowed):
 def test_bad_values_are_refused(make, message):
     with pytest.raises(ZooError, match=message):
         make()
+
+
+def test_options_out_of_proportion_with_the_data_are_refused():
+    """Given the data's description, a substitution vocabulary larger than the data's and
+    more time masks than steps are refused as the augmentation is built."""
+    substitute = {"_target_": "zoo.augment.sequence.TokenSubstitution", "vocab_size": 100}
+    with pytest.raises(ZooError, match=r"substitute vocab_size must be at most .* got 100"):
+        build_augmentation({"substitute": substitute}, input_kind="tokens", data={"vocab_size": 10})
+    mask = {"_target_": "zoo.augment.sequence.TimeMask", "num_masks": 49}
+    with pytest.raises(ZooError, match=r"num_masks must be at most .*48 steps.*got 49"):
+        build_augmentation(
+            {"time_mask": mask}, input_kind="sequence", data={"input_shape": [48, 1]}
+        )
+    assert build_augmentation({"time_mask": mask | {"num_masks": 48}}, input_kind="sequence")

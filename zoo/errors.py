@@ -10,8 +10,21 @@ class ZooError(ValueError):
     """A user mistake: an unknown name, a bad value, or an incompatible combination.
 
     The message names the bad value and what is allowed. ``train.py`` prints it as a
-    single line and exits non-zero.
+    single line and exits non-zero. Control characters in the message (a terminal escape or
+    a newline in a folder name or an override value) are shown escaped (:func:`printable`).
     """
+
+    def __str__(self) -> str:
+        return printable(super().__str__())
+
+
+def printable(text: str) -> str:
+    r"""``text`` with every character that is not printable (control characters, terminal
+    escapes, line and paragraph separators) written as its Python escape, as ``repr`` writes
+    it (the escape character as ``\x1b``, a newline as ``\n``); printable text is unchanged."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def closest(name: str, choices: Iterable[str], n: int = 3) -> list[str]:
@@ -35,6 +48,6 @@ def one_line(error: Exception) -> str:
     first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
     full_key = getattr(error, "full_key", None)
     if not full_key:
-        return first_line
+        return printable(first_line)
     allowed = "a value, or an interpolation of a key the config has"
-    return f"{full_key}: {first_line}; allowed: {allowed}."
+    return printable(f"{full_key}: {first_line}; allowed: {allowed}.")

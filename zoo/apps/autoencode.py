@@ -50,7 +50,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from zoo.apps.command import ArgumentParser, check_seed, check_writable_output, run_command
+from zoo.apps.command import (
+    ArgumentParser,
+    check_seed,
+    check_writable_output,
+    run_command,
+    say,
+    writing,
+)
 from zoo.augment.noise import NOISE_KINDS, check_noise, corrupt
 from zoo.errors import ZooError
 from zoo.models.pretrained import load_pretrained
@@ -519,17 +526,19 @@ def _latents_command(args: argparse.Namespace) -> str:
     run = load_run(args.source)
     codes, labels = encode_split(run, args.split)
     lines = [f"{len(codes)} {args.split} codes of {codes.shape[1]} dimensions: "]
-    lines[0] += str(write_latents(codes, labels, out))
+    with writing(out):
+        lines[0] += str(write_latents(codes, labels, out))
     if args.scatter:
         name = run.model_name
-        plot_latents(
-            codes,
-            labels,
-            args.scatter,
-            class_names=run.class_names,
-            holdout_classes=run.data.holdout_classes,
-            title=f"{name} codes of the {args.split} split",
-        )
+        with writing(args.scatter, "--scatter"):
+            plot_latents(
+                codes,
+                labels,
+                args.scatter,
+                class_names=run.class_names,
+                holdout_classes=run.data.holdout_classes,
+                title=f"{name} codes of the {args.split} split",
+            )
         lines.append(f"scatter: {args.scatter}")
     return "\n".join(lines)
 
@@ -545,7 +554,8 @@ def _denoise_command(args: argparse.Namespace) -> str:
     rows, kind, level = denoise_rows(
         run, args.n, noise=args.noise, level=args.level, seed=args.seed
     )
-    path = save_denoise_grid(rows, args.out)
+    with writing(args.out):
+        path = save_denoise_grid(rows, args.out)
     return f"{kind} noise at {level:g} on {args.n} test images (rows: noisy, output, clean): {path}"
 
 
@@ -564,7 +574,8 @@ def _anomaly_command(args: argparse.Namespace) -> str:
         f"others {result.mean_error_others:.5f}",
     ]
     if args.out is not None:
-        lines.append(f"scores: {write_scores(result, args.out)}")
+        with writing(args.out):
+            lines.append(f"scores: {write_scores(result, args.out)}")
     return "\n".join(lines)
 
 
@@ -645,7 +656,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ZooError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(message)
+    say(message)
     return 0
 
 

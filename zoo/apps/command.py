@@ -3,13 +3,61 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
-from zoo.errors import ZooError
+from zoo.errors import ZooError, printable
+
+#: the exit code of a command that could not write its output (a full disk): sysexits' EX_IOERR
+WRITE_FAILED_EXIT = 74
+
+
+class WriteFailedError(Exception):
+    """A file or the standard output that a command could not write (a full disk, a folder
+    where the file should be): :func:`run_command` prints it as one line and exits with
+    :data:`WRITE_FAILED_EXIT`."""
+
+
+def _reason(error: OSError) -> str:
+    reason = error.strerror or str(error) or type(error).__name__
+    return f"{reason}, {errno.errorcode[error.errno]}" if error.errno in errno.errorcode else reason
+
+
+@contextlib.contextmanager
+def writing(path: str | os.PathLike, flag: str = "--out") -> Iterator[None]:
+    """Turn an ``OSError`` raised while writing ``path`` into a :class:`WriteFailedError` that
+    names the file."""
+    try:
+        yield
+    except OSError as error:
+        if isinstance(error, BrokenPipeError):
+            raise
+        message = f"writing {flag} {str(path)!r} failed ({_reason(error)})."
+        raise WriteFailedError(message) from error
+
+
+def say(text: str, *, raw: bool = False) -> None:
+    """Print ``text`` on the standard output, its lines' control characters escaped unless
+    ``raw`` (text a model generated is the output itself); a standard output that cannot be
+    written (``> /dev/full``) is a :class:`WriteFailedError` that says so."""
+    shown = text if raw else "\n".join(printable(line) for line in text.split("\n"))
+    try:
+        print(shown, flush=True)
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        raise _stdout_failed(error) from error
+
+
+def _stdout_failed(error: OSError) -> WriteFailedError:
+    return WriteFailedError(
+        f"the standard output could not be written ({_reason(error)}); the results were not shown."
+    )
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -25,15 +73,38 @@ def run_command(main: Callable[[], int]) -> NoReturn:
     """Run a command-line entry point and exit with the code it returns. Output piped into a
     reader that stops early (``| head``) ends the command quietly, as Unix tools end, instead
     of with Python's BrokenPipeError traceback (and a second one when stdout is flushed at
-    exit)."""
+    exit). A file or the standard output that cannot be written (:class:`WriteFailedError`) is one
+    line and exit code 74."""
     try:
-        code = main()
+        try:
+            code = main()
+        finally:
+            _flush_stdout()
+    except BrokenPipeError:
+        _stdout_to_devnull()
+        code = 1
+    except WriteFailedError as error:
+        print(f"error: {printable(str(error))}", file=sys.stderr)
+        code = WRITE_FAILED_EXIT
+    sys.exit(code)
+
+
+def _flush_stdout() -> None:
+    """Flush the standard output; one that cannot be written is a :class:`WriteFailedError`."""
+    try:
         sys.stdout.flush()
     except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())  # the flush at exit then writes nowhere
-        code = 1
-    sys.exit(code)
+        raise
+    except OSError as error:
+        _stdout_to_devnull()
+        raise _stdout_failed(error) from error
+
+
+def _stdout_to_devnull() -> None:
+    """Point the standard output at the null device: the flush at exit then writes nowhere
+    (instead of failing again with a second traceback)."""
+    with contextlib.suppress(OSError, ValueError):  # no file behind it (a test's capture)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 #: the seeds a ``torch.Generator`` takes
@@ -48,7 +119,10 @@ def check_seed(seed: Any, flag: str = "--seed") -> None:
 
 
 def check_writable_output(path: str | os.PathLike, flag: str = "--out") -> None:
-    """Refuse an output file whose folder cannot be written, before any work."""
+    """Refuse an output file that is a folder, or whose folder cannot be written, before any
+    work."""
     from zoo.resources import check_writable_folder
 
+    if Path(path).is_dir():
+        raise ZooError(f"{flag} {str(path)!r} is a folder; give a file name.")
     check_writable_folder(Path(path).absolute().parent, f"{flag}'s folder")

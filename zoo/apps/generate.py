@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from zoo.apps.command import ArgumentParser, check_seed, run_command
+from zoo.apps.command import ArgumentParser, check_seed, run_command, say
 from zoo.data.text import CharVocabulary
 from zoo.errors import ZooError
 from zoo.models.layers import evaluating
@@ -92,11 +92,18 @@ def next_token(
 ) -> torch.Tensor:
     """One token id per row of ``logits`` (B, V), sampled at ``temperature`` from the
     ``top_k`` most probable; drawn on the ``generator``'s device (the CPU's: a seed gives
-    the same tokens on every device), returned on the device of ``logits``."""
-    logits = logits.float() / temperature
+    the same tokens on every device), returned on the device of ``logits``.
+
+    The logits are shifted so that the largest is 0 before they are divided: any temperature
+    > 0 then gives finite probabilities (one near 0 overflowed to inf - inf = NaN before; now
+    it is greedy decoding, ties shared)."""
+    logits = logits.float()
     if top_k is not None and top_k < logits.shape[-1]:
         kth = logits.topk(top_k, dim=-1).values[:, -1:]  # (B, 1)
         logits = logits.masked_fill(logits < kth, float("-inf"))
+    shifted = logits - logits.max(dim=-1, keepdim=True).values  # (B, V), <= 0
+    # the largest stay 0 (0 / a temperature that underflows in float32 would be NaN)
+    logits = torch.where(shifted == 0, shifted, shifted / temperature)
     probabilities = logits.softmax(dim=-1)  # (B, V)
     if generator is not None:
         probabilities = probabilities.to(generator.device)
@@ -233,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ZooError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(text)
+    say(text, raw=True)
     return 0
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from zoo.apps.command import ArgumentParser, run_command
+from zoo.apps.command import ArgumentParser, run_command, say
 from zoo.errors import ZooError
 from zoo.models import get_model_info
 from zoo.models.layers import evaluating
@@ -201,11 +201,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps(results, indent=2))
+        say(json.dumps(results, indent=2))
     else:
         for result in results:
             best = ", ".join(f"{t['class']} ({t['probability']:.3f})" for t in result["top"])
-            print(f"{result['file']}: {best}")
+            say(f"{result['file']}: {best}")
     for error in failures:  # the others were classified: say which were not, exit 1
         print(f"error: {error}", file=sys.stderr)
     return 1 if failures else 0

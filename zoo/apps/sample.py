@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from zoo.apps.command import ArgumentParser, check_seed, run_command
+from zoo.apps.command import ArgumentParser, check_seed, run_command, say, writing
 from zoo.errors import ZooError
 from zoo.models.pretrained import load_pretrained
 from zoo.resources import check_writable_folder
@@ -186,14 +186,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_seed(args.seed)
         model = load_for_sampling(args.source)
         images = draw_samples(model, args.n, seed=args.seed)
-        path = write_grid(images, args.out, nrow=args.nrow)
+        with writing(args.out):
+            path = write_grid(images, args.out, nrow=args.nrow)
         if args.individual is not None:
-            write_individual(images, args.individual)
+            with writing(args.individual, "--individual"):
+                write_individual(images, args.individual)
     except ZooError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     shape = "x".join(str(s) for s in images.shape[1:])
-    print(
+    say(
         f"wrote {path}: {len(images)} {shape} samples of {model.zoo_spec['name']}, "
         f"seed {args.seed}"
         + (f"; each in {args.individual}/" if args.individual is not None else "")

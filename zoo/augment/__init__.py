@@ -78,11 +78,16 @@ class BatchAugmentation(nn.Module):
         return ", ".join(self.transforms)
 
 
-def build_augmentation(options: Mapping[str, Any], *, input_kind: str) -> BatchAugmentation | None:
+def build_augmentation(
+    options: Mapping[str, Any], *, input_kind: str, data: Mapping[str, Any] | None = None
+) -> BatchAugmentation | None:
     """Instantiate the configured augmentation options (``{name: transform config}``).
 
     Returns None when no option is configured; refuses an option on data of an input kind
-    it does not apply to (image transforms on series, series transforms on text, ...).
+    it does not apply to (image transforms on series, series transforms on text, ...), and,
+    given the data's description (``input_shape``, ``vocab_size``), values out of proportion
+    with it (each transform's ``check_fits``: a padding wider than the image, more masks
+    than steps).
     """
     options = {name: spec for name, spec in options.items() if spec is not None}
     if not options:
@@ -96,6 +101,13 @@ def build_augmentation(options: Mapping[str, Any], *, input_kind: str) -> BatchA
                 f" ({', '.join(AUGMENTATIONS_FOR.get(input_kind, ('none',)))})."
             )
     transforms = {name: _build(name, spec) for name, spec in options.items()}
+    for name, transform in transforms.items():
+        check_fits = getattr(transform, "check_fits", None)
+        if data is not None and check_fits is not None:
+            try:
+                check_fits(data)
+            except ZooError as error:
+                raise ZooError(f"augmentation {name}: {error}") from None
     return BatchAugmentation(transforms, input_kind=input_kind)
 
 

@@ -23,7 +23,7 @@ augmentation of He et al. 2016 ("Deep residual learning for image recognition", 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import torch
@@ -88,23 +88,72 @@ def _fraction_pair(owner: str, value: Any) -> Range:
     return float(value[0]), float(value[1])
 
 
+#: the largest angle in degrees: a full turn (the angle is used in float32, where one like
+#: 1e300 is infinite and makes every pixel NaN)
+MAX_DEGREES = 360.0
+#: the largest color factor: brightness x255 already makes every non-black 8-bit pixel white
+#: (and a factor like 1e300, infinite in float32, makes black pixels NaN)
+MAX_FACTOR = 255.0
+
+
 def _degrees(owner: str, degrees: Any) -> Range:
-    """torchvision's degrees: a number d >= 0 means [-d, d]; else an increasing pair."""
-    if _is_number(degrees) and degrees >= 0:
+    """torchvision's degrees: a number d in [0, 360] means [-d, d]; else an increasing pair
+    within [-360, 360]."""
+    if _is_number(degrees) and 0 <= degrees <= MAX_DEGREES:
         return -float(degrees), float(degrees)
-    if _is_pair(degrees) and all(_is_number(v) for v in degrees) and degrees[0] <= degrees[1]:
+    if (
+        _is_pair(degrees)
+        and all(_is_number(v) and abs(v) <= MAX_DEGREES for v in degrees)
+        and degrees[0] <= degrees[1]
+    ):
         return float(degrees[0]), float(degrees[1])
-    raise _refuse(owner, "degrees", degrees, "a number >= 0 or an increasing [min, max] pair")
+    raise _refuse(
+        owner,
+        "degrees",
+        degrees,
+        f"a number >= 0 and <= {MAX_DEGREES:g}, or an increasing [min, max] pair within "
+        f"[-{MAX_DEGREES:g}, {MAX_DEGREES:g}]",
+    )
 
 
 def _factor_range(owner: str, what: str, value: Any) -> Range:
     """torchvision's ColorJitter ranges: x >= 0 means [max(0, 1 - x), 1 + x]; else an
-    increasing pair of factors >= 0."""
+    increasing pair of factors >= 0; factors at most :data:`MAX_FACTOR`."""
     if _is_number(value):
-        if value < 0:
-            raise _refuse(owner, what, value, "a number >= 0 or an increasing [min, max] >= 0")
+        if not 0 <= value <= MAX_FACTOR - 1:
+            raise _refuse(
+                owner,
+                what,
+                value,
+                f"a number >= 0 and <= {MAX_FACTOR - 1:g} or an increasing [min, max] >= 0 and "
+                f"<= {MAX_FACTOR:g}",
+            )
         return max(0.0, 1.0 - value), 1.0 + value
-    return _increasing_pair(owner, what, value, low=0.0, high=math.inf)
+    return _increasing_pair(owner, what, value, low=0.0, high=MAX_FACTOR)
+
+
+def _image_size(data: Mapping[str, Any]) -> tuple[int, int] | None:
+    """The (height, width) of the images ``data`` describes (``input_shape`` C, H, W), or None
+    when it does not say."""
+    shape = data.get("input_shape")
+    if shape is None or len(shape) != 3:
+        return None
+    return int(shape[1]), int(shape[2])
+
+
+def _within_image(owner: str, what: str, pair: Range | None, size: tuple[int, int]) -> None:
+    """Refuse a (min, max) pair of zoom factors or aspect ratios outside [1/side, side] of the
+    image's larger side: beyond, the image (or the box) is under one pixel or one pixel
+    fills it."""
+    side = max(size)
+    if pair is not None and not 1.0 / side <= pair[0] <= pair[1] <= side:
+        raise _refuse(
+            owner,
+            what,
+            list(pair),
+            f"within [1/{side}, {side}] for {size[0]}x{size[1]} images (beyond, one pixel "
+            "fills the image or the image is under one pixel)",
+        )
 
 
 def _int_pair(owner: str, what: str, value: Any, *, low: int) -> tuple[int, int]:
@@ -262,6 +311,12 @@ class RandomAffine(_ImageTransform):
         self.p = _probability(owner, p)
         self.fill = _number(owner, "fill", fill)
 
+    def check_fits(self, data: Mapping[str, Any]) -> None:
+        """Refuse a ``scale`` range out of proportion with the images ``data`` describes."""
+        size = _image_size(data)
+        if size is not None:
+            _within_image(type(self).__name__, "scale", self.scale, size)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check(x)
         n, _, height, width = x.shape  # (N, C, H, W)
@@ -366,6 +421,30 @@ class RandomCrop(_ImageTransform):
         self.fill = _number(owner, "fill", fill)
         self.p = _probability(owner, p)
 
+    def check_fits(self, data: Mapping[str, Any]) -> None:
+        """Refuse a padding wider than the images ``data`` describes (``padding=1000000``
+        allocated terabytes) and a window larger than the padded image, before training."""
+        size = _image_size(data)
+        if size is None:
+            return
+        height, width = size
+        left, top, right, bottom = self.padding
+        if max(left, right) > width or max(top, bottom) > height:
+            raise _refuse(
+                type(self).__name__,
+                "padding",
+                list(self.padding),
+                f"at most the image's side on each side ({width} left and right, {height} top "
+                f"and bottom, for {height}x{width} images)",
+            )
+        padded = (height + top + bottom, width + left + right)
+        if self.size[0] > padded[0] or self.size[1] > padded[1]:
+            raise ZooError(
+                f"RandomCrop size {list(self.size)} is larger than the padded image "
+                f"{list(padded)} of {height}x{width} images; use a size up to it or more "
+                "padding."
+            )
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check(x)
         n, channels, height, width = x.shape  # (N, C, H, W)
@@ -459,6 +538,12 @@ class RandomErasing(_ImageTransform):
         self.scale = _increasing_pair(owner, "scale", scale, low=0.0, high=1.0)
         self.ratio = _increasing_pair(owner, "ratio", ratio, low=0.0, high=math.inf, low_open=True)
         self.value = _number(owner, "value", value)
+
+    def check_fits(self, data: Mapping[str, Any]) -> None:
+        """Refuse aspect ratios out of proportion with the images ``data`` describes."""
+        size = _image_size(data)
+        if size is not None:
+            _within_image(type(self).__name__, "ratio", self.ratio, size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check(x)

@@ -16,6 +16,9 @@ import torch
 from zoo.errors import ZooError
 
 NOISE_KINDS = ("none", "gaussian", "masking", "salt_and_pepper")
+#: the largest standard deviation of added noise (task.noise_level, the series' jitter and
+#: scaling sigma): 10 times the spread of standardized data, or of [0, 1] images, drowns them
+MAX_SIGMA = 10.0
 
 
 def check_noise(kind: str, level: float) -> None:
@@ -29,8 +32,11 @@ def check_noise(kind: str, level: float) -> None:
             f"task.noise_level={level} with task.noise=none corrupts nothing; choose a noise "
             f"({', '.join(NOISE_KINDS[1:])}) for a denoising autoencoder, or leave the level 0."
         )
-    if kind == "gaussian" and level < 0:
-        raise ZooError(f"task.noise_level (a standard deviation) must be >= 0, got {level}.")
+    if kind == "gaussian" and not 0 <= level <= MAX_SIGMA:
+        raise ZooError(
+            f"task.noise_level (a standard deviation) must be >= 0 and <= {MAX_SIGMA:g}, got "
+            f"{level}."
+        )
     if kind in ("masking", "salt_and_pepper") and not 0 <= level <= 1:
         raise ZooError(f"task.noise_level (a probability) must be in [0, 1], got {level}.")
 

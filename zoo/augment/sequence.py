@@ -11,18 +11,25 @@ network language models"). ``input_kinds`` says which data a transform applies t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
+from zoo.augment.noise import MAX_SIGMA
 from zoo.errors import ZooError
 
 
 def _check_number(what: str, value: Any, valid: Callable[[float], bool], allowed: str) -> None:
-    """Refuse a value that is not a number, or not one ``valid`` accepts."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not valid(value):
+    """Refuse a value that is not a finite number, or not one ``valid`` accepts."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not valid(value)
+    ):
         raise ZooError(f"{what} must be {allowed}, got {value!r}.")
 
 
@@ -41,7 +48,12 @@ class Jitter(nn.Module):
 
     def __init__(self, sigma: float = 0.03) -> None:
         super().__init__()
-        _check_number("jitter sigma", sigma, lambda v: v >= 0, "a number >= 0")
+        _check_number(
+            "jitter sigma",
+            sigma,
+            lambda v: 0 <= v <= MAX_SIGMA,
+            f"a number >= 0 and <= {MAX_SIGMA:g}",
+        )
         self.sigma = sigma
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -56,7 +68,12 @@ class Scaling(nn.Module):
 
     def __init__(self, sigma: float = 0.1) -> None:
         super().__init__()
-        _check_number("scaling sigma", sigma, lambda v: v >= 0, "a number >= 0")
+        _check_number(
+            "scaling sigma",
+            sigma,
+            lambda v: 0 <= v <= MAX_SIGMA,
+            f"a number >= 0 and <= {MAX_SIGMA:g}",
+        )
         self.sigma = sigma
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -78,9 +95,21 @@ class TimeMask(nn.Module):
         _check_number(
             "time_mask max_fraction", max_fraction, lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"
         )
-        if not isinstance(num_masks, int) or num_masks < 0:
+        if isinstance(num_masks, bool) or not isinstance(num_masks, int) or num_masks < 0:
             raise ZooError(f"time_mask num_masks must be an integer >= 0, got {num_masks!r}.")
+        _check_number("time_mask value", value, lambda v: True, "a finite number")
         self.max_fraction, self.num_masks, self.value = max_fraction, num_masks, value
+
+    def check_fits(self, data: Mapping[str, Any]) -> None:
+        """Refuse more spans than the sequences ``data`` describes have steps (each span is
+        drawn in turn: ``num_masks=1000000000`` never ended)."""
+        shape = data.get("input_shape")
+        steps = int(shape[0]) if shape is not None and len(shape) >= 1 else None
+        if steps is not None and self.num_masks > steps:
+            raise ZooError(
+                f"time_mask num_masks must be at most the sequence length ({steps} steps), got "
+                f"{self.num_masks}."
+            )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_series(x, "time_mask")
@@ -105,10 +134,20 @@ class TokenSubstitution(nn.Module):
 
     def __init__(self, vocab_size: int, p: float = 0.05) -> None:
         super().__init__()
-        if not isinstance(vocab_size, int) or vocab_size < 1:
+        if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 1:
             raise ZooError(f"substitute vocab_size must be an integer >= 1, got {vocab_size!r}.")
         _check_number("substitute p", p, lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]")
         self.vocab_size, self.p = vocab_size, p
+
+    def check_fits(self, data: Mapping[str, Any]) -> None:
+        """Refuse a vocabulary larger than the data's: its extra ids are tokens the model has
+        no embedding for."""
+        vocab_size = data.get("vocab_size")
+        if isinstance(vocab_size, int) and self.vocab_size > vocab_size:
+            raise ZooError(
+                f"substitute vocab_size must be at most the data's vocabulary ({vocab_size} "
+                f"tokens), got {self.vocab_size}."
+            )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.is_floating_point():

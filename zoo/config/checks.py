@@ -504,7 +504,7 @@ def check_config(cfg: DictConfig) -> ModelInfo:
     )
     check_factories(cfg)
     # built once here so an option on the wrong kind of data is refused before any work
-    build_augmentation(cfg.get("augmentation") or {}, input_kind=cfg.data.input_kind)
+    build_augmentation(cfg.get("augmentation") or {}, input_kind=cfg.data.input_kind, data=cfg.data)
     check_monitored_metrics(cfg, task)
     check_trainer(cfg)
     check_checkpoint(cfg, info, kwargs)
@@ -898,6 +898,12 @@ def check_checkpoint(cfg: DictConfig, info: ModelInfo, kwargs: dict[str, Any]) -
             "ckpt_path=outputs/runs/<run>/checkpoints/<file>.ckpt (or train=true).",
         )
         return
+    if isinstance(path, str) and not path.strip():
+        raise ZooError(
+            f"ckpt_path is empty ({path!r}); set it to a checkpoint file, e.g. "
+            "ckpt_path=outputs/runs/<run>/checkpoints/last.ckpt, or leave it out (null) to "
+            "start a new run."
+        )
     file = Path(path)
     if file.is_dir():
         hints = [h for h in (file / "checkpoints" / "last.ckpt", file / "last.ckpt") if h.is_file()]

@@ -556,6 +556,43 @@ def check_run_folders(overrides: Sequence[Any]) -> None:
                     made.rmdir()
 
 
+LOG_FILE_KEY = "hydra.job_logging.handlers.file.filename"
+
+
+def check_log_file(overrides: Sequence[Any]) -> None:
+    """Refuse a ``hydra.job_logging.handlers.file.filename`` that cannot be written (in a
+    folder that does not exist, is a file or refuses a new file): Hydra opens it before
+    train.py runs and fails with its traceback ("Unable to configure handler 'file'"). A file
+    made to check is removed; one already there is opened to append and left as it was."""
+    import os
+
+    for override in overrides:
+        if override.key_or_group != LOG_FILE_KEY or override.is_delete():
+            continue
+        value = override.value()
+        example = f"{LOG_FILE_KEY}=outputs/train.log"
+        if value == "" or value is None:
+            raise ZooError(f"{LOG_FILE_KEY} is empty; allowed: a file name, e.g. {example}.")
+        if not isinstance(value, str) or "${" in value:
+            continue  # a sweep's values, or interpolations Hydra resolves
+        file = Path(value).expanduser().absolute()
+        if file.is_dir():
+            raise ZooError(f"{LOG_FILE_KEY}={value!r} is a folder; allowed: a file, e.g. {example}")
+        existed = file.exists()
+        try:
+            with open(file, "a", encoding="utf-8"):
+                pass
+        except OSError as error:
+            reason = error.strerror or type(error).__name__
+            raise ZooError(
+                f"{LOG_FILE_KEY}={value!r}: the log file cannot be written ({reason}); allowed: "
+                f"a file in a folder that exists and you can write to, e.g. {example}."
+            ) from None
+        if not existed:
+            with contextlib.suppress(OSError):
+                os.unlink(file)
+
+
 def _sweeper_fields(overrides: Sequence[Any]) -> tuple[str, list[str]] | None:
     """The sweeper the command line selects (``hparams_search=optuna`` brings Optuna's) and
     the keys of its config; None when its plugin is not installed (Hydra says so itself)."""
@@ -634,4 +671,5 @@ def check_command_line(arguments: Sequence[str], config_dir: Path) -> None:
     check_override_keys(overrides, config_dir)
     check_task_name(overrides)
     check_run_folders(overrides)
+    check_log_file(overrides)
     check_sweeper_overrides(overrides)

@@ -326,11 +326,30 @@ def _unknown(where: str, key: str, known: Iterable[str], reader: str) -> ZooErro
     )
 
 
-# Sections built from Lightning's classes, which take a value of the wrong type and fail on
-# it later, mid-training (EarlyStopping(patience="abc") at the first epoch that does not
-# improve): their arguments are checked against their annotations. The zoo's own classes
-# check their arguments themselves, with messages that say the allowed range.
-TYPE_CHECKED = frozenset({"callbacks", "logger", "trainer"})
+# Sections built from Lightning's and torch's classes, which take a value of the wrong type
+# and fail on it later, mid-training (EarlyStopping(patience="abc") at the first epoch that
+# does not improve), or never (Adam(amsgrad="flase") is truthy): their arguments are checked
+# against their annotations, else their defaults' types. The zoo's own classes check their
+# arguments themselves, with messages that say the allowed range.
+TYPE_CHECKED = frozenset({"callbacks", "logger", "trainer", "optimizer"})
+# Classes that hand their **kwargs on to another, whose signature then names and types them.
+# With the arguments the class fills in itself.
+FORWARDED_KWARGS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "lightning.pytorch.loggers.tensorboard.TensorBoardLogger": (
+        "torch.utils.tensorboard.SummaryWriter",
+        ("log_dir",),
+    ),
+}
+# Ranges of Lightning's arguments that its classes check only once fit starts, by the class
+# that takes them (its subclasses too: RichModelSummary is a ModelSummary).
+ARGUMENT_RANGES: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
+    "lightning.pytorch.callbacks.model_summary.ModelSummary": {
+        "max_depth": (
+            lambda v: _is_int(v) and v >= -1,
+            "-1 (every layer) or an integer >= 0 (the depth of layers shown)",
+        ),
+    },
+}
 # The argument types whose values are checked against the annotation, and how to say them.
 _SIMPLE_TYPES = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
 
@@ -409,12 +428,45 @@ def _said(allowed: tuple[list[type], list[Any]]) -> str:
     return " or ".join(words)
 
 
+def _default(target: Callable[..., Any], key: str) -> Any:
+    """The default of ``target``'s argument ``key`` (for a class, of the first ``__init__``
+    up its bases that names it); ``inspect.Parameter.empty`` when it has none."""
+    functions = (
+        [cls.__dict__["__init__"] for cls in target.__mro__ if "__init__" in cls.__dict__]
+        if inspect.isclass(target)
+        else [target]
+    )
+    for function in functions:
+        try:
+            parameter = inspect.signature(function).parameters.get(key)
+        except (TypeError, ValueError):
+            return inspect.Parameter.empty
+        if parameter is not None:
+            return parameter.default
+    return inspect.Parameter.empty
+
+
+def _allowed_types(target: Callable[..., Any], key: str) -> tuple[list[type], list[Any]] | None:
+    """The simple types an argument takes: its annotation's; without one, its default's type
+    (``SummaryWriter(flush_secs=120)``, an integer); None when neither says."""
+    annotation = _annotation(target, key)
+    if annotation is not None:
+        return _simple_types(annotation)
+    default = _default(target, key)
+    if isinstance(default, bool):
+        return [bool], []
+    if isinstance(default, int | float | str):
+        return [type(default)], []
+    return None
+
+
 def _check_argument_type(
     target: Callable[..., Any], node: DictConfig, key: str, label: str
 ) -> None:
-    """Refuse a value the argument's annotation does not allow (``patience=abc`` for an int):
-    the class would take it and fail later, mid-training, with a TypeError."""
-    allowed = _simple_types(_annotation(target, key))
+    """Refuse a value the argument's annotation (or default) does not allow (``patience=abc``
+    for an int, ``amsgrad=flase`` for a bool): the class would take it and fail later,
+    mid-training, with a TypeError, or never."""
+    allowed = _allowed_types(target, key)
     if allowed is None:
         return
     if OmegaConf.is_interpolation(node, key):
@@ -422,6 +474,36 @@ def _check_argument_type(
     value = node[key]
     if not _allows(allowed, value):
         raise ZooError(f"{label}.{key} must be {_said(allowed)}, got {_plain(value)!r}.")
+
+
+def _check_optimizer_number(
+    target: Callable[..., Any], node: DictConfig, key: str, label: str
+) -> None:
+    """An optimizer's numeric argument whose default is >= 0 (a rate, a decay, momentum's
+    dampening) is a finite number >= 0: torch checks some (lr, eps, momentum) and takes the
+    others as they come (``SGD(dampening=-1)`` trains with a negative dampening)."""
+    default = _default(target, key)
+    if not _is_number(default) or default < 0 or OmegaConf.is_interpolation(node, key):
+        return
+    value = node[key]
+    if (isinstance(value, float) and not math.isfinite(value)) or (_is_number(value) and value < 0):
+        raise ZooError(f"{label}.{key} must be a number >= 0, got {_plain(value)!r}.")
+
+
+def _check_argument_range(target: Any, node: DictConfig, key: str, label: str) -> None:
+    """Refuse a value outside the range :data:`ARGUMENT_RANGES` gives the argument."""
+    for owner_path, ranges in ARGUMENT_RANGES.items():
+        owner = import_path(owner_path)
+        if key not in ranges or not (inspect.isclass(target) and owner is not None):
+            continue
+        valid, allowed = ranges[key]
+        if (
+            issubclass(target, owner)
+            and not OmegaConf.is_interpolation(node, key)
+            and node[key] is not None
+            and not valid(node[key])
+        ):
+            raise ZooError(f"{label}.{key} must be {allowed}, got {_plain(node[key])!r}.")
 
 
 def _check_instantiated(section: str, node: Any, label: str) -> None:
@@ -432,16 +514,45 @@ def _check_instantiated(section: str, node: Any, label: str) -> None:
     if target is None:
         raise ZooError(f"{label}._target_ {target_path!r} cannot be imported.")
     accepted = accepted_arguments(target)
-    if accepted is None:
-        return
-    accepted -= FILLED_IN.get(section, set())
+    forwarded, filled_in = _forwarded_to(target)
+    if accepted is None and forwarded is not None:
+        accepted = _own_arguments(target) | (accepted_arguments(forwarded) or set()) - filled_in
+    if accepted is not None:
+        accepted -= FILLED_IN.get(section, set())
     for key in node:
         if str(key).startswith("_") and str(key).endswith("_"):
             continue
-        if key not in accepted:
+        if accepted is not None and key not in accepted:
             raise _unknown(f"{label}.", str(key), accepted, target_path)
-        if section in TYPE_CHECKED:
-            _check_argument_type(target, node, str(key), label)
+        if section not in TYPE_CHECKED:
+            continue
+        forwarded_key = forwarded is not None and str(key) not in _own_arguments(target)
+        _check_argument_type(forwarded if forwarded_key else target, node, str(key), label)
+        _check_argument_range(target, node, str(key), label)
+        if section == "optimizer":
+            _check_optimizer_number(target, node, str(key), label)
+
+
+def _own_arguments(target: Any) -> set[str]:
+    """The named arguments of a class's ``__init__`` and its bases' (not ``**kwargs``)."""
+    names: set[str] = set()
+    for cls in target.__mro__:
+        init = cls.__dict__.get("__init__")
+        if init is not None and init is not object.__init__:
+            parameters = inspect.signature(init).parameters.values()
+            names |= {p.name for p in parameters if p.kind not in _VARIADIC and p.name != "self"}
+    return names
+
+
+def _forwarded_to(target: Any) -> tuple[Any, set[str]]:
+    """The class ``target`` hands its ``**kwargs`` on to (:data:`FORWARDED_KWARGS`), or None,
+    and the arguments of that class it fills in itself."""
+    if inspect.isclass(target):
+        for cls in target.__mro__:
+            found = FORWARDED_KWARGS.get(f"{cls.__module__}.{cls.__qualname__}")
+            if found is not None:
+                return import_path(found[0]), set(found[1])
+    return None, set()
 
 
 def check_keys(cfg: DictConfig) -> None:

@@ -16,6 +16,7 @@ scikit-learn's ``LabelEncoder`` does, and kept as ``class_names``.
 from __future__ import annotations
 
 import csv
+import math
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -125,16 +126,28 @@ def _read_csv(
     for j, name in enumerate(feature_columns):
         for i, text in enumerate(columns[name]):
             value = _number(text)
-            if value is None:
+            if value is None or not math.isfinite(value):
                 raise ZooError(
-                    f"{str(path)!r} column {name!r} line {i + 2} holds {text!r}, not a number; "
-                    "feature columns must be numeric."
+                    f"{str(path)!r} column {name!r} line {i + 2} holds {text!r}, not a finite "
+                    "number; feature columns must be numeric, with no empty or NaN cells."
                 )
             features[i, j] = value
     targets = None
     if target_column:
         texts = columns[target_column]
         numbers = [_number(t) for t in texts]
+        for i, (text, number) in enumerate(zip(texts, numbers, strict=True)):
+            if not text or (number is not None and math.isnan(number)):
+                raise ZooError(
+                    f"{str(path)!r} target column {target_column!r} line {i + 2} holds "
+                    f"{text!r}, a missing value; every row needs its target (remove the row or "
+                    "fill it in)."
+                )
+            if number is not None and not math.isfinite(number):
+                raise ZooError(
+                    f"{str(path)!r} target column {target_column!r} line {i + 2} holds "
+                    f"{text!r}, not a finite number."
+                )
         if all(n is not None for n in numbers):
             values = np.array(numbers, dtype=np.float64)
             integral = np.all(values == np.round(values)) and all("." not in t for t in texts)
@@ -337,4 +350,11 @@ class ArrayDataModule(TensorDataModule):
         if raw.dtype.kind not in "biuf":
             raise ZooError(f"the targets in {file.source!r} are not numbers (dtype {raw.dtype}).")
         values = torch.from_numpy(np.ascontiguousarray(raw)).float()
+        finite = torch.isfinite(values.reshape(len(values), -1)).all(dim=1)  # (N,)
+        if not finite.all():
+            row = int((~finite).nonzero()[0])
+            raise ZooError(
+                f"the targets in {file.source!r} hold NaN or infinite values (the first in row "
+                f"{row}: {raw[row].tolist()!r}); every sample needs a finite target."
+            )
         return LoadedData(inputs, values.unsqueeze(1) if values.ndim == 1 else values)
