@@ -141,7 +141,7 @@ def test_mistakes_are_one_clear_error(tmp_path):
         ),
         (
             {"path": str(tmp_path / "bad.csv"), "target_column": "label"},
-            r"column 'b' line 2 holds 'oops', not a number",
+            r"column 'b' line 2 holds 'oops', not a finite number",
         ),
         ({"path": str(tmp_path / "ok.npz"), "target_kind": "labels"}, r"target_kind must be one"),
     ]
