@@ -40,6 +40,8 @@ from typing import Any
 
 import torch
 
+from zoo.weights import model_spec
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
@@ -95,9 +97,9 @@ def load_model(run: Path, expected: tuple[str, ...]) -> torch.nn.Module:
     from zoo.apps.sample import load_for_sampling
 
     model = load_for_sampling(run)
-    if model.zoo_spec["name"] not in expected:
+    if model_spec(model)["name"] not in expected:
         raise SystemExit(
-            f"{run} holds {model.zoo_spec['name']!r}; expected {' or '.join(expected)}"
+            f"{run} holds {model_spec(model)['name']!r}; expected {' or '.join(expected)}"
         )
     return model
 
@@ -108,7 +110,7 @@ def untrained_like(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
     from zoo import create_model
 
     torch.manual_seed(seed)
-    return create_model(model.zoo_spec["name"], **model.zoo_spec["kwargs"]).eval()
+    return create_model(model_spec(model)["name"], **model_spec(model)["kwargs"]).eval()
 
 
 def scored(
@@ -187,7 +189,7 @@ def main() -> None:
     train, test = splits["train"], splits["test"]
     n = len(test)
     trained = load_model(run, ("dcgan", "gan"))
-    name = trained.zoo_spec["name"]
+    name = model_spec(trained)["name"]
 
     def draw(model: torch.nn.Module) -> torch.Tensor:
         from zoo.apps.sample import draw_samples
@@ -206,7 +208,9 @@ def main() -> None:
     if args.vae_run is not None:
         vae = load_model(args.vae_run, ("vae", "conv_vae"))
         rows.append(
-            scored(f"trained `{vae.zoo_spec['name']}`, `experiment=vae_digits`", draw(vae), train)
+            scored(
+                f"trained `{model_spec(vae)['name']}`, `experiment=vae_digits`", draw(vae), train
+            )
         )
     command = "python scripts/gan_quality.py"
     if args.run is not None:
@@ -224,7 +228,7 @@ def main() -> None:
         "reference": "the training digits",
         "quality_classifier": "lenet5.digits",
         "trained_run": run.name,
-        "trained_model": trained.zoo_spec,
+        "trained_model": model_spec(trained),
         "vae_run": args.vae_run.name if args.vae_run is not None else None,
         "rows": rows,
     }

@@ -30,7 +30,7 @@ def test_channels_last_formats_the_model_and_every_image_batch(make_config):
     assert math.isfinite(metrics["test/loss"])
     model = build_model(cfg).to(memory_format=torch.channels_last)
     task = build_task(cfg, model)
-    task.channels_last = True
+    assert task.channels_last  # from the config
     batch = task.preprocess(torch.rand(4, 1, 32, 32), train=True)
     assert batch.is_contiguous(memory_format=torch.channels_last)
     conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))

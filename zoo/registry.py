@@ -19,6 +19,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import inspect
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -51,6 +52,16 @@ class ModelInfo:
     paper: str = ""
     example_input_factory: ExampleInput | None = None
     adam_lr: float | None = None
+    check_arguments: Callable[[dict[str, Any]], None] | None = None
+
+    @property
+    def model_class(self) -> type | None:
+        """The class the builder returns (its return annotation), None where it names none."""
+        try:
+            returned = typing.get_type_hints(self.raw_builder).get("return")
+        except Exception:  # an annotation that names something not importable here
+            return None
+        return returned if isinstance(returned, type) else None
 
     @property
     def input_kind(self) -> str:
@@ -209,6 +220,7 @@ def register_model(
     name: str | None = None,
     example_input: ExampleInput | None = None,
     adam_lr: float | None = None,
+    check_arguments: Callable[[dict[str, Any]], None] | None = None,
 ) -> Callable[[Builder], Builder]:
     """Register a builder function under its own name (or ``name``).
 
@@ -220,6 +232,9 @@ def register_model(
     AdamW) learning rate the model trains at from scratch, for models that the optimizer
     configs' default (2e-3) leaves at chance; the optimizer configs read it through
     ``${adam_lr:...}`` (zoo.config.checks), so ``python train.py model=NAME`` uses it.
+    ``check_arguments(kwargs)`` refuses (a ``ZooError``) a combination of the arguments a run
+    config gives that the builder cannot tell from its own defaults (the MLP's
+    ``hidden_sizes`` with ``depth``); ``zoo.config.checks`` calls it before any work.
     """
     for kind in input_kinds:
         check_kind("input kind", kind, INPUT_KINDS)
@@ -245,7 +260,7 @@ def register_model(
                 bound = inspect.signature(builder).bind(**kwargs)
                 bound.apply_defaults()
                 kwargs = {key: _as_json(value) for key, value in bound.arguments.items()}
-                model.zoo_spec = {"name": model_name, "kwargs": kwargs}
+                record_spec(model, model_name, kwargs)
                 return model
             if _weights_loader is None:  # zoo.models installs it when it is imported
                 raise ZooError("weights=... needs zoo.models imported (import zoo.models).")
@@ -270,6 +285,7 @@ def register_model(
             paper=paper,
             example_input_factory=example_input,
             adam_lr=adam_lr,
+            check_arguments=check_arguments,
         )
         return build  # type: ignore[return-value]
 
@@ -311,6 +327,19 @@ def check_builder_kwargs(info: ModelInfo, kwargs: dict[str, Any]) -> None:
         raise ZooError(
             f"model {info.name!r} has no argument {unknown[0]!r}; allowed: {', '.join(allowed)}."
         )
+
+
+def record_spec(model: nn.Module, name: str, kwargs: dict[str, Any]) -> None:
+    """Record on ``model`` how it was built: the registered ``name`` and the builder's
+    arguments (JSON values, defaults filled in). :func:`zoo.save_pretrained` and every
+    checkpoint write it, so a model is rebuilt from its files alone; :func:`model_spec` reads
+    it."""
+    model.zoo_spec = {"name": name, "kwargs": kwargs}
+
+
+def model_spec(model: nn.Module) -> dict[str, Any] | None:
+    """``{"name", "kwargs"}`` of a model the registry built (:func:`record_spec`), else None."""
+    return getattr(model, "zoo_spec", None)
 
 
 def create_model(name: str, **kwargs: Any) -> nn.Module:

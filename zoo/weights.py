@@ -105,8 +105,11 @@ def _json_default(value: Any) -> Any:
 
 
 def model_spec(model: nn.Module) -> dict[str, Any]:
-    """The ``{"name", "kwargs"}`` a registry builder recorded on ``model``."""
-    spec = getattr(model, "zoo_spec", None)
+    """The ``{"name", "kwargs"}`` a registry builder recorded on ``model``
+    (:func:`zoo.registry.model_spec`); a ``ZooError`` if none did."""
+    from zoo.registry import model_spec as recorded_spec
+
+    spec = recorded_spec(model)
     if spec is None:
         raise ZooError(
             f"{type(model).__name__} was not built by zoo.create_model, so its builder is "

@@ -61,7 +61,7 @@ from zoo.apps.command import (
 from zoo.augment.noise import NOISE_KINDS, check_noise, corrupt
 from zoo.errors import ZooError
 from zoo.models.pretrained import load_pretrained
-from zoo.weights import CONFIG_NAME, read_pretrained_config, run_model_folder
+from zoo.weights import CONFIG_NAME, model_spec, read_pretrained_config, run_model_folder
 
 SPLITS = ("train", "val", "test")
 LATENT_SUFFIXES = (".npy", ".npz", ".csv")
@@ -90,7 +90,7 @@ class AutoencoderRun:
     @property
     def model_name(self) -> str:
         """The registry name of the model (``autoencoder``, ``conv_vae``, ...)."""
-        return str(self.model.zoo_spec["name"])
+        return str(model_spec(self.model)["name"])
 
     @property
     def class_names(self) -> list[str] | None:

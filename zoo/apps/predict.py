@@ -30,7 +30,7 @@ from zoo.models import get_model_info
 from zoo.models.layers import evaluating
 from zoo.models.pretrained import load_pretrained
 from zoo.preprocessing import Preprocess, image_files
-from zoo.weights import read_pretrained_config, run_model_folder
+from zoo.weights import model_spec, read_pretrained_config, run_model_folder
 
 
 def load_for_prediction(source: str) -> nn.Module:
@@ -50,7 +50,7 @@ def load_for_prediction(source: str) -> nn.Module:
             "(for text, python -m zoo.generate; for other inputs, zoo.load_pretrained in Python)."
         )
     model = load_pretrained(path if path.is_dir() else source)
-    tasks = get_model_info(model.zoo_spec["name"]).tasks
+    tasks = get_model_info(model_spec(model)["name"]).tasks
     if "classification" not in tasks:
         command = {
             "autoencoder": "python -m zoo.autoencode",
@@ -58,7 +58,7 @@ def load_for_prediction(source: str) -> nn.Module:
         }
         hint = command.get(tasks[0], "zoo.load_pretrained in Python")
         raise ZooError(
-            f"{source!r} is a {model.zoo_spec['name']} ({tasks[0]}), not a classifier; "
+            f"{source!r} is a {model_spec(model)['name']} ({tasks[0]}), not a classifier; "
             f"zoo.apps.predict classifies images (for this model: {hint})."
         )
     if not hasattr(model, "preprocess"):

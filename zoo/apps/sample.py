@@ -34,7 +34,7 @@ from zoo.apps.command import ArgumentParser, check_seed, run_command, say, writi
 from zoo.errors import ZooError
 from zoo.models.pretrained import load_pretrained
 from zoo.resources import check_writable_folder
-from zoo.weights import CONFIG_NAME, read_pretrained_config, run_model_folder
+from zoo.weights import CONFIG_NAME, model_spec, read_pretrained_config, run_model_folder
 
 # How the error message names each family of models that can draw images.
 FAMILY_NAMES = {"gan": "a GAN", "autoencoder": "a VAE"}
@@ -196,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     shape = "x".join(str(s) for s in images.shape[1:])
     say(
-        f"wrote {path}: {len(images)} {shape} samples of {model.zoo_spec['name']}, "
+        f"wrote {path}: {len(images)} {shape} samples of {model_spec(model)['name']}, "
         f"seed {args.seed}"
         + (f"; each in {args.individual}/" if args.individual is not None else "")
     )

@@ -465,12 +465,8 @@ def check_config(cfg: DictConfig) -> ModelInfo:
                 f"it has no {key!r} argument (its arguments: {', '.join(info.parameters)})."
             )
     check_builder_kwargs(info, kwargs)
-    _require(
-        name != "mlp" or kwargs.get("hidden_sizes") is None or not {"depth", "width"} & set(kwargs),
-        f"model.hidden_sizes={to_container(kwargs.get('hidden_sizes'))} is set, so model.depth "
-        "and model.width would be ignored; to use them: model.hidden_sizes=null "
-        "+model.depth=3 +model.width=64.",
-    )
+    if info.check_arguments is not None:  # a rule of the model's own arguments
+        info.check_arguments(kwargs)
     check_common_arguments(info, kwargs)
     check_model_fits_data(info, cfg.data, kwargs)
     classes = cfg.data.get("num_classes")
@@ -495,7 +491,8 @@ def check_config(cfg: DictConfig) -> ModelInfo:
         ),
     )
     check_causal(cfg, task, info, kwargs)
-    check_generative(cfg, task, info, kwargs)
+    check_image_size(cfg, task, kwargs)
+    task.check_settings(cfg, info.name, info.model_class, kwargs)
     check_holdout(cfg.data, task)
     _require(
         not cfg.get("channels_last") or cfg.data.input_kind == "image",
@@ -575,7 +572,7 @@ def check_holdout(data: DictConfig, task: type[ZooTask]) -> None:
     if not holdout:
         return
     _require(
-        task.kind in ("autoencoder", "gan"),
+        task.holds_out_classes,
         f"data.holdout_classes={to_container(holdout)} with task={task.kind}: held-out classes "
         "are for task=autoencoder (they are its anomalies) or task=gan; a "
         f"{task.kind} model would be tested on classes it never trained on.",
@@ -593,65 +590,22 @@ def check_holdout(data: DictConfig, task: type[ZooTask]) -> None:
     _require(len(set(holdout)) < classes, "data.holdout_classes leaves no class to train on.")
 
 
-def check_generative(
-    cfg: DictConfig, task: type[ZooTask], info: ModelInfo, kwargs: dict[str, Any]
-) -> None:
-    """Images of the data's size for models that make them; a BCE loss only on outputs in
-    [0, 1]; no automatic gradient clipping for the GAN task, which steps its optimizers
-    itself."""
+def check_image_size(cfg: DictConfig, task: type[ZooTask], kwargs: dict[str, Any]) -> None:
+    """A model that makes images (``task.makes_images``) makes them at the data's size."""
     shape = cfg.data.get("input_shape")
     size = kwargs.get("image_size")
-    if task.kind in ("autoencoder", "gan") and size is not None and shape is not None:
-        height, width = (int(s) for s in list(shape)[-2:])
-        _require(
-            size == height == width,
-            f"model.image_size={size} but {_data_name(cfg.data)} gives {height}x{width} images"
-            + (
-                "; leave model.image_size to the data (${data.input_shape[1]})."
-                if height == width
-                else "; the model makes square images: resize the data (data.image_size)."
-            ),
-        )
-    if task.kind == "autoencoder" and cfg.task.get("loss") == "bce":
-        _require(
-            kwargs.get("output_activation", "none") == "sigmoid",
-            f"task.loss=bce compares outputs in [0, 1] with the images, but model {info.name!r} "
-            f"gives unbounded outputs"
-            + (
-                " (model.output_activation=none); set model.output_activation=sigmoid or "
-                if "output_activation" in kwargs
-                else "; use "
-            )
-            + "task.loss=mse.",
-        )
-    beta = cfg.task.get("beta")
-    if task.kind == "autoencoder" and beta not in (None, 1, 1.0):
-        _require(
-            "vae" in info.name,
-            f"task.beta={beta} weighs a variational autoencoder's KL term, but model "
-            f"{info.name!r} has none; use model=vae or conv_vae, or leave task.beta=1.",
-        )
-    if task.kind == "gan":
-        _require(
-            cfg.task.get("quality_classifier") is not None
-            or OmegaConf.select(cfg, "monitor.metric") != "val/fid",
-            "task.quality_classifier=null leaves no val/fid, the metric checkpointing keeps "
-            "the best epoch by (monitor.metric); keep the classifier (lenet5.digits), or "
-            "watch a training metric: monitor.metric=train/g_loss monitor.mode=min.",
-        )
-        clip = (cfg.get("regularization") or {}).get("grad_clip")
-        _require(
-            clip is None,
-            f"regularization.grad_clip={clip}: task=gan steps its two optimizers itself, where "
-            "Lightning's gradient clipping does not apply; leave grad_clip out (lower "
-            "optimizer.lr, or task.discriminator_lr, for a steadier game).",
-        )
-        accumulate = OmegaConf.select(cfg, "trainer.accumulate_grad_batches", default=1)
-        _require(
-            accumulate in (None, 1),
-            f"trainer.accumulate_grad_batches={accumulate}: task=gan steps its optimizers "
-            "every batch; use a larger data.batch_size instead.",
-        )
+    if not task.makes_images or size is None or shape is None:
+        return
+    height, width = (int(s) for s in list(shape)[-2:])
+    _require(
+        size == height == width,
+        f"model.image_size={size} but {_data_name(cfg.data)} gives {height}x{width} images"
+        + (
+            "; leave model.image_size to the data (${data.input_shape[1]})."
+            if height == width
+            else "; the model makes square images: resize the data (data.image_size)."
+        ),
+    )
 
 
 def check_outputs_fit_targets(data: DictConfig, kwargs: dict[str, Any]) -> None:

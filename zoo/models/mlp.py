@@ -8,6 +8,7 @@ Inputs of any shape are flattened, so the MLP trains on images as well as on vec
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -68,12 +69,27 @@ class MLP(Classifier):
         self.head = self.like_model(nn.Linear(self.num_features, num_classes))
 
 
+def check_layer_arguments(kwargs: dict[str, Any]) -> None:
+    """Layers given two ways in a run config: ``hidden_sizes`` wins, and ``depth`` and
+    ``width`` would be ignored without a word (configs/model/mlp.yaml sets hidden_sizes)."""
+    given = sorted({"depth", "width"} & set(kwargs))
+    if kwargs.get("hidden_sizes") is not None and given:
+        sizes = kwargs["hidden_sizes"]
+        sizes = list(sizes) if isinstance(sizes, Sequence) and not isinstance(sizes, str) else sizes
+        raise ZooError(
+            f"model.hidden_sizes={sizes} is set, so model.{' and model.'.join(given)} would be "
+            "ignored; to use depth and width: model.hidden_sizes=null +model.depth=3 "
+            "+model.width=64."
+        )
+
+
 @register_model(
     family="mlp",
     tasks=("classification", "regression"),
     input_kinds=("vector", "image"),
     default_input_size=(64,),
     paper="Rumelhart, Hinton & Williams 1986, Learning representations by back-propagating errors",
+    check_arguments=check_layer_arguments,
 )
 def mlp(
     *,

@@ -30,7 +30,7 @@ from torch import nn
 
 from zoo.errors import ZooError, unknown_name_error
 from zoo.preprocessing import Preprocess
-from zoo.registry import ModelInfo, get_model_info, list_models
+from zoo.registry import ModelInfo, get_model_info, list_models, model_spec, record_spec
 from zoo.weights import (
     WEIGHTS_NAME,
     adapt_input_channels,
@@ -316,7 +316,7 @@ def build_with_weights(
     model = info.builder(**build_kwargs)
     config = source.meta.get("config", source.meta)  # a shipped entry keeps its config.json
     where = f"{source.meta.get('source', source.description)}/config.json"
-    check_data_fits_model(config, model.zoo_spec["kwargs"], where)
+    check_data_fits_model(config, model_spec(model)["kwargs"], where)
     state_dict = source.read_state_dict(model)
     load_weights(model, without_disabled_heads(model, state_dict), source.description)
     in_channels = kwargs.get("in_channels", build_kwargs.get("in_channels"))
@@ -334,7 +334,7 @@ def build_with_weights(
             num_classes,
             build_kwargs["num_classes"],
         )
-    model.zoo_spec = {"name": info.name, "kwargs": {**build_kwargs, **kwargs}}
+    record_spec(model, info.name, {**build_kwargs, **kwargs})
     model.pretrained_config = source.meta
     if (config.get("data") or {}).get("input_kind") in ("image", "vector"):
         # what the training data module did to the inputs: one call away

@@ -24,6 +24,7 @@ denoising), their reconstructions (and the clean images) is written under the ru
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -70,6 +71,8 @@ class AutoencoderTask(ZooTask):
     """
 
     kind = "autoencoder"
+    makes_images = True
+    holds_out_classes = True  # they are its anomalies
     best_of = "val/mse"
     target_kinds = TARGET_KINDS  # the data's targets are ignored
     logged_metrics = {
@@ -107,6 +110,33 @@ class AutoencoderTask(ZooTask):
             {f"{s}_{name}": mean_metric() for s in STAGES for name in self.vae_metric_names}
         )
         self._grid: list[torch.Tensor] | None = None
+
+    @classmethod
+    def check_settings(
+        cls,
+        cfg: Mapping[str, Any],
+        model_name: str,
+        model_class: type | None,
+        model_kwargs: Mapping[str, Any],
+    ) -> None:
+        """A BCE loss only on outputs in [0, 1]; ``task.beta`` only for a variational model."""
+        task = cfg.get("task") or {}
+        if task.get("loss") == "bce" and model_kwargs.get("output_activation", "none") != "sigmoid":
+            fix = (
+                " (model.output_activation=none); set model.output_activation=sigmoid or "
+                if "output_activation" in model_kwargs
+                else "; use "
+            )
+            raise ZooError(
+                "task.loss=bce compares outputs in [0, 1] with the images, but model "
+                f"{model_name!r} gives unbounded outputs{fix}task.loss=mse."
+            )
+        beta = task.get("beta")
+        if beta not in (None, 1, 1.0) and not hasattr(model_class, "posterior"):
+            raise ZooError(
+                f"task.beta={beta} weighs a variational autoencoder's KL term, but model "
+                f"{model_name!r} has none; use model=vae or conv_vae, or leave task.beta=1."
+            )
 
     @property
     def variational(self) -> bool:

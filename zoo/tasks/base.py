@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import lightning as L
@@ -21,6 +21,7 @@ from torch.optim.lr_scheduler import LambdaLR
 from torchmetrics import MaxMetric, MeanMetric, Metric, MinMetric
 
 from zoo.errors import ZooError
+from zoo.registry import model_spec
 from zoo.tasks.optim import l1_penalty, parameter_groups
 from zoo.tasks.pending_updates import PendingUpdates
 
@@ -62,6 +63,8 @@ class ZooTask(L.LightningModule):
         l1: L1 strength; ``l1 × Σ|w|`` is added to the training loss.
         augmentation: applied to training batches on the device, before normalization.
         normalization: applied to every batch; when None, taken from the datamodule at setup.
+        channels_last: image batches in channels-last memory format.
+        run_config: the run's resolved config, recorded in every checkpoint.
     """
 
     #: the task kind (:data:`zoo.kinds.TASK_KINDS`) models must declare to be trained here
@@ -80,6 +83,26 @@ class ZooTask(L.LightningModule):
     #: through which :class:`zoo.training.precise_bn.PreciseBatchNorm` recomputes batch-norm
     #: statistics
     calibrates_batch_norm: ClassVar[bool] = True
+    #: whether the model makes images of the data (an autoencoder's reconstructions, a GAN's
+    #: samples): its ``image_size`` must be the data's
+    makes_images: ClassVar[bool] = False
+    #: whether ``data.holdout_classes`` applies: the task never predicts classes, so classes
+    #: left out of training are not tested as if learnt (an autoencoder's are its anomalies)
+    holds_out_classes: ClassVar[bool] = False
+
+    @classmethod
+    def check_settings(
+        cls,
+        cfg: Mapping[str, Any],
+        model_name: str,
+        model_class: type | None,
+        model_kwargs: Mapping[str, Any],
+    ) -> None:
+        """Refuse, in one line and before any work, settings of the run config ``cfg`` (its
+        sections: ``task``, ``regularization``, ``trainer``, ``monitor``) that this task cannot
+        honour with the model ``model_name`` (of class ``model_class``, built with
+        ``model_kwargs``). Checked for every job of a sweep before the first one trains. The
+        base task has no such rule; a task kind with one overrides this."""
 
     def __init__(
         self,
@@ -91,6 +114,8 @@ class ZooTask(L.LightningModule):
         l1: float = 0.0,
         augmentation: nn.Module | None = None,
         normalization: nn.Module | None = None,
+        channels_last: bool = False,
+        run_config: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.model = model
@@ -100,8 +125,10 @@ class ZooTask(L.LightningModule):
         self.l1 = l1
         self.augmentation = augmentation
         self.normalization = normalization
-        #: image batches in channels-last memory format (set by ``channels_last=true``)
-        self.channels_last = False
+        #: image batches in channels-last memory format (``channels_last=true``)
+        self.channels_last = channels_last
+        #: the run's resolved config, recorded in every checkpoint (plain values)
+        self.run_config = run_config
         #: the name of the loss being backpropagated, for the divergence error
         self.loss_name = "loss"
         self._pending_updates = PendingUpdates()
@@ -349,8 +376,8 @@ class ZooTask(L.LightningModule):
         (see :func:`zoo.load_checkpoint`); plain types only, loadable with
         ``weights_only=True``."""
         checkpoint["zoo"] = {
-            "model": getattr(self.model, "zoo_spec", None),
-            "config": getattr(self, "run_config", None),
+            "model": model_spec(self.model),
+            "config": self.run_config,
             "rng": {"torch": torch.get_rng_state(), "python": random.getstate()},
         }
         if torch.cuda.is_initialized():  # is_available() costs ~0.5 ms per checkpoint

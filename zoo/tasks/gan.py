@@ -22,6 +22,7 @@ TensorBoard. Checkpoints hold both networks and both optimizers.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -51,6 +52,8 @@ class GANTask(ZooTask):
     """
 
     kind = "gan"
+    makes_images = True
+    holds_out_classes = True  # it learns to draw the others
     best_of = "val/fid"
     divergence_hint = "lower optimizer.lr (or task.generator_lr, task.discriminator_lr)"
     calibrates_batch_norm = False  # the generator takes noise, not the data
@@ -65,6 +68,38 @@ class GANTask(ZooTask):
         **{f"{stage}/confidence": "max" for stage in STAGES},
         "val/fid_best": "min",
     }
+
+    @classmethod
+    def check_settings(
+        cls,
+        cfg: Mapping[str, Any],
+        model_name: str,
+        model_class: type | None,
+        model_kwargs: Mapping[str, Any],
+    ) -> None:
+        """A metric to keep the best epoch by; none of Lightning's automatic optimization
+        settings, which do not apply to a task that steps its two optimizers itself."""
+        task = cfg.get("task") or {}
+        monitored = (cfg.get("monitor") or {}).get("metric")
+        if task.get("quality_classifier") is None and monitored == "val/fid":
+            raise ZooError(
+                "task.quality_classifier=null leaves no val/fid, the metric checkpointing keeps "
+                "the best epoch by (monitor.metric); keep the classifier (lenet5.digits), or "
+                "watch a training metric: monitor.metric=train/g_loss monitor.mode=min."
+            )
+        clip = (cfg.get("regularization") or {}).get("grad_clip")
+        if clip is not None:
+            raise ZooError(
+                f"regularization.grad_clip={clip}: task=gan steps its two optimizers itself, "
+                "where Lightning's gradient clipping does not apply; leave grad_clip out (lower "
+                "optimizer.lr, or task.discriminator_lr, for a steadier game)."
+            )
+        accumulate = (cfg.get("trainer") or {}).get("accumulate_grad_batches", 1)
+        if accumulate not in (None, 1):
+            raise ZooError(
+                f"trainer.accumulate_grad_batches={accumulate}: task=gan steps its optimizers "
+                "every batch; use a larger data.batch_size instead."
+            )
 
     def __init__(
         self,

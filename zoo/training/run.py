@@ -55,7 +55,7 @@ from zoo.training.checkpointing import (
 )
 from zoo.training.resume import resume_epochs_whole
 from zoo.training.run_folder import hold_run_folder, write_hydra_record
-from zoo.weights import load_checkpoint_weights, save_pretrained, write_json
+from zoo.weights import load_checkpoint_weights, model_spec, save_pretrained, write_json
 
 log = logging.getLogger(__name__)
 
@@ -313,6 +313,8 @@ def build_task(cfg: DictConfig, model: torch.nn.Module) -> ZooTask:
         augmentation=build_augmentation(
             cfg.get("augmentation") or {}, input_kind=cfg.data.input_kind
         ),
+        channels_last=bool(cfg.get("channels_last")),
+        run_config=to_container(cfg),
     )
 
 
@@ -499,8 +501,7 @@ def _train(cfg: DictConfig, held: contextlib.ExitStack) -> dict[str, float]:
         model.compile()
     task = build_task(cfg, model)
     check_monitored_metrics(cfg, task)  # the metrics this model and these options log
-    task.channels_last = bool(cfg.get("channels_last"))
-    task.run_config = resolved_config = to_container(cfg)
+    resolved_config = task.run_config
 
     loggers = _instantiate_all(cfg.get("logger"), "logger")
     callbacks = _callbacks_with_work(callbacks, model, loggers)
@@ -607,7 +608,7 @@ def _test_and_export(
                 "best_checkpoint": evaluated or None,
                 "resumed_from": cfg.get("ckpt_path") if cfg.get("train", True) else None,
                 "model_dir": str(model_dir),
-                "model": model.zoo_spec,
+                "model": model_spec(model),
                 "data": data_description,
                 "command": command,
                 "config": resolved_config,
