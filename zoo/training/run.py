@@ -60,8 +60,12 @@ from zoo.weights import load_checkpoint_weights, model_spec, save_pretrained, wr
 log = logging.getLogger(__name__)
 
 
-def instantiate_config(node: Any, **kwargs: Any) -> Any:
-    """Hydra's instantiate, with our own errors unwrapped from Hydra's."""
+def instantiate_config(node: Any, *, label: str | None = None, **kwargs: Any) -> Any:
+    """Hydra's instantiate, with our own errors unwrapped from Hydra's.
+
+    With ``label`` (the section: ``trainer``, ``callbacks.model_checkpoint``), a value the
+    Lightning class refuses as it is built (``save_top_k=-5``, an unknown strategy) is one line
+    naming the section instead of Hydra's block of the call and the exception."""
     try:
         return instantiate(node, **kwargs)
     except InstantiationException as error:
@@ -70,19 +74,10 @@ def instantiate_config(node: Any, **kwargs: Any) -> Any:
             cause = cause.__cause__
         if cause is not None:
             raise cause from None
-        raise
+        if label is None:
+            raise
+        from lightning.fabric.utilities.exceptions import MisconfigurationException
 
-
-def instantiate_component(node: Any, label: str, **kwargs: Any) -> Any:
-    """:func:`instantiate_config` for the trainer, a callback or a logger (``label``: its
-    section, ``callbacks.model_checkpoint``): a value its Lightning class refuses as it is
-    built (``save_top_k=-5``, an unknown strategy) is one line naming the section instead of
-    Hydra's block of the call and the exception."""
-    from lightning.fabric.utilities.exceptions import MisconfigurationException
-
-    try:
-        return instantiate_config(node, **kwargs)
-    except InstantiationException as error:
         cause = error.__cause__
         if not isinstance(cause, MisconfigurationException | ValueError | TypeError):
             raise
@@ -95,7 +90,7 @@ def _instantiate_all(group: DictConfig | None, section: str) -> list[Any]:
     if not group:
         return []
     return [
-        instantiate_component(spec, f"{section}.{name}")
+        instantiate_config(spec, label=f"{section}.{name}")
         for name, spec in group.items()
         if spec is not None and "_target_" in spec
     ]
@@ -509,9 +504,9 @@ def _train(cfg: DictConfig, held: contextlib.ExitStack) -> dict[str, float]:
     if outside:  # two runs writing one checkpoint or log folder would overwrite each other
         held.enter_context(hold_run_folder(*outside, main=False))
     load_data_before_trainer(cfg, datamodule)
-    trainer: L.Trainer = instantiate_component(
+    trainer: L.Trainer = instantiate_config(
         cfg.trainer,
-        "trainer",
+        label="trainer",
         callbacks=callbacks,
         logger=loggers or False,
         plugins=[AtomicCheckpointIO()],
