@@ -320,7 +320,7 @@ COMMANDS = [
     ("autoencode", ["anomaly", "{root}", "--out", UNWRITABLE + "/s.csv"], r"--out's folder"),
     ("autoencode", ["denoise", "{root}", "--out", UNWRITABLE + "/d.png"], r"--out's folder"),
     ("autoencode", ["latents", "{root}", "--out", "{root}/folder.csv"], r"folder\.csv' is a fo"),
-    ("autoencode", ["latents", "{root}", "--out", "{root}/digit.png/c.csv"], r"digit\.png' is a"),
+    ("autoencode", ["latents", "{root}", "--out", "{root}/digit.png/c.csv"], r"digit\.png', which"),
     # files read
     ("predict", ["lenet5.digits", "{root}/big.png"], r"big\.png': it has 22,500 pixels"),
     ("predict", ["lenet5.digits", "{root}/cut.png"], r"cut\.png': image file is truncated"),

@@ -118,11 +118,26 @@ def check_seed(seed: Any, flag: str = "--seed") -> None:
         raise ZooError(f"{flag} must be an integer from 0 to {MAX_SEED}, got {seed!r}.")
 
 
-def check_writable_output(path: str | os.PathLike, flag: str = "--out") -> None:
-    """Refuse an output file that is a folder, or whose folder cannot be written, before any
-    work."""
+def check_writable_output(
+    path: str | os.PathLike,
+    flag: str = "--out",
+    *,
+    example: str = "",
+    check_name: Callable[[Path], object] | None = None,
+) -> None:
+    """Refuse an output file before any work: a folder, a path under a file, a name
+    ``check_name`` refuses (an image file's suffix), a folder that cannot be written. The one
+    place that decides whether a tool may write an output file (``example``: a file name the
+    folder message suggests)."""
     from zoo.resources import check_writable_folder
 
-    if Path(path).is_dir():
-        raise ZooError(f"{flag} {str(path)!r} is a folder; give a file name.")
-    check_writable_folder(Path(path).absolute().parent, f"{flag}'s folder")
+    path = Path(path)
+    if path.is_dir():
+        hint = f", e.g. {example}" if example else ""
+        raise ZooError(f"{flag} {str(path)!r} is a folder; give a file name{hint}.")
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise ZooError(f"{flag} {str(path)!r} is under {str(parent)!r}, which is a file.")
+    if check_name is not None:
+        check_name(path)
+    check_writable_folder(path.absolute().parent, f"{flag}'s folder")

@@ -30,7 +30,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from zoo.apps.command import ArgumentParser, check_seed, run_command, say, writing
+from zoo.apps.command import (
+    ArgumentParser,
+    check_seed,
+    check_writable_output,
+    run_command,
+    say,
+    writing,
+)
 from zoo.errors import ZooError
 from zoo.models.pretrained import load_pretrained
 from zoo.resources import check_writable_folder
@@ -134,18 +141,12 @@ def write_individual(images: torch.Tensor, folder: str | Path) -> list[Path]:
 
 
 def check_output_file(path: str | Path) -> None:
-    """Refuse an ``--out`` that cannot become an image file: a folder, a path under a file,
-    a suffix no image format has, a folder that cannot be written."""
+    """Refuse an ``--out`` that cannot become an image file: what
+    :func:`~zoo.apps.command.check_writable_output` refuses, and a suffix no image format
+    has."""
     from zoo.figures.grids import image_format
 
-    path = Path(path)
-    if path.is_dir():
-        raise ZooError(f"--out {str(path)!r} is a folder; give a file name, e.g. samples.png.")
-    for parent in path.parents:
-        if parent.exists() and not parent.is_dir():
-            raise ZooError(f"--out {str(path)!r} is under {str(parent)!r}, which is a file.")
-    image_format(path)
-    check_writable_folder(path.absolute().parent, "--out's folder")
+    check_writable_output(path, example="samples.png", check_name=image_format)
 
 
 def check_output_folder(folder: str | Path) -> None:
