@@ -711,22 +711,69 @@ def unreadable_checkpoint(path: str | os.PathLike) -> ZooError:
     )
 
 
-def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+# The checkpoint read_checkpoint(..., keep=True) last read and verified, for the next load of
+# the same file (a resume's config check, then Lightning's load of ckpt_path): (the file's
+# identity when it was read, the checkpoint, whether every tensor was saved on the CPU).
+_kept: tuple[tuple[Any, ...], dict[str, Any], bool] | None = None
+
+
+def _file_identity(file: Path) -> tuple[Any, ...] | None:
+    """What changes when ``file`` is replaced or written: its resolved path, device, inode,
+    modification time and size; None if it cannot be read."""
+    try:
+        stat = file.stat()
+        return (str(file.resolve()), stat.st_dev, stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        return None
+
+
+def read_checkpoint(path: str | os.PathLike, *, keep: bool = False) -> dict[str, Any]:
     """A Lightning checkpoint's contents, read with ``torch.load(weights_only=True)``: tensors
     and plain types only, never code. A ``ZooError`` naming the file if it cannot be read, or
     if it is damaged (its contents differ from the digest recorded when it was written,
-    :func:`verify_checkpoint`)."""
+    :func:`verify_checkpoint`).
+
+    ``keep``: the file is about to be loaded again (a resume checks ``ckpt_path``, then
+    Lightning loads it): the verified checkpoint is kept for :func:`take_kept_checkpoint`,
+    so that the file is read and its digest computed once. The caller gets a shallow copy."""
+    global _kept
     file = Path(path)
     if not file.is_file():
         what = "is a folder, not a checkpoint file" if file.is_dir() else "does not exist"
         raise ZooError(f"checkpoint {str(path)!r} {what}.")
+    identity = _file_identity(file)  # before the read: a file changed during it is not kept
+    locations: set[str] = set()
+
+    def on_cpu(storage: Any, location: str) -> Any:  # map_location="cpu", noting where from
+        locations.add(location)
+        return storage
+
     try:
-        checkpoint = torch.load(file, map_location="cpu", weights_only=True)
+        checkpoint = torch.load(file, map_location=on_cpu, weights_only=True)
     except Exception:  # empty, truncated, damaged, another format, or objects beyond plain types
         raise unreadable_checkpoint(path) from None
     if not isinstance(checkpoint, dict):
         raise ZooError(f"{str(path)!r} is not a training checkpoint (not a dictionary).")
-    return verify_checkpoint(checkpoint, path)
+    checkpoint = verify_checkpoint(checkpoint, path)
+    if keep and identity is not None:
+        _kept = (identity, checkpoint, locations <= {"cpu"})
+    return dict(checkpoint)
+
+
+def take_kept_checkpoint(path: str | os.PathLike) -> dict[str, Any] | None:
+    """The checkpoint :func:`read_checkpoint` kept (``keep=True``) from ``path``, verified,
+    if the file is the same and unchanged since (path, inode, modification time and size)
+    and every tensor was saved on the CPU (where ``read_checkpoint`` maps them, and where
+    Lightning's own load leaves them); else None. Handed out once: the caller may change it
+    (Lightning does), and nothing is kept after."""
+    global _kept
+    kept, _kept = _kept, None
+    if kept is None:
+        return None
+    identity, checkpoint, cpu_only = kept
+    if not cpu_only or identity != _file_identity(Path(path)):
+        return None
+    return checkpoint
 
 
 def checkpoint_model_weights(

@@ -864,7 +864,8 @@ def check_checkpoint(cfg: DictConfig, info: ModelInfo, kwargs: dict[str, Any]) -
         suggestion = f"; did you mean {str(hints[0])!r}?" if hints else "."
         raise ZooError(f"ckpt_path {path!r} is a folder, not a checkpoint file{suggestion}")
     _require(file.is_file(), f"ckpt_path {path!r} does not exist.")
-    checkpoint = read_checkpoint(file)
+    # Lightning loads it next (to resume, or to test it): read and verified once
+    checkpoint = read_checkpoint(file, keep=cfg.get("train", True) or cfg.get("test", True))
     weights = checkpoint_model_weights(checkpoint, path)  # refuses a file without one
     spec = (checkpoint.get("zoo") or {}).get("model")
     saved = spec.get("name") if isinstance(spec, dict) else None

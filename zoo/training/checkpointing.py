@@ -42,6 +42,7 @@ from zoo.errors import ZooError
 from zoo.weights import (
     atomic_write_bytes,
     partial_path,
+    take_kept_checkpoint,
     unreadable_checkpoint,
     verify_checkpoint,
     with_checkpoint_digest,
@@ -106,7 +107,12 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         self, path: str | Path, map_location: Any | None = None, weights_only: bool | None = None
     ) -> dict[str, Any]:
         """Lightning's load, with the checkpoint's recorded digest checked (and removed); a
-        ``ZooError`` naming the file if it is damaged or cannot be read."""
+        ``ZooError`` naming the file if it is damaged or cannot be read. A checkpoint the
+        config check has just read and verified (``ckpt_path``) is not read again."""
+        if map_location is None and "://" not in str(path):
+            kept = take_kept_checkpoint(path)
+            if kept is not None:
+                return kept
         kwargs = {} if map_location is None else {"map_location": map_location}
         try:
             checkpoint = super().load_checkpoint(path, weights_only=weights_only, **kwargs)
