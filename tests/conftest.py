@@ -57,3 +57,35 @@ def make_config(tmp_path: Path) -> Callable[..., DictConfig]:
 
     yield make
     GlobalHydra.instance().clear()
+
+
+# The digit the shared autoencoder run holds out of training and validation (its anomalies).
+AUTOENCODER_HOLDOUT = 3
+
+
+@pytest.fixture(scope="session")
+def autoencoder_run(tmp_path_factory) -> Path:
+    """A finished one-epoch autoencoder run (results.json + model/; a 2-D code, digit
+    AUTOENCODER_HOLDOUT held out), trained once for the whole session. Tests that change its
+    files change a copy."""
+    from zoo.training.run import train
+
+    folder = tmp_path_factory.mktemp("autoencoder") / "run"
+    cfg = compose_config(
+        [
+            "model=autoencoder",
+            "model.hidden_sizes=[32]",
+            "model.latent_dim=2",
+            "task=autoencoder",
+            "trainer.max_epochs=1",
+            f"data.holdout_classes=[{AUTOENCODER_HOLDOUT}]",
+            "logger=none",
+        ],
+        folder,
+    )
+    try:
+        train(cfg)
+    finally:
+        GlobalHydra.instance().clear()
+    assert (folder / "results.json").is_file() and (folder / "model").is_dir()
+    return folder

@@ -3,7 +3,8 @@ Dimensionality reduction, denoising, anomaly detection"): the codes of a split, 
 grid, and anomaly scores whose AUROC scikit-learn confirms; every mistake is one line and
 exit code 2.
 
-One tiny autoencoder is trained once for the module (1 epoch, a 2-D code, digit 3 held out);
+One tiny autoencoder is trained once for the session (1 epoch, a 2-D code, digit 3 held out:
+tests/conftest.py's autoencoder_run, shared with test_untrusted_files.py);
 the references are computed independently, through the model folder's own preprocessing
 (``load_pretrained(...).preprocess``) and a data module built here.
 """
@@ -21,8 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import compose_config
-from hydra.core.global_hydra import GlobalHydra
+from conftest import AUTOENCODER_HOLDOUT as HOLDOUT
 from PIL import Image
 from sklearn.metrics import roc_auc_score
 
@@ -39,34 +39,7 @@ from zoo.augment.noise import corrupt
 from zoo.data import DigitsDataModule
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-HOLDOUT = 3
 SIZE = 32  # the digits' size; a grid cell is the image plus 2 pixels of padding
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory) -> Path:
-    """A finished autoencoder run: results.json + model/."""
-    from zoo.training.run import train
-
-    folder = tmp_path_factory.mktemp("autoencoder") / "run"
-    cfg = compose_config(
-        [
-            "model=autoencoder",
-            "model.hidden_sizes=[32]",
-            "model.latent_dim=2",
-            "task=autoencoder",
-            "trainer.max_epochs=1",
-            f"data.holdout_classes=[{HOLDOUT}]",
-            "logger=none",
-        ],
-        folder,
-    )
-    try:
-        train(cfg)
-    finally:
-        GlobalHydra.instance().clear()
-    assert (folder / "results.json").is_file() and (folder / "model").is_dir()
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -78,9 +51,9 @@ def test_split() -> tuple[torch.Tensor, torch.Tensor]:
 
 
 @pytest.fixture(scope="module")
-def reference_model(run_dir):
+def reference_model(autoencoder_run):
     """The exported model with the preprocessing its folder records."""
-    return load_pretrained(run_dir / "model").eval()
+    return load_pretrained(autoencoder_run / "model").eval()
 
 
 def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
@@ -90,12 +63,14 @@ def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
 
 
 def test_latents_are_the_codes_of_the_test_split(
-    run_dir, test_split, reference_model, tmp_path, capsys
+    autoencoder_run, test_split, reference_model, tmp_path, capsys
 ):
     images, labels = test_split
     npy, table, scatter = tmp_path / "z.npy", tmp_path / "z.csv", tmp_path / "z.png"
-    assert main(["latents", str(run_dir), "--out", str(npy), "--scatter", str(scatter)]) == 0
-    assert main(["latents", str(run_dir / "model"), "--out", str(table)]) == 0
+    assert (
+        main(["latents", str(autoencoder_run), "--out", str(npy), "--scatter", str(scatter)]) == 0
+    )
+    assert main(["latents", str(autoencoder_run / "model"), "--out", str(table)]) == 0
     out = capsys.readouterr().out
     assert f"{len(labels)} test codes of 2 dimensions" in out and f"scatter: {scatter}" in out
 
@@ -114,8 +89,8 @@ def test_latents_are_the_codes_of_the_test_split(
         assert image.format == "PNG" and min(image.size) > 100
 
 
-def test_other_splits_and_the_python_api(run_dir):
-    run = load_run(run_dir)
+def test_other_splits_and_the_python_api(autoencoder_run):
+    run = load_run(autoencoder_run)
     data = DigitsDataModule(holdout_classes=[HOLDOUT])
     data.setup("fit")
     for split in ("train", "val"):
@@ -141,10 +116,15 @@ def cell(grid: np.ndarray, row: int, column: int) -> np.ndarray:
     return grid[top : top + SIZE, left : left + SIZE]
 
 
-def test_denoise_grid_rows_are_noisy_output_clean(run_dir, test_split, reference_model, tmp_path):
+def test_denoise_grid_rows_are_noisy_output_clean(
+    autoencoder_run, test_split, reference_model, tmp_path
+):
     images, _ = test_split
     n, path = 5, tmp_path / "denoise.png"
-    assert main(["denoise", str(run_dir), "--n", str(n), "--seed", "3", "--out", str(path)]) == 0
+    assert (
+        main(["denoise", str(autoencoder_run), "--n", str(n), "--seed", "3", "--out", str(path)])
+        == 0
+    )
     with Image.open(path) as opened:
         assert opened.size == (n * (SIZE + 2) + 2, 3 * (SIZE + 2) + 2)
         grid = np.asarray(opened.convert("L"), dtype=np.int64)
@@ -160,13 +140,19 @@ def test_denoise_grid_rows_are_noisy_output_clean(run_dir, test_split, reference
     assert np.array_equal([cell(grid, 2, i) for i in range(n)], as_png[2])  # clean: exact
 
     again, other = tmp_path / "again.png", tmp_path / "other.png"
-    assert main(["denoise", str(run_dir), "--n", str(n), "--seed", "3", "--out", str(again)]) == 0
-    assert main(["denoise", str(run_dir), "--n", str(n), "--seed", "4", "--out", str(other)]) == 0
+    assert (
+        main(["denoise", str(autoencoder_run), "--n", str(n), "--seed", "3", "--out", str(again)])
+        == 0
+    )
+    assert (
+        main(["denoise", str(autoencoder_run), "--n", str(n), "--seed", "4", "--out", str(other)])
+        == 0
+    )
     assert again.read_bytes() == path.read_bytes() != other.read_bytes()
 
 
-def test_denoise_defaults_to_the_noise_the_run_was_trained_with(run_dir):
-    run = load_run(run_dir)
+def test_denoise_defaults_to_the_noise_the_run_was_trained_with(autoencoder_run):
+    run = load_run(autoencoder_run)
     assert denoise_rows(run, 2)[1:] == ("gaussian", 0.3)  # trained without noise
     run.config["task"] |= {"noise": "masking", "noise_level": 0.5}
     rows, kind, level = denoise_rows(run, 2, seed=1)
@@ -178,10 +164,12 @@ def test_denoise_defaults_to_the_noise_the_run_was_trained_with(run_dir):
     assert denoise_rows(run, 2, level=0.1)[1:] == ("masking", 0.1)
 
 
-def test_anomaly_auroc_equals_scikit_learns(run_dir, test_split, reference_model, tmp_path, capsys):
+def test_anomaly_auroc_equals_scikit_learns(
+    autoencoder_run, test_split, reference_model, tmp_path, capsys
+):
     images, labels = test_split
     path = tmp_path / "scores.csv"
-    assert main(["anomaly", str(run_dir), "--out", str(path)]) == 0
+    assert main(["anomaly", str(autoencoder_run), "--out", str(path)]) == 0
     out = capsys.readouterr().out
     header, rows = read_csv(path)
     assert header == ["index", "label", "held_out", "score"]
@@ -194,7 +182,7 @@ def test_anomaly_auroc_equals_scikit_learns(run_dir, test_split, reference_model
     expected = (reconstruction - images).square().flatten(1).mean(1).numpy()
     np.testing.assert_allclose(scores, expected, rtol=1e-5)
 
-    result = anomaly_scores(load_run(run_dir))
+    result = anomaly_scores(load_run(autoencoder_run))
     assert result.auroc == pytest.approx(roc_auc_score(held_out, scores), abs=1e-6)
     assert result.auroc == pytest.approx(roc_auc_score(held_out, result.scores), abs=1e-6)
     assert f"AUROC {result.auroc:.4f}" in out
@@ -202,8 +190,8 @@ def test_anomaly_auroc_equals_scikit_learns(run_dir, test_split, reference_model
     assert result.mean_error_others == pytest.approx(scores[held_out == 0].mean(), rel=1e-5)
 
 
-def test_anomaly_needs_a_held_out_class(run_dir):
-    run = load_run(run_dir)
+def test_anomaly_needs_a_held_out_class(autoencoder_run):
+    run = load_run(autoencoder_run)
     run.data.holdout_classes = []
     with pytest.raises(ZooError, match=r"held out no class .*data\.holdout_classes"):
         anomaly_scores(run)
@@ -221,10 +209,10 @@ def test_anomaly_needs_a_held_out_class(run_dir):
         (["anomaly", "{lonely}"], r"model folder outside a training run"),
     ],
 )
-def test_mistakes_are_one_line_and_exit_2(run_dir, tmp_path, capsys, argv, message):
+def test_mistakes_are_one_line_and_exit_2(autoencoder_run, tmp_path, capsys, argv, message):
     lonely = tmp_path / "lonely"
-    shutil.copytree(run_dir / "model", lonely)
-    argv = [a.format(run=run_dir, lonely=lonely) for a in argv]
+    shutil.copytree(autoencoder_run / "model", lonely)
+    argv = [a.format(run=autoencoder_run, lonely=lonely) for a in argv]
     assert main(argv) == 2
     captured = capsys.readouterr()
     lines = captured.err.strip().splitlines()

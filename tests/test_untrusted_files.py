@@ -15,8 +15,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import compose_config
-from hydra.core.global_hydra import GlobalHydra
 from lightning import LightningDataModule
 from PIL import Image
 
@@ -34,32 +32,6 @@ class _Touch:
 
     def __reduce__(self):
         return (open, (self.path, "w"))
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory) -> Path:
-    """A finished autoencoder run (one epoch): results.json + model/."""
-    from zoo.training.run import train
-
-    folder = tmp_path_factory.mktemp("shared") / "run"
-    cfg = compose_config(
-        [
-            "model=autoencoder",
-            "model.hidden_sizes=[16]",
-            "model.latent_dim=2",
-            "task=autoencoder",
-            "trainer.max_epochs=1",
-            "+trainer.limit_train_batches=2",
-            "logger=none",
-            "callbacks=none",
-        ],
-        folder,
-    )
-    try:
-        train(cfg)
-    finally:
-        GlobalHydra.instance().clear()
-    return folder
 
 
 def payloads(folder: Path) -> tuple[Path, list[dict]]:
@@ -87,9 +59,9 @@ def test_the_payloads_run_code_through_hydra(tmp_path):
 
 @pytest.mark.parametrize("command", ["latents", "denoise", "anomaly"])
 @pytest.mark.parametrize("which", [0, 1], ids=["torch.load", "numpy.load"])
-def test_a_payload_in_results_json_runs_no_code(run_dir, tmp_path, capsys, command, which):
+def test_a_payload_in_results_json_runs_no_code(autoencoder_run, tmp_path, capsys, command, which):
     shared = tmp_path / "run"
-    shutil.copytree(run_dir, shared)
+    shutil.copytree(autoencoder_run, shared)
     marker, planted = payloads(tmp_path)
     results = json.loads((shared / "results.json").read_text())
     results["config"]["data"] = planted[which]
@@ -102,9 +74,9 @@ def test_a_payload_in_results_json_runs_no_code(run_dir, tmp_path, capsys, comma
 
 
 @pytest.mark.parametrize("which", [0, 1], ids=["torch.load", "numpy.load"])
-def test_a_payload_in_config_json_runs_no_code(run_dir, tmp_path, which):
+def test_a_payload_in_config_json_runs_no_code(autoencoder_run, tmp_path, which):
     shared = tmp_path / "run"
-    shutil.copytree(run_dir, shared)
+    shutil.copytree(autoencoder_run, shared)
     marker, planted = payloads(tmp_path)
     config_path = shared / "model" / "config.json"
     config = json.loads(config_path.read_text())
@@ -290,7 +262,7 @@ def test_a_weights_file_larger_than_the_model_is_refused_before_it_is_read(
     ids=["TensorDataModule", "DownloadedDataModule", "root"],
 )
 def test_recorded_data_that_cannot_be_rebuilt_is_one_line(
-    run_dir, tmp_path, capsys, monkeypatch, data
+    autoencoder_run, tmp_path, capsys, monkeypatch, data
 ):
     """A base class has no data of its own (a traceback); an image folder at the file
     system's root listed every file."""
@@ -301,7 +273,7 @@ def test_recorded_data_that_cannot_be_rebuilt_is_one_line(
 
     monkeypatch.setattr(torchvision.datasets.folder, "make_dataset", never)
     shared = tmp_path / "run"
-    shutil.copytree(run_dir, shared)
+    shutil.copytree(autoencoder_run, shared)
     results = json.loads((shared / "results.json").read_text())
     results["config"]["data"] = data
     (shared / "results.json").write_text(json.dumps(results))
