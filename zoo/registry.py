@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from zoo.config.sections import DROPOUT
+from zoo.config.values import is_int, is_int_or_float, is_positive_int
 from zoo.errors import ZooError, unknown_name_error
 from zoo.kinds import INPUT_KINDS, TASK_KINDS, check_kind, example_batch
 
@@ -120,19 +121,11 @@ def set_weights_loader(loader: WeightsLoader) -> None:
 
 # Arguments many builders share, checked the same way for every model before it is built:
 # (test, what is allowed).
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 COMMON_ARGUMENTS: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "num_classes": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
-    "in_channels": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
-    "in_features": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
-    "latent_dim": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    "num_classes": (is_positive_int, "an integer >= 1"),
+    "in_channels": (is_positive_int, "an integer >= 1"),
+    "in_features": (is_positive_int, "an integer >= 1"),
+    "latent_dim": (is_positive_int, "an integer >= 1"),
     "dropout": DROPOUT,
 }
 
@@ -151,7 +144,7 @@ def check_common_arguments(info: ModelInfo, kwargs: dict[str, Any]) -> None:
 
 def _integers(value: Any) -> list[int]:
     """The integers in an argument's value (itself, or those of a list of them)."""
-    if _is_int(value):
+    if is_int(value):
         return [value]
     if isinstance(value, list | tuple):
         return [v for item in value for v in _integers(item)]
@@ -240,7 +233,7 @@ def register_model(
         check_kind("input kind", kind, INPUT_KINDS)
     for task in tasks:
         check_kind("task kind", task, TASK_KINDS)
-    if adam_lr is not None and not (_is_number(adam_lr) and adam_lr > 0):
+    if adam_lr is not None and not (is_int_or_float(adam_lr) and adam_lr > 0):
         raise ValueError(f"adam_lr must be a number > 0 or None, got {adam_lr!r}")
 
     def decorator(builder: Builder) -> Builder:

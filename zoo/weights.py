@@ -24,6 +24,7 @@ import torch
 from safetensors.torch import load, save
 from torch import nn
 
+from zoo.config.values import is_int, is_int_or_float
 from zoo.errors import ZooError
 
 log = logging.getLogger(__name__)
@@ -588,7 +589,7 @@ def check_checkpoint_contents(checkpoint: Mapping[str, Any], path: str | os.Path
         return value or {}
 
     def count(key: str, value: Any) -> None:
-        ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+        ok = is_int(value) and value >= 0
         require(ok, key, value, "an integer >= 0")
 
     for key in ("epoch", "global_step"):
@@ -639,7 +640,7 @@ def _check_optimizer_states(states: Any, require: Any) -> None:
         for parameter, values in per_parameter.items():
             require(isinstance(values, Mapping), f"{where}.state.{parameter}", values, "a mapping")
             for name, value in values.items():
-                ok = isinstance(value, torch.Tensor | int | float) and not isinstance(value, bool)
+                ok = isinstance(value, torch.Tensor) or is_int_or_float(value)
                 require(ok, f"{where}.state.{parameter}.{name}", value, "a tensor or a number")
         groups = state.get("param_groups", [])
         require(isinstance(groups, list | tuple), f"{where}.param_groups", groups, "a list")
@@ -647,9 +648,7 @@ def _check_optimizer_states(states: Any, require: Any) -> None:
             at = f"{where}.param_groups.{number}"
             require(isinstance(group, Mapping), at, group, "a mapping")
             params = group.get("params", [])
-            ok = isinstance(params, list | tuple) and all(
-                isinstance(p, int) and not isinstance(p, bool) for p in params
-            )
+            ok = isinstance(params, list | tuple) and all(is_int(p) for p in params)
             require(ok, f"{at}.params", params, "a list of parameter indices")
 
 
@@ -662,7 +661,7 @@ def _check_loop_progress(loops: Mapping[Any, Any], where: str, require: Any) -> 
     for key, value in loops.items():
         at = f"{where}.{key}"
         if key in _PROGRESS_COUNTERS:
-            ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+            ok = is_int(value) and value >= 0
             require(ok, at, value, "an integer >= 0")
         elif isinstance(value, Mapping):
             _check_loop_progress(value, at, require)

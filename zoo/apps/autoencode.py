@@ -59,6 +59,7 @@ from zoo.apps.command import (
     writing,
 )
 from zoo.augment.noise import NOISE_KINDS, check_noise, corrupt
+from zoo.config.values import is_int
 from zoo.errors import ZooError
 from zoo.models.pretrained import load_pretrained
 from zoo.weights import CONFIG_NAME, model_spec, read_pretrained_config, run_model_folder
@@ -407,7 +408,7 @@ def denoise_rows(
             f"denoise draws images, but {str(run.folder)!r} was trained on inputs of shape "
             f"{list(inputs.shape[1:])}."
         )
-    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= len(inputs):
+    if not (is_int(n) and 1 <= n <= len(inputs)):
         raise ZooError(
             f"--n must be an integer from 1 to {len(inputs)} (the test images), got {n!r}."
         )

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
+from zoo.config.values import is_int
 from zoo.errors import ZooError, printable
 
 #: the exit code of a command that could not write its output (a full disk): sysexits' EX_IOERR
@@ -114,7 +115,7 @@ MAX_SEED = 2**64 - 1
 def check_seed(seed: Any, flag: str = "--seed") -> None:
     """Refuse a seed a ``torch.Generator`` does not take (a negative one, or past 2**64 - 1),
     naming the flag: the one check of every tool's seed."""
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+    if not (is_int(seed) and 0 <= seed <= MAX_SEED):
         raise ZooError(f"{flag} must be an integer from 0 to {MAX_SEED}, got {seed!r}.")
 
 

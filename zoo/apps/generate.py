@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from zoo.apps.command import ArgumentParser, check_seed, run_command, say
+from zoo.config.values import is_positive_int
 from zoo.data.text import CharVocabulary
 from zoo.errors import ZooError
 from zoo.models.layers import evaluating
@@ -65,7 +66,7 @@ def check_sampling(
 ) -> None:
     """Refuse a generation length outside 1..MAX_LENGTH, a temperature that is not a finite
     number > 0, a top-k < 1 or a seed outside 0..MAX_SEED."""
-    if isinstance(length, bool) or not isinstance(length, int) or length < 1:
+    if not is_positive_int(length):
         raise ZooError(f"the generation length must be an integer >= 1, got {length!r}.")
     if length > MAX_LENGTH:
         raise ZooError(

@@ -38,6 +38,7 @@ from zoo.apps.command import (
     say,
     writing,
 )
+from zoo.config.values import is_positive_int
 from zoo.errors import ZooError
 from zoo.models.pretrained import load_pretrained
 from zoo.resources import check_writable_folder
@@ -112,7 +113,7 @@ MAX_SAMPLES = 10_000
 def draw_samples(model: nn.Module, n: int, *, seed: int = 0) -> torch.Tensor:
     """``n`` images (n, C, H, W) in [0, 1] from ``model.sample``, their codes drawn from a CPU
     ``torch.Generator`` seeded by ``seed`` (the same images for the same seed)."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+    if not is_positive_int(n):
         raise ZooError(f"the number of samples must be an integer >= 1, got {n!r}.")
     check_seed(seed)
     generator = torch.Generator().manual_seed(seed)
@@ -125,7 +126,7 @@ def write_grid(images: torch.Tensor, path: str | Path, *, nrow: int = 8) -> Path
     row may be shorter), as PNG or the format ``path``'s suffix names."""
     from zoo.figures.grids import image_grid, save_grid
 
-    if isinstance(nrow, bool) or not isinstance(nrow, int) or nrow < 1:
+    if not is_positive_int(nrow):
         raise ZooError(f"--nrow must be an integer >= 1, got {nrow!r}.")
     return save_grid(image_grid(images.split(nrow)), path)
 

@@ -30,16 +30,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from zoo.config.values import is_int, is_number
 from zoo.errors import ZooError
 
 Range = tuple[float, float]
 
 
 # -- argument checks ---------------------------------------------------------------------------
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _is_pair(value: Any) -> bool:
@@ -51,13 +48,13 @@ def _refuse(owner: str, what: str, value: Any, allowed: str) -> ZooError:
 
 
 def _probability(owner: str, p: Any) -> float:
-    if not _is_number(p) or not 0.0 <= p <= 1.0:
+    if not is_number(p) or not 0.0 <= p <= 1.0:
         raise _refuse(owner, "p", p, "a probability in [0, 1]")
     return float(p)
 
 
 def _number(owner: str, what: str, value: Any) -> float:
-    if not _is_number(value):
+    if not is_number(value):
         raise _refuse(owner, what, value, "a number")
     return float(value)
 
@@ -71,7 +68,7 @@ def _increasing_pair(
     allowed = f"an increasing [min, max] pair of numbers {above} {low:g}" + (
         f" and <= {high:g}" if math.isfinite(high) else ""
     )
-    if not _is_pair(value) or not all(_is_number(v) for v in value):
+    if not _is_pair(value) or not all(is_number(v) for v in value):
         raise _refuse(owner, what, value, allowed)
     first, second = float(value[0]), float(value[1])
     if (first <= low if low_open else first < low) or not first <= second <= high:
@@ -81,7 +78,7 @@ def _increasing_pair(
 
 def _fraction_pair(owner: str, value: Any) -> Range:
     """torchvision's translate: a (horizontal, vertical) pair of fractions in [0, 1]."""
-    if not _is_pair(value) or not all(_is_number(v) and 0.0 <= v <= 1.0 for v in value):
+    if not _is_pair(value) or not all(is_number(v) and 0.0 <= v <= 1.0 for v in value):
         raise _refuse(
             owner, "translate", value, "a (horizontal, vertical) pair of fractions in [0, 1]"
         )
@@ -99,11 +96,11 @@ MAX_FACTOR = 255.0
 def _degrees(owner: str, degrees: Any) -> Range:
     """torchvision's degrees: a number d in [0, 360] means [-d, d]; else an increasing pair
     within [-360, 360]."""
-    if _is_number(degrees) and 0 <= degrees <= MAX_DEGREES:
+    if is_number(degrees) and 0 <= degrees <= MAX_DEGREES:
         return -float(degrees), float(degrees)
     if (
         _is_pair(degrees)
-        and all(_is_number(v) and abs(v) <= MAX_DEGREES for v in degrees)
+        and all(is_number(v) and abs(v) <= MAX_DEGREES for v in degrees)
         and degrees[0] <= degrees[1]
     ):
         return float(degrees[0]), float(degrees[1])
@@ -119,7 +116,7 @@ def _degrees(owner: str, degrees: Any) -> Range:
 def _factor_range(owner: str, what: str, value: Any) -> Range:
     """torchvision's ColorJitter ranges: x >= 0 means [max(0, 1 - x), 1 + x]; else an
     increasing pair of factors >= 0; factors at most :data:`MAX_FACTOR`."""
-    if _is_number(value):
+    if is_number(value):
         if not 0 <= value <= MAX_FACTOR - 1:
             raise _refuse(
                 owner,
@@ -159,11 +156,7 @@ def _within_image(owner: str, what: str, pair: Range | None, size: tuple[int, in
 def _int_pair(owner: str, what: str, value: Any, *, low: int) -> tuple[int, int]:
     """An int n >= ``low`` as (n, n), or a pair of them."""
     pair = (value, value) if not isinstance(value, Sequence) else value
-    if (
-        not _is_pair(pair)
-        or not all(isinstance(v, int) and not isinstance(v, bool) for v in pair)
-        or min(pair) < low
-    ):
+    if not _is_pair(pair) or not all(is_int(v) for v in pair) or min(pair) < low:
         raise _refuse(owner, what, value, f"an integer >= {low} or a pair of them")
     return int(pair[0]), int(pair[1])
 
@@ -179,7 +172,7 @@ def _padding(owner: str, padding: Any) -> tuple[int, int, int, int]:
         not isinstance(sides, Sequence)
         or isinstance(sides, str)
         or len(sides) not in (1, 2, 4)
-        or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in sides)
+        or not all(is_int(v) and v >= 0 for v in sides)
     ):
         raise _refuse(owner, "padding", padding, allowed)
     if len(sides) == 1:

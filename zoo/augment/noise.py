@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import torch
 
+from zoo.config.values import is_int_or_float
 from zoo.errors import ZooError
 
 NOISE_KINDS = ("none", "gaussian", "masking", "salt_and_pepper")
@@ -25,7 +26,7 @@ def check_noise(kind: str, level: float) -> None:
     """Refuse an unknown kind or a level outside what the kind allows."""
     if kind not in NOISE_KINDS:
         raise ZooError(f"task.noise must be one of {', '.join(NOISE_KINDS)}, got {kind!r}.")
-    if isinstance(level, bool) or not isinstance(level, int | float):
+    if not is_int_or_float(level):
         raise ZooError(f"task.noise_level must be a number, got {level!r}.")
     if kind == "none" and level != 0:
         raise ZooError(

@@ -11,7 +11,6 @@ network language models"). ``input_kinds`` says which data a transform applies t
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -19,17 +18,13 @@ import torch
 from torch import nn
 
 from zoo.augment.noise import MAX_SIGMA
+from zoo.config.values import is_int, is_number, is_positive_int
 from zoo.errors import ZooError
 
 
 def _check_number(what: str, value: Any, valid: Callable[[float], bool], allowed: str) -> None:
     """Refuse a value that is not a finite number, or not one ``valid`` accepts."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or not valid(value)
-    ):
+    if not is_number(value) or not valid(value):
         raise ZooError(f"{what} must be {allowed}, got {value!r}.")
 
 
@@ -95,7 +90,7 @@ class TimeMask(nn.Module):
         _check_number(
             "time_mask max_fraction", max_fraction, lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"
         )
-        if isinstance(num_masks, bool) or not isinstance(num_masks, int) or num_masks < 0:
+        if not (is_int(num_masks) and num_masks >= 0):
             raise ZooError(f"time_mask num_masks must be an integer >= 0, got {num_masks!r}.")
         _check_number("time_mask value", value, lambda v: True, "a finite number")
         self.max_fraction, self.num_masks, self.value = max_fraction, num_masks, value
@@ -134,7 +129,7 @@ class TokenSubstitution(nn.Module):
 
     def __init__(self, vocab_size: int, p: float = 0.05) -> None:
         super().__init__()
-        if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 1:
+        if not is_positive_int(vocab_size):
             raise ZooError(f"substitute vocab_size must be an integer >= 1, got {vocab_size!r}.")
         _check_number("substitute p", p, lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]")
         self.vocab_size, self.p = vocab_size, p

@@ -9,6 +9,8 @@
 - :mod:`zoo.config.sweep`: every job of a sweep checked by its first job;
 - :mod:`zoo.config.recorded`: objects rebuilt from configs recorded in files, never through
   Hydra (a shared run folder runs no code).
+- :mod:`zoo.config.values`: the value predicates every check shares (``is_int``,
+  ``is_positive_int``, ``is_number``); it imports nothing, so any module may use them.
 
 May import: zoo.errors, zoo.kinds, zoo.resources, zoo.registry, zoo.models, zoo.data,
 zoo.tasks, zoo.augment, zoo.weights. This ``__init__`` imports nothing, so that

@@ -18,6 +18,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
 from zoo.augment import build_augmentation
 from zoo.config.sections import check_keys, check_values, import_path
+from zoo.config.values import is_int, is_int_or_float
 from zoo.data.base import AS_SEQUENCE_CHOICES, as_sequence_shape
 from zoo.errors import ZooError, unknown_name_error
 from zoo.kinds import INPUT_KINDS, TARGET_KINDS
@@ -581,9 +582,7 @@ def check_holdout(data: DictConfig, task: type[ZooTask]) -> None:
         return
     _require(
         isinstance(holdout, ListConfig | list)
-        and all(
-            isinstance(c, int) and not isinstance(c, bool) and 0 <= c < classes for c in holdout
-        ),
+        and all(is_int(c) and 0 <= c < classes for c in holdout),
         f"data.holdout_classes {to_container(holdout)} are not all classes of "
         f"{_data_name(data)}; it has classes 0 to {classes - 1}.",
     )
@@ -659,7 +658,7 @@ def check_max_time(max_time: Any) -> None:
         valid = (
             bool(values)
             and all(key in TIMEDELTA_KEYS for key in values)
-            and all(_is_number(value) and value >= 0 for value in values.values())
+            and all(is_int_or_float(value) and value >= 0 for value in values.values())
             and timedelta(**values) > timedelta(0)
         )
     else:
@@ -675,10 +674,6 @@ def check_max_time(max_time: Any) -> None:
         f"three minutes) or a mapping of {', '.join(TIMEDELTA_KEYS)} (e.g. {{minutes: 3}}), "
         f"got {to_container(max_time)!r}.",
     )
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def check_trainer(cfg: DictConfig) -> None:
@@ -725,7 +720,7 @@ def check_trainer_fits_data(cfg: DictConfig, datamodule: Any) -> None:
     trainer = cfg.trainer
     interval = trainer.get("val_check_interval")
     if (
-        not _is_int(interval)
+        not is_int(interval)
         or trainer.get("check_val_every_n_epoch", 1) is None  # counted across epochs
         or trainer.get("fast_dev_run")
         or trainer.get("overfit_batches")
@@ -736,7 +731,7 @@ def check_trainer_fits_data(cfg: DictConfig, datamodule: Any) -> None:
     except (TypeError, RuntimeError, NotImplementedError):  # a loader without a length
         return
     limit = trainer.get("limit_train_batches")
-    if _is_int(limit):
+    if is_int(limit):
         batches = min(batches, limit)
     elif isinstance(limit, float):
         batches = int(batches * limit)
@@ -746,10 +741,6 @@ def check_trainer_fits_data(cfg: DictConfig, datamodule: Any) -> None:
         "an epoch; lower it, give a share of an epoch (e.g. 0.5), or set "
         "trainer.check_val_every_n_epoch=null to count batches across epochs.",
     )
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 # Settings a resumed run takes from its checkpoint, whatever the config says: the optimizer's

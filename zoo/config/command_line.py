@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.config.sections import ROOT_KEYS
+from zoo.config.values import is_positive_int
 from zoo.errors import ZooError, closest
 
 
@@ -636,9 +637,7 @@ def check_sweeper_overrides(overrides: Sequence[Any]) -> None:
                 f"Allowed: {', '.join(fields)}."
             )
         value = override.value()
-        if field in ("n_trials", "n_jobs") and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 1
-        ):
+        if field in ("n_trials", "n_jobs") and not is_positive_int(value):
             raise ZooError(f"{key}={value}: allowed: a whole number of at least 1, e.g. {key}=20.")
 
 

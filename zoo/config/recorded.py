@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from zoo.config.sections import import_path
+from zoo.config.values import is_number, is_positive_int
 from zoo.errors import ZooError
 from zoo.kinds import INPUT_KINDS, TARGET_KINDS
 
@@ -93,14 +94,6 @@ def build_recorded(node: Any, *, base: type[T], where: str) -> T:
         raise ZooError(f"{where}: {node['_target_']} {error}.") from None
 
 
-def _is_count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def check_data_description(data: Any, where: str) -> None:
     """Check the data description an exported ``config.json`` records (what a data module's
     ``describe()`` gave): each value of the type and range it was written with, so that a
@@ -125,7 +118,7 @@ def check_data_description(data: Any, where: str) -> None:
             require(
                 isinstance(shape, list)
                 and 0 < len(shape) <= 4
-                and all(map(_is_count, shape))
+                and all(map(is_positive_int, shape))
                 and math.prod(shape) <= MAX_SAMPLE_ELEMENTS,
                 key,
                 f"a list of 1 to 4 positive integers of at most {MAX_SAMPLE_ELEMENTS:,} elements",
@@ -139,7 +132,7 @@ def check_data_description(data: Any, where: str) -> None:
         )
     for key in ("num_classes", "vocab_size"):
         if data.get(key) is not None:
-            require(_is_count(data[key]), key, "a positive integer")
+            require(is_positive_int(data[key]), key, "a positive integer")
     names = data.get("class_names")
     if names is not None:
         require(
@@ -147,7 +140,7 @@ def check_data_description(data: Any, where: str) -> None:
             "class_names",
             "a list of strings",
         )
-        if _is_count(data.get("num_classes")):
+        if is_positive_int(data.get("num_classes")):
             require(
                 len(names) == data["num_classes"],
                 "class_names",
@@ -158,8 +151,8 @@ def check_data_description(data: Any, where: str) -> None:
         ok = isinstance(normalization, Mapping) and set(normalization) == {"mean", "std"}
         mean, std = (normalization.get("mean"), normalization.get("std")) if ok else (0, 0)
         ok = ok and isinstance(mean, list) and isinstance(std, list)
-        ok = ok and 0 < len(mean) == len(std) and all(map(_is_number, mean))
-        ok = ok and all(_is_number(value) and value > 0 for value in std)
+        ok = ok and 0 < len(mean) == len(std) and all(map(is_number, mean))
+        ok = ok and all(is_number(value) and value > 0 for value in std)
         require(ok, "normalization", "{mean: [numbers], std: [positive numbers]} of one length")
         shape = data.get("input_shape")
         if dims is not None and shape is not None:  # per channel, or per feature

@@ -26,6 +26,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from zoo.config.values import is_int, is_int_or_float, is_number
 from zoo.errors import ZooError, closest
 
 # The keys zoo reads at the top level and in the sections it reads itself.
@@ -85,14 +86,6 @@ def _fail(message: str) -> None:
 
 
 # -- values ----------------------------------------------------------------------------------
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _value(cfg: DictConfig, key: str) -> tuple[bool, Any]:
     """Whether ``key`` is set (not missing, not null), and its raw value (unresolved
     interpolations are resolved; a failing one counts as unset here)."""
@@ -129,7 +122,7 @@ INTEGERS: dict[str, tuple[int, str]] = {
 #: registry's common arguments and every model's own check (zoo.models.layers.check_dropout)
 #: share
 DROPOUT: tuple[Callable[[Any], bool], str] = (
-    lambda v: isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v < 1,
+    lambda v: is_int_or_float(v) and 0 <= v < 1,
     "a number in [0, 1)",
 )
 NUMBERS: dict[str, tuple[Callable[[float], bool], str]] = {
@@ -156,7 +149,7 @@ MAXIMA = {"seed": 2**32 - 1, "data.split_seed": 2**32 - 1, "data.seed": 2**63 - 
 
 def _batches(value: Any) -> bool:
     """A number of batches (an integer >= 0) or a share of them (a number in [0, 1])."""
-    return (_is_int(value) and value >= 0) or (isinstance(value, float) and 0 <= value <= 1)
+    return (is_int(value) and value >= 0) or (isinstance(value, float) and 0 <= value <= 1)
 
 
 # Lightning's Trainer arguments, their ranges: it refuses some only once its constructor has
@@ -165,13 +158,13 @@ def _batches(value: Any) -> bool:
 # exports the untrained model).
 TRAINER_VALUES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "trainer.max_steps": (
-        lambda v: _is_int(v) and (v == -1 or v >= 1),
+        lambda v: is_int(v) and (v == -1 or v >= 1),
         "-1 (no limit) or an integer >= 1 (0 trains nothing)",
     ),
-    "trainer.min_steps": (lambda v: _is_int(v) and v >= 0, "an integer >= 0, or null"),
-    "trainer.accumulate_grad_batches": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    "trainer.min_steps": (lambda v: is_int(v) and v >= 0, "an integer >= 0, or null"),
+    "trainer.accumulate_grad_batches": (lambda v: is_int(v) and v >= 1, "an integer >= 1"),
     "trainer.gradient_clip_val": (
-        lambda v: _is_number(v) and v >= 0,
+        lambda v: is_number(v) and v >= 0,
         "a number >= 0, or null (set it with regularization.grad_clip)",
     ),
     "trainer.gradient_clip_algorithm": (lambda v: v in ("norm", "value"), "norm or value"),
@@ -187,16 +180,16 @@ TRAINER_VALUES: dict[str, tuple[Callable[[Any], bool], str]] = {
     ),
     "trainer.overfit_batches": (_batches, "a share of the batches in [0, 1] or a number >= 0"),
     "trainer.val_check_interval": (
-        lambda v: (_is_int(v) and v >= 1) or (isinstance(v, float) and 0 < v <= 1),
+        lambda v: (is_int(v) and v >= 1) or (isinstance(v, float) and 0 < v <= 1),
         "a share of an epoch in (0, 1] or a number of training batches >= 1",
     ),
     "trainer.num_sanity_val_steps": (
-        lambda v: _is_int(v) and v >= -1,
+        lambda v: is_int(v) and v >= -1,
         "an integer >= 0, or -1 for every validation batch",
     ),
-    "trainer.num_nodes": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    "trainer.num_nodes": (lambda v: is_int(v) and v >= 1, "an integer >= 1"),
     "trainer.fast_dev_run": (
-        lambda v: isinstance(v, bool) or (_is_int(v) and v >= 0),
+        lambda v: isinstance(v, bool) or (is_int(v) and v >= 0),
         "true, false or a number of batches >= 0",
     ),
     "trainer.profiler": (  # or a profiler object's config
@@ -204,7 +197,7 @@ TRAINER_VALUES: dict[str, tuple[Callable[[Any], bool], str]] = {
         "simple, advanced, pytorch, xla or null",
     ),
     "trainer.reload_dataloaders_every_n_epochs": (
-        lambda v: _is_int(v) and v >= 0,
+        lambda v: is_int(v) and v >= 0,
         "an integer >= 0",
     ),
 }
@@ -217,7 +210,7 @@ def check_values(cfg: DictConfig) -> None:
     """Refuse values of the wrong type or out of range, naming the key and what is allowed."""
     for key, (minimum, what) in INTEGERS.items():
         present, value = _value(cfg, key)
-        if present and (not _is_int(value) or value < minimum):
+        if present and (not is_int(value) or value < minimum):
             _fail(f"{key} ({what}) must be an integer >= {minimum}, got {value!r}.")
         if present and key in MAXIMA and value > MAXIMA[key]:
             _fail(
@@ -229,7 +222,7 @@ def check_values(cfg: DictConfig) -> None:
             _fail(f"{key} must be {allowed}, got {_plain(value)!r}.")
     for key, (valid, allowed) in NUMBERS.items():
         present, value = _value(cfg, key)
-        if present and (not _is_number(value) or not valid(value)):
+        if present and (not is_number(value) or not valid(value)):
             _fail(f"{key} must be {allowed}, got {value!r}.")
     for key in NOT_NULL:
         section, name = key.rsplit(".", 1)
@@ -244,8 +237,8 @@ def check_values(cfg: DictConfig) -> None:
     present, devices = _value(cfg, "trainer.devices")
     if present and not (
         devices in ("auto", -1)
-        or (_is_int(devices) and devices >= 1)
-        or (OmegaConf.is_list(devices) and all(_is_int(d) and d >= 0 for d in devices))
+        or (is_int(devices) and devices >= 1)
+        or (OmegaConf.is_list(devices) and all(is_int(d) and d >= 0 for d in devices))
     ):
         _fail(
             f"trainer.devices must be an integer >= 1, -1 or auto (all), or a list of device "
@@ -255,7 +248,7 @@ def check_values(cfg: DictConfig) -> None:
     if present and not (
         OmegaConf.is_list(betas)
         and len(betas) == 2
-        and all(_is_number(b) and 0 <= b < 1 for b in betas)
+        and all(is_number(b) and 0 <= b < 1 for b in betas)
     ):
         _fail(f"optimizer.betas must be two numbers in [0, 1), got {_plain(betas)!r}.")
     present, mode = _value(cfg, "monitor.mode")
@@ -267,21 +260,21 @@ def _check_epochs(cfg: DictConfig) -> None:
     _, max_epochs = _value(cfg, "trainer.max_epochs")
     _, max_steps = _value(cfg, "trainer.max_steps")
     _, fast_dev_run = _value(cfg, "trainer.fast_dev_run")
-    if max_steps is not None and not _is_int(max_steps):
+    if max_steps is not None and not is_int(max_steps):
         _fail(f"trainer.max_steps must be an integer (-1 for no limit), got {max_steps!r}.")
     if max_epochs is None or fast_dev_run:
         return
-    unlimited = max_epochs == -1 and _is_int(max_steps) and max_steps > 0
-    if not _is_int(max_epochs) or (max_epochs < 1 and not unlimited):
+    unlimited = max_epochs == -1 and is_int(max_steps) and max_steps > 0
+    if not is_int(max_epochs) or (max_epochs < 1 and not unlimited):
         _fail(f"trainer.max_epochs must be an integer >= 1, got {max_epochs!r}.")
     _, min_epochs = _value(cfg, "trainer.min_epochs")
-    if _is_int(min_epochs) and max_epochs != -1 and min_epochs > max_epochs:
+    if is_int(min_epochs) and max_epochs != -1 and min_epochs > max_epochs:
         _fail(
             f"trainer.min_epochs={min_epochs} is more than trainer.max_epochs={max_epochs}, "
             "which ends the run first; lower trainer.min_epochs or raise trainer.max_epochs."
         )
     _, min_steps = _value(cfg, "trainer.min_steps")
-    if _is_int(min_steps) and _is_int(max_steps) and max_steps != -1 and min_steps > max_steps:
+    if is_int(min_steps) and is_int(max_steps) and max_steps != -1 and min_steps > max_steps:
         _fail(
             f"trainer.min_steps={min_steps} is more than trainer.max_steps={max_steps}, which "
             "ends the run first; lower trainer.min_steps or raise trainer.max_steps."
@@ -345,7 +338,7 @@ FORWARDED_KWARGS: dict[str, tuple[str, tuple[str, ...]]] = {
 ARGUMENT_RANGES: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
     "lightning.pytorch.callbacks.model_summary.ModelSummary": {
         "max_depth": (
-            lambda v: _is_int(v) and v >= -1,
+            lambda v: is_int(v) and v >= -1,
             "-1 (every layer) or an integer >= 0 (the depth of layers shown)",
         ),
     },
@@ -483,10 +476,10 @@ def _check_optimizer_number(
     dampening) is a finite number >= 0: torch checks some (lr, eps, momentum) and takes the
     others as they come (``SGD(dampening=-1)`` trains with a negative dampening)."""
     default = _default(target, key)
-    if not _is_number(default) or default < 0 or OmegaConf.is_interpolation(node, key):
+    if not is_number(default) or default < 0 or OmegaConf.is_interpolation(node, key):
         return
     value = node[key]
-    if (isinstance(value, float) and not math.isfinite(value)) or (_is_number(value) and value < 0):
+    if (isinstance(value, float) and not math.isfinite(value)) or (is_number(value) and value < 0):
         raise ZooError(f"{label}.{key} must be a number >= 0, got {_plain(value)!r}.")
 
 

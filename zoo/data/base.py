@@ -28,6 +28,7 @@ import lightning as L
 import torch
 from sklearn.model_selection import train_test_split
 
+from zoo.config.values import is_int
 from zoo.data.loader import TensorBatchLoader
 from zoo.data.normalize import Standardize, channel_statistics
 from zoo.errors import ZooError
@@ -124,10 +125,7 @@ class TensorDataModule(L.LightningDataModule):
     ) -> None:
         super().__init__()
         holdout = list(holdout_classes or [])
-        if holdout and (
-            target_kind != "class"
-            or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in holdout)
-        ):
+        if holdout and (target_kind != "class" or not all(is_int(c) and c >= 0 for c in holdout)):
             raise ZooError(
                 "data.holdout_classes takes class indices (integers >= 0) of data whose targets "
                 f"are classes, got {holdout_classes!r} with target_kind {target_kind!r}."

@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from zoo.config.values import is_positive_int
 from zoo.errors import ZooError
 from zoo.models.layers import check_dropout
 
@@ -153,7 +154,7 @@ class MultiHeadAttention(nn.Module):
     ) -> None:
         super().__init__()
         for key, value in (("embed_dim", embed_dim), ("num_heads", num_heads)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if not is_positive_int(value):
                 raise ZooError(f"{key} must be an integer >= 1, got {value!r}.")
         if embed_dim % num_heads != 0:
             raise ZooError(

@@ -27,6 +27,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from zoo.config.values import is_positive_int
 from zoo.errors import ZooError
 from zoo.models.layers import (
     ACTIVATIONS,
@@ -36,7 +37,6 @@ from zoo.models.layers import (
     evaluating,
     halving_plan,
     image_example_input,
-    is_positive_int,
     make_activation,
     upsampling_convs,
 )

@@ -21,13 +21,13 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from zoo.config.values import is_positive_int
 from zoo.errors import ZooError
 from zoo.models.layers import (
     check_positive_ints,
     downsampling_convs,
     evaluating,
     halving_plan,
-    is_positive_int,
     upsampling_convs,
 )
 from zoo.registry import register_model

@@ -47,6 +47,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from zoo.config.values import is_int
 from zoo.errors import ZooError
 from zoo.models.attention import ATTENTION_IMPLS, scaled_dot_product_attention
 from zoo.models.layers import check_dropout, check_token_ids
@@ -310,9 +311,6 @@ def _check_arguments(arguments: dict[str, Any]) -> None:
 
     def refuse(message: str) -> None:
         raise ZooError(f"model 'gpt': {message}")
-
-    def is_int(value: Any) -> bool:
-        return isinstance(value, int) and not isinstance(value, bool)
 
     for key in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
         if not (is_int(arguments[key]) and arguments[key] >= 1):

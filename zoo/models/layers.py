@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from zoo.config.sections import DROPOUT
+from zoo.config.values import is_int, is_positive_int
 from zoo.errors import ZooError
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
@@ -116,11 +117,6 @@ def check_input_size(x: torch.Tensor, minimum: int, name: str) -> None:
         )
 
 
-def is_positive_int(value: object) -> bool:
-    """Whether ``value`` is an integer >= 1 (a bool is not)."""
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
-
-
 def check_image_shape(x: torch.Tensor, name: str, shape: tuple[int, ...], hint: str = "") -> None:
     """Refuse a batch that is not ``(N, *shape)`` (a model built for one image size, such as
     LeNet-5's fully connected layers or an autoencoder's output), naming both shapes."""
@@ -202,7 +198,7 @@ def halving_plan(image_size: int, name: str) -> tuple[int, int]:
     """(halvings, base): ``image_size = base · 2**halvings`` with ``base`` in [3, 7] and at
     least one halving, as the stride-2 stacks of DCGAN (Radford et al. 2016) need: 32 is 4·2³,
     28 is 7·2², 64 is 4·2⁴."""
-    if not isinstance(image_size, int) or isinstance(image_size, bool) or image_size < 6:
+    if not (is_int(image_size) and image_size >= 6):
         raise ZooError(f"{name}: image_size must be an integer >= 6, got {image_size!r}.")
     size, halvings = image_size, 0
     while (size > 7 or halvings == 0) and size % 2 == 0 and size // 2 >= 3:  # 6: 3·2

@@ -13,12 +13,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from zoo.config.values import is_int, is_positive_int
 from zoo.errors import ZooError
 from zoo.models.layers import (
     Classifier,
     check_dropout,
     check_positive_ints,
-    is_positive_int,
     make_activation,
     make_norm,
 )
@@ -105,7 +105,7 @@ def mlp(
     """An MLP with ``hidden_sizes`` hidden layers, or ``depth`` layers of ``width`` units."""
     check_positive_ints("mlp", in_features=in_features, num_classes=num_classes)
     if hidden_sizes is None:
-        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
+        if not (is_int(depth) and depth >= 0):
             raise ZooError(f"model 'mlp': depth must be an integer >= 0, got {depth!r}.")
         check_positive_ints("mlp", width=width)
         hidden_sizes = [width] * depth

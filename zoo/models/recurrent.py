@@ -36,6 +36,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from zoo.config.values import is_int
 from zoo.errors import ZooError
 from zoo.models.layers import (
     Classifier,
@@ -478,9 +479,6 @@ def _check_arguments(name: str, arguments: dict[str, Any]) -> None:
 
     def refuse(key: str, allowed: str) -> None:
         raise ZooError(f"model {name!r}: {key} must be {allowed}, got {arguments[key]!r}.")
-
-    def is_int(value: Any) -> bool:
-        return isinstance(value, int) and not isinstance(value, bool)
 
     if arguments["input_size"] is None and arguments["vocab_size"] is not None:
         arguments = {**arguments, "input_size": 1}  # token ids: the embedding sets the size

@@ -44,6 +44,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from zoo.config.values import is_int, is_positive_int
 from zoo.errors import ZooError
 from zoo.models.attention import ATTENTION_IMPLS, MultiHeadAttention
 from zoo.models.layers import (
@@ -438,9 +439,6 @@ def check_encoder_arguments(
     def refuse(key: str, allowed: str) -> None:
         raise ZooError(f"model {name!r}: {key} must be {allowed}, got {arguments[key]!r}.")
 
-    def is_int(value: Any) -> bool:
-        return isinstance(value, int) and not isinstance(value, bool)
-
     for key in sizes:
         if not (is_int(arguments[key]) and arguments[key] >= 1):
             refuse(key, "an integer >= 1")
@@ -504,9 +502,7 @@ def transformer(
         arguments["input_size"] = 1  # token ids: the embedding sets the width
     sizes = ("input_size", "num_classes", "d_model", "num_heads", "num_layers")
     check_encoder_arguments("transformer", arguments, (*sizes, "dim_feedforward", "max_len"))
-    if vocab_size is not None and not (
-        isinstance(vocab_size, int) and not isinstance(vocab_size, bool) and vocab_size >= 1
-    ):
+    if vocab_size is not None and not (is_positive_int(vocab_size)):
         raise ZooError(
             f"model 'transformer': vocab_size must be null or an integer >= 1, got {vocab_size!r}."
         )

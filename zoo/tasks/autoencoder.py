@@ -33,6 +33,7 @@ from torch import nn
 from torchmetrics import MeanSquaredError, Metric
 
 from zoo.augment.noise import check_noise, corrupt
+from zoo.config.values import is_int_or_float
 from zoo.errors import ZooError
 from zoo.kinds import TARGET_KINDS
 from zoo.models.autoencoder import VAEOutput, kl_divergence
@@ -96,7 +97,7 @@ class AutoencoderTask(ZooTask):
         super().__init__(model, optimizer, scheduler, **kwargs)
         if loss not in LOSSES:
             raise ZooError(f"task.loss must be one of {', '.join(LOSSES)}, got {loss!r}.")
-        if isinstance(beta, bool) or not isinstance(beta, int | float) or beta < 0:
+        if not is_int_or_float(beta) or beta < 0:
             raise ZooError(f"task.beta must be a number >= 0, got {beta!r}.")
         check_noise(noise, noise_level)
         self.loss_kind = loss

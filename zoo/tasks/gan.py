@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics import Metric
 
+from zoo.config.values import is_int, is_int_or_float, is_positive_int
 from zoo.errors import ZooError
 from zoo.kinds import TARGET_KINDS
 from zoo.tasks.base import ZooTask, batch_inputs, mean_metric
@@ -121,14 +122,12 @@ class GANTask(ZooTask):
             ("discriminator_steps", discriminator_steps),
             ("num_samples", num_samples),
         ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if not is_positive_int(value):
                 raise ZooError(f"task.{key} must be an integer >= 1, got {value!r}.")
         for key, value in (("generator_lr", generator_lr), ("discriminator_lr", discriminator_lr)):
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int | float) or value <= 0
-            ):
+            if value is not None and (not is_int_or_float(value) or value <= 0):
                 raise ZooError(f"task.{key} must be a number > 0 or null, got {value!r}.")
-        if isinstance(sample_seed, bool) or not isinstance(sample_seed, int) or sample_seed < 0:
+        if not (is_int(sample_seed) and sample_seed >= 0):
             raise ZooError(f"task.sample_seed must be an integer >= 0, got {sample_seed!r}.")
         if not (hasattr(model, "generator") and hasattr(model, "discriminate")):
             raise ZooError(

@@ -14,6 +14,7 @@ from typing import Any
 from torch.optim import Optimizer
 from torch.optim import lr_scheduler as torch_schedulers
 
+from zoo.config.values import is_number
 from zoo.errors import ZooError
 
 
@@ -28,15 +29,11 @@ def _require(condition: bool, key: str, allowed: str, value: Any) -> None:
 
 
 def _positive(key: str, value: Any) -> None:
-    _require(_is_number(value) and value > 0, key, "a number > 0", value)
+    _require(is_number(value) and value > 0, key, "a number > 0", value)
 
 
 def _ratio(key: str, value: Any) -> None:
-    _require(_is_number(value) and 0 <= value <= 1, key, "a number in [0, 1]", value)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    _require(is_number(value) and 0 <= value <= 1, key, "a number in [0, 1]", value)
 
 
 def step(
@@ -93,7 +90,7 @@ def warmup_cosine(
     """Linear warm-up over ``warmup_epochs`` from ``warmup_start_ratio ×`` the base rate, then
     cosine annealing to ``min_lr_ratio ×`` it at the last step."""
     _require(
-        _is_number(warmup_epochs) and warmup_epochs >= 0,
+        is_number(warmup_epochs) and warmup_epochs >= 0,
         "warmup_epochs",
         "a number >= 0",
         warmup_epochs,
@@ -123,7 +120,7 @@ def onecycle(
     """Smith & Topin 2019's one-cycle policy, peaking at ``max_lr_ratio ×`` the base rate."""
     _positive("max_lr_ratio", max_lr_ratio)
     _require(
-        _is_number(pct_start) and 0 < pct_start < 1, "pct_start", "a number in (0, 1)", pct_start
+        is_number(pct_start) and 0 < pct_start < 1, "pct_start", "a number in (0, 1)", pct_start
     )
     max_lr = [group["lr"] * max_lr_ratio for group in optimizer.param_groups]
     scheduler = torch_schedulers.OneCycleLR(
@@ -144,7 +141,7 @@ def plateau(
 ) -> dict[str, Any]:
     """Divide the learning rate by ``1/factor`` when ``monitor`` stops improving."""
     _require(mode in ("min", "max"), "mode", "min or max", mode)
-    _require(_is_number(factor) and 0 < factor < 1, "factor", "a number in (0, 1)", factor)
+    _require(is_number(factor) and 0 < factor < 1, "factor", "a number in (0, 1)", factor)
     _require(isinstance(patience, int) and patience >= 0, "patience", "an integer >= 0", patience)
     scheduler = torch_schedulers.ReduceLROnPlateau(
         optimizer, mode=mode, factor=factor, patience=patience

@@ -38,6 +38,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
+from zoo.config.values import is_int_or_float
 from zoo.errors import ZooError
 from zoo.weights import (
     atomic_write_bytes,
@@ -419,7 +420,7 @@ def _tracked_name(path: Any, key: str) -> str:
 
 def _score(value: Any, key: str) -> Any:
     """A recorded score: a number, a one-element tensor, or None."""
-    if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+    if value is None or is_int_or_float(value):
         return value
     if isinstance(value, torch.Tensor) and value.numel() == 1:
         return value

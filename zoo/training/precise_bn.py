@@ -30,6 +30,7 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import update_bn
 
+from zoo.config.values import is_positive_int
 from zoo.errors import ZooError
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class PreciseBatchNorm(L.Callback):
     """
 
     def __init__(self, num_samples: int = 1024) -> None:
-        if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples < 1:
+        if not is_positive_int(num_samples):
             raise ZooError(
                 f"callbacks.precise_bn.num_samples must be an integer >= 1, got {num_samples!r}."
             )

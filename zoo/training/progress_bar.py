@@ -19,6 +19,7 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.callbacks import RichProgressBar
 
+from zoo.config.values import is_int
 from zoo.errors import ZooError
 
 
@@ -32,7 +33,7 @@ class ProgressBar(RichProgressBar):
     """
 
     def __init__(self, refresh_rate: int = 10, **kwargs: Any) -> None:
-        if isinstance(refresh_rate, bool) or not isinstance(refresh_rate, int) or refresh_rate < 0:
+        if not (is_int(refresh_rate) and refresh_rate >= 0):
             raise ZooError(
                 f"the progress bar's refresh_rate must be an integer >= 0 (redraws a second; 0 "
                 f"hides the bar), got {refresh_rate!r}."
