@@ -28,9 +28,11 @@ import torch
 from PIL import Image
 
 from zoo import ZooError, create_model, load_pretrained, save_pretrained
+from zoo.errors import WRITE_FAILED_EXIT
 from zoo.models.pretrained import load_checkpoint
 from zoo.training.checkpointing import AtomicCheckpointIO
-from zoo.training.run import WRITE_FAILED_EXIT, train, write_failure
+from zoo.training.run import train
+from zoo.training.stopping import write_failure
 from zoo.weights import CHECKPOINT_DIGEST_KEY, read_checkpoint, with_checkpoint_digest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -453,7 +453,7 @@ def test_a_closed_output_is_said_as_such_not_as_ctrl_c(make_config):
     """`python train.py | head`: rich's console, writing into the closed pipe, ends the run
     with SystemExit(1) raised while handling the BrokenPipeError, which is also what
     Lightning raises after a Ctrl-C."""
-    from zoo.training.run import interruption
+    from zoo.training.stopping import interruption
 
     cfg = make_config()
     closed = SystemExit(1)
@@ -468,7 +468,7 @@ def test_the_interrupt_line_names_lightnings_own_checkpoint(make_config):
     """With callbacks that leave out the zoo's checkpoint callbacks (callbacks=precise_bn),
     Lightning's default one writes <logger>/checkpoints/epoch=N-step=M.ckpt: the line names
     the newest, quoted so that the command it gives composes."""
-    from zoo.training.run import interruption, output_dir
+    from zoo.training.stopping import interruption, output_dir
 
     cfg = make_config()
     line, code = interruption(cfg, SystemExit(1))
@@ -489,7 +489,7 @@ def test_ctrl_c_while_testing_says_so_and_how_to_resume(make_config, monkeypatch
     was interrupted, and the resumed run (from the end of training) tests and exports."""
     import lightning as L
 
-    from zoo.training.run import interruption
+    from zoo.training.stopping import StoppedWhile, interruption
 
     cfg = make_config(*FAST_FLAT, "trainer.max_epochs=1")
 
@@ -498,7 +498,7 @@ def test_ctrl_c_while_testing_says_so_and_how_to_resume(make_config, monkeypatch
 
     with monkeypatch.context() as patch:
         patch.setattr(L.Trainer, "test", interrupted_test)
-        with pytest.raises(SystemExit) as stop:
+        with pytest.raises(StoppedWhile) as stop:
             train(cfg)
     line, code = interruption(cfg, stop.value)
     assert code == 130 and line.startswith("testing and exporting was interrupted (Ctrl-C)")
@@ -547,7 +547,7 @@ def test_ctrl_c_is_an_interrupt_again_after_lightnings_teardown():
     exporting would kill the process without the resume line; a user's handler stays."""
     import signal
 
-    from zoo.training.run import interruptible_again
+    from zoo.training.stopping import interruptible_again
 
     before = signal.getsignal(signal.SIGINT)
     try:
@@ -570,7 +570,7 @@ def test_an_interrupted_sweep_job_says_the_later_jobs_did_not_run(make_config):
     from hydra.types import RunMode
     from omegaconf import open_dict, read_write
 
-    from zoo.training.run import interruption
+    from zoo.training.stopping import interruption
 
     cfg = make_config()
     line, _ = interruption(cfg, SystemExit(1))
@@ -595,7 +595,7 @@ def test_a_sigterm_outside_lightnings_loops_stops_the_run_with_its_line(monkeypa
 
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-    from zoo.training.run import SigtermWatch
+    from zoo.training.stopping import SigtermWatch
 
     previous = signal.getsignal(signal.SIGTERM)
     monkeypatch.setattr(SigtermWatch, "received", False)

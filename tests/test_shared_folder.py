@@ -19,13 +19,14 @@ import torch
 
 from zoo import ZooError
 from zoo.config.command_line import check_command_line
-from zoo.training.run import interruption, train
+from zoo.training.run import train
 from zoo.training.run_folder import (
     LOCK_NAME,
     discard_if_unused,
     existing_entries,
     hold_run_folder,
 )
+from zoo.training.stopping import interruption
 from zoo.weights import with_checkpoint_digest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import errno
 from collections.abc import Iterable
 
 
@@ -16,6 +17,18 @@ class ZooError(ValueError):
 
     def __str__(self) -> str:
         return printable(super().__str__())
+
+
+#: the exit code of a command that could not write a file or its output (a full disk):
+#: sysexits' EX_IOERR
+WRITE_FAILED_EXIT = 74
+
+
+def os_error_reason(error: OSError) -> str:
+    """What the system said of a failed file operation, with its errno name: "No space left
+    on device, ENOSPC"."""
+    reason = error.strerror or str(error) or type(error).__name__
+    return f"{reason}, {errno.errorcode[error.errno]}" if error.errno in errno.errorcode else reason
 
 
 def printable(text: str) -> str:

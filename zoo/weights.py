@@ -51,7 +51,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     leaking another. The folder is fsynced after the rename, so the new name is durable.
 
     An ``OSError`` (a full disk, a read-only folder, ...) carries the file it was writing as
-    its ``zoo_write_path`` attribute: :func:`zoo.training.run.write_failure` reports it in one
+    its ``zoo_write_path`` attribute: :func:`zoo.training.stopping.write_failure` reports it in one
     line."""
     tmp = partial_path(path)
     try:

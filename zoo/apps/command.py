@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import errno
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -12,21 +11,13 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from zoo.config.values import is_int
-from zoo.errors import ZooError, printable
-
-#: the exit code of a command that could not write its output (a full disk): sysexits' EX_IOERR
-WRITE_FAILED_EXIT = 74
+from zoo.errors import WRITE_FAILED_EXIT, ZooError, os_error_reason, printable
 
 
 class WriteFailedError(Exception):
     """A file or the standard output that a command could not write (a full disk, a folder
     where the file should be): :func:`run_command` prints it as one line and exits with
     :data:`WRITE_FAILED_EXIT`."""
-
-
-def _reason(error: OSError) -> str:
-    reason = error.strerror or str(error) or type(error).__name__
-    return f"{reason}, {errno.errorcode[error.errno]}" if error.errno in errno.errorcode else reason
 
 
 @contextlib.contextmanager
@@ -38,7 +29,7 @@ def writing(path: str | os.PathLike, flag: str = "--out") -> Iterator[None]:
     except OSError as error:
         if isinstance(error, BrokenPipeError):
             raise
-        message = f"writing {flag} {str(path)!r} failed ({_reason(error)})."
+        message = f"writing {flag} {str(path)!r} failed ({os_error_reason(error)})."
         raise WriteFailedError(message) from error
 
 
@@ -57,7 +48,8 @@ def say(text: str, *, raw: bool = False) -> None:
 
 def _stdout_failed(error: OSError) -> WriteFailedError:
     return WriteFailedError(
-        f"the standard output could not be written ({_reason(error)}); the results were not shown."
+        f"the standard output could not be written ({os_error_reason(error)}); the results "
+        "were not shown."
     )
 
 

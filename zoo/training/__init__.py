@@ -1,7 +1,8 @@
 """The training system: ``train(cfg)`` and what a run needs around Lightning.
 
-- :mod:`zoo.training.run`: orchestration (check, build, fit, test, export), interruption and
-  write-failure lines;
+- :mod:`zoo.training.run`: orchestration (check, build, fit, test, export);
+- :mod:`zoo.training.stopping`: how a run stops (Ctrl-C, SIGTERM, a full disk, a mistake) and
+  the one line, exit code and resume command that say so;
 - :mod:`zoo.training.run_folder`: one run per folder (its lock) and Hydra's record;
 - :mod:`zoo.training.checkpointing`: atomic background checkpoint writes, resumable
   ``ModelCheckpoint``; :mod:`zoo.training.resume`: resuming an epoch-end checkpoint with the

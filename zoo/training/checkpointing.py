@@ -208,7 +208,7 @@ def _link(source: Path, path: Path) -> None:
     except OSError as error:
         tmp.unlink(missing_ok=True)
         if not hasattr(error, "zoo_write_path"):
-            error.zoo_write_path = path  # for zoo.training.run.write_failure's line
+            error.zoo_write_path = path  # for zoo.training.stopping.write_failure's line
         raise
 
 

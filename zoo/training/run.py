@@ -10,13 +10,10 @@ of ``cfg.optimized_metric`` among them is what sweeps optimize.
 from __future__ import annotations
 
 import contextlib
-import errno
 import logging
 import os
 import platform
-import signal
 import sys
-import threading
 import time
 import warnings
 from datetime import timedelta
@@ -25,7 +22,6 @@ from typing import Any
 
 import lightning as L
 import torch
-from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelSummary
@@ -48,13 +44,10 @@ from zoo.tasks import ZooTask
 from zoo.training.attention_logging import AttentionMapLogger
 from zoo.training.checkpointing import (
     AtomicCheckpointIO,
-    checkpoint_folder,
-    ckpt_path_override,
-    latest_checkpoint,
-    train_command,
 )
 from zoo.training.resume import resume_epochs_whole
 from zoo.training.run_folder import hold_run_folder, write_hydra_record
+from zoo.training.stopping import StoppedWhile, interruptible_again, output_dir, task_overrides
 from zoo.weights import load_checkpoint_weights, model_spec, save_pretrained, write_json
 
 log = logging.getLogger(__name__)
@@ -93,173 +86,6 @@ def _instantiate_all(group: DictConfig | None, section: str) -> list[Any]:
         instantiate_config(spec, label=f"{section}.{name}")
         for name, spec in group.items()
         if spec is not None and "_target_" in spec
-    ]
-
-
-def output_dir(cfg: DictConfig) -> Path:
-    """The run folder (``paths.output_dir``: Hydra's run folder unless overridden)."""
-    return Path(cfg.paths.output_dir)
-
-
-def last_checkpoint_of(cfg: DictConfig) -> Path | None:
-    """The checkpoint to resume the run ``cfg`` from, None if it wrote none."""
-    return latest_checkpoint(output_dir(cfg), checkpoint_folder(cfg))
-
-
-def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:
-    """Whether ``error`` or an exception it was raised while handling is a ``kind``."""
-    visited: set[int] = set()
-    seen: BaseException | None = error
-    while seen is not None and id(seen) not in visited:
-        if isinstance(seen, kind):
-            return True
-        visited.add(id(seen))
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-def interruption(cfg: DictConfig, stop: BaseException) -> tuple[str, int]:
-    """The line and exit code for a run stopped on a signal (Lightning raises ``SystemExit``:
-    code 1 after Ctrl-C, its ``SIGTERMException`` after SIGTERM; a ``KeyboardInterrupt`` outside
-    its loops) or by a closed output (``python train.py | head``): the shell's conventional
-    130, 143 or 141 (SIGPIPE), never 0, and how to resume."""
-    from lightning.pytorch.utilities.exceptions import SIGTERMException
-
-    signal_name, code = ("SIGTERM", 143) if isinstance(stop, SIGTERMException) else ("Ctrl-C", 130)
-    if _caused_by(stop, BrokenPipeError):  # rich ends the process with SystemExit(1)
-        signal_name, code = "its output was closed: a broken pipe, as after `| head`", 141
-    stage = getattr(stop, "zoo_stage", "training")
-    last = last_checkpoint_of(cfg)
-    if last is None:
-        resume = "no epoch had ended, so there is no checkpoint to resume from."
-    else:
-        resume = _how_to_resume(last)
-    return f"{stage} was interrupted ({signal_name}){_sweep_note()}; {resume}", code
-
-
-def _how_to_resume(last: Path) -> str:
-    """The command that resumes this run from its checkpoint ``last``."""
-    overrides = task_overrides()
-    if overrides is None:
-        return f"resume with the same overrides and {ckpt_path_override(last)}."
-    # the run's own overrides, quoted for the shell, with ckpt_path set
-    command = train_command([*overrides, *hydra_run_overrides()], ckpt_path_override(last))
-    return f"to resume: {command}"
-
-
-# The exit code of a run stopped by a file it could not write: sysexits' EX_IOERR.
-WRITE_FAILED_EXIT = 74
-# OSErrors that mean the disk refused a write wherever it happened: full, over quota, a file
-# too large, read-only. Others count when zoo's own writes raised them (``zoo_write_path``).
-_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
-
-
-def _failed_write(error: BaseException) -> OSError | None:
-    """The ``OSError`` of a failed write that ``error`` is, or was raised while handling:
-    the first of zoo's own writes (which name their file), else the first the disk refused
-    (a logger's write on the same full disk, while Lightning handled the first failure)."""
-    chain: list[BaseException] = []
-    seen: BaseException | None = error
-    while seen is not None and seen not in chain:
-        chain.append(seen)
-        seen = seen.__cause__ or seen.__context__
-    failures = [e for e in chain if isinstance(e, OSError)]
-    named = [e for e in failures if hasattr(e, "zoo_write_path")]
-    return next(iter(named or [e for e in failures if e.errno in _DISK_ERRNOS]), None)
-
-
-def write_failure(cfg: DictConfig, error: BaseException) -> tuple[str, int] | None:
-    """The line and exit code (:data:`WRITE_FAILED_EXIT`) for a run stopped because a file
-    could not be written (a full disk: a checkpoint, written in the background, or the
-    exported model): which file and why, which checkpoint is kept (checkpoints are written
-    atomically, so the ones before are whole) and how to resume from it; None when ``error``
-    is not a failed write."""
-    failed = _failed_write(error)
-    if failed is None:
-        return None
-    path = getattr(failed, "zoo_write_path", None) or failed.filename
-    what = f"writing {str(path)!r}" if path else f"writing into {str(output_dir(cfg))!r}"
-    reason = failed.strerror or str(failed) or type(failed).__name__
-    if failed.errno in errno.errorcode:
-        reason += f", {errno.errorcode[failed.errno]}"
-    last = last_checkpoint_of(cfg)
-    if last is None:
-        kept = "no checkpoint had been written, so there is nothing to resume from"
-    else:
-        kept = f"the checkpoints written before are whole, the last {str(last)!r}; once that is "
-        kept += f"fixed, {_how_to_resume(last)}"
-    return f"the run stopped{_sweep_note()}: {what} failed ({reason}); {kept}", WRITE_FAILED_EXIT
-
-
-class SigtermWatch:
-    """Notes a SIGTERM to this process. Inside Lightning's ``fit`` and ``test`` (whose own
-    handler calls this one too) the loops stop at their next step; outside them (building the
-    model, exporting) the handler raises Lightning's ``SIGTERMException`` itself, so that the
-    run ends with the resume line instead of a silent kill. Under DDP, a process whose peer
-    stopped first fails inside a collective operation: :attr:`received` tells that failure
-    from a real one."""
-
-    received = False
-
-    @classmethod
-    def install(cls) -> None:
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, cls._handle)
-
-    @classmethod
-    def _handle(cls, signum: int, frame: Any) -> None:
-        cls.received = True
-        if signal.getsignal(signal.SIGTERM) == cls._handle:  # not via Lightning's (bound: ==)
-            from lightning.pytorch.utilities.exceptions import SIGTERMException
-
-            raise SIGTERMException(143)
-
-
-def is_rank_zero() -> bool:
-    """Whether this is the process that reports (rank 0; the only one without DDP)."""
-    from lightning.pytorch.utilities.rank_zero import rank_zero_only
-
-    return getattr(rank_zero_only, "rank", 0) == 0
-
-
-def _sweep_note() -> str:
-    """For a job of a sweep (``-m``): which one, and that the jobs after it did not run (the
-    resume command resumes this job alone)."""
-    if not HydraConfig.initialized():
-        return ""
-    from hydra.types import RunMode
-
-    hydra = HydraConfig.get()
-    if hydra.mode != RunMode.MULTIRUN:
-        return ""
-    return f" in job #{hydra.job.num} of a sweep, whose later jobs did not run"
-
-
-def interruptible_again() -> None:
-    """Make Ctrl-C a ``KeyboardInterrupt`` again after a Lightning ``fit`` or ``test``: its
-    teardown leaves SIGINT at the system default, which kills the process without a word
-    (and without the resume line). A handler someone else installed is left alone."""
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    if in_main_thread and signal.getsignal(signal.SIGINT) in (signal.SIG_DFL, signal.SIG_IGN):
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-
-def task_overrides() -> list[str] | None:
-    """The command-line overrides this run was started with; None outside a Hydra run."""
-    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else None
-
-
-# Hydra overrides that belong to a sweep, not to the one run a resume command starts.
-_SWEEP_ONLY = ("hydra.mode", "hydra.sweep", "hydra.launcher", "hydra/sweeper", "hydra/launcher")
-
-
-def hydra_run_overrides() -> list[str]:
-    """The ``hydra.*`` overrides this run was started with that a single run takes too (a
-    pinned ``hydra.run.dir``, so a resume writes into the same folder), without a sweep's."""
-    if not HydraConfig.initialized():
-        return []
-    return [
-        o for o in HydraConfig.get().overrides.hydra if not o.lstrip("+~").startswith(_SWEEP_ONLY)
     ]
 
 
@@ -539,8 +365,7 @@ def _train(cfg: DictConfig, held: contextlib.ExitStack) -> dict[str, float]:
             cfg, trainer, task, model, datamodule, run_dir, resolved_config, started
         )
     except (SystemExit, KeyboardInterrupt) as stop:
-        stop.zoo_stage = "testing and exporting"  # for interruption()'s message
-        raise
+        raise StoppedWhile("testing and exporting", stop) from stop
 
 
 def _test_and_export(
