@@ -17,7 +17,6 @@ for sequence models.
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
@@ -308,30 +307,3 @@ def test_has_a_config_the_training_system_accepts(name, make_config):
     check_builder_kwargs(info, kwargs)
     check_model_fits_data(info, cfg.data, kwargs)
     assert check_config(cfg).name == name
-
-
-def imported_zoo_modules(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text())
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            found.add(node.module)
-        elif isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-    return {m for m in found if m == "zoo" or m.startswith("zoo.")}
-
-
-def test_registry_and_kinds_import_nothing_else_of_zoo():
-    """No import circle between the registry, the models and the weights code: the registry
-    imports only the leaf modules errors, kinds, resources and config.sections, which import
-    nothing of zoo but errors."""
-    package = Path(__file__).resolve().parents[2] / "zoo"
-    assert imported_zoo_modules(package / "registry.py") == {
-        "zoo.errors",
-        "zoo.kinds",
-        "zoo.resources",
-        "zoo.config.sections",
-    }
-    assert imported_zoo_modules(package / "resources.py") == {"zoo.errors"}
-    assert imported_zoo_modules(package / "kinds.py") == set()
-    assert imported_zoo_modules(package / "errors.py") == set()
