@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -89,3 +91,51 @@ def autoencoder_run(tmp_path_factory) -> Path:
         GlobalHydra.instance().clear()
     assert (folder / "results.json").is_file() and (folder / "model").is_dir()
     return folder
+
+
+def names(line: str, *fragments: str) -> bool:
+    """Whether ``line`` names every fragment (a key, a value, a file) as a whole token: not
+    inside a longer name or number (``optimizer.lr`` is not named by ``optimizer.lrr``, ``3``
+    not by ``32``). Tests assert what a message names, never its whole wording, so that the
+    wording can improve without editing them."""
+    return all(
+        re.search(rf"(?<![\w.]){re.escape(fragment)}(?!\w|\.\w)", line) for fragment in fragments
+    )
+
+
+@pytest.fixture
+def refusal(make_config, monkeypatch) -> Callable[..., str]:
+    """``refusal(*overrides)``: the one line ``python train.py *overrides`` refuses with
+    (train.py prints it after ``error:`` and exits 2), found in-process as train.py finds it:
+    its command-line check, then the config composed once and ``zoo.training.run.train``. The
+    test fails if the overrides are accepted, or if Lightning's Trainer is built (the devices
+    printed, training begun) before the refusal."""
+    import lightning as L
+    from omegaconf.errors import InterpolationResolutionError
+
+    from zoo.config.command_line import check_command_line
+    from zoo.errors import ZooError, one_line
+    from zoo.training.run import train
+
+    built = []  # the guard's call, should a refusal wrap its AssertionError
+
+    # wraps: the trainer's keys are checked against its __init__'s signature, which stays
+    @functools.wraps(L.Trainer.__init__)
+    def no_trainer(*args, **kwargs):
+        built.append(True)
+        raise AssertionError("the trainer was built before the mistake was refused")
+
+    def refuse(*overrides: str) -> str:
+        try:
+            check_command_line(list(overrides), CONFIG_DIR)
+        except ZooError as error:  # before Hydra composes anything
+            return str(error)
+        cfg = make_config(*overrides, quiet=False)
+        monkeypatch.setattr(L.Trainer, "__init__", no_trainer)
+        with pytest.raises((ZooError, InterpolationResolutionError)) as refused:
+            train(cfg)
+        assert not built, "the trainer was built before the mistake was refused"
+        assert not (Path(cfg.paths.output_dir) / "checkpoints").exists()
+        return one_line(refused.value)
+
+    return refuse
