@@ -93,14 +93,20 @@ def autoencoder_run(tmp_path_factory) -> Path:
     return folder
 
 
-def names(line: str, *fragments: str) -> bool:
-    """Whether ``line`` names every fragment (a key, a value, a file) as a whole token: not
-    inside a longer name or number (``optimizer.lr`` is not named by ``optimizer.lrr``, ``3``
-    not by ``32``). Tests assert what a message names, never its whole wording, so that the
-    wording can improve without editing them."""
-    return all(
-        re.search(rf"(?<![\w.]){re.escape(fragment)}(?!\w|\.\w)", line) for fragment in fragments
+def named(*fragments: str) -> str:
+    """A pattern (for ``pytest.raises(..., match=named(...))``) that finds every fragment (a
+    key, a value, a file), in any order, each as a whole token: not inside a longer name or
+    number (``optimizer.lr`` is not named by ``optimizer.lrr``, ``3`` not by ``32``). Tests
+    assert what a message names, never its whole wording, so that the wording can improve
+    without editing them."""
+    return "^" + "".join(
+        rf"(?=[\s\S]*(?<![\w.]){re.escape(fragment)}(?!\w|\.\w))" for fragment in fragments
     )
+
+
+def names(line: str, *fragments: str) -> bool:
+    """Whether ``line`` names every fragment (:func:`named`)."""
+    return re.search(named(*fragments), line) is not None
 
 
 @pytest.fixture

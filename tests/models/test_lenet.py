@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import named
 from torch import nn
 
 from zoo import ZooError, create_model
@@ -66,5 +67,5 @@ def test_too_small_input_is_refused():
 
 
 def test_unknown_variant():
-    with pytest.raises(ZooError, match="unknown LeNet-5 variant 'new'; allowed: classic, modern"):
+    with pytest.raises(ZooError, match=named("'new'", "classic", "modern")):
         create_model("lenet5", variant="new")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import named
 from torch import nn
 
 from zoo import ZooError, create_model, get_model_info, load_pretrained, save_pretrained
@@ -295,7 +296,7 @@ def test_dropout_between_layers_only_in_training():
     x = torch.randn(2, 5, 3)
     torch.manual_seed(0)
     assert not torch.equal(model.train()(x), model(x))
-    with pytest.raises(ZooError, match=r"dropout=0\.5 does nothing with num_layers=1"):
+    with pytest.raises(ZooError, match=named("dropout=0.5", "num_layers=1")):
         build("lstm", "reference", num_layers=1, dropout=0.5, head="all")
     with torch.no_grad():
         fast = build("lstm", num_layers=2, dropout=0.5, head="all").eval()
@@ -343,9 +344,9 @@ def test_bad_inputs_lengths_and_states_are_refused():
         ZooError, match=r"sequences of shape \(batch, steps, 3\), got .*\(3, 6, 4\)"
     ):
         model(torch.randn(BATCH, STEPS, 4))
-    with pytest.raises(ZooError, match=r"lengths must be 3 integers in \[1, 6\].*got \[6, 0, 4\]"):
+    with pytest.raises(ZooError, match=named("lengths", "[6, 0, 4]")):
         model(x, [6, 0, 4])
-    with pytest.raises(ZooError, match=r"lengths must be 3 integers in \[1, 6\].*got \[7, 2, 4\]"):
+    with pytest.raises(ZooError, match=named("lengths", "[7, 2, 4]")):
         model(x, [7, 2, 4])
     with pytest.raises(
         ZooError, match=r"state must be a pair \(h, c\) of tensors of shape \(2, 3, 5"
