@@ -3,20 +3,21 @@
 Hydra refuses a misspelled config-group option with every option and its search path, over
 dozens of lines, and a misspelled key in six lines without a suggestion; both take as long
 as importing torch and Lightning. Here the command line is parsed by Hydra's own parsers
-(its flags, then its override grammar: quoting, lists, sweeps) and each override is
-compared with the files in ``configs/``: an option with the group's files, a key with the
-keys of the options the command line selects (``model=mlp model.hidden_size=10``: mlp has
-``hidden_sizes``), so that a misspelling is refused in one line naming the closest
-spelling, within a second. Only what Hydra would refuse is refused:
-command lines that bring other config sources (``--config-dir``, ``hydra.searchpath``) or
-ask for shell completion, and overrides this check cannot judge, are left to Hydra.
+(its flags, then its override grammar: quoting, lists, sweeps) and composed by Hydra's
+Compose API, which imports no torch and resolves no interpolation (the zoo's resolvers
+import torch); Hydra's composition errors become one line naming the closest spelling
+(``model=mlp model.hidden_size=10``: mlp has ``hidden_sizes``), within a second. Only what
+Hydra would refuse is refused: command lines that bring other config sources
+(``--config-dir``, ``hydra.searchpath``) or ask for shell completion, and errors this check
+does not word, are left to Hydra.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import io
+import itertools
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -92,14 +93,6 @@ def _refuse_unparsable(parser: Any, arguments: Sequence[str]) -> None:
             ) from None
 
 
-def group_options(config_dir: Path, group: str) -> list[str]:
-    """The options of config group ``group``: its files' names (``model/vae.yaml``: vae)."""
-    folder = config_dir / group
-    return sorted(
-        file.relative_to(folder).with_suffix("").as_posix() for file in folder.rglob("*.yaml")
-    )
-
-
 def _suggestion(name: str, choices: Iterable[str]) -> str | None:
     """The choice that looks most like ``name`` (case aside), or None."""
     by_lower = {choice.lower(): choice for choice in choices}
@@ -109,240 +102,49 @@ def _suggestion(name: str, choices: Iterable[str]) -> str | None:
     return by_lower[found[0]] if found else None
 
 
-def _named_choices(override: Any) -> list[Any] | None:
-    """The options an override of a config group names (a list's items, a sweep's choices,
-    each list among them item by item), or None where it names none to check: a range or
-    glob sweep, a dict of keys to set, an interpolation, a deletion of the group."""
-    from hydra.core.override_parser.types import ChoiceSweep
-
-    value = override.value()
-    if override.is_delete() and value is None:
-        return None
-    if isinstance(value, ChoiceSweep):
-        values = value.list
-    elif override.is_sweep_override():
-        return None
-    else:
-        values = [value]
-    choices: list[Any] = []
-    for item in values:
-        choices.extend(item if isinstance(item, list) else [item])
-    if any(isinstance(c, dict) or (isinstance(c, str) and "${" in c) for c in choices):
-        return None
-    return choices
+# At most this many compositions for one command line (a sweep's values each compose once)
+MAX_COMPOSITIONS = 16
 
 
-def check_group_choices(overrides: Sequence[Any], config_dir: Path) -> None:
-    """Refuse a ``group=option`` (or a list, or a sweep's choices) whose option has no file
-    in ``config_dir/group/``, naming the closest option and listing them all."""
+def _is_group(loader: Any, override: Any) -> bool:
+    """Whether ``override`` names options of a config group (not keys set on one)."""
+    return loader.repository.group_exists(override.key_or_group) and not isinstance(
+        override.value(), dict
+    )
+
+
+def _command_lines(overrides: Sequence[Any], loader: Any) -> list[list[Any]]:
+    """The overrides to compose, sweeps expanded: the first value of every sweep, then each
+    other option of a config group's sweep with the other sweeps at their first (a key's
+    values do not change what the config holds); a sweep that cannot be listed
+    (``interval``) is left to its sweeper."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    values: list[list[Any]] = []
     for override in overrides:
-        group = override.key_or_group
-        if group.startswith("hydra") or "." in group or not (config_dir / group).is_dir():
-            continue
-        choices = _named_choices(override)
-        options = group_options(config_dir, group) if choices else []
-        for choice in choices or ():
-            if choice is None:
-                instead = f" or {group}=none" if "none" in options else ""
-                raise ZooError(
-                    f"{group}=null names no {group} option (Hydra takes no null for a config "
-                    f"group); ~{group} drops the default{instead}. The options: "
-                    f"{', '.join(options)}."
-                )
-            name = str(choice).removesuffix(".yaml")
-            if name in options:
-                continue
-            suggestion = _suggestion(name, options) if name else None
-            hint = f"; did you mean {group}={suggestion}?" if suggestion else "."
-            raise ZooError(
-                f"{group}={name!r} is not one of the {group} options{hint} The options: "
-                f"{', '.join(options)}."
-            )
+        if not override.is_sweep_override():
+            values.append([override])
+        elif override.is_discrete_sweep():
+            override.config_loader = loader  # a glob lists the group's options
+            key = override.get_key_element()
+            swept = itertools.islice(override.sweep_string_iterator(), MAX_COMPOSITIONS)
+            swept = parser.parse_overrides([f"{key}={value}" for value in swept])
+            values.append(swept if _is_group(loader, override) else swept[:1])
+    lines = [[choices[0] for choices in values if choices]]
+    for index, choices in enumerate(values):
+        for choice in choices[1:]:
+            lines.append([choice if i == index else c[0] for i, c in enumerate(values) if c])
+    return lines[:MAX_COMPOSITIONS]
 
 
-def _package(file: Path, config_dir: Path) -> str:
-    """Where a config file's keys land in the composed config: its ``# @package`` header,
-    else its group's path (a file at the top: the root)."""
-    with file.open() as handle:
-        for line in handle:
-            if line.startswith("# @package"):
-                package = line.split(maxsplit=2)[2].strip()
-                return "" if package == "_global_" else package
-            if line.strip() and not line.startswith("#"):
-                break
-    return ".".join(file.parent.relative_to(config_dir).parts)
-
-
-def _parent(path: str) -> str:
-    """``a.b`` of ``a.b.c``; "" for a top-level key."""
-    return path.rpartition(".")[0]
-
-
-def _key_paths(value: Any, prefix: str, set_only: bool = False) -> Iterable[str]:
-    """The dotted keys in ``value`` (with ``set_only``, those whose value is not null)."""
-    if not (set_only and value is None):
-        yield prefix
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key != "defaults":
-                path = f"{prefix}.{key}" if prefix else str(key)
-                yield from _key_paths(item, path, set_only)
-
-
-@functools.cache
-def _content(file: Path) -> dict:
-    import yaml
-
-    content = yaml.load(file.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    return content if isinstance(content, dict) else {}
-
-
-@functools.cache
-def config_key_paths(config_dir: Path) -> frozenset[str]:
-    """Every dotted key that some config file in ``config_dir`` puts into the composed
-    config, and every config group (Hydra's own ``hydra.*`` aside): a key outside this set
-    is in no composed config."""
-    paths: set[str] = set()
-    for file in config_dir.rglob("*.yaml"):
-        if file.relative_to(config_dir).parts[0] == "hydra":
-            continue
-        paths.update(_key_paths(_content(file), _package(file, config_dir)))
-        group = file.parent.relative_to(config_dir).parts
-        paths.update(".".join(group[: depth + 1]) for depth in range(len(group)))
-    # Hydra's own settings (an hparams_search option's sweeper) are left to Hydra
-    return frozenset(path for path in paths if path and path.split(".")[0] != "hydra")
-
-
-class _UnfollowedSelectionError(Exception):
-    """A selection of configs this check does not follow (a package given on the command
-    line, a sweep over a group, an option that selects other groups): the keys of every
-    config are known instead."""
-
-
-def _defaults_entries(file: Path, config_dir: Path) -> Iterable[tuple[str, Any, bool]]:
-    """The ``(group, option(s), is_override)`` entries of a config's defaults list, groups as
-    paths from ``config_dir`` (Hydra's own aside); a plain name (a config of the file's own
-    group, whose keys join the file's) is ``("", name, False)``."""
-    here = file.parent.relative_to(config_dir).as_posix()
-    for entry in _content(file).get("defaults") or []:
-        if entry == "_self_":
-            continue
-        if isinstance(entry, str):
-            yield "", entry, False
-            continue
-        if not isinstance(entry, dict) or len(entry) != 1:
-            raise _UnfollowedSelectionError
-        ((key, value),) = entry.items()
-        override = key.startswith("override ")
-        group, _, package = key.removeprefix("override ").removeprefix("optional ").partition("@")
-        group = group[1:] if group.startswith("/") else f"{here}/{group}".lstrip("./")
-        if group.startswith("hydra"):
-            continue
-        if package and package != f"_global_.{group.replace('/', '.')}":
-            raise _UnfollowedSelectionError  # keys moved elsewhere
-        yield group, value, override
-
-
-def _option_files(config_dir: Path, group: str, option: str) -> list[Path]:
-    """The file of ``group=option`` and the files of its own group it names in its defaults."""
-    file = config_dir / group / f"{option}.yaml"
-    if not file.is_file():
-        raise _UnfollowedSelectionError
-    files = [file]
-    for entry_group, name, _ in _defaults_entries(file, config_dir):
-        if not entry_group:
-            files.extend(_option_files(config_dir, group, name))
-    return files
-
-
-def _option_overrides(config_dir: Path, group: str, option: str) -> list[tuple[str, list[str]]]:
-    """The ``override /group: option(s)`` entries of ``group=option``'s defaults list, in
-    order, those of the files of its own group it names taking their place in it."""
-    found: list[tuple[str, list[str]]] = []
-    file = config_dir / group / f"{option}.yaml"
-    if not file.is_file():
-        raise _UnfollowedSelectionError
-    for entry_group, value, override in _defaults_entries(file, config_dir):
-        if not entry_group:
-            found.extend(_option_overrides(config_dir, group, value))
-        elif override:
-            found.append((entry_group, _as_options(value)))
-        else:
-            raise _UnfollowedSelectionError  # an option that adds a group
-    return found
-
-
-def _as_options(value: Any) -> list[str]:
-    """A defaults entry's or an override's option(s) as a list (none for null)."""
-    if value is None:
-        return []
-    return [str(item) for item in value] if isinstance(value, list) else [str(value)]
-
-
-def _command_line_options(overrides: Sequence[Any], config_dir: Path) -> dict[str, list[str]]:
-    """The options the command line selects, by group (a deleted group: none)."""
-    selected: dict[str, list[str]] = {}
-    for override in overrides:
-        group = override.key_or_group
-        if group.startswith("hydra") or "." in group or not (config_dir / group).is_dir():
-            continue
-        if override.package is not None:
-            raise _UnfollowedSelectionError
-        if override.is_delete():
-            selected[group] = []
-            continue
-        choices = _named_choices(override)
-        if choices is None or override.is_sweep_override():
-            raise _UnfollowedSelectionError
-        selected[group] = [str(choice).removesuffix(".yaml") for choice in choices]
-    return selected
-
-
-def selected_options(overrides: Sequence[Any], config_dir: Path) -> dict[str, list[str]]:
-    """The options of each config group the command line composes: train.yaml's defaults,
-    replaced by the overrides in the selected options' defaults lists (an experiment's
-    ``override /model: lstm``; of two, the later in train.yaml's defaults order), replaced
-    by the command line's choices, which win. Raises :class:`_UnfollowedSelectionError`
-    where the selection is not followed."""
-    root = config_dir / "train.yaml"
-    command_line = _command_line_options(overrides, config_dir)
-    defaults = {
-        group: _as_options(value)
-        for group, value, override in _defaults_entries(root, config_dir)
-        if group and not override
-    }
-    selection = {**defaults, **command_line}
-    for _ in range(len(selection) + 1):  # until the overrides' options add no override
-        overridden: dict[str, list[str]] = {}
-        for group, options in selection.items():  # in the defaults list's order
-            for option in options:
-                overridden.update(_option_overrides(config_dir, group, option))
-        updated = {**defaults, **overridden, **command_line}
-        if updated == selection:
-            return selection
-        selection = updated
-    raise _UnfollowedSelectionError
-
-
-def selected_key_paths(
-    overrides: Sequence[Any], config_dir: Path, set_only: bool = False
-) -> tuple[frozenset[str], dict[str, list[str]]] | None:
-    """The keys of the config ``overrides`` compose (train.yaml's and those of the options
-    :func:`selected_options` finds; with ``set_only``, those some file sets to a value other
-    than null), with that selection; None where the selection is not followed (see
-    :class:`_UnfollowedSelectionError`)."""
-    try:
-        selection = selected_options(overrides, config_dir)
-        keys = set(_key_paths(_content(config_dir / "train.yaml"), "", set_only))
-        for group, options in selection.items():
-            keys.add(group.replace("/", "."))
-            for option in options:
-                for file in _option_files(config_dir, group, option):
-                    package = _package(file, config_dir)
-                    keys.update(_key_paths(_content(file), package, set_only))
-    except _UnfollowedSelectionError:
-        return None
-    return frozenset(path for path in keys if path and path.split(".")[0] != "hydra"), selection
+def _key_paths(node: Any, prefix: str = "") -> Iterable[str]:
+    """The dotted keys of a composed config (a list's items aside)."""
+    for key, value in node.items():
+        path = f"{prefix}{key}"
+        yield path
+        if isinstance(value, dict):
+            yield from _key_paths(value, f"{path}.")
 
 
 def _leaf(path: str) -> str:
@@ -359,117 +161,142 @@ def _containing(name: str, paths: Iterable[str]) -> list[str]:
     return sorted(found, key=lambda path: (len(path), path))[:3]
 
 
-def _unknown_key(
-    key: str, known: frozenset[str], selected: str = "", having: Sequence[str] = ()
-) -> ZooError:
-    """The refusal of ``key``, its first part that no config has: the keys of that name
+def _unknown_key(key: str, known: Iterable[str], selected: str = "") -> ZooError:
+    """The refusal of ``key``, which no key of ``known`` is: the keys of that name
     elsewhere (``lr``: optimizer.lr), else the keys beside it that contain the name or the
     closest spelling, else keys elsewhere that contain it (``epochs``: trainer.max_epochs),
-    and the keys beside it. ``selected``: the options that leave it out (``model=mlp``);
-    ``having``: the options of its group that have it (only keys beside it are then
-    suggested)."""
+    and the keys beside it; ``selected``: the option that put them there (``model=mlp``)."""
     parent, _, name = key.rpartition(".")
-    beside = sorted(path for path in known if _parent(path) == parent)
+    beside = sorted(path for path in known if path.rpartition(".")[0] == parent)
     close = _suggestion(name, [_leaf(path) for path in beside])
-    meant = _containing(name, beside) or (
-        [f"{parent}.{close}" if parent else close] if close else []
+    meant = (
+        sorted(path for path in known if _leaf(path) == name)[:3]
+        or _containing(name, beside)
+        or ([f"{parent}.{close}" if parent else close] if close else [])
+        or _containing(name, known)
     )
-    if not having:
-        meant = (
-            sorted(path for path in known if _leaf(path) == name)[:3]
-            or meant
-            or _containing(name, known)
-        )
     hint = f"; did you mean {' or '.join(meant)}?" if meant else "."
-    where = f" with {selected}" if selected else ""
-    if having:
-        shown = ", ".join(having[:4]) + (", ..." if len(having) > 4 else "")
-        where += f" ({shown} {'has' if len(having) == 1 else 'have'} it)"
+    where = f"{parent} ({selected})" if selected else parent
     if not beside:
-        return ZooError(f"no config key {key!r}{where}: {parent} has no keys under it{hint}")
-    under = f"under {parent}" if parent else "at the top"
+        return ZooError(f"no config key {key!r}: {where} has no keys under it{hint}")
+    under = f"under {where}" if parent else "at the top"
     siblings = ", ".join(_leaf(path) for path in beside)
-    return ZooError(f"no config key {key!r}{where}{hint} The keys {under}: {siblings}.")
+    return ZooError(f"no config key {key!r}{hint} The keys {under}: {siblings}.")
 
 
-def _options_having(config_dir: Path, group: str, path: str) -> list[str]:
-    """The options of ``group`` whose files put the key ``path`` into the config."""
-    having = []
-    for option in group_options(config_dir, group):
-        try:
-            files = _option_files(config_dir, group, option)
-        except _UnfollowedSelectionError:
-            continue
-        keys = {
-            key for file in files for key in _key_paths(_content(file), _package(file, config_dir))
-        }
-        if path in keys:
-            having.append(f"{group}={option}")
-    return having
+def _refuse_key(key: str, line: Sequence[Any], failing: Any, loader: Any) -> ZooError:
+    """The refusal of ``key``, or of its first part that the config ``line`` composes
+    without ``failing`` (and the key overrides after it) does not have."""
+    from hydra import compose
+    from hydra.core.object_type import ObjectType
+    from omegaconf import OmegaConf
+
+    index = line.index(failing)
+    kept = [o for i, o in enumerate(line) if i < index or (i > index and _is_group(loader, o))]
+    cfg = compose("train", overrides=[o.input_line for o in kept], return_hydra_config=True)
+    choices = cfg.hydra.runtime.choices
+    cfg = OmegaConf.to_container(cfg, resolve=False)
+    cfg.pop("hydra")
+    groups = loader.get_group_options("", results_filter=ObjectType.GROUP)
+    known = {*_key_paths(cfg), *(group for group in groups if group != "hydra")}
+    parts = key.split(".")
+    depth = next((d for d in range(1, len(parts)) if ".".join(parts[:d]) not in known), len(parts))
+    option = choices.get(parts[0]) if depth > 1 else None
+    return _unknown_key(".".join(parts[:depth]), known, option and f"{parts[0]}={option}")
 
 
-def _check_dict_keys(override: Any, known: set[str]) -> None:
-    """Refuse a key of a dict set on a key or group (``trainer={max_epoch:3}``) that the
-    config does not have, as Hydra does; keys under a null or empty value are the user's."""
-    value = override.value()
-    if override.is_add() or override.is_force_add() or not isinstance(value, dict):
-        return
-    for path in _key_paths(value, override.key_or_group):
-        beside = any(_parent(other) == _parent(path) for other in known)
-        if path not in known and beside:
-            raise _unknown_key(path, frozenset(known))
+def _refuse_option(group: str, name: str, options: Sequence[str]) -> ZooError:
+    """The refusal of ``group=name``, an option ``group`` does not have."""
+    suggestion = _suggestion(name, options) if name else None
+    hint = f"; did you mean {group}={suggestion}?" if suggestion else "."
+    return ZooError(
+        f"{group}={name!r} is not one of the {group} options{hint} The options: "
+        f"{', '.join(options)}."
+    )
 
 
-def check_override_keys(overrides: Sequence[Any], config_dir: Path) -> None:
-    """Refuse a ``key=value`` or ``~key`` whose key is not in the config the command line
-    composes (Hydra refuses them too: the composed config is a struct), and a ``+key=value``
-    adding a top-level key train.py does not read, naming the closest key, or a key the
-    config already sets (Hydra refuses it in five lines unless the value is a list or a dict;
-    ``++key`` sets either). The composed
-    config's keys are those of the selected options (:func:`selected_key_paths`), else those
-    of every config. Keys added earlier on the same command line count as known, with the
-    keys of a dict they add; the keys of a dict set on a key are checked as its own keys
-    would be; a list's items (``tags.0``) are left to Hydra."""
-    everywhere = config_key_paths(config_dir)
-    selected = selected_key_paths(overrides, config_dir)
-    known = set(everywhere if selected is None else selected[0])
-    for override in overrides:
-        key = override.key_or_group
-        if key.startswith("hydra") or "/" in key:
-            continue  # Hydra's settings and groups in folders
-        if (config_dir / key).is_dir():  # options checked by check_group_choices
-            _check_dict_keys(override, known)
-            continue
-        parts = key.split(".")
-        if override.is_add() and not isinstance(override.value(), dict | list):
-            already_set = selected_key_paths(overrides, config_dir, set_only=True)
-        else:
-            already_set = None
-        if already_set is not None and key in already_set[0]:
-            value = override.get_value_element_as_str()
-            raise ZooError(
-                f"+{key}={value}: the config already has {key} (Hydra adds only new keys with "
-                f"'+'); set it without the '+': {key}={value}."
-            )
-        if override.is_add() or override.is_force_add():
-            if len(parts) == 1 and key not in known and key not in ROOT_KEYS:
-                raise _unknown_key(key, frozenset(known))
-            known.update(".".join(parts[: depth + 1]) for depth in range(len(parts)))
-            value = override.value()
-            if isinstance(value, dict):
-                known.update(_key_paths(value, key))
-            continue
-        for depth in range(1, len(parts) + 1):
-            path = ".".join(parts[:depth])
-            if parts[depth - 1].isdigit():  # an item of a list
-                break
-            if path not in known:
-                group = parts[0]
-                options = selected[1].get(group) if selected and path in everywhere else None
-                chosen = f"{group}={','.join(options)}" if options else ""
-                having = _options_having(config_dir, group, path) if options else []
-                raise _unknown_key(path, frozenset(known), chosen, having)
-        _check_dict_keys(override, known)
+def _refusal(error: Exception, line: Sequence[Any], loader: Any) -> ZooError | None:
+    """Hydra's composition error for the overrides ``line`` as one line naming the bad
+    option or key and the closest spelling; None for one of another kind (Hydra's own
+    message it is)."""
+    from hydra.errors import MissingConfigException
+    from omegaconf.errors import ConfigAttributeError, ConfigKeyError
+
+    message = str(error).splitlines()[0] if str(error) else ""
+    if isinstance(error, MissingConfigException) and error.missing_cfg_file:
+        group, _, name = error.missing_cfg_file.rpartition("/")
+        if not any(o.key_or_group == group for o in line):
+            return None  # a config's own defaults list: Hydra's message
+        return _refuse_option(group, name, error.options or loader.get_group_options(group))
+    if found := re.match(r"Could not delete '(.*)=(.*)'\. No match in the defaults", message):
+        options = loader.get_group_options(found[1])
+        return None if found[2] in options else _refuse_option(found[1], found[2], options)
+    if found := re.match(r"Could not override '(.*)'", message):
+        if not isinstance(error.__cause__, ConfigAttributeError | ConfigKeyError):
+            return None
+        key, full_key = found[1], error.__cause__.full_key
+    elif found := re.match(r"Could not delete from config\. '(.*)' does not exist", message):
+        key = full_key = found[1]
+    elif found := re.match(r"Could not append to config\. An item is already at '(.*)'", message):
+        key = found[1]
+        value = next(o for o in line if o.key_or_group == key).get_value_element_as_str()
+        return ZooError(
+            f"+{key}={value}: the config already has {key} (Hydra adds only new keys with "
+            f"'+'); set it without the '+': {key}={value}."
+        )
+    else:
+        return None
+    failing = next(o for o in reversed(line) if o.key_or_group == key)
+    return _refuse_key(full_key, line, failing, loader)
+
+
+def check_composition(overrides: Sequence[Any], config_dir: Path) -> None:
+    """Compose ``config_dir``'s train.yaml with ``overrides`` as Hydra will (each sweep's
+    values, see :func:`_command_lines`; nothing resolved) and refuse what Hydra refuses in a
+    line naming the closest spelling: an option no file has (``model=vea``), a group given
+    null, a key the config does not have (it is a struct), ``+key`` for a key it has; and a
+    ``+key`` at the top that train.py does not read, which Hydra adds."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()  # a composition before this one (tests) is not ours
+    with initialize_config_dir(str(config_dir), version_base="1.3"):
+        loader = GlobalHydra.instance().config_loader()
+        for override in overrides:  # Hydra's is a ValueError naming no group
+            if (
+                override.value() is None
+                and not override.is_delete()
+                and _is_group(loader, override)
+            ):
+                group = override.key_or_group
+                options = loader.get_group_options(group)
+                instead = f" or {group}=none" if "none" in options else ""
+                raise ZooError(
+                    f"{group}=null names no {group} option (Hydra takes no null for a config "
+                    f"group); ~{group} drops the default{instead}. The options: "
+                    f"{', '.join(options)}."
+                )
+        for line in _command_lines(overrides, loader):
+            try:
+                compose("train", overrides=[o.input_line for o in line])
+            except Exception as error:  # Hydra's, OmegaConf's, or a ValueError
+                try:
+                    refusal = _refusal(error, line, loader)
+                except Exception:  # not the error this check words
+                    refusal = None
+                if refusal is None:
+                    return  # Hydra's own error, in its own words
+                raise refusal from None
+            for added in line:
+                key = added.key_or_group
+                adds = added.is_add() or added.is_force_add()
+                if (
+                    adds
+                    and "." not in key
+                    and key not in ROOT_KEYS
+                    and not _is_group(loader, added)
+                ):
+                    raise _refuse_key(key, line, added, loader)
 
 
 def check_task_name(overrides: Sequence[Any]) -> None:
@@ -666,9 +493,8 @@ def check_command_line(arguments: Sequence[str], config_dir: Path) -> None:
         return
     flags, overrides = parsed
     check_sweeps_are_multirun(flags.multirun, overrides)
-    check_group_choices(overrides, config_dir)
-    check_override_keys(overrides, config_dir)
+    check_sweeper_overrides(overrides)
+    check_composition(overrides, config_dir)
     check_task_name(overrides)
     check_run_folders(overrides)
     check_log_file(overrides)
-    check_sweeper_overrides(overrides)
