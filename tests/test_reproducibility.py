@@ -72,9 +72,11 @@ def test_a_resumed_run_tests_and_exports_what_the_uninterrupted_run_does(make_co
     for key, tensor in load_file(whole_run / "model" / "model.safetensors").items():
         assert torch.equal(load_file(run / "model" / "model.safetensors")[key], tensor), key
     results = json.loads((run / "results.json").read_text())
-    assert Path(results["best_checkpoint"]).parent == run / "checkpoints"
-    assert Path(results["best_checkpoint"]).name == "epoch_000.ckpt"
-    assert results["resumed_from"] == str(last)
+    # paths inside the run folder are recorded relative to it
+    assert results["best_checkpoint"] == "checkpoints/epoch_000.ckpt"
+    assert results["model_dir"] == "model"
+    inside = last.parent.parent == run
+    assert results["resumed_from"] == ("checkpoints/last.ckpt" if inside else str(last))
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
         "epoch_000.ckpt",
         "last.ckpt",

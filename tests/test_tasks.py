@@ -188,11 +188,13 @@ class CaptureFlops(L.Callback):
     """Records the total FLOPs of the model summary when fit starts."""
 
     flops: int | None = None
+    window: int | None = None
 
     def on_fit_start(self, trainer, pl_module):
         from lightning.pytorch.utilities.model_summary import summarize
 
         CaptureFlops.flops = summarize(pl_module).total_flops
+        CaptureFlops.window = getattr(trainer.datamodule, "window", None)
 
 
 def test_the_model_summary_counts_the_flops_of_one_input(make_config):
@@ -207,6 +209,27 @@ def test_the_model_summary_counts_the_flops_of_one_input(make_config):
         cfg.callbacks = {"capture": {"_target_": f"{__name__}.CaptureFlops"}}
     train(cfg)
     assert CaptureFlops.flops == model_info("lenet5", in_channels=1)["flops"] > 0
+
+
+def test_the_model_summary_counts_the_flops_of_a_window_of_tokens(make_config):
+    """A language model's summary said 'Total FLOPs: 0': the text data gave no example input.
+    It counts a window of training tokens, as torch's FLOP counter does on the same model."""
+    from omegaconf import open_dict
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from zoo import create_model
+    from zoo.training.run import train
+
+    small = ["model.n_layer=1", "model.n_embd=32", "model.n_head=2"]
+    cfg = make_config("experiment=char_gpt", *small, "debug=fdr")
+    with open_dict(cfg):
+        cfg.callbacks = {"capture": {"_target_": f"{__name__}.CaptureFlops"}}
+    train(cfg)
+    kwargs = {k: v for k, v in cfg.model.items() if k not in ("_target_", "name")}
+    model = create_model("gpt", **kwargs).eval()
+    with FlopCounterMode(display=False) as counter:
+        model(torch.zeros(1, CaptureFlops.window, dtype=torch.long))
+    assert CaptureFlops.flops == counter.get_total_flops() > 0
 
 
 class RecordLosses(L.Callback):

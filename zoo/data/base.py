@@ -200,6 +200,13 @@ class TensorDataModule(L.LightningDataModule):
         check_fits_memory(nbytes, f"data={self.name} with {named}", f"lower {keys}.")
 
     # -- setup ------------------------------------------------------------------------------
+    def example_input(self) -> torch.Tensor:
+        """One training input as a batch of one, as the data gives it (before the task's
+        preprocessing): what the model summary runs to count the FLOPs of one input."""
+        if not self.splits:
+            raise RuntimeError("call setup() before example_input()")
+        return self.splits["train"][0][:1]
+
     def setup(self, stage: str | None = None) -> None:
         if self.splits:  # loaded before the trainer was built (zoo.training.run): placed now
             self._place_on_device()

@@ -475,6 +475,13 @@ class CharTextDataModule(L.LightningDataModule):
                 return splits
         return {k: v.to(device) for k, v in splits.items()}
 
+    def example_input(self) -> torch.Tensor:
+        """One window of training tokens, ``(1, window)``: what the model summary runs to
+        count the FLOPs of one input."""
+        if not self.split_ids:
+            raise RuntimeError("call setup() before example_input()")
+        return self.split_ids["train"][: self.window].unsqueeze(0)
+
     @property
     def vocab_size(self) -> int:
         if self.vocab is None:

@@ -166,11 +166,11 @@ class ZooTask(L.LightningModule):
         normalization = getattr(datamodule, "normalization", None)
         if self.normalization is None and normalization is not None:
             self.normalization = normalization.to(self.device)
-        splits = getattr(datamodule, "splits", None)
-        if splits and self.example_input_array is None:
+        example_input = getattr(datamodule, "example_input", None)  # zoo's data modules'
+        if example_input is not None and self.example_input_array is None:
             # One training sample, preprocessed as in evaluation: what the model takes. The
             # model summary runs it (in eval mode) to count the FLOPs of one input.
-            sample = splits["train"][0][:1].to(self.device)
+            sample = example_input().to(self.device)
             self.example_input_array = self.preprocess(sample, train=False)
 
     def preprocess(self, x: torch.Tensor, *, train: bool) -> torch.Tensor:

@@ -167,6 +167,18 @@ def _final_metrics(
     return dict(sorted(metrics.items()))
 
 
+def _in_run(path: str | Path | None, run_dir: Path) -> str | None:
+    """``path`` as results.json records it: relative to the run folder when inside it (a run
+    folder moved or shared keeps true paths; the machine's own paths stay out of the file),
+    else as given."""
+    if not path:
+        return None
+    try:
+        return Path(path).resolve().relative_to(run_dir.resolve()).as_posix()
+    except ValueError:  # outside the run folder (a checkpoint resumed from another run)
+        return str(path)
+
+
 def _print_summary(metrics: dict[str, float], run_dir: Path) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -425,9 +437,11 @@ def _test_and_export(
             {
                 "metrics": metrics,
                 "optimized_metric": cfg.get("optimized_metric"),
-                "best_checkpoint": evaluated or None,
-                "resumed_from": cfg.get("ckpt_path") if cfg.get("train", True) else None,
-                "model_dir": str(model_dir),
+                "best_checkpoint": _in_run(evaluated, run_dir),
+                "resumed_from": _in_run(cfg.get("ckpt_path"), run_dir)
+                if cfg.get("train", True)
+                else None,
+                "model_dir": _in_run(model_dir, run_dir),
                 "model": model_spec(model),
                 "data": data_description,
                 "command": command,
