@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -38,6 +42,37 @@ def machine() -> str:
         f"{platform.machine()}, {os.cpu_count()} CPUs, {torch.get_num_threads()} threads, "
         f"torch {torch.__version__}"
     )
+
+
+# What train.py and the zoo's scripts set in their own environment before torch is imported:
+# a benchmark's baseline runs without them, as a user's own script would.
+ZOO_VARIABLES = ("OMP_WAIT_POLICY",)
+
+
+def default_environment() -> dict[str, str]:
+    """This process's environment less every variable the zoo's scripts set
+    (:data:`ZOO_VARIABLES`): the environment a user's own script would run in."""
+    return {key: value for key, value in os.environ.items() if key not in ZOO_VARIABLES}
+
+
+def in_default_environment() -> None:
+    """Run this script again in :func:`default_environment` if its environment has any of
+    :data:`ZOO_VARIABLES` (call it before torch is imported)."""
+    if any(key in os.environ for key in ZOO_VARIABLES):
+        os.execve(sys.executable, [sys.executable, *sys.argv], default_environment())
+
+
+def timed_run(command: list[str], cwd: Path) -> tuple[float, str]:
+    """Run ``command`` in ``cwd`` in :func:`default_environment`: its wall seconds and its
+    standard output (stops this script, with the command's errors, if it fails)."""
+    started = time.perf_counter()
+    result = subprocess.run(
+        command, cwd=cwd, env=default_environment(), capture_output=True, text=True, check=False
+    )
+    seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
+    return seconds, result.stdout
 
 
 def write_table(name: str, body: str) -> None:
