@@ -23,14 +23,16 @@ same process and heap, see the same machine. Each ratio is the median over every
 epochs run side by side after the first (each round in a fresh process; the range of the
 rounds' medians is printed beside it). An epoch of the zoo includes waiting for its
 background checkpoint writes, so that no way's epoch pays for another's.
+
+The plain loop runs inside the zoo's process, for the epoch-by-epoch alternation, so both
+get the same settings: the default environment (this script sets no OpenMP variable, and
+runs itself again without any that the zoo's scripts set: ``readme_tables.ZOO_VARIABLES``).
+So the zoo's side here runs without the ``OMP_WAIT_POLICY=PASSIVE`` that train.py sets, and
+the ratios measure the training loop, not the settings. The whole ``python train.py``
+against a plain script in a process of its own is ``scripts/benchmark_train_py.py``.
 """
 
 from __future__ import annotations
-
-import os
-
-# The same OpenMP setting as train.py (set before torch is imported).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import itertools
 import json
@@ -44,15 +46,17 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import lightning as L
-import torch
-import torch.nn.functional as F
-from hydra.utils import instantiate
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
-from readme_tables import RESULTS_DIR, machine, write_table  # noqa: E402
+from readme_tables import RESULTS_DIR, in_default_environment, machine, write_table  # noqa: E402
+
+in_default_environment()  # before torch is imported
+
+import lightning as L  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from hydra.utils import instantiate  # noqa: E402
 from run_config import compose_run  # noqa: E402
 
 from zoo.tasks.optim import parameter_groups  # noqa: E402
