@@ -11,16 +11,17 @@ import os
 import signal
 import sys
 
-# Idle OpenMP threads sleep instead of spinning (unless OMP_WAIT_POLICY is set): on CPUs
-# shared with other work, spinning threads make each small parallel op wait for a core;
-# measured on 2 virtual cores, the default run takes 17 s instead of 60 s. It must be set
-# before torch is imported.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+from zoo.resources import choose_cpu_settings
 
-import hydra
-from omegaconf import DictConfig
+# Before torch is imported: OpenMP's idle threads spin (its default) on a quiet machine and
+# sleep (PASSIVE) on a busy one, where spinning threads make each small parallel operation
+# wait for a core (zoo.resources.choose_cpu_settings; a value set in the environment is kept).
+choose_cpu_settings()
 
-from zoo.errors import ZooError
+import hydra  # noqa: E402
+from omegaconf import DictConfig  # noqa: E402
+
+from zoo.errors import ZooError  # noqa: E402
 
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="train")

@@ -57,6 +57,7 @@ CASES = [
     (["data.batch_size=0"], ("data.batch_size", "got 0")),
     (["data.batch_size=2.5"], ("data.batch_size", "2.5")),
     (["seed=-1"], ("seed", "-1")),
+    (["threads=0"], ("threads", "0")),
     (["seed=abc"], ("seed", "'abc'")),
     (["data.image_size=abc"], ("data.image_size", "'abc'")),
     (["data.split_seed=-1"], ("data.split_seed", "-1")),

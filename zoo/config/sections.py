@@ -33,6 +33,7 @@ from zoo.errors import ZooError, closest
 ROOT_KEYS = frozenset(
     {
         "task_name", "tags", "seed", "train", "test", "ckpt_path", "compile", "channels_last",
+        "threads",
         "monitor",
         "optimized_metric", "optimized_direction", "regularization", "augmentation", "data",
         "model", "task", "optimizer", "scheduler", "trainer", "callbacks", "logger", "paths",
@@ -101,6 +102,7 @@ def _value(cfg: DictConfig, key: str) -> tuple[bool, Any]:
 INTEGERS: dict[str, tuple[int, str]] = {
     # key: (minimum, what it is)
     "seed": (0, "the random seed"),
+    "threads": (1, "the CPU threads torch uses"),
     "data.batch_size": (1, "samples per training batch"),
     "data.eval_batch_size": (1, "samples per evaluation batch"),
     "data.image_size": (1, "the image side in pixels"),

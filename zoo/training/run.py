@@ -40,6 +40,7 @@ from zoo.config.checks import (
 )
 from zoo.config.sweep import check_sweep_jobs
 from zoo.errors import ZooError
+from zoo.resources import cpu_settings
 from zoo.tasks import ZooTask
 from zoo.training.attention_logging import AttentionMapLogger
 from zoo.training.checkpointing import (
@@ -325,6 +326,8 @@ def _train(cfg: DictConfig, held: contextlib.ExitStack) -> dict[str, float]:
     datamodule = instantiate_config(cfg.data)
     # quietly: the model's arguments are checked as it is built, and a refusal is one line
     L.seed_everything(cfg.seed, workers=True, verbose=False)
+    if cfg.get("threads"):
+        torch.set_num_threads(cfg.threads)
     run_dir = output_dir(cfg)
 
     model = build_model(cfg)
@@ -447,6 +450,7 @@ def _test_and_export(
                 "command": command,
                 "config": resolved_config,
                 "versions": versions(),
+                "cpu": cpu_settings(),
                 "wall_time_s": round(time.perf_counter() - started, 2),
             },
         )
