@@ -275,6 +275,24 @@ def test_validation_inside_an_epoch_leaves_last_ckpt_at_the_epochs_end(
         train(make_config(*overrides, f"ckpt_path={inside}", name="again"))
 
 
+def test_a_run_early_stopping_ended_trains_no_further_when_resumed(make_config):
+    """Killed while testing or exporting, after early stopping had ended training: resumed,
+    it trained more epochs (Lightning restores the callback's counters, not its decision)
+    and tested another best checkpoint. It tests and exports what the whole run did."""
+    overrides = [*CLASSIFICATION, *STOPPING_RULES["early_stopping"]]
+    cfg = make_config(*overrides)
+    whole = train(cfg)
+    run_dir = Path(cfg.paths.output_dir)
+    trained = last_checkpoint(run_dir)
+    assert trained["epoch"] < 99  # stopped early
+    (run_dir / "results.json").unlink()  # as if killed while testing or exporting
+    shutil.rmtree(run_dir / "model")
+    resumed = train(make_config(*overrides, f"ckpt_path={run_dir / 'checkpoints' / 'last.ckpt'}"))
+    assert last_checkpoint(run_dir)["global_step"] == trained["global_step"]  # no step more
+    tested = {k: v for k, v in whole.items() if k.startswith("test/")}
+    assert {k: resumed[k] for k in tested} == tested
+
+
 # -- the matrix: SIGKILLs of train.py, with `pytest -m slow` (15-25 s a case on 2 cores) ----
 @pytest.mark.slow
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -78,7 +79,7 @@ def test_a_folder_with_results_is_never_discarded(tmp_path):
     folder = tmp_path / "run"
     started_run_folder(folder)
     (folder / "results.json").write_text("{}")
-    discard_if_unused(folder, frozenset())
+    discard_if_unused(folder, existing_entries(folder))
     assert (folder / "results.json").is_file() and (folder / ".hydra").is_dir()
 
 
@@ -141,10 +142,12 @@ def test_a_link_in_a_run_folder_is_refused_and_its_target_untouched(tmp_path, li
     folder = tmp_path / "run"
     (folder / link).parent.mkdir(parents=True, exist_ok=True)
     (folder / link).symlink_to(target)
+    existed = existing_entries(folder)  # as train.py takes them when it starts
     with pytest.raises(ZooError, match="is a link"), hold_run_folder(folder):
         pass
-    discard_if_unused(folder, existing_entries(folder))
+    discard_if_unused(folder, existed)
     assert target.read_text() == "precious\n" and (folder / link).is_symlink()
+    assert link == LOCK_NAME or not (folder / LOCK_NAME).exists()  # the refused run's own lock
 
 
 TINY = [
@@ -204,16 +207,66 @@ def finished_run(tmp_path_factory) -> Path:
     return folder
 
 
-def craft_last_checkpoint(run: Path, crafted: Path, **state: object) -> Path:
-    """``run``'s last.ckpt with its checkpoint callback's state changed, its digest recomputed
-    (it detects damage, not tampering), written to ``crafted``."""
+def craft_last_checkpoint(
+    run: Path, crafted: Path, change: Callable[[dict], None] | None = None, **state: object
+) -> Path:
+    """``run``'s last.ckpt with its checkpoint callback's state updated with ``state`` (and
+    ``change`` applied to the whole checkpoint), its digest recomputed (it detects damage, not
+    tampering), written to ``crafted``."""
     checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
     checkpoint.pop("zoo_sha256", None)
     (key,) = [k for k in checkpoint["callbacks"] if "Checkpoint" in k]
     checkpoint["callbacks"][key].update(state)
+    if change is not None:
+        change(checkpoint)
     crafted.parent.mkdir(parents=True, exist_ok=True)
     torch.save(with_checkpoint_digest(checkpoint), crafted)
     return crafted
+
+
+def _moment_of_another_shape(checkpoint: dict) -> None:
+    checkpoint["optimizer_states"][0]["state"][0]["exp_avg"] = torch.zeros(7)
+
+
+def _scheduler_function_as_text(checkpoint: dict) -> None:
+    checkpoint["lr_schedulers"] = [{"lr_lambdas": ["lambda: 1"], "last_epoch": 3}]
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [(_moment_of_another_shape, "exp_avg"), (_scheduler_function_as_text, "lr_lambdas")],
+)
+def test_a_crafted_optimizer_or_scheduler_state_is_one_line(
+    finished_run, make_config, tmp_path, change, named
+):
+    """Optimizer and scheduler states that fail inside torch (a moment of another shape than
+    its parameter, a schedule's function recorded as text): one line before a step."""
+    last = craft_last_checkpoint(finished_run, tmp_path / "shared" / "last.ckpt", change)
+    cfg = make_config(*TINY, "trainer.max_epochs=3", f"ckpt_path={last}", name="resumed")
+    with pytest.raises(ZooError, match=named):
+        train(cfg)
+
+
+def test_a_folder_holding_an_exported_model_is_refused(make_config):
+    """A folder with a run's exported model/ (results.json gone): a new run would replace it."""
+    cfg = make_config(*TINY)
+    folder = Path(cfg.paths.output_dir)
+    (folder / "model").mkdir(parents=True)
+    (folder / "model" / "config.json").write_text("{}")
+    with pytest.raises(ZooError, match="finished run"):
+        train(cfg)
+    assert (folder / "model" / "config.json").read_text() == "{}"
+
+
+def test_a_recorded_data_description_never_downloads():
+    """A results.json names the data to rebuild: the zoo's downloading data modules are built
+    with downloads off, whatever it records."""
+    from zoo.config.recorded import build_recorded
+    from zoo.data import MNISTDataModule
+
+    record = {"_target_": "zoo.data.MNISTDataModule", "data_dir": "/elsewhere", "download": True}
+    data = build_recorded(record, base=MNISTDataModule, where="results.json config.data")
+    assert data.download is False
 
 
 def test_a_crafted_checkpoint_cannot_make_a_resume_remove_files_outside(

@@ -609,7 +609,13 @@ def check_checkpoint_contents(checkpoint: Mapping[str, Any], path: str | os.Path
     schedulers = checkpoint.get("lr_schedulers", [])
     require(isinstance(schedulers, list | tuple), "lr_schedulers", schedulers, "a list")
     for index, state in enumerate(schedulers):
-        mapping(f"lr_schedulers.{index}", state, False)
+        state = mapping(f"lr_schedulers.{index}", state, False)
+        # LambdaLR's: one entry per parameter group, None for a plain function's (the zoo's)
+        lambdas = state.get("lr_lambdas", [])
+        ok = isinstance(lambdas, list | tuple) and all(
+            item is None or isinstance(item, Mapping) for item in lambdas
+        )
+        require(ok, f"lr_schedulers.{index}.lr_lambdas", lambdas, "a list of null or mappings")
     for name, state in mapping("callbacks", checkpoint.get("callbacks")).items():
         for key, value in mapping(f"callbacks.{name}", state, False).items():
             if key in _CALLBACK_STATE_TYPES:

@@ -547,17 +547,21 @@ def check_run_folder(cfg: DictConfig) -> None:
     folder = Path(cfg.paths.output_dir)
     resume = latest_checkpoint(folder, checkpoint_folder(cfg))
     if resume is None:
-        _require(
-            not (folder / "results.json").exists(),
-            f"the run folder {str(folder)!r} holds a finished run (results.json): a new run "
-            "would overwrite its results and exported model; write this one to another folder "
-            "(hydra.run.dir=...).",
-        )
+        for record in ("results.json", "model"):
+            _require(
+                not (folder / record).exists(),
+                f"the run folder {str(folder)!r} holds a finished run ({record}): a new run "
+                "would overwrite its results and exported model; write this one to another "
+                "folder (hydra.run.dir=...).",
+            )
         return
+    where = f"the run folder {str(folder)!r}"
+    if not resume.is_relative_to(folder):  # the checkpoint folder set outside the run folder
+        where = f"the checkpoint folder {str(resume.parent)!r}"
     raise ZooError(
-        f"the run folder {str(folder)!r} already holds a run's checkpoints; resume that run "
-        f"with its overrides and {ckpt_path_override(resume)}, or write this one to another folder "
-        "(hydra.run.dir=...)."
+        f"{where} already holds a run's checkpoints; resume that run with its overrides and "
+        f"{ckpt_path_override(resume)}, or write this one to another folder (hydra.run.dir=..., "
+        "callbacks.model_checkpoint.dirpath=...)."
     )
 
 
@@ -843,7 +847,12 @@ def check_checkpoint(cfg: DictConfig, info: ModelInfo, kwargs: dict[str, Any]) -
             "ckpt_path=outputs/runs/<run>/checkpoints/<file>.ckpt (or train=true).",
         )
         return
-    if isinstance(path, str) and not path.strip():
+    _require(
+        isinstance(path, str),
+        f"ckpt_path must be the path of a checkpoint file (a string), got {path!r}; e.g. "
+        "ckpt_path=outputs/runs/<run>/checkpoints/last.ckpt.",
+    )
+    if not path.strip():
         raise ZooError(
             f"ckpt_path is empty ({path!r}); set it to a checkpoint file, e.g. "
             "ckpt_path=outputs/runs/<run>/checkpoints/last.ckpt, or leave it out (null) to "

@@ -14,6 +14,7 @@ as usual.
 
 from __future__ import annotations
 
+import inspect
 import math
 import re
 from collections.abc import Mapping
@@ -75,7 +76,8 @@ def build_recorded(node: Any, *, base: type[T], where: str) -> T:
     ``ZooError`` for a target outside the zoo, a class that does not say it can be rebuilt
     from a record (its own ``rebuildable = True``: a ``TensorDataModule`` has no data of
     its own), a nested ``_target_`` or Hydra key, or arguments the class does not take;
-    nothing is imported or called before the checks."""
+    nothing is imported or called before the checks. A class that downloads its files is
+    built with ``download=False``: a shared file never makes this machine download."""
     if not isinstance(node, Mapping):
         raise ZooError(f"{where} must be a mapping with a _target_, not {type(node).__name__}.")
     cls = _locate_zoo_class(node.get("_target_"), base, where)
@@ -88,10 +90,21 @@ def build_recorded(node: Any, *, base: type[T], where: str) -> T:
         )
     arguments = {key: value for key, value in node.items() if key != "_target_"}
     _refuse_nested_targets(arguments, where)
+    if _takes(cls, "download"):  # a shared file never makes this machine download anything
+        arguments["download"] = False
     try:
         return cls(**arguments)
     except TypeError as error:  # an argument the class does not take
         raise ZooError(f"{where}: {node['_target_']} {error}.") from None
+
+
+def _takes(cls: type, argument: str) -> bool:
+    """Whether ``cls`` or a class it derives from takes the keyword ``argument``."""
+    for klass in cls.__mro__:
+        init = vars(klass).get("__init__")
+        if init is not None and argument in inspect.signature(init).parameters:
+            return True
+    return False
 
 
 def check_data_description(data: Any, where: str) -> None:

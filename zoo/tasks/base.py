@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import lightning as L
 import torch
+from lightning.pytorch.callbacks import EarlyStopping
 from torch import nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LambdaLR
@@ -143,6 +144,8 @@ class ZooTask(L.LightningModule):
         self.validated_step: int | None = None
         #: the global step of the checkpoint training resumed from (None if it did not)
         self.resumed_step: int | None = None
+        #: whether early stopping had ended training when that checkpoint was written
+        self._stopped_early = False
         if self.best_of is not None:
             better = self.logged_metrics[self.best_of]
             best = MaxMetric() if better == "max" else MinMetric()
@@ -389,6 +392,7 @@ class ZooTask(L.LightningModule):
         if self.trainer.state.fn != "fit":
             return
         self.resumed_step = checkpoint.get("global_step")
+        self._stopped_early = stopped_early(checkpoint)
         rng = checkpoint.get("zoo", {}).get("rng")
         if not rng:
             return
@@ -401,7 +405,19 @@ class ZooTask(L.LightningModule):
         """Give a resumed run's optimizer the rate of its schedule at the step it resumes
         from. The checkpoint restores the rate its schedule had set; when the run trains on
         for longer, the stretched schedule (a ``LambdaLR`` of the total steps, e.g. cosine)
-        has another rate there, which ``LambdaLR`` would set only after the first step."""
+        has another rate there, which ``LambdaLR`` would set only after the first step.
+
+        A run resumed from a checkpoint written after early stopping ended its training
+        (killed while testing or exporting) trains no further, as the uninterrupted run did
+        not (Lightning restores the callback's counters, not its decision); and the optimizer
+        state it restored must fit the parameters (a crafted checkpoint's would fail inside
+        the optimizer's step)."""
+        if self._stopped_early and any(
+            isinstance(callback, EarlyStopping) for callback in self.trainer.callbacks
+        ):
+            self.trainer.should_stop = True
+        for optimizer in self.trainer.optimizers:
+            check_optimizer_state(optimizer)
         for config in self.trainer.lr_scheduler_configs:
             scheduler = config.scheduler
             if isinstance(scheduler, LambdaLR) and scheduler.last_epoch > 0:
@@ -429,3 +445,30 @@ class ZooTask(L.LightningModule):
             optimizer, total_steps=total_steps, steps_per_epoch=steps_per_epoch
         )
         return {"optimizer": optimizer, "lr_scheduler": scheduler}
+
+
+def stopped_early(checkpoint: dict[str, Any]) -> bool:
+    """Whether an early-stopping callback had stopped training when ``checkpoint`` was written
+    (Lightning's ``EarlyStopping`` records why it stopped, 0 for not at all)."""
+    for key, state in (checkpoint.get("callbacks") or {}).items():
+        early_stopping = str(key).startswith("EarlyStopping") and isinstance(state, dict)
+        if early_stopping and state.get("stopping_reason") not in (None, 0):
+            return True
+    return False
+
+
+def check_optimizer_state(optimizer: Optimizer) -> None:
+    """Refuse, in one line, an optimizer state restored from a checkpoint whose tensors do not
+    have their parameter's shape (Adam's moments, SGD's momentum): a crafted checkpoint's would
+    fail deep inside the optimizer's first step."""
+    for group in optimizer.param_groups:
+        for parameter in group["params"]:
+            for name, value in optimizer.state.get(parameter, {}).items():
+                shaped = isinstance(value, torch.Tensor) and value.dim() > 0
+                if shaped and value.shape != parameter.shape:
+                    raise ZooError(
+                        f"the checkpoint's {type(optimizer).__name__} state holds {name} of "
+                        f"shape {tuple(value.shape)} for a parameter of shape "
+                        f"{tuple(parameter.shape)}: it was not written by this run's model, "
+                        "or was altered, so it is not resumed."
+                    )

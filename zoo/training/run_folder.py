@@ -164,8 +164,8 @@ def discard_if_unused(run_dir: Path, existed: frozenset[str]) -> None:
     behind and a folder of the user's keeps everything it held.
 
     Only under the folder's lock, taken without waiting: a folder another train.py holds (a
-    run refused because that one is using the folder) is never touched, nor its lock. A
-    folder with other contents (an earlier run's results or checkpoints) stays whole."""
+    run refused because that one is using the folder) is never touched, nor its lock. What
+    was there before (an earlier run's results or checkpoints, a link) stays."""
     if not run_dir.is_dir() or _is_launched_rank() or not _has_fcntl():
         return
 
@@ -184,13 +184,11 @@ def discard_if_unused(run_dir: Path, existed: frozenset[str]) -> None:
         if handle is None:
             return  # in use by another run
         entries = list(run_dir.iterdir())
-        if not all(unused(entry) for entry in entries):
-            return
-        if not existed:
+        if not existed and all(unused(entry) for entry in entries):
             shutil.rmtree(run_dir, ignore_errors=True)
             return
-        for entry in entries:
-            if entry.name in existed:
+        for entry in entries:  # what this run made: its lock, its log, empty folders
+            if entry.name in existed or not unused(entry):
                 continue
             if entry.is_dir():
                 shutil.rmtree(entry, ignore_errors=True)
