@@ -106,8 +106,11 @@ def test_declared_shape_is_checked():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"batch_size": 0}, "batch_size must be >= 1, got 0"),
-        ({"val_fraction": 1.5}, r"val_fraction must be in \[0, 1\)"),
+        ({"batch_size": 0}, r"data\.batch_size.*got 0"),
+        ({"batch_size": "64"}, r"data\.batch_size.*got '64'"),
+        ({"eval_batch_size": 2.5}, r"data\.eval_batch_size.*got 2\.5"),
+        ({"val_fraction": 1.5}, r"data\.val_fraction.*\[0, 1\).*got 1\.5"),
+        ({"val_fraction": "0.1"}, r"data\.val_fraction.*got '0\.1'"),
         ({"val_fraction": 0.5, "test_fraction": 0.5}, "must be < 1"),
         ({"on_device": "gpu"}, "on_device must be one of auto, always, never"),
         ({"image_size": 4}, "image_size must be >= 8"),

@@ -282,6 +282,25 @@ def test_recorded_data_that_cannot_be_rebuilt_is_one_line(
     assert data["_target_"] in line or "'/'" in line, line
 
 
+def test_recorded_data_values_of_the_wrong_type_are_one_line(autoencoder_run, tmp_path, capsys):
+    """A results.json's data with a string where a count goes ("${oc.env:HOME}" as text:
+    nothing from a file is resolved) failed inside the data module's comparison."""
+    shared = tmp_path / "run"
+    shutil.copytree(autoencoder_run, shared)
+    results = json.loads((shared / "results.json").read_text())
+    results["config"]["data"]["batch_size"] = "${oc.env:HOME}"
+    (shared / "results.json").write_text(json.dumps(results))
+    assert autoencode_main(["latents", str(shared), "--out", str(tmp_path / "codes.csv")]) == 2
+    line = one_error_line(capsys)
+    assert "data.batch_size" in line and "${oc.env:HOME}" in line, line
+
+
+def test_a_folder_of_a_later_format_is_refused(tmp_path):
+    folder = crafted_copy(tmp_path / "m", lambda config: config.update(format_version=999))
+    with pytest.raises(ZooError, match="format_version 999"):
+        load_pretrained(folder)
+
+
 def test_an_image_folder_with_a_link_to_its_parent_lists_each_image_once(tmp_path, monkeypatch):
     """Links to folders were followed: a link to a parent listed images over and over (two
     links in a folder: exponentially, a hang); and the listing is bounded."""

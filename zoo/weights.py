@@ -239,6 +239,13 @@ def read_pretrained_config(directory: str | os.PathLike) -> dict[str, Any]:
     model = config.get("model") if isinstance(config, dict) else None
     if not isinstance(model, dict) or not isinstance(model.get("name"), str):
         raise ZooError(f"{str(path)!r} does not name a model builder (model.name).")
+    version = config.get("format_version", FORMAT_VERSION)
+    if version != FORMAT_VERSION or isinstance(version, bool):
+        # a later zoo's folder: its fields may mean what this version cannot read
+        raise ZooError(
+            f"{str(path)!r} has format_version {version!r}; this zoo reads version "
+            f"{FORMAT_VERSION} (a folder written by a later zoo needs that zoo)."
+        )
     if not isinstance(model.get("kwargs", {}), dict):
         raise ZooError(f"{str(path)!r}: model.kwargs must be an object of builder arguments.")
     if "weights" in model.get("kwargs", {}):

@@ -170,8 +170,11 @@ def check_data_description(data: Any, where: str) -> None:
         shape = data.get("input_shape")
         if dims is not None and shape is not None:  # per channel, or per feature
             channels = shape[0] if data["input_kind"] == "image" else shape[-1]
+            each = "channel" if dims > 1 else "feature"
             require(
                 len(mean) in (1, channels),
                 "normalization",
-                f"1 or {channels} means and stds, one per {'channel' if dims > 1 else 'feature'}",
+                "one mean and std"
+                if channels == 1
+                else f"one mean and std, or {channels}: one per {each}",
             )

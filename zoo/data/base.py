@@ -28,7 +28,7 @@ import lightning as L
 import torch
 from sklearn.model_selection import train_test_split
 
-from zoo.config.values import is_int
+from zoo.config.values import is_int, is_number, is_positive_int
 from zoo.data.loader import TensorBatchLoader
 from zoo.data.normalize import Standardize, channel_statistics
 from zoo.errors import ZooError
@@ -144,13 +144,15 @@ class TensorDataModule(L.LightningDataModule):
             raise ZooError(
                 f"data.target_kind must be one of {', '.join(TARGET_KINDS)}, got {target_kind!r}."
             )
-        if batch_size < 1:
-            raise ZooError(f"data.batch_size must be >= 1, got {batch_size}.")
-        if eval_batch_size is not None and eval_batch_size < 1:
-            raise ZooError(f"data.eval_batch_size must be >= 1, got {eval_batch_size}.")
+        if not is_positive_int(batch_size):
+            raise ZooError(f"data.batch_size must be an integer >= 1, got {batch_size!r}.")
+        if eval_batch_size is not None and not is_positive_int(eval_batch_size):
+            raise ZooError(
+                f"data.eval_batch_size must be an integer >= 1 or null, got {eval_batch_size!r}."
+            )
         for key, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
-            if not 0.0 <= value < 1.0:
-                raise ZooError(f"data.{key} must be in [0, 1), got {value}.")
+            if not (is_number(value) and 0.0 <= value < 1.0):
+                raise ZooError(f"data.{key} must be a number in [0, 1), got {value!r}.")
         if val_fraction + test_fraction >= 1.0:
             raise ZooError(
                 "data.val_fraction + data.test_fraction must be < 1, "
