@@ -29,8 +29,8 @@ the same text, each a process of its own:
 
 Both run in the default environment: this script's own environment less every variable the
 zoo's scripts set (``OMP_WAIT_POLICY``), so nanoGPT pays no setting of the zoo's and the zoo
-gets only what train.py sets itself (``OMP_WAIT_POLICY=PASSIVE``). The two alternate, run by
-run (the order swapping each time); each figure is the median, with the range, of
+gets only what train.py sets itself (its OpenMP wait policy, chosen from the load). The two
+alternate, run by run (the order swapping each time); each figure is the median, with the range, of
 ``--runs`` runs each.
 
 The text: the first nine books of the King James Bible (Genesis to 1 Samuel, about 1.16
@@ -228,7 +228,8 @@ def main() -> None:
         f"{args.runs} alternating runs each, {args.iters} iterations, the loss on "
         f"{args.eval_iters} batches of 12 validation windows every {args.eval_interval}, "
         f"imports included, each a process of its own in the default environment (train.py "
-        f"sets `OMP_WAIT_POLICY=PASSIVE` itself; nanoGPT sets nothing); the text: {what} "
+        f"chooses its OpenMP wait policy from the load itself; nanoGPT sets nothing); the "
+        f"text: {what} "
         f"({len(text):,} characters, 90% train, 10% validation); {machine}.\n"
     )
     if args.write:

@@ -8,8 +8,8 @@
 Wall time, imports and start-up included, of two commands, each a process of its own:
 
 - zoo: the default ``python train.py`` as a user runs it (LeNet-5 on the digits for 30 epochs,
-  with checkpoints, logging, testing and export); train.py sets ``OMP_WAIT_POLICY=PASSIVE``
-  itself, before torch is imported;
+  with checkpoints, logging, testing and export); train.py chooses its OpenMP wait policy
+  itself from the machine's load, before torch is imported (README, Threads);
 - plain: a standalone PyTorch script (:data:`PLAIN_SCRIPT`, nothing imported from zoo) doing
   the same work: the same LeNet-5 written out, the same split of scikit-learn's digits
   (bilinear upsampling to 32x32, stratified 70/10/20), the same standardization, batched
@@ -200,8 +200,8 @@ def main() -> None:
         f"best epoch tested) | {summary(plain_times)} | 1.00 |\n"
         f"| `python train.py` | {summary(zoo_times)} | {zoo / base:.2f} |\n\n"
         f"{args.runs} alternating runs each, {args.epochs} epochs, imports included, each a "
-        f"process of its own in the default environment (train.py sets "
-        f"`OMP_WAIT_POLICY=PASSIVE` itself; the plain script sets nothing){beside}; {machine}.\n"
+        f"process of its own in the default environment (train.py chooses its OpenMP wait "
+        f"policy from the load itself; the plain script sets nothing){beside}; {machine}.\n"
     )
     if args.write:
         write_table("trainpy-load" if args.load else "trainpy", body)

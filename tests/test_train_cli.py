@@ -237,9 +237,11 @@ def test_optuna_search_runs_trials(tmp_path):
     ("load", "environ", "policy"),
     [
         ((0.2, 0, 2), {}, ""),  # quiet: OpenMP's default, threads spin a while
-        ((1.1, 0, 2), {}, "PASSIVE"),  # a process busy on one of two cores
-        ((0.1, 1, 2), {}, "PASSIVE"),  # just started: the load average has not caught up
+        ((0.1, 1, 2), {}, "PASSIVE"),  # a process busy on one of two cores, just started
+        ((1.1, 0, 2), {}, ""),  # work that just ended: the load average lags behind
         ((3.0, 2, 16), {}, ""),  # a few busy cores of sixteen
+        ((0.5, None, 2), {}, ""),  # no count of running processes: the load average decides
+        ((1.5, None, 2), {}, "PASSIVE"),
         ((5.0, 4, 2), {"OMP_WAIT_POLICY": "ACTIVE"}, "ACTIVE"),  # the user's choice stays
     ],
 )

@@ -94,18 +94,28 @@ QUIET_LOAD_SHARE = 0.5
 _chosen: dict[str, Any] = {}
 
 
-def machine_load() -> tuple[float, int | None, int]:
-    """The 1-minute load average, the processes other than this one running now (None where
-    the system does not say) and the cores this process may use."""
+def machine_load(samples: int = 5, interval: float = 0.01) -> tuple[float, int | None, int]:
+    """The 1-minute load average, the processes other than this one running now (the median of
+    ``samples`` readings ``interval`` seconds apart; None where the system does not say) and
+    the cores this process may use."""
+    import statistics
+    import time
+
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # macOS, Windows
         cores = os.cpu_count() or 1
+    readings: list[tuple[float, int]] = []
     try:
-        fields = Path("/proc/loadavg").read_text().split()
-        return float(fields[0]), max(0, int(fields[3].split("/")[0]) - 1), cores
+        for index in range(samples):
+            if index:
+                time.sleep(interval)
+            fields = Path("/proc/loadavg").read_text().split()
+            readings.append((float(fields[0]), max(0, int(fields[3].split("/")[0]) - 1)))
     except (OSError, IndexError, ValueError):
-        pass
+        readings = []
+    if readings:
+        return readings[-1][0], int(statistics.median(r[1] for r in readings)), cores
     try:
         return os.getloadavg()[0], None, cores
     except (AttributeError, OSError):  # Windows
@@ -121,16 +131,19 @@ def choose_cpu_settings(environ: MutableMapping[str, str] = os.environ) -> dict[
     threads spinning between parallel operations (OpenMP's default) against 155 ms with them
     sleeping (``PASSIVE``) on a quiet machine, but 1,150-2,700 ms against 330-560 ms while
     another CPU-bound process runs: spinning threads wait for cores the other work holds. So
-    the threads keep OpenMP's default (spinning a while) only on a quiet machine (the load
-    average and the other processes running now both under half the cores), and sleep
-    (``PASSIVE``) otherwise, where guessing wrong costs far less. An empty value is OpenMP's
-    default.
+    the threads keep OpenMP's default (spinning a while) only on a quiet machine (under half
+    the cores running other processes, read over 40 ms; the 1-minute load average where the
+    system does not say), and sleep (``PASSIVE``) otherwise, where guessing wrong costs far
+    less. An empty value is OpenMP's default.
     """
     if "OMP_WAIT_POLICY" in environ:
         choice = {"omp_wait_policy": environ["OMP_WAIT_POLICY"], "chosen_by": "the environment"}
     else:
         load, others, cores = machine_load()
-        quiet = load < QUIET_LOAD_SHARE * cores and (others or 0) < QUIET_LOAD_SHARE * cores
+        # the processes running now where the system says (the load average lags a minute
+        # behind: work that just ended still counts there), else the load average
+        busy = load if others is None else others
+        quiet = busy < QUIET_LOAD_SHARE * cores
         running = "" if others is None else f", {others} other processes running"
         # empty: OpenMP's default (spin a while, then sleep), kept by processes this one starts
         environ["OMP_WAIT_POLICY"] = "" if quiet else "PASSIVE"
