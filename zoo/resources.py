@@ -157,12 +157,5 @@ def choose_cpu_settings(environ: MutableMapping[str, str] = os.environ) -> dict[
 
 
 def cpu_settings() -> dict[str, Any]:
-    """The choice :func:`choose_cpu_settings` made in this process (empty if it was not made),
-    with the threads torch uses, if torch is loaded."""
-    import sys
-
-    record = dict(_chosen)
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        record["threads"] = torch.get_num_threads()
-    return record
+    """The choice :func:`choose_cpu_settings` made in this process (empty if it made none)."""
+    return dict(_chosen)

@@ -630,6 +630,10 @@ def check_checkpoint_contents(checkpoint: Mapping[str, Any], path: str | os.Path
                 ok = isinstance(value, allowed) and not isinstance(value, bool)
                 names = " or ".join("null" if t is type(None) else t.__name__ for t in allowed)
                 require(ok, f"callbacks.{name}.{key}", value, names)
+            if key == "best_k_models" and isinstance(value, Mapping):  # path -> score
+                for score in value.values():
+                    ok = isinstance(score, torch.Tensor) or is_int_or_float(score)
+                    require(ok, f"callbacks.{name}.{key}", score, "scores: tensors or numbers")
     _check_loop_progress(mapping("loops", checkpoint.get("loops")), "loops", require)
     zoo = mapping("zoo", checkpoint.get("zoo"))
     spec = mapping("zoo.model", zoo.get("model"))

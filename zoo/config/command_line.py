@@ -24,7 +24,7 @@ from typing import Any
 
 from zoo.config.sections import ROOT_KEYS
 from zoo.config.values import is_positive_int
-from zoo.errors import ZooError, closest
+from zoo.errors import ZooError, closest, os_error_reason
 
 
 def parse_overrides(arguments: Sequence[str]) -> list[Any] | None:
@@ -411,9 +411,9 @@ def check_log_file(overrides: Sequence[Any]) -> None:
             with open(file, "a", encoding="utf-8"):
                 pass
         except OSError as error:
-            reason = error.strerror or type(error).__name__
             raise ZooError(
-                f"{LOG_FILE_KEY}={value!r}: the log file cannot be written ({reason}); allowed: "
+                f"{LOG_FILE_KEY}={value!r}: the log file cannot be written "
+                f"({os_error_reason(error)}); allowed: "
                 f"a file in a folder that exists and you can write to, e.g. {example}."
             ) from None
         if not existed:

@@ -38,7 +38,6 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
-from zoo.config.values import is_int_or_float
 from zoo.errors import ZooError
 from zoo.weights import (
     atomic_write_bytes,
@@ -389,15 +388,15 @@ class RunCheckpoint(ModelCheckpoint):
                     partial.replace(here / name)
             return copied[name]
 
-        scores = state_dict.get("best_k_models") or {}
-        if not isinstance(scores, dict):
-            raise _bad_state("best_k_models", scores)
-        self.best_model_score = _score(state_dict.get("best_model_score"), "best_model_score")
-        self.kth_value = _score(state_dict.get("kth_value", self.kth_value), "kth_value")
+        # the types of the scores were checked when the file was read
+        # (zoo.weights.check_checkpoint_contents); the paths are this callback's to check
+        self.best_model_score = state_dict.get("best_model_score")
+        self.kth_value = state_dict.get("kth_value", self.kth_value)
         self.best_k_models = {}
-        for path, score in scores.items():
-            if bring(path, "best_k_models"):
-                self.best_k_models[bring(path, "best_k_models")] = _score(score, "best_k_models")
+        for path, score in (state_dict.get("best_k_models") or {}).items():
+            kept = bring(path, "best_k_models")
+            if kept:
+                self.best_k_models[kept] = score
         for key in ("kth_best_model_path", "last_model_path", "best_model_path"):
             setattr(self, key, bring(state_dict.get(key), key))
 
@@ -416,15 +415,6 @@ def _tracked_name(path: Any, key: str) -> str:
     if not name.endswith(".ckpt") or name.startswith(".") or Path(path).name in ("..", "."):
         raise _bad_state(key, path)
     return name
-
-
-def _score(value: Any, key: str) -> Any:
-    """A recorded score: a number, a one-element tensor, or None."""
-    if value is None or is_int_or_float(value):
-        return value
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        return value
-    raise _bad_state(key, value)
 
 
 def _bad_state(key: str, value: Any) -> ZooError:

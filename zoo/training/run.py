@@ -450,7 +450,7 @@ def _test_and_export(
                 "command": command,
                 "config": resolved_config,
                 "versions": versions(),
-                "cpu": cpu_settings(),
+                "cpu": {**cpu_settings(), "threads": torch.get_num_threads()},
                 "wall_time_s": round(time.perf_counter() - started, 2),
             },
         )
