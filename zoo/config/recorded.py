@@ -14,13 +14,12 @@ as usual.
 
 from __future__ import annotations
 
-import inspect
 import math
 import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from zoo.config.sections import import_path
+from zoo.config.sections import accepted_arguments, import_path
 from zoo.config.values import is_number, is_positive_int
 from zoo.errors import ZooError
 from zoo.kinds import INPUT_KINDS, TARGET_KINDS
@@ -90,21 +89,12 @@ def build_recorded(node: Any, *, base: type[T], where: str) -> T:
         )
     arguments = {key: value for key, value in node.items() if key != "_target_"}
     _refuse_nested_targets(arguments, where)
-    if _takes(cls, "download"):  # a shared file never makes this machine download anything
+    if "download" in (accepted_arguments(cls) or ()):  # a shared file never downloads anything
         arguments["download"] = False
     try:
         return cls(**arguments)
     except TypeError as error:  # an argument the class does not take
         raise ZooError(f"{where}: {node['_target_']} {error}.") from None
-
-
-def _takes(cls: type, argument: str) -> bool:
-    """Whether ``cls`` or a class it derives from takes the keyword ``argument``."""
-    for klass in cls.__mro__:
-        init = vars(klass).get("__init__")
-        if init is not None and argument in inspect.signature(init).parameters:
-            return True
-    return False
 
 
 def check_data_description(data: Any, where: str) -> None:
