@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -121,6 +122,7 @@ def test_default_run_reaches_98_percent_and_exports_a_loadable_model(tmp_path):
     assert results["model"]["name"] == "lenet5"
     assert results["versions"]["torch"] == torch.__version__
     assert results["wall_time_s"] > 0
+    assert results["startup_s"] > 0  # from the process's start to its first step
     assert results["cpu"]["chosen_by"] and results["cpu"]["threads"] >= 1
     record = {f.name: f.read_bytes() for f in (run_dir / ".hydra").iterdir()}
     assert set(record) == {"config.yaml", "hydra.yaml", "overrides.yaml"}
@@ -268,3 +270,18 @@ def test_threads_sets_torchs_threads_and_results_record_them(make_config):
         torch.set_num_threads(before)
     results = json.loads((Path(cfg.paths.output_dir) / "results.json").read_text())
     assert results["cpu"]["threads"] == 1
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads Linux's /proc")
+def test_seconds_since_process_start_counts_from_the_process_start():
+    """Against the parent's clock: a child that sleeps 0.5 s before reading its age reads at
+    least that, and no more than the parent saw pass from launching it to its end."""
+    script = (
+        "import time; time.sleep(0.5); "
+        "from zoo.resources import seconds_since_process_start as age; print(age())"
+    )
+    launched = time.monotonic()
+    child = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    elapsed = time.monotonic() - launched
+    age = float(child.stdout)
+    assert 0.5 <= age <= elapsed + 0.02  # to the kernel's clock tick (10 ms)

@@ -159,3 +159,17 @@ def choose_cpu_settings(environ: MutableMapping[str, str] = os.environ) -> dict[
 def cpu_settings() -> dict[str, Any]:
     """The choice :func:`choose_cpu_settings` made in this process (empty if it made none)."""
     return dict(_chosen)
+
+
+def seconds_since_process_start() -> float | None:
+    """Seconds since this process started, interpreter start-up included (Linux: read from
+    ``/proc``, to the kernel's clock tick, usually 10 ms); None where the system does not say.
+    A run records it at its first training step as its start-up time (results.json)."""
+    try:
+        # field 22 of /proc/self/stat: the start time in clock ticks after boot; the command
+        # name (field 2) may hold spaces, so count from the closing parenthesis
+        started = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return max(0.0, uptime - started / os.sysconf("SC_CLK_TCK"))
+    except (OSError, IndexError, ValueError, AttributeError):  # not Linux
+        return None

@@ -48,6 +48,7 @@ from zoo.training.checkpointing import (
 )
 from zoo.training.resume import resume_epochs_whole
 from zoo.training.run_folder import hold_run_folder, write_hydra_record
+from zoo.training.startup_clock import StartupClock
 from zoo.training.stopping import StoppedWhile, interruptible_again, output_dir, task_overrides
 from zoo.weights import load_checkpoint_weights, model_spec, save_pretrained, write_json
 
@@ -341,6 +342,7 @@ def _train(cfg: DictConfig, held: contextlib.ExitStack) -> dict[str, float]:
 
     loggers = _instantiate_all(cfg.get("logger"), "logger")
     callbacks = _callbacks_with_work(callbacks, model, loggers)
+    startup = StartupClock()
     outside = _folders_outside(run_dir, callbacks, loggers)
     if outside:  # two runs writing one checkpoint or log folder would overwrite each other
         held.enter_context(hold_run_folder(*outside, main=False))
@@ -348,7 +350,7 @@ def _train(cfg: DictConfig, held: contextlib.ExitStack) -> dict[str, float]:
     trainer: L.Trainer = instantiate_config(
         cfg.trainer,
         label="trainer",
-        callbacks=callbacks,
+        callbacks=[*callbacks, startup],
         logger=loggers or False,
         plugins=[AtomicCheckpointIO()],
         **_displays_left_out(cfg, callbacks),
@@ -377,7 +379,7 @@ def _train(cfg: DictConfig, held: contextlib.ExitStack) -> dict[str, float]:
         trainer.strategy.barrier("zoo: checkpoints written")
     try:
         return _test_and_export(
-            cfg, trainer, task, model, datamodule, run_dir, resolved_config, started
+            cfg, trainer, task, model, datamodule, run_dir, resolved_config, started, startup
         )
     except (SystemExit, KeyboardInterrupt) as stop:
         raise StoppedWhile("testing and exporting", stop) from stop
@@ -392,6 +394,7 @@ def _test_and_export(
     run_dir: Path,
     resolved_config: dict[str, Any],
     started: float,
+    startup: StartupClock,
 ) -> dict[str, float]:
     """After training: test the best weights, export them and write results.json."""
     fit_metrics = _scalar_metrics(trainer)
@@ -452,6 +455,8 @@ def _test_and_export(
                 "versions": versions(),
                 "cpu": {**cpu_settings(), "threads": torch.get_num_threads()},
                 "wall_time_s": round(time.perf_counter() - started, 2),
+                # from the process's start to its first training step (None: not trained)
+                "startup_s": None if startup.seconds is None else round(startup.seconds, 2),
             },
         )
         _print_summary(metrics, run_dir)
