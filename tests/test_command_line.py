@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import compose_config
+from conftest import compose_config, named, names
 
 from zoo import ZooError
 from zoo.config.command_line import check_command_line
@@ -26,76 +26,64 @@ def hydra_refuses(overrides: list[str], tmp_path: Path) -> bool:
     return False
 
 
+# Each row: the override(s), then what the one line must name (the bad key or value, and the
+# closest spelling where there is one), never its wording.
 @pytest.mark.parametrize(
-    "arguments, refused",
+    "arguments, fragments",
     [
-        (["model=vea"], "model='vea' is not one of the model options; did you mean model=vae?"),
-        (["model=VAE"], "model='VAE' is not one of the model options; did you mean model=vae?"),
-        (["model="], "model='' is not one of the model options. The options: "),
-        (["augmentation=[rotat,flip]"], "augmentation='rotat' is not one of"),
-        (["+callbacks=[default,precise_bnn]"], "callbacks='precise_bnn' is not one of"),
-        (["experiment=nothing_like_it"], "experiment='nothing_like_it' is not one of the "),
-        (["scheduler=null"], "scheduler=null names no scheduler option (Hydra takes no null"),
-        (["experiment=null"], "experiment=null names no experiment option"),
-        (["modle=vae"], "no config key 'modle'; did you mean model? The keys at the top: "),
-        (["trainer.max_epoch=5"], "no config key 'trainer.max_epoch'; did you mean trainer.max_e"),
-        (["trainr.max_epochs=3"], "no config key 'trainr'; did you mean trainer?"),
-        (["lr=0.1"], "no config key 'lr'; did you mean optimizer.lr?"),
-        (["optimizer.weight_decay=0.1"], "no config key 'optimizer.weight_decay'; did you mean "),
-        (["epochs=3"], "no config key 'epochs'; did you mean trainer.max_epochs or trainer.min_"),
-        (["~trainer.max_epoch"], "no config key 'trainer.max_epoch'; did you mean trainer.max_e"),
-        (["~modle"], "no config key 'modle'; did you mean model?"),
-        (["optimizer.lr=0.01,0.02"], "optimizer.lr=0.01,0.02 is a sweep, which runs with -m: "),
-        (["augmentation=rotate,flip"], "augmentation=rotate,flip is a sweep, which runs with -m"),
-        (
-            ["optimizer={a:1}"],
-            "no config key 'optimizer.a'. The keys under optimizer (optimizer=adam): ",
-        ),
-        (["trainer={max_epoch:3}"], "no config key 'trainer.max_epoch'; did you mean trainer.m"),
+        (["model=vea"], ("vea", "model=vae")),
+        (["model=VAE"], ("VAE", "model=vae")),
+        (["model="], ("model", "lenet5", "mlp")),  # no value: the options listed
+        (["augmentation=[rotat,flip]"], ("rotat", "augmentation")),
+        (["+callbacks=[default,precise_bnn]"], ("precise_bnn", "callbacks")),
+        (["experiment=nothing_like_it"], ("nothing_like_it", "experiment")),
+        (["scheduler=null"], ("scheduler=null",)),
+        (["experiment=null"], ("experiment=null",)),
+        (["modle=vae"], ("modle", "model")),
+        (["trainer.max_epoch=5"], ("trainer.max_epoch", "trainer.max_epochs")),
+        (["trainr.max_epochs=3"], ("trainr", "trainer")),
+        (["lr=0.1"], ("lr", "optimizer.lr")),
+        (["optimizer.weight_decay=0.1"], ("optimizer.weight_decay",)),
+        (["epochs=3"], ("epochs", "trainer.max_epochs")),
+        (["~trainer.max_epoch"], ("trainer.max_epoch", "trainer.max_epochs")),
+        (["~modle"], ("modle", "model")),
+        (["optimizer.lr=0.01,0.02"], ("optimizer.lr=0.01,0.02", "-m")),
+        (["augmentation=rotate,flip"], ("augmentation=rotate,flip", "-m")),
+        (["optimizer={a:1}"], ("optimizer.a", "optimizer=adam", "lr")),
+        (["trainer={max_epoch:3}"], ("trainer.max_epoch", "trainer.max_epochs")),
         (
             ["callbacks={early_stopping:{patiense:2}}"],
-            "no config key 'callbacks.early_stopping.patiense'; did you mean callbacks.early_s",
+            ("callbacks.early_stopping.patiense", "callbacks.early_stopping.patience"),
         ),
-        (["~model=mpl"], "model='mpl' is not one of the model options; did you mean model=mlp?"),
+        (["~model=mpl"], ("mpl", "model=mlp")),
         (
             ["model=mlp", "model.hidden_size=10"],
-            "no config key 'model.hidden_size'; did you mean model.hidden_sizes? The keys under "
-            "model (model=mlp): ",
+            ("model.hidden_size", "model.hidden_sizes", "model=mlp"),
         ),
-        (
-            ["model.hidden_sizes=[10]"],
-            "no config key 'model.hidden_sizes'",
-        ),
+        (["model.hidden_sizes=[10]"], ("model.hidden_sizes",)),
         (
             ["experiment=lstm_digits_rows", "model.hidden_sizes=[3]"],
-            "no config key 'model.hidden_sizes'; did you mean model.hidden_size? The keys "
-            "under model (model=lstm): ",
+            ("model.hidden_sizes", "model.hidden_size", "model=lstm"),
         ),
-        (
-            ["data=text", "data.image_size=3"],
-            "no config key 'data.image_size'",
-        ),
+        (["data=text", "data.image_size=3"], ("data.image_size",)),
         (
             ["optimizer=sgd", "optimizer.momentum=0.9"],
-            "no config key 'optimizer.momentum'. The keys under optimizer (optimizer=sgd): "
-            "_partial_, _target_, lr.",
+            ("optimizer.momentum", "optimizer=sgd", "lr"),
         ),
         (
             ["callbacks=none", "callbacks.model_checkpoint.save_last=false"],
-            "no config key 'callbacks.model_checkpoint': callbacks (callbacks=none) has no keys "
-            "under it.",
+            ("callbacks.model_checkpoint", "callbacks=none"),
         ),
         (
             ["callbacks.model_checkpoint.save_lst=true"],
-            "no config key 'callbacks.model_checkpoint.save_lst'; did you mean "
-            "callbacks.model_checkpoint.save_last?",
+            ("callbacks.model_checkpoint.save_lst", "callbacks.model_checkpoint.save_last"),
         ),
     ],
 )
-def test_a_misspelling_hydra_refuses_is_one_line(arguments, refused, tmp_path):
-    with pytest.raises(ZooError) as caught:
+def test_a_misspelling_hydra_refuses_is_one_line(arguments, fragments, tmp_path):
+    with pytest.raises(ZooError, match=named(*fragments)) as caught:
         check_command_line(arguments, CONFIGS)
-    assert str(caught.value).startswith(refused) and "\n" not in str(caught.value)
+    assert "\n" not in str(caught.value)
     assert hydra_refuses(arguments, tmp_path)
 
 
@@ -116,18 +104,17 @@ def test_an_override_hydra_cannot_read_is_one_line_saying_how_to_write_it(argume
 
 
 @pytest.mark.parametrize(
-    "arguments, refused",
+    "arguments, fragments",
     [
-        (["-m", "optimizer=sgd,adamm"], "optimizer='adamm' is not one of"),
-        (["-m", "model=choice(lenet5,vea)"], "model='vea' is not one of"),
+        (["-m", "optimizer=sgd,adamm"], ("adamm", "optimizer=adam")),
+        (["-m", "model=choice(lenet5,vea)"], ("vea", "model=vae")),
         # Hydra adds the key; train.py refuses it after composing, without naming the group
-        (["+experimnt=lenet5_digits"], "no config key 'experimnt'; did you mean experiment?"),
+        (["+experimnt=lenet5_digits"], ("experimnt", "experiment")),
     ],
 )
-def test_sweeps_and_added_keys_are_checked_too(arguments, refused):
-    with pytest.raises(ZooError) as caught:
+def test_sweeps_and_added_keys_are_checked_too(arguments, fragments):
+    with pytest.raises(ZooError, match=named(*fragments)):
         check_command_line(arguments, CONFIGS)
-    assert str(caught.value).startswith(refused)
 
 
 @pytest.mark.parametrize(
@@ -194,7 +181,7 @@ def test_a_misspelled_key_is_refused_before_torch_is_imported():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert result.stderr.startswith("error: no config key 'trainer.max_epoch'")
+    assert result.stderr.startswith("error: ") and names(result.stderr, "trainer.max_epoch")
 
 
 @pytest.mark.parametrize("task_name", ["../../elsewhere", "a/b", "''", "."])
