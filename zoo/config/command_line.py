@@ -494,7 +494,8 @@ def check_command_line(arguments: Sequence[str], config_dir: Path) -> None:
     flags, overrides = parsed
     check_sweeps_are_multirun(flags.multirun, overrides)
     check_sweeper_overrides(overrides)
-    check_composition(overrides, config_dir)
+    if overrides:  # the configs alone (tests/test_configs.py composes each) need no check
+        check_composition(overrides, config_dir)
     check_task_name(overrides)
     check_run_folders(overrides)
     check_log_file(overrides)
