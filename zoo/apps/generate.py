@@ -7,6 +7,12 @@ the vocabulary the model was trained with, so nothing else is needed::
     python -m zoo.generate outputs/runs/<run> --prompt "def " --length 300 \\
         --temperature 0.8 --top-k 20 --seed 0
 
+SOURCE may also be GPT-2 in Hugging Face's layout, a folder (``config.json``,
+``model.safetensors``, ``vocab.json``, ``merges.txt``) or ``hf:gpt2`` (downloaded once):
+its byte-level BPE tokenizer is read from the same folder (:mod:`zoo.models.gpt2_weights`)::
+
+    python -m zoo.generate hf:gpt2 --prompt "Hello, I'm a language model," --length 30
+
 Each next token is drawn from the softmax of the model's last logits divided by the
 temperature, among the ``top_k`` most probable tokens only when ``--top-k`` is given
 (``--top-k 1`` is greedy decoding). A recurrent model reads the prompt once and then carries
@@ -28,6 +34,13 @@ from zoo.apps.command import ArgumentParser, check_seed, run_command, say
 from zoo.config.values import is_positive_int
 from zoo.data.text import CharVocabulary
 from zoo.errors import ZooError
+from zoo.models import create_model
+from zoo.models.gpt2_weights import (
+    BytePairTokenizer,
+    gpt2_folder,
+    is_gpt2_source,
+    load_gpt2_tokenizer,
+)
 from zoo.models.layers import evaluating
 from zoo.models.pretrained import load_pretrained
 from zoo.weights import CONFIG_NAME, read_pretrained_config, run_model_folder
@@ -44,8 +57,22 @@ def model_folder(source: str | Path) -> Path:
     return path
 
 
-def load_for_generation(source: str | Path) -> tuple[nn.Module, CharVocabulary]:
-    """The language model at ``source`` in eval mode, and the vocabulary it was trained on."""
+Tokenizer = CharVocabulary | BytePairTokenizer
+
+
+def load_for_generation(source: str | Path) -> tuple[nn.Module, Tokenizer]:
+    """The language model at ``source`` in eval mode, and the vocabulary it was trained on
+    (GPT-2's: its byte-level BPE tokenizer, from the same folder)."""
+    if is_gpt2_source(source):
+        folder = gpt2_folder(source)  # hf:<repo id> downloads once
+        tokenizer = load_gpt2_tokenizer(folder)
+        model = create_model("gpt", weights=folder).eval()
+        if len(tokenizer) > model.vocab_size:
+            raise ZooError(
+                f"the tokenizer in {str(folder)!r} has {len(tokenizer)} tokens, more than the "
+                f"model's vocab_size {model.vocab_size}; allowed: the tokenizer saved with it."
+            )
+        return model, tokenizer
     folder = model_folder(source)
     config = read_pretrained_config(folder)
     vocab = (config.get("data") or {}).get("vocab")
@@ -199,7 +226,7 @@ def _full_context_steps(model: nn.Module) -> Any:
 
 
 def generate_text(
-    source: str | Path | tuple[nn.Module, CharVocabulary],
+    source: str | Path | tuple[nn.Module, Tokenizer],
     prompt: str,
     length: int,
     *,
@@ -207,7 +234,8 @@ def generate_text(
     top_k: int | None = None,
     seed: int | None = None,
 ) -> str:
-    """``prompt`` continued by ``length`` characters sampled from the model at ``source``."""
+    """``prompt`` continued by ``length`` tokens (characters for a model trained on
+    ``data=text``) sampled from the model at ``source``."""
     check_sampling(length, temperature, top_k, seed)
     model, vocab = source if isinstance(source, tuple) else load_for_generation(source)
     if not prompt:
@@ -222,9 +250,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = ArgumentParser(
         prog="python -m zoo.generate", description="Sample text from a trained language model."
     )
-    parser.add_argument("source", help="a run folder or an exported model folder")
+    parser.add_argument(
+        "source",
+        help="a run folder, an exported model folder, or GPT-2's: a folder in Hugging Face's "
+        "layout or hf:gpt2",
+    )
     parser.add_argument("--prompt", default="\n", help="the text to continue (a newline)")
-    parser.add_argument("--length", type=int, default=200, help="characters to add (200)")
+    parser.add_argument("--length", type=int, default=200, help="tokens (characters) to add (200)")
     parser.add_argument("--temperature", type=float, default=1.0, help="softmax temperature (1)")
     parser.add_argument("--top-k", type=int, default=None, help="sample among the k best")
     parser.add_argument("--seed", type=int, default=None, help="seed for reproducible samples")

@@ -32,11 +32,12 @@ once, while each step costs one token's work. Positions are learned for 0..block
 only, so a sequence (cached plus new) can be at most ``block_size`` tokens long; past that,
 ``zoo.apps.generate`` restarts the cache from the last ``block_size`` tokens.
 
-Differences from GPT-2 worth knowing: GELU is the exact one (GPT-2 used its tanh
-approximation); ``bias=False`` drops every bias of the linear layers and layer norms (nanoGPT's
-option: a little faster, a little better). The model is built at sizes for characters on a
-CPU (4 layers, 4 heads, 128 features, 64-character context, 0.8M parameters), the
-configuration of nanoGPT's ``shakespeare_char`` CPU example.
+Differences from GPT-2 worth knowing: GELU is the exact one by default (GPT-2 used its tanh
+approximation, ``gelu="tanh"``, with which GPT-2's published weights load:
+``zoo.models.gpt2_weights``); ``bias=False`` drops every bias of the linear layers and layer
+norms (nanoGPT's option: a little faster, a little better). The model is built at sizes for
+characters on a CPU (4 layers, 4 heads, 128 features, 64-character context, 0.8M
+parameters), the configuration of nanoGPT's ``shakespeare_char`` CPU example.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ from zoo.registry import register_model
 
 DEFAULT_VOCAB_SIZE, DEFAULT_BLOCK_SIZE = 65, 64
 INIT_STD = 0.02  # GPT-2's initialization scale
+# the builder's gelu= → torch.nn.GELU's approximate=: no parameter, so either builds the same
+GELU_APPROXIMATIONS = {"exact": "none", "tanh": "tanh"}
 
 # A key/value cache: one (keys, values) pair per layer, each (B, n_head, T_past, head_dim).
 KeyValue = tuple[torch.Tensor, torch.Tensor]
@@ -121,10 +124,10 @@ class CausalSelfAttention(nn.Module):
 class FeedForward(nn.Module):
     """The position-wise feed-forward network: Linear(C, 4C) → GELU → Linear(4C, C)."""
 
-    def __init__(self, n_embd: int, dropout: float, bias: bool) -> None:
+    def __init__(self, n_embd: int, dropout: float, bias: bool, gelu: str = "exact") -> None:
         super().__init__()
         self.fc = nn.Linear(n_embd, 4 * n_embd, bias=bias)
-        self.gelu = nn.GELU()
+        self.gelu = nn.GELU(approximate=GELU_APPROXIMATIONS[gelu])
         self.proj = nn.Linear(4 * n_embd, n_embd, bias=bias)
         self.proj.residual = True  # writes into the residual stream: scaled initialization
         self.dropout = nn.Dropout(dropout)
@@ -136,12 +139,14 @@ class FeedForward(nn.Module):
 class Block(nn.Module):
     """One pre-norm Transformer decoder block: x + attention(norm1(x)), then + mlp(norm2(x))."""
 
-    def __init__(self, n_embd: int, n_head: int, dropout: float, bias: bool, impl: str) -> None:
+    def __init__(
+        self, n_embd: int, n_head: int, dropout: float, bias: bool, impl: str, gelu: str = "exact"
+    ) -> None:
         super().__init__()
         self.norm1 = nn.LayerNorm(n_embd, bias=bias)
         self.attention = CausalSelfAttention(n_embd, n_head, dropout, bias, impl)
         self.norm2 = nn.LayerNorm(n_embd, bias=bias)
-        self.mlp = FeedForward(n_embd, dropout, bias)
+        self.mlp = FeedForward(n_embd, dropout, bias, gelu)
 
     def forward(
         self, x: torch.Tensor, past: KeyValue | None = None, need_weights: bool = False
@@ -183,6 +188,7 @@ class GPT(nn.Module):
         dropout: float = 0.0,
         bias: bool = True,
         impl: str = "fast",
+        gelu: str = "exact",
     ) -> None:
         super().__init__()
         self.vocab_size, self.block_size = vocab_size, block_size
@@ -193,7 +199,7 @@ class GPT(nn.Module):
         self.position_embedding = nn.Embedding(block_size, n_embd)  # learned: (block, C)
         self.dropout = nn.Dropout(dropout)
         self.blocks = nn.ModuleList(
-            Block(n_embd, n_head, dropout, bias, impl) for _ in range(n_layer)
+            Block(n_embd, n_head, dropout, bias, impl, gelu) for _ in range(n_layer)
         )
         self.final_norm = nn.LayerNorm(n_embd, bias=bias)
         self.head = nn.Linear(n_embd, vocab_size, bias=False)
@@ -331,6 +337,8 @@ def _check_arguments(arguments: dict[str, Any]) -> None:
         refuse(f"bias must be true or false, got {arguments['bias']!r}.")
     if arguments["impl"] not in ATTENTION_IMPLS:
         refuse(f"impl must be one of {', '.join(ATTENTION_IMPLS)}, got {arguments['impl']!r}.")
+    if arguments["gelu"] not in GELU_APPROXIMATIONS:
+        refuse(f"gelu must be one of {', '.join(GELU_APPROXIMATIONS)}, got {arguments['gelu']!r}.")
     check_dropout(arguments["dropout"])
 
 
@@ -367,11 +375,13 @@ def gpt(
     dropout: float = 0.0,
     bias: bool = True,
     impl: str = "fast",
+    gelu: str = "exact",
 ) -> GPT:
     """A GPT language model over ``vocab_size`` tokens with a context of ``block_size``.
 
     ``num_classes`` (the outputs per step) defaults to, and must equal, ``vocab_size``: the
     head is tied to the token embedding. ``impl``: ``"fast"`` or ``"reference"`` attention.
+    ``gelu``: ``"exact"`` or ``"tanh"`` (GPT-2's approximation, Hendrycks & Gimpel 2016).
     """
     _check_arguments(locals())
     return GPT(
@@ -383,6 +393,7 @@ def gpt(
         dropout=float(dropout),
         bias=bias,
         impl=impl,
+        gelu=gelu,
     )
 
 

@@ -10,6 +10,10 @@ Two sources:
   ``weights="torchvision"`` for torchvision's default. torch.hub downloads them on first use
   into ``$TORCH_HOME/hub/checkpoints`` and reads them with ``weights_only=True``; offline, the
   error names the file to fetch and where to put it.
+
+And for ``gpt``, GPT-2's published weights in Hugging Face's layout: a folder
+(``config.json`` + ``model.safetensors``, as ``transformers`` saves them) or
+``weights="hf:gpt2"`` from the Hub (:mod:`zoo.models.gpt2_weights`).
 """
 
 from __future__ import annotations
@@ -29,6 +33,14 @@ import torch
 from torch import nn
 
 from zoo.errors import ZooError, unknown_name_error
+from zoo.models.gpt2_weights import (
+    gpt2_folder,
+    gpt2_kwargs,
+    is_gpt2_folder,
+    is_gpt2_source,
+    is_hub_name,
+    read_gpt2_state_dict,
+)
 from zoo.preprocessing import Preprocess
 from zoo.registry import ModelInfo, get_model_info, list_models, model_spec, record_spec
 from zoo.weights import (
@@ -266,10 +278,30 @@ def _folder_source(directory: Path) -> WeightsSource:
     )
 
 
+def _gpt2_source(model_name: str, weights: str | os.PathLike) -> WeightsSource:
+    """GPT-2's weights in Hugging Face's layout, a folder or ``hf:<repo id>``."""
+    if model_name != "gpt":
+        raise ZooError(
+            f"weights {str(weights)!r} are GPT-2's (Hugging Face's layout), for model 'gpt', "
+            f"not {model_name!r}."
+        )
+    folder = gpt2_folder(weights)
+    return WeightsSource(
+        model_name="gpt",
+        kwargs=gpt2_kwargs(folder),
+        read_state_dict=partial(read_gpt2_state_dict, folder),
+        meta={"source": str(folder), "format": "Hugging Face GPT-2"},
+        description=str(folder),
+    )
+
+
 def resolve_weights(model_name: str, weights: str | os.PathLike) -> WeightsSource:
     """Turn a ``weights`` argument into tensors and the builder arguments they fit: a folder
     written by :func:`save_pretrained`, a name from the weights registry
-    (:mod:`zoo.pretrained`), or ``"torchvision"``."""
+    (:mod:`zoo.pretrained`), ``"torchvision"``, or GPT-2's in Hugging Face's layout (a folder
+    or ``"hf:<repo id>"``)."""
+    if is_hub_name(weights) or is_gpt2_folder(weights):
+        return _gpt2_source(model_name, weights)
     path = Path(weights)
     if path.is_dir():
         source = _folder_source(path)
@@ -387,6 +419,8 @@ def load_pretrained(source: str | os.PathLike, **overrides: Any) -> nn.Module:
             f"weights are a folder path or a registered name such as 'lenet5.digits', got "
             f"{source!r}."
         )
+    if is_gpt2_source(source):  # GPT-2's weights in Hugging Face's layout
+        return get_model_info("gpt").builder(weights=source, **overrides)
     if not Path(source).is_dir():
         names = list_pretrained()
         if str(source) in names:
