@@ -156,8 +156,38 @@ def test_every_tensor_shape_is_checked(hf_folder, tmp_path):
     save_file(tensors, folder / "model.safetensors")
     with pytest.raises(ZooError, match=named("missing", "h.1.mlp.c_fc.weight")):
         create_model("gpt", weights=folder)
-    with pytest.raises(ZooError, match=named("'gpt'", "'lstm'")):
+    (folder / "model.safetensors").unlink()  # a folder with pytorch_model.bin only
+    with pytest.raises(ZooError, match=named("model.safetensors", "pytorch_model.bin")):
+        create_model("gpt", weights=folder)
+    with pytest.raises(ZooError, match=named("Hugging Face's", "'gpt'", "'lstm'")):
         create_model("lstm", weights=hf_folder[0])
+
+
+def test_the_hubs_file_layout_loads(hf_folder, tmp_path):
+    """The Hub's gpt2 file is GPT2Model's: no ``transformer.`` prefix, each block's causal
+    mask saved as a buffer (``attn.bias``, ``attn.masked_bias``); some files also hold the
+    tied ``lm_head.weight``, which must equal ``wte.weight``."""
+    from safetensors.torch import load_file, save_file
+
+    folder, reference = hf_folder
+    hub = copy_folder(folder, tmp_path / "hub")
+    tensors = {
+        k.removeprefix("transformer."): v for k, v in load_file(hub / "model.safetensors").items()
+    }
+    size = SIZES["n_positions"]
+    for layer in range(SIZES["n_layer"]):
+        tensors[f"h.{layer}.attn.bias"] = torch.ones(size, size).tril().view(1, 1, size, size)
+        tensors[f"h.{layer}.attn.masked_bias"] = torch.tensor(-1e4)
+    tensors["lm_head.weight"] = tensors["wte.weight"].clone()
+    save_file(tensors, hub / "model.safetensors")
+    idx = tokens(1, 12)
+    with torch.no_grad():
+        logits = create_model("gpt", weights=hub).eval()(idx)
+        torch.testing.assert_close(logits, reference(idx).logits, rtol=0, atol=1e-5)
+    tensors["lm_head.weight"] = tensors["lm_head.weight"] + 1
+    save_file(tensors, hub / "model.safetensors")
+    with pytest.raises(ZooError, match=named("lm_head.weight", "wte.weight")):
+        create_model("gpt", weights=hub)
 
 
 def test_hub_names_download_the_four_files_only(hf_folder, monkeypatch):

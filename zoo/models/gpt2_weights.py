@@ -99,7 +99,7 @@ def _read_config(folder: Path) -> dict[str, Any] | None:
     return config if isinstance(config, dict) else None
 
 
-def is_gpt2_folder(path: str | os.PathLike) -> bool:
+def is_huggingface_folder(path: str | os.PathLike) -> bool:
     """Whether ``path`` is a folder in Hugging Face's layout (its ``config.json`` names a
     ``model_type``, where a zoo folder's names a ``model``); its type is checked on loading."""
     folder = Path(path)
@@ -109,7 +109,9 @@ def is_gpt2_folder(path: str | os.PathLike) -> bool:
 
 def is_gpt2_source(source: Any) -> bool:
     """Whether ``source`` names GPT-2 weights: ``hf:<repo id>`` or a Hugging Face folder."""
-    return is_hub_name(source) or (isinstance(source, str | os.PathLike) and is_gpt2_folder(source))
+    return is_hub_name(source) or (
+        isinstance(source, str | os.PathLike) and is_huggingface_folder(source)
+    )
 
 
 def download(name: str) -> Path:
@@ -128,12 +130,12 @@ def download(name: str) -> Path:
         try:
             paths.append(Path(hf_hub_download(repo, file, revision=revision or None)))
         except Exception as error:  # huggingface_hub's HTTP, offline and validation errors
-            reason = " ".join(str(error).split())[:200]
+            reason = " ".join(str(error).split()).split(". ")[0][:200]
             raise ZooError(
                 f"cannot download {file} of {repo!r} from the Hugging Face Hub "
                 f"({type(error).__name__}: {reason}); offline, fetch {', '.join(HUB_FILES)} "
-                f"from https://huggingface.co/{repo} on a machine that is online and pass "
-                "their folder: weights='<folder>'."
+                f"from https://huggingface.co/{repo} on a machine that is online, copy them into "
+                f"a folder and give that folder instead of {name!r}."
             ) from None
     return paths[0].parent  # one revision's files share its snapshot folder
 
@@ -156,6 +158,11 @@ def gpt2_kwargs(folder: Path) -> dict[str, Any]:
 
     if config.get("model_type") != "gpt2":
         raise refuse("model_type", "'gpt2' (zoo's GPT loads GPT-2's weights only)")
+    if not (folder / WEIGHTS_NAME).is_file():
+        raise ZooError(
+            f"{str(folder)!r} has no {WEIGHTS_NAME}: GPT-2's weights are read from safetensors "
+            "only (never pytorch_model.bin, a pickle); fetch model.safetensors into it."
+        )
     activation = config.get("activation_function", "gelu_new")
     if activation not in ACTIVATIONS:
         raise refuse("activation_function", ", ".join(map(repr, ACTIVATIONS)))
@@ -302,9 +309,9 @@ __all__ = [
     "download",
     "gpt2_folder",
     "gpt2_kwargs",
-    "is_gpt2_folder",
     "is_gpt2_source",
     "is_hub_name",
+    "is_huggingface_folder",
     "load_gpt2_tokenizer",
     "read_gpt2_state_dict",
 ]

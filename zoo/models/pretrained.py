@@ -36,9 +36,9 @@ from zoo.errors import ZooError, unknown_name_error
 from zoo.models.gpt2_weights import (
     gpt2_folder,
     gpt2_kwargs,
-    is_gpt2_folder,
     is_gpt2_source,
     is_hub_name,
+    is_huggingface_folder,
     read_gpt2_state_dict,
 )
 from zoo.preprocessing import Preprocess
@@ -282,8 +282,8 @@ def _gpt2_source(model_name: str, weights: str | os.PathLike) -> WeightsSource:
     """GPT-2's weights in Hugging Face's layout, a folder or ``hf:<repo id>``."""
     if model_name != "gpt":
         raise ZooError(
-            f"weights {str(weights)!r} are GPT-2's (Hugging Face's layout), for model 'gpt', "
-            f"not {model_name!r}."
+            f"weights {str(weights)!r} are in Hugging Face's layout, which zoo reads for model "
+            f"'gpt' only (GPT-2's weights), not for {model_name!r}."
         )
     folder = gpt2_folder(weights)
     return WeightsSource(
@@ -300,7 +300,7 @@ def resolve_weights(model_name: str, weights: str | os.PathLike) -> WeightsSourc
     written by :func:`save_pretrained`, a name from the weights registry
     (:mod:`zoo.pretrained`), ``"torchvision"``, or GPT-2's in Hugging Face's layout (a folder
     or ``"hf:<repo id>"``)."""
-    if is_hub_name(weights) or is_gpt2_folder(weights):
+    if is_hub_name(weights) or is_huggingface_folder(weights):
         return _gpt2_source(model_name, weights)
     path = Path(weights)
     if path.is_dir():
@@ -409,6 +409,9 @@ def load_pretrained(source: str | os.PathLike, **overrides: Any) -> nn.Module:
     """Rebuild the model saved in the folder ``source`` (an exported model folder, or a
     training run's folder holding one in ``model/``; or weights named by the registry,
     ``"lenet5.digits"``) and load its weights.
+
+    GPT-2's weights in Hugging Face's layout load too, a folder or ``"hf:gpt2"``
+    (:mod:`zoo.models.gpt2_weights`).
 
     The folder's ``config.json`` is available afterwards as ``model.pretrained_config``; a
     model exported by a training run also gets ``model.preprocess`` (raw images or vectors
