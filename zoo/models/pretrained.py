@@ -37,8 +37,6 @@ from zoo.models.gpt2_weights import (
     gpt2_folder,
     gpt2_kwargs,
     is_gpt2_source,
-    is_hub_name,
-    is_huggingface_folder,
     read_gpt2_state_dict,
 )
 from zoo.preprocessing import Preprocess
@@ -300,7 +298,7 @@ def resolve_weights(model_name: str, weights: str | os.PathLike) -> WeightsSourc
     written by :func:`save_pretrained`, a name from the weights registry
     (:mod:`zoo.pretrained`), ``"torchvision"``, or GPT-2's in Hugging Face's layout (a folder
     or ``"hf:<repo id>"``)."""
-    if is_hub_name(weights) or is_huggingface_folder(weights):
+    if is_gpt2_source(weights):
         return _gpt2_source(model_name, weights)
     path = Path(weights)
     if path.is_dir():
