@@ -16,7 +16,7 @@ import pytest
 import torch
 
 transformers = pytest.importorskip(
-    "transformers", reason="the GPT-2 reference needs transformers: pip install -e '.[dev]'"
+    "transformers", reason="the GPT-2 reference needs transformers: pip install -e '.[reference]'"
 )
 tokenizers = pytest.importorskip(
     "tokenizers", reason="GPT-2's tokenizer needs tokenizers: pip install -e '.[dev]'"
