@@ -154,3 +154,62 @@ def image_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
             f"no image files ({', '.join(IMAGE_SUFFIXES)}) in {', '.join(map(str, paths))}."
         )
     return files
+
+
+# -- forecasting: each window's level taken out before the model, put back after -------------
+#: How a forecaster sees each window (``data.window_norm``): "none" (the series as scaled by
+#: the data), "last" (the change from the window's last value), "revin" (the window less its
+#: mean, over its std: RevIN), "revin_last" (less its last value, over its std).
+WINDOW_NORMS = ("none", "last", "revin", "revin_last")
+# RevIN's epsilon under the square root (Kim et al. 2022's implementation): a flat window is
+# divided by sqrt(eps), not by zero.
+WINDOW_NORM_EPS = 1e-5
+
+
+class WindowNorm:
+    """Reversible instance normalization of forecasting windows (Kim et al. 2022, "Reversible
+    Instance Normalization for Accurate Time-Series Forecasting against Distribution Shift",
+    without its learned affine map): each input window ``(B, T, C)`` is shifted by its own
+    level (its mean or its last value) and divided by its own std (or not), the model sees the
+    result, and its forecasts ``(B, horizon)`` get the same shift and scale back. A trending
+    series then shows the model the same shapes at levels it never saw in training.
+
+    Mode "last" alone is the forecast of the change from the last value (NLinear, Zeng et al.
+    2023, "Are Transformers Effective for Time Series Forecasting?"). Parameter-free: the
+    exported weights are the model's own, and ``config.json`` records the mode.
+    """
+
+    def __init__(self, mode: str = "none") -> None:
+        if mode not in WINDOW_NORMS:
+            raise ZooError(
+                f"data.window_norm must be one of {', '.join(WINDOW_NORMS)}, got {mode!r}."
+            )
+        self.mode = mode
+
+    def __repr__(self) -> str:
+        return f"WindowNorm({self.mode!r})"
+
+    def normalize(self, windows: torch.Tensor) -> tuple[torch.Tensor, tuple[Any, Any]]:
+        """``(B, T, C)`` windows as the model sees them, and the ``(shift, scale)`` of each
+        (``(B, 1)`` tensors, or 0 and 1 where the mode leaves them) that :meth:`restore`
+        applies to its forecasts (the first channel's: the series the targets continue)."""
+        if self.mode == "none":
+            return windows, (0.0, 1.0)
+        first = windows[:, :, :1]  # (B, T, 1)
+        shift = first[:, -1:] if self.mode in ("last", "revin_last") else first.mean(1, True)
+        scale: Any = 1.0
+        if self.mode in ("revin", "revin_last"):
+            scale = (first.var(1, keepdim=True, unbiased=False) + WINDOW_NORM_EPS).sqrt()
+        windows = (windows - shift) / scale  # (B, T, C)
+        return windows, (shift.flatten(1), scale if isinstance(scale, float) else scale.flatten(1))
+
+    def restore(self, forecasts: torch.Tensor, stats: tuple[Any, Any]) -> torch.Tensor:
+        """Forecasts ``(B, horizon)`` of the normalized windows in the windows' own units."""
+        shift, scale = stats
+        return forecasts * scale + shift
+
+    def __call__(self, model: Any, windows: torch.Tensor) -> torch.Tensor:
+        """``model``'s forecasts ``(B, horizon)`` for ``windows``, in the windows' units."""
+        normalized, stats = self.normalize(windows)
+        outputs = model(normalized)
+        return self.restore(outputs.reshape(len(windows), -1), stats)

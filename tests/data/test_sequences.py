@@ -223,7 +223,10 @@ def test_forecast_split_is_chronological_and_windows_hold_the_series():
         context = times[split][:, :1] - 10 + torch.arange(10)
         assert torch.allclose(data.to_original_units(inputs[..., 0]), series[context], atol=1e-5)
     described = data.describe()
-    assert described["forecast"] == {"window": 10, "horizon": 3}
+    assert described["forecast"] == {
+        "window": 10, "horizon": 3, "window_norm": "last", "season": None,
+        "baseline": "AR(p), p <= 10 by AIC",
+    }  # fmt: skip
     assert described["target_shape"] == [3] and described["target_kind"] == "value"
     assert described["input_kind"] == "sequence" and described["input_shape"] == [10, 1]
     assert described["normalization"] is None

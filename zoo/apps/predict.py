@@ -11,6 +11,11 @@ probabilities, or written as JSON with ``--json``::
 
 An image that cannot be read is named on stderr and skipped; the others are classified and
 the exit status is 1 (2 when nothing could be done).
+
+A forecaster (a run on forecasting data) takes a CSV file of the series instead and prints
+the next values after its last window (:mod:`zoo.apps.forecast`)::
+
+    python -m zoo.predict outputs/runs/<run> series.csv [--column NAME] [--json]
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import torch
 from torch import nn
 
 from zoo.apps.command import ArgumentParser, run_command, say
+from zoo.apps.forecast import forecast_main, recorded_forecast
 from zoo.errors import ZooError
 from zoo.models import get_model_info
 from zoo.models.layers import evaluating
@@ -158,6 +164,11 @@ def _num_outputs(model: nn.Module, preprocess: Preprocess) -> int:
     return int(model(example).shape[-1])
 
 
+def _forecast(args: Any) -> int:
+    """A forecaster's branch: the next values of the series in the one CSV file given."""
+    return forecast_main(args.source, args.images, column=args.column, as_json=args.json)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = ArgumentParser(
         prog="python -m zoo.predict",
@@ -168,8 +179,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=3, help="how many classes to show (3)")
     parser.add_argument("--batch-size", type=int, default=64, help="images per batch (64)")
     parser.add_argument("--json", action="store_true", help="write the results as JSON")
+    parser.add_argument("--column", help="forecasters: the CSV column (the training column)")
     args = parser.parse_args(argv)
     try:
+        if recorded_forecast(args.source) is not None:
+            return _forecast(args)
         if args.top < 1 or args.batch_size < 1:
             raise ZooError(
                 f"--top and --batch-size must be >= 1, got {args.top} and {args.batch_size}."

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -29,8 +30,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from zoo.config.values import is_int
 from zoo.data.base import LoadedData, TensorDataModule
 from zoo.errors import ZooError
+from zoo.preprocessing import WindowNorm
 
 
 def _fixed(kwargs: dict[str, Any], key: str, value: Any, why: str) -> None:
@@ -234,6 +237,8 @@ class SeriesData(LoadedData):
 
 
 SPLITS = ("train", "val", "test")
+#: data.baseline: the classical forecast reported beside the network's (null: none)
+BASELINES = ("auto", "ar", "holt_winters", None)
 
 
 class ForecastDataModule(TensorDataModule):
@@ -249,8 +254,19 @@ class ForecastDataModule(TensorDataModule):
 
     The series is standardized with the mean and std of its training part alone (every value
     up to the last training target), applied to inputs and targets alike;
-    :meth:`to_original_units` undoes it, and :meth:`naive_forecast` (the last input value,
-    repeated) is the baseline a model must beat. The base class's input standardization is off.
+    :meth:`to_original_units` undoes it. The base class's input standardization is off.
+
+    ``window_norm`` says how the model sees each window (:class:`zoo.preprocessing.WindowNorm`,
+    which the regression task applies around the model and ``config.json`` records): "last",
+    the default, makes the model forecast the change from the window's last value, so that a
+    trending series' later levels, outside anything the training years held, are no harder
+    than the earlier ones (the README's forecasting table measures the choices).
+
+    Two baselines a model must beat: :meth:`naive_forecast` (the last input value, repeated)
+    and :meth:`classical_forecasts`, a statsmodels model fitted on the training part alone
+    (``baseline``: "auto" is Holt-Winters with additive trend and season when ``season``, the
+    season's length in steps, is set, else an AR(p) with p <= ``window`` chosen by AIC; "ar",
+    "holt_winters", or null for none), scored on the same windows and horizon.
     """
 
     #: each target must be predicted from the steps before it: no bidirectional models
@@ -258,14 +274,38 @@ class ForecastDataModule(TensorDataModule):
 
     name = "forecast"
 
-    def __init__(self, *, window: int = 24, horizon: int = 1, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        window: int = 24,
+        horizon: int = 1,
+        window_norm: str = "last",
+        season: int | None = None,
+        baseline: str | None = "auto",
+        **kwargs: Any,
+    ) -> None:
         _fixed(kwargs, "target_kind", "value", "the targets are the next values of the series")
         _fixed(kwargs, "normalize", False, "it scales the series with its training part")
         super().__init__(target_kind="value", normalize=False, **kwargs)
         _require_positive(window=window, horizon=horizon)
         self.window, self.horizon = window, horizon
+        self.window_norm = WindowNorm(window_norm)  # refuses an unknown mode
+        if season is not None and not (is_int(season) and season >= 2):
+            raise ZooError(
+                f"data.season must be the season's length in steps, an integer >= 2, or null "
+                f"(no season), got {season!r}."
+            )
+        if baseline not in BASELINES:
+            raise ZooError(
+                f"data.baseline must be one of {', '.join(map(str, BASELINES))} (null: none), "
+                f"got {baseline!r}."
+            )
+        self.season, self.baseline = season, baseline
         self.target_mean, self.target_std = 0.0, 1.0  # identity until setup
         self.window_starts: dict[str, torch.Tensor] = {}
+        self.train_end = 0  # the training part: series[:train_end], after setup
+        self.series_values: torch.Tensor | None = None
+        self._classical: dict[str, torch.Tensor] | None = None
 
     # -- what subclasses provide ---------------------------------------------------------------
     def series(self) -> torch.Tensor:
@@ -339,10 +379,12 @@ class ForecastDataModule(TensorDataModule):
             starts[split] = torch.arange(first, first + count)
             first += points[split]
         train_end = self.window + points["train"]  # the training part: series[:train_end]
+        self._check_baseline(train_end)
         train_part = series[:train_end].double()
         mean, std = train_part.mean().item(), train_part.std(correction=0).item()
         self.target_mean, self.target_std = mean, std if std > 1e-8 else 1.0
-        self.window_starts = starts
+        self.window_starts, self.train_end, self.series_values = starts, train_end, series
+        self._classical = None
         inputs, targets = self.scale(data.inputs), self.scale(data.targets)
         return {split: (inputs[index], targets[index]) for split, index in starts.items()}
 
@@ -366,11 +408,137 @@ class ForecastDataModule(TensorDataModule):
         offsets = torch.arange(self.horizon) + self.window
         return self.window_starts[split].unsqueeze(1) + offsets
 
+    # -- the classical baseline -----------------------------------------------------------------
+    @property
+    def baseline_model(self) -> str | None:
+        """The classical model ``baseline`` names: "holt_winters", "ar" or None."""
+        if self.baseline == "auto":
+            return "holt_winters" if self.season else "ar"
+        return self.baseline
+
+    def _check_baseline(self, train_end: int) -> None:
+        """Holt-Winters estimates its initial season from two full seasons of training data
+        and more: refused before any training when the training part is shorter."""
+        need = 2 * self.season + 10 if self.season else 10
+        if self.baseline_model == "holt_winters" and train_end < need:
+            raise ZooError(
+                f"{self.name}: the Holt-Winters baseline (data.baseline={self.baseline!r}, "
+                f"data.season={self.season}) needs {need} training values, the training part "
+                f"has {train_end}; lower data.season, use a longer series, or set "
+                "data.baseline=ar or null."
+            )
+
+    def classical_forecasts(self) -> dict[str, torch.Tensor]:
+        """The classical baseline's forecasts of the val and test windows, ``(N, horizon)``
+        each in scaled units like the targets (empty without a baseline). Fitted on the
+        training part alone, once (a fraction of a second on hundreds of values); each
+        window's forecast uses the series up to its last input value, as the network's does."""
+        if self._classical is None:
+            self._classical = self._fit_classical() if self.baseline_model else {}
+        return self._classical
+
+    def _fit_classical(self) -> dict[str, torch.Tensor]:
+        assert self.series_values is not None, "call setup() first"
+        series = self.series_values.double().numpy()
+        splits = [split for split in ("val", "test") if len(self.window_starts[split])]
+        origins = {s: self.window_starts[s].numpy() + self.window - 1 for s in splits}
+        every = np.concatenate([origins[s] for s in splits]) if splits else np.zeros(0, int)
+        fit = holt_winters_forecasts if self.baseline_model == "holt_winters" else ar_forecasts
+        with warnings.catch_warnings():  # statsmodels' convergence and frequency notes
+            warnings.simplefilter("ignore")
+            values = fit(series, self.train_end, every, self.horizon, self.season, self.window)
+        forecasts, first = {}, 0
+        for split in splits:
+            count = len(origins[split])
+            forecasts[split] = self.scale(torch.from_numpy(values[first : first + count]).float())
+            first += count
+        return forecasts
+
+    def describe_baseline(self) -> str | None:
+        """The classical baseline in words, for the data description."""
+        if self.baseline_model == "holt_winters":
+            season = f" and a {self.season}-step season" if self.season else ""
+            return f"Holt-Winters exponential smoothing, additive trend{season}"
+        if self.baseline_model == "ar":
+            return f"AR(p), p <= {self.window} by AIC"
+        return None
+
     def describe(self) -> dict[str, Any]:
         return super().describe() | {
             "target_scale": {"mean": self.target_mean, "std": self.target_std},
-            "forecast": {"window": self.window, "horizon": self.horizon},
+            "forecast": {
+                "window": self.window,
+                "horizon": self.horizon,
+                "window_norm": self.window_norm.mode,
+                "season": self.season,
+                "baseline": self.describe_baseline(),
+            },
         }
+
+
+def holt_winters_forecasts(
+    series: np.ndarray, train_end: int, origins: np.ndarray, horizon: int, season: int | None,
+    window: int,
+) -> np.ndarray:  # fmt: skip
+    """Holt-Winters (additive trend, additive season of ``season`` steps when given) fitted on
+    ``series[:train_end]``, then run with the same parameters over the whole series: the
+    forecasts ``(len(origins), horizon)`` made at each origin (the index of the last value
+    seen), from its level, trend and season there (Hyndman & Athanasopoulos, "Forecasting:
+    principles and practice", 8.3)."""
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
+    seasonal = "add" if season else None
+    fitted = ExponentialSmoothing(
+        series[:train_end], trend="add", seasonal=seasonal, seasonal_periods=season,
+        initialization_method="estimated",
+    ).fit()  # fmt: skip
+    params = fitted.params
+    known = {"initial_level": params["initial_level"], "initial_trend": params["initial_trend"]}
+    if season:
+        known["initial_seasonal"] = params["initial_seasons"]
+    whole = ExponentialSmoothing(
+        series, trend="add", seasonal=seasonal, seasonal_periods=season,
+        initialization_method="known", **known,
+    ).fit(
+        smoothing_level=params["smoothing_level"], smoothing_trend=params["smoothing_trend"],
+        smoothing_seasonal=params["smoothing_seasonal"] if season else None, optimized=False,
+    )  # fmt: skip
+    steps = np.arange(1, horizon + 1)  # (H,)
+    level, trend = whole.level[origins, None], whole.trend[origins, None]  # (N, 1)
+    forecasts = level + steps * trend  # (N, H)
+    if season:
+        # the season of step k from origin t was last estimated at t + k - m * ceil(k / m);
+        # the initial seasons stand before time 0
+        seasons = np.concatenate([params["initial_seasons"], whole.season])
+        last = origins[:, None] + steps - season * np.ceil(steps / season).astype(int)
+        forecasts = forecasts + seasons[last + season]
+    return forecasts
+
+
+def ar_forecasts(
+    series: np.ndarray, train_end: int, origins: np.ndarray, horizon: int, season: int | None,
+    window: int,
+) -> np.ndarray:  # fmt: skip
+    """An AR(p) with a constant (``statsmodels.tsa.ar_model.AutoReg``), p <= ``window`` chosen
+    by AIC, fitted on ``series[:train_end]`` by least squares: the forecasts
+    ``(len(origins), horizon)`` made at each origin from its last p values, iterated for
+    steps beyond the first. ``season`` is unused (an AR's lags carry it)."""
+    from statsmodels.tsa.ar_model import AutoReg, ar_select_order
+
+    train = series[:train_end]
+    maxlag = max(min(window, train_end // 2 - 2), 0)
+    lags = ar_select_order(train, maxlag=maxlag, ic="aic", trend="c").ar_lags if maxlag else None
+    order = max(lags) if lags else 0
+    params = AutoReg(train, lags=order, trend="c").fit().params  # const, lag 1 .. lag p
+    const, coefficients = params[0], params[1:][::-1]  # lag p .. lag 1: the time order
+    history = np.stack([series[origins - order + 1 + i] for i in range(order)], axis=1)
+    forecasts = []
+    for _ in range(horizon):
+        step = const + history @ coefficients if order else np.full(len(origins), const)
+        forecasts.append(step)
+        if order:
+            history = np.concatenate([history[:, 1:], step[:, None]], axis=1)
+    return np.stack(forecasts, axis=1)  # (N, H)
 
 
 class SineDataModule(ForecastDataModule):
@@ -452,8 +620,19 @@ class SunspotsDataModule(ForecastDataModule):
         return torch.from_numpy(values.copy())
 
 
+def read_series_column(path: str | Path, column: str, option: str = "data.column") -> np.ndarray:
+    """One numeric column of a CSV file with a header row, in file order, as float32; blank
+    lines are skipped. ``option`` names the setting that chose the column, for the error when
+    the file has no such column."""
+    file = Path(path).expanduser()
+    if not file.is_file():
+        what = "is a folder" if file.is_dir() else "does not exist"
+        raise ZooError(f"{str(path)!r} {what}; expected a .csv file.")
+    return _read_column(str(file), file.stat().st_mtime, column, option).copy()
+
+
 @lru_cache(maxsize=8)
-def _read_column(path: str, mtime: float, column: str) -> np.ndarray:
+def _read_column(path: str, mtime: float, column: str, option: str) -> np.ndarray:
     try:
         with open(path, newline="", encoding="utf-8") as handle:
             rows = list(csv.reader(handle))
@@ -464,7 +643,7 @@ def _read_column(path: str, mtime: float, column: str) -> np.ndarray:
     header = [name.strip() for name in rows[0]]
     if column not in header:
         raise ZooError(
-            f"{path!r} has no column {column!r} (data.column); its columns: "
+            f"{path!r} has no column {column!r} ({option}); its columns: "
             f"{', '.join(repr(h) for h in header)}."
         )
     index = header.index(column)
@@ -510,5 +689,11 @@ class CSVSeriesDataModule(ForecastDataModule):
         file = Path(self.path).expanduser()
         if not file.is_file():
             raise ZooError(f"data.path {self.path!r} does not exist; expected a .csv file.")
-        values = _read_column(str(file), file.stat().st_mtime, self.column)
-        return torch.from_numpy(values.copy())
+        return torch.from_numpy(read_series_column(file, self.column))
+
+    def describe(self) -> dict[str, Any]:
+        """The base description; the forecast records its column (python -m zoo.predict
+        reads the same column of a new file by default)."""
+        described = super().describe()
+        described["forecast"]["column"] = self.column
+        return described

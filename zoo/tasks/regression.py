@@ -4,7 +4,10 @@ The model maps an input (a vector, a window of a series, an image) to real value
 data's ``target_shape``. The loss is MSE, MAE or Huber, by config, on the targets as the data
 gives them; forecasting data scale their series with statistics of the training part alone
 (:class:`zoo.data.sequences.ForecastDataModule`), and the task reports its metrics in the
-series' original units, beside the naive last-value forecast's when the data offers one.
+series' original units, beside the naive last-value forecast's and a classical statsmodels
+forecast's when the data offers them. Forecasting data may also ask for each window to be
+normalized around the model (``data.window_norm``: :class:`zoo.preprocessing.WindowNorm`,
+RevIN or the change from the last value), which the task applies in :meth:`forward`.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from torch import nn
 from torchmetrics import MeanAbsoluteError, MeanSquaredError, Metric
 
 from zoo.errors import ZooError
+from zoo.preprocessing import WindowNorm
 from zoo.tasks.base import ZooTask, batch_inputs, mean_metric
 
 STAGES = ("train", "val", "test")
@@ -28,7 +32,8 @@ class RegressionTask(ZooTask):
     """Train a regressor or forecaster; logs ``{stage}/loss`` (the training loss, on the
     scale the model sees), ``{stage}/mse``, ``{stage}/rmse`` and ``{stage}/mae`` in the data's
     original units, ``{stage}/naive_mse`` and ``{stage}/naive_mae`` of the data's naive
-    forecast where it has one, and ``val/mse_best``.
+    forecast where it has one, ``val/classical_mse``, ``val/classical_mae`` and their ``test/``
+    twins for the data's classical baseline (over the whole split), and ``val/mse_best``.
 
     Args:
         loss: "mse", "mae" (L1) or "huber" (``F.huber_loss`` with ``huber_delta``).
@@ -43,6 +48,11 @@ class RegressionTask(ZooTask):
             f"{stage}/{name}": "min"
             for stage in STAGES
             for name in ("loss", "mse", "rmse", "mae", "naive_mse", "naive_mae")
+        },
+        **{
+            f"{stage}/classical_{name}": "min"
+            for stage in ("val", "test")
+            for name in ("mse", "mae")
         },
         "val/mse_best": "min",
     }
@@ -73,6 +83,10 @@ class RegressionTask(ZooTask):
         # forecast, taken from the datamodule at setup.
         self.target_mean, self.target_std = 0.0, 1.0
         self.naive_forecast: Any = None
+        # forecasting data's window normalization around the model, and its classical
+        # baseline's forecasts of the val and test splits
+        self.window_norm: WindowNorm | None = None
+        self.classical: dict[str, torch.Tensor] = {}
 
     def setup(self, stage: str) -> None:
         super().setup(stage)
@@ -80,6 +94,16 @@ class RegressionTask(ZooTask):
         self.target_mean = float(getattr(datamodule, "target_mean", 0.0))
         self.target_std = float(getattr(datamodule, "target_std", 1.0))
         self.naive_forecast = getattr(datamodule, "naive_forecast", None)
+        self.window_norm = getattr(datamodule, "window_norm", None)
+        forecasts = getattr(datamodule, "classical_forecasts", None)
+        self.classical = forecasts() if forecasts is not None else {}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The model's outputs, or for forecasting data with a window normalization, the
+        model's forecasts of the normalized windows brought back to the windows' units."""
+        if self.window_norm is None:
+            return self.model(x)
+        return self.window_norm(self.model, x)
 
     def loss(self, predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         if self.loss_name == "mae":
@@ -135,7 +159,22 @@ class RegressionTask(ZooTask):
             rmse = values[f"{stage}/mse"].sqrt()
             self.log(f"{stage}/rmse", rmse, prog_bar=False)
             values[f"{stage}/rmse"] = rmse
+            if stage in self.classical:
+                classical = self.classical_errors(stage)
+                self.log_dict(classical, prog_bar=False)
+                values |= classical
         return values
+
+    def classical_errors(self, stage: str) -> dict[str, torch.Tensor]:
+        """The classical baseline's ``{stage}/classical_mse`` and ``_mae`` over the whole
+        split, in the series' units."""
+        targets = self.trainer.datamodule.splits[stage][1].detach().float().cpu()
+        forecasts = self.original_units(self.classical[stage])
+        errors = forecasts - self.original_units(targets.reshape(forecasts.shape))
+        return {
+            f"{stage}/classical_mse": errors.square().mean(),
+            f"{stage}/classical_mae": errors.abs().mean(),
+        }
 
     def predict_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         """Predictions in the data's original units."""
