@@ -224,7 +224,7 @@ def test_forecast_split_is_chronological_and_windows_hold_the_series():
         assert torch.allclose(data.to_original_units(inputs[..., 0]), series[context], atol=1e-5)
     described = data.describe()
     assert described["forecast"] == {
-        "window": 10, "horizon": 3, "window_norm": "last", "season": None,
+        "window": 10, "horizon": 3, "window_norm": "revin", "season": None,
         "baseline": "AR(p), p <= 10 by AIC",
     }  # fmt: skip
     assert described["target_shape"] == [3] and described["target_kind"] == "value"

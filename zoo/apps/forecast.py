@@ -168,7 +168,7 @@ def forecast_main(source: str, files: Sequence[str], *, column: str | None, as_j
         }
         say(json.dumps(result, indent=2))
     else:
-        say(f"{files[0]} ({name}): the next {forecaster.horizon} after the last {len(series)}")
+        say(f"{files[0]}, column {name!r}: {len(series)} values; the next {len(values)}:")
         for k, value in enumerate(values):
-            say(f"t+{k + 1} (row {first + k}): {value:.6g}")
+            say(f"t+{k + 1}: {value:.6g}")
     return 0

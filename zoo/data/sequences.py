@@ -257,10 +257,12 @@ class ForecastDataModule(TensorDataModule):
     :meth:`to_original_units` undoes it. The base class's input standardization is off.
 
     ``window_norm`` says how the model sees each window (:class:`zoo.preprocessing.WindowNorm`,
-    which the regression task applies around the model and ``config.json`` records): "last",
-    the default, makes the model forecast the change from the window's last value, so that a
-    trending series' later levels, outside anything the training years held, are no harder
-    than the earlier ones (the README's forecasting table measures the choices).
+    which the regression task applies around the model and ``config.json`` records): "revin",
+    the default, takes out each window's mean and std before the model and puts them back in
+    its forecasts (RevIN, Kim et al. 2022), so that a trending series' later levels, outside
+    anything the training years held, are no harder than the earlier ones; "last" forecasts
+    the change from the window's last value ("revin" won on a trending series and on the
+    sunspots: scripts/forecast_table.py, the README's forecasting table).
 
     Two baselines a model must beat: :meth:`naive_forecast` (the last input value, repeated)
     and :meth:`classical_forecasts`, a statsmodels model fitted on the training part alone
@@ -279,7 +281,7 @@ class ForecastDataModule(TensorDataModule):
         *,
         window: int = 24,
         horizon: int = 1,
-        window_norm: str = "last",
+        window_norm: str = "revin",
         season: int | None = None,
         baseline: str | None = "auto",
         **kwargs: Any,
@@ -444,7 +446,11 @@ class ForecastDataModule(TensorDataModule):
         origins = {s: self.window_starts[s].numpy() + self.window - 1 for s in splits}
         every = np.concatenate([origins[s] for s in splits]) if splits else np.zeros(0, int)
         fit = holt_winters_forecasts if self.baseline_model == "holt_winters" else ar_forecasts
-        with warnings.catch_warnings():  # statsmodels' convergence and frequency notes
+        # imported first: statsmodels sets some of its warnings to "always" on import
+        import statsmodels.tsa.ar_model
+        import statsmodels.tsa.holtwinters  # noqa: F401
+
+        with warnings.catch_warnings():  # statsmodels' convergence and rank notes
             warnings.simplefilter("ignore")
             values = fit(series, self.train_end, every, self.horizon, self.season, self.window)
         forecasts, first = {}, 0

@@ -172,8 +172,8 @@ class RegressionTask(ZooTask):
         forecasts = self.original_units(self.classical[stage])
         errors = forecasts - self.original_units(targets.reshape(forecasts.shape))
         return {
-            f"{stage}/classical_mse": errors.square().mean(),
-            f"{stage}/classical_mae": errors.abs().mean(),
+            f"{stage}/classical_mse": errors.square().mean().to(self.device),
+            f"{stage}/classical_mae": errors.abs().mean().to(self.device),
         }
 
     def predict_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
