@@ -117,7 +117,9 @@ def test_ar_baseline_matches_statsmodels_forecasts():
     assert ar_mse < mean_squared_error(targets[:, 0], naive[:, 0])
 
 
-def test_forecast_settings_are_checked(trend_csv):
+def test_forecast_settings_are_checked(trend_csv, refusal):
+    line = refusal("model=lstm", "data=sunspots", "task=regression", "data.window_norm=revn")
+    assert names(line, "data.window_norm", "'revn'", "revin", "last")
     with pytest.raises(ZooError, match=named("data.season", "1")):
         CSVSeriesDataModule(path=str(trend_csv), column="value", season=1)
     with pytest.raises(ZooError, match=named("data.baseline", "'arima'")):
