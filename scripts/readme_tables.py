@@ -143,13 +143,17 @@ def task_kind(result: dict) -> str:
 def baseline_of(result: dict) -> str:
     """The baseline the experiment's model must beat, measured on the same test split: the
     data's own (the adding problem's constant, the copy task's memoryless guess), the naive
-    forecast, or the unigram model of the text."""
+    forecast and the classical one, or the unigram model of the text."""
     metrics, data = result["metrics"], result["data"]
     if "test/naive_mse" in metrics:
-        return (
+        shown = (
             f"naive, the last value: mse {_format(metrics['test/naive_mse'])}, "
             f"mae {_format(metrics['test/naive_mae'])}"
         )
+        if "test/classical_mse" in metrics:  # the statsmodels baseline the data names
+            what = (data.get("forecast") or {}).get("baseline") or "classical"
+            shown += f"; {what}: mse {_format(metrics['test/classical_mse'])}"
+        return shown
     if data.get("unigram_perplexity"):
         return f"unigram: ppl {_format(data['unigram_perplexity']['test'])}"
     baseline = data.get("baseline")
