@@ -163,28 +163,47 @@ def baseline_of(result: dict) -> str:
     return "-"
 
 
+def shown_metrics(result: dict) -> list[str]:
+    """The logged metrics the results table shows of a run, in its order: the task kind's
+    test metrics (:data:`TASK_METRICS`) the run logged, and a language model's val/loss. An
+    experiment's ``promise`` holds these (scripts/reproduce.py)."""
+    kind = task_kind(result)
+    shown = [
+        f"test/{name}"
+        for name in TASK_METRICS.get(kind, ("loss",))
+        if f"test/{name}" in result["metrics"]
+    ]
+    if kind == "language_model" and "val/loss" in result["metrics"]:
+        shown.append("val/loss")
+    return shown
+
+
+def _shown(metric: str, value: float) -> str:
+    split, name = metric.split("/", 1)
+    return format_metric(name, value) if split == "test" else f"{split} {name} {_format(value)}"
+
+
+def _seconds(result: dict, key: str) -> str:
+    return f"{result[key]:.0f}" if key in result else "-"
+
+
 def results_table() -> str:
     lines = [
-        "| experiment | model | data | task | test | baseline | epochs | wall time (s) | command |",
-        "|---|---|---|---|---|---|---:|---:|---|",
+        "| experiment | model | data | task | test | baseline | epochs | train.py wall time (s) "
+        "| in-process time (s) | command |",
+        "|---|---|---|---|---|---|---:|---:|---:|---|",
     ]
     for path in sorted(RESULTS_DIR.glob("*.json")):
         result = json.loads(path.read_text())
         if not {"config", "metrics", "command"} <= result.keys():
             continue  # not a run's results (measurements belong in results/measurements/)
-        kind = task_kind(result)
-        shown = [
-            format_metric(name, result["metrics"][f"test/{name}"])
-            for name in TASK_METRICS.get(kind, ("loss",))
-            if f"test/{name}" in result["metrics"]
-        ]
-        if kind == "language_model" and "val/loss" in result["metrics"]:
-            shown.append(f"val loss {_format(result['metrics']['val/loss'])}")
+        shown = [_shown(metric, result["metrics"][metric]) for metric in shown_metrics(result)]
         epochs = result.get("epochs_trained", "")
         lines.append(
             f"| `{path.stem}` | `{result['model']['name']}` | {result['data']['name']} "
-            f"| {kind} | {', '.join(shown)} | {baseline_of(result)} | {epochs} "
-            f"| {result['wall_time_s']:.0f} | `{result['command']}` |"
+            f"| {task_kind(result)} | {', '.join(shown)} | {baseline_of(result)} | {epochs} "
+            f"| {_seconds(result, 'command_wall_time_s')} | {_seconds(result, 'wall_time_s')} "
+            f"| `{result['command']}` |"
         )
     return "\n".join(lines) + "\n"
 

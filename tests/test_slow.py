@@ -21,8 +21,3 @@ def test_compile_trains(make_config):
         )
     )
     assert metrics["test/acc"] > 0.8
-
-
-def test_mlp_experiment_reproduces(make_config):
-    metrics = train(make_config("experiment=mlp_digits"))
-    assert metrics["test/acc"] >= 0.97

@@ -29,11 +29,13 @@ from omegaconf import DictConfig, OmegaConf
 from zoo.config.values import is_int, is_int_or_float, is_number
 from zoo.errors import ZooError, closest
 
-# The keys zoo reads at the top level and in the sections it reads itself.
+# The keys zoo reads at the top level and in the sections it reads itself. `promise` is an
+# experiment's recorded test metrics and their tolerances, which scripts/reproduce.py --check
+# holds a run to; a run ignores it.
 ROOT_KEYS = frozenset(
     {
         "task_name", "tags", "seed", "train", "test", "ckpt_path", "compile", "channels_last",
-        "threads",
+        "threads", "promise",
         "monitor",
         "optimized_metric", "optimized_direction", "regularization", "augmentation", "data",
         "model", "task", "optimizer", "scheduler", "trainer", "callbacks", "logger", "paths",
@@ -256,6 +258,38 @@ def check_values(cfg: DictConfig) -> None:
     present, mode = _value(cfg, "monitor.mode")
     if present and mode not in ("min", "max"):
         _fail(f"monitor.mode must be min or max, got {mode!r}.")
+    _check_promise(cfg)
+
+
+def _check_promise(cfg: DictConfig) -> None:
+    """An experiment's ``promise``: each metric a run logs (``test/acc``) mapped to its
+    recorded ``value`` and the absolute ``tolerance`` scripts/reproduce.py --check allows."""
+    present, promise = _value(cfg, "promise")
+    if not present:
+        return
+    example = "e.g. promise: {test/acc: {value: 0.97, tolerance: 0.006}}"
+    if not OmegaConf.is_dict(promise) or not promise:
+        _fail(
+            f"promise must map logged metrics to a value and a tolerance, {example}; got "
+            f"{_plain(promise)!r}."
+        )
+    for metric, entry in promise.items():
+        if "/" not in str(metric):
+            _fail(
+                f"promise key {metric!r} is not a logged metric; allowed: names such as "
+                f"test/acc or val/loss, {example}."
+            )
+        if not OmegaConf.is_dict(entry) or set(entry) != {"value", "tolerance"}:
+            _fail(
+                f"promise.{metric} must hold exactly value and tolerance, {example}; got "
+                f"{_plain(entry)!r}."
+            )
+        if not is_number(entry.value):
+            _fail(f"promise.{metric}.value must be a finite number, got {entry.value!r}.")
+        if not is_number(entry.tolerance) or entry.tolerance < 0:
+            _fail(
+                f"promise.{metric}.tolerance must be a finite number >= 0, got {entry.tolerance!r}."
+            )
 
 
 def _check_epochs(cfg: DictConfig) -> None:
