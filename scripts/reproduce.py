@@ -33,7 +33,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -147,7 +147,8 @@ class Comparison:
     metric: str
     promised: float
     tolerance: float
-    measured: float | None  # None: the run did not log the metric
+    measured: float | None  # None: the run did not log the metric, or failed
+    failed: bool = False  # the run exited with an error
 
     @property
     def difference(self) -> float | None:
@@ -194,7 +195,9 @@ def check_table(comparisons: list[Comparison]) -> str:
         "|---|---|---:|---:|---:|---:|---|",
     ]
     for c in comparisons:
-        verdict = "ok" if c.kept else ("NOT LOGGED" if c.measured is None else "OUTSIDE")
+        verdict = "ok" if c.kept else "OUTSIDE"
+        if c.measured is None:
+            verdict = "RUN FAILED" if c.failed else "NOT LOGGED"
         lines.append(
             f"| `{c.experiment}` | {c.metric} | {number(c.promised)} | {number(c.tolerance)} "
             f"| {number(c.measured)} | {number(c.difference)} | {verdict} |"
@@ -209,8 +212,14 @@ def check(names: list[str], log_dir: Path | None = None) -> int:
         compare(name, {})
     comparisons: list[Comparison] = []
     for name in names:
-        _, result = run_experiment(name, log_dir)
+        try:
+            _, result = run_experiment(name, log_dir)
+        except SystemExit as failure:  # the other experiments are still checked
+            print(failure, flush=True)
+            comparisons += [replace(c, failed=True) for c in compare(name, {})]
+            continue
         comparisons += compare(name, result["metrics"])
+        print(check_table([c for c in comparisons if c.experiment == name]), flush=True)
     print(check_table(comparisons))
     broken = [c for c in comparisons if not c.kept]
     if broken:

@@ -101,6 +101,18 @@ def test_a_missing_or_nan_metric_keeps_no_promise(monkeypatch, measured):
     assert reproduce.main(["--check", "mlp_digits"]) == 1
 
 
+def test_a_failed_run_fails_the_check_and_the_others_are_still_checked(monkeypatch, capsys):
+    def run_experiment(name: str, log_dir: Path | None = None) -> tuple[Path, dict]:
+        if name == "lenet5_digits":
+            raise SystemExit("experiment lenet5_digits failed (exit code 1)")
+        return Path("unused"), {"metrics": shifted(name, 0.0)}
+
+    monkeypatch.setattr(reproduce, "run_experiment", run_experiment)
+    assert reproduce.main(["--check", "lenet5_digits", "mlp_digits"]) == 1
+    table = capsys.readouterr().out
+    assert "RUN FAILED" in table and "| `mlp_digits` | test/acc |" in table
+
+
 def test_check_refuses_an_experiment_without_a_promise_before_running(monkeypatch, tmp_path):
     (tmp_path / "bare.yaml").write_text("# @package _global_\nseed: 1\n")
     monkeypatch.setattr(reproduce, "EXPERIMENTS", tmp_path)
