@@ -38,7 +38,8 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT / "scripts"))
+# this checkout's zoo (the promise check), not another one installed in the environment
+sys.path[:0] = [str(REPO_ROOT / "scripts"), str(REPO_ROOT)]
 
 from readme_tables import (  # noqa: E402
     README,
@@ -162,14 +163,21 @@ class Comparison:
 
 def promise(name: str) -> dict[str, tuple[float, float]]:
     """``metric: (value, tolerance)`` from the ``promise`` block of
-    configs/experiment/NAME.yaml (the config check, zoo.config.sections, refuses a malformed
-    one before a run starts)."""
+    configs/experiment/NAME.yaml, checked as train.py checks it (zoo.config.sections)."""
     from omegaconf import OmegaConf
+
+    from zoo.config.sections import check_values
+    from zoo.errors import ZooError
 
     path = EXPERIMENTS / f"{name}.yaml"
     if not path.is_file():
         raise SystemExit(f"no experiment {name!r}: {path} does not exist")
-    block = OmegaConf.to_container(OmegaConf.load(path)).get("promise") or {}
+    block = OmegaConf.load(path).get("promise")
+    try:
+        check_values(OmegaConf.create({"promise": block}))
+    except ZooError as error:
+        raise SystemExit(f"{path}: {error}") from None
+    block = OmegaConf.to_container(block) if block is not None else {}
     return {metric: (entry["value"], entry["tolerance"]) for metric, entry in block.items()}
 
 
@@ -187,8 +195,8 @@ def compare(name: str, metrics: dict[str, float]) -> list[Comparison]:
 def check_table(comparisons: list[Comparison]) -> str:
     """Recorded against measured, one row per promised metric."""
 
-    def number(value: float | None) -> str:
-        return "-" if value is None else f"{value:.6g}"
+    def number(value: float | None, sign: str = "") -> str:
+        return "-" if value is None else f"{value:{sign}.6g}"
 
     lines = [
         "| experiment | metric | promised | tolerance | measured | difference | |",
@@ -200,7 +208,7 @@ def check_table(comparisons: list[Comparison]) -> str:
             verdict = "RUN FAILED" if c.failed else "NOT LOGGED"
         lines.append(
             f"| `{c.experiment}` | {c.metric} | {number(c.promised)} | {number(c.tolerance)} "
-            f"| {number(c.measured)} | {number(c.difference)} | {verdict} |"
+            f"| {number(c.measured)} | {number(c.difference, '+')} | {verdict} |"
         )
     return "\n".join(lines) + "\n"
 

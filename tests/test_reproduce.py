@@ -121,6 +121,14 @@ def test_check_refuses_an_experiment_without_a_promise_before_running(monkeypatc
         reproduce.main(["--check", "bare"])
 
 
+def test_check_refuses_a_malformed_promise_before_running(monkeypatch, tmp_path):
+    (tmp_path / "typo.yaml").write_text("promise:\n  test/acc: {value: 0.9, tolerence: 0.01}\n")
+    monkeypatch.setattr(reproduce, "EXPERIMENTS", tmp_path)
+    fake_runs(monkeypatch, {})
+    with pytest.raises(SystemExit, match=named("typo.yaml", "promise.test/acc")):
+        reproduce.main(["--check", "typo"])
+
+
 def test_recording_rewrites_the_promised_values_only(monkeypatch, tmp_path):
     source = REPO_ROOT / "configs" / "experiment" / "mlp_digits.yaml"
     shutil.copy(source, tmp_path / "mlp_digits.yaml")
