@@ -45,9 +45,15 @@ def recorded(name: str) -> dict:
 def test_each_experiment_promises_its_recorded_row(name):
     """The promise holds the metrics the README's row shows, at the values results/NAME.json
     records (to the six decimals reproduce.py writes), each with a tolerance."""
+    assert (RESULTS_DIR / f"{name}.json").is_file(), (
+        f"record it: python scripts/reproduce.py {name}"
+    )
     result = recorded(name)
     promised = reproduce.promise(name)
-    assert list(promised) == shown_metrics(result), "the promise names the row's metrics"
+    assert list(promised) == shown_metrics(result), (
+        f"configs/experiment/{name}.yaml's promise block names the row's metrics, in order: "
+        f"{shown_metrics(result)} (reproduce.py sets their values)"
+    )
     for metric, (value, tolerance) in promised.items():
         assert value == pytest.approx(result["metrics"][metric], abs=1e-6), metric
         assert 0 < tolerance < math.inf, metric
