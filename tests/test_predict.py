@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import names
 from PIL import Image
 
 from zoo import ZooError, load_pretrained
@@ -32,7 +33,9 @@ def test_digits(tmp_path_factory) -> tuple[Path, torch.Tensor, torch.Tensor]:
 
 def accuracy_through_predict(source: str, folder: Path, labels, capsys) -> float:
     assert main([source, str(folder), "--json", "--top", "1"]) == 0
-    results = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    assert captured.err == ""  # test-split digits are like the training digits: no warning
+    results = json.loads(captured.out)
     predicted = [int(r["top"][0]["class"]) for r in results]  # files sorted = test order
     return float((torch.tensor(predicted) == labels).float().mean())
 
@@ -108,27 +111,21 @@ def test_text_output_and_mistakes(test_digits, tmp_path, capsys):
     cases = [
         (
             [str(tmp_path / "gan" / "model.safetensors"), str(folder / "0000.png")],
-            f"is one file of a pretrained-model folder; pass the folder, '{tmp_path / 'gan'}'",
+            ("one file of a pretrained-model folder", f"'{tmp_path / 'gan'}'"),
         ),
-        (
-            [str(tmp_path / "nan"), str(folder / "0000.png")],
-            "are not finite numbers (its weights f6.0.weight hold NaN or inf)",
-        ),
-        (
-            [str(tmp_path / "gan"), str(folder / "0000.png")],
-            "is a dcgan (gan), not a classifier; zoo.apps.predict classifies images (for this "
-            "model: python -m zoo.sample)",
-        ),
-        (["lenet5.digits", str(tmp_path / "missing.png")], "does not exist"),
-        (["lenet5.digits", str(tmp_path / "broken.png")], "cannot read image"),
-        (["mlp.digits_flat", str(folder / "0000.png")], "takes vector inputs"),
-        (["nope", str(folder / "0000.png")], "neither a pretrained-model folder"),
-        (["lenet5.digits", str(folder), "--top", "0"], "--top and --batch-size must be >= 1"),
+        ([str(tmp_path / "nan"), str(folder / "0000.png")], ("not finite", "f6.0.weight")),
+        ([str(tmp_path / "gan"), str(folder / "0000.png")], ("dcgan", "python -m zoo.sample")),
+        (["lenet5.digits", str(tmp_path / "missing.png")], ("does not exist",)),
+        (["lenet5.digits", str(tmp_path / "broken.png")], ("cannot read image",)),
+        # a model of table rows reads .csv, .npy and .npz files
+        (["mlp.digits_flat", str(folder / "0000.png")], ("0000.png", ".csv", ".npy", "64")),
+        (["nope", str(folder / "0000.png")], ("neither a pretrained-model folder",)),
+        (["lenet5.digits", str(folder), "--top", "0"], ("--top", "--batch-size", "0")),
     ]
     for argv, message in cases:
         assert main(argv) == 2
         err = capsys.readouterr().err.strip().splitlines()
-        assert len(err) == 1 and message in err[0], err
+        assert len(err) == 1 and names(err[0], *message), err
 
 
 def test_an_unreadable_image_is_named_and_the_others_classified(test_digits, tmp_path, capsys):
@@ -188,6 +185,48 @@ def test_a_training_checkpoint_points_to_the_exported_model(tmp_path, capsys):
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1, err
         assert f"the run's exported model is {str(tmp_path / 'run' / 'model')!r}" in err[0]
+
+
+def test_a_dark_on_light_digit_is_predicted_with_a_warning(test_digits, tmp_path, capsys):
+    """The digits models learned light digits on a dark background: an inverted one is still
+    predicted, and named on stderr in one line saying what the model expects."""
+    folder, _, _ = test_digits
+    inverted = tmp_path / "inverted"
+    inverted.mkdir()
+    for name in ("0000.png", "0001.png"):
+        pixels = np.asarray(Image.open(folder / name))
+        Image.fromarray(255 - pixels, mode="L").save(inverted / name)
+    assert main(["lenet5.digits", str(inverted), str(folder / "0002.png"), "--json"]) == 0
+    captured = capsys.readouterr()
+    results, lines = json.loads(captured.out), captured.err.splitlines()
+    assert len(results) == 3 and "warning" not in results[2]
+    assert len(lines) == 2, lines
+    for line, name in zip(lines, ("0000.png", "0001.png")):
+        assert line.startswith("warning: ") and names(line, str(inverted / name), "mean pixel")
+        assert "inverted" in line and "training" in line
+
+
+def test_the_shipped_models_record_the_range_of_their_training_inputs():
+    """What the unusual-input check compares with is what export records for the digits: each
+    training image's mean pixel and spread (or each feature), over the training split."""
+    for name, data in (
+        ("lenet5.digits", DigitsDataModule()),
+        ("mlp.digits_flat", DigitsDataModule(flatten=True, input_kind="vector")),
+    ):
+        data.setup()
+        inputs = data.splits["train"][0].double().flatten(1)  # (N, pixels)
+        values = (
+            torch.stack([inputs.mean(1), inputs.std(1, correction=0)], 1)
+            if name == "lenet5.digits"
+            else inputs
+        )
+        recorded = load_pretrained(name).pretrained_config["config"]["data"]["input_statistics"]
+        torch.testing.assert_close(torch.tensor(recorded["min"]).double(), values.min(0).values)
+        torch.testing.assert_close(torch.tensor(recorded["max"]).double(), values.max(0).values)
+        torch.testing.assert_close(torch.tensor(recorded["mean"]).double(), values.mean(0))
+        torch.testing.assert_close(
+            torch.tensor(recorded["std"]).double(), values.std(0, correction=0)
+        )
 
 
 def test_vector_models_preprocess_arrays():

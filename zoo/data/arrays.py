@@ -11,6 +11,13 @@ What the data gives is read from the file: the input shape and kind ((D,) vector
 sequences, (C, H, W) images), the target kind (integers and names are classes, floats are
 values) and the classes. Class labels are numbered in sorted order of their values, as
 scikit-learn's ``LabelEncoder`` does, and kept as ``class_names``.
+
+Value targets are standardized with the training split's mean and standard deviation (per
+target value; ``normalize_targets``), as the inputs are, so that a model starts near the
+right scale whatever the units; the regression task reports its metrics back in the data's
+units, beside those of the training mean predicted for every sample (:meth:`naive_forecast`,
+the baseline a model must beat). :func:`read_inputs` reads the rows a trained model predicts
+on, the feature columns by name.
 """
 
 from __future__ import annotations
@@ -37,11 +44,13 @@ TARGET_KIND_CHOICES = ("auto", *TARGET_KINDS)
 
 @dataclass(frozen=True)
 class ArrayFile:
-    """The arrays of a file, as read: inputs, raw targets (None without any) and a label."""
+    """The arrays of a file, as read: inputs, raw targets (None without any), a label, and
+    the names of the features (a CSV's columns)."""
 
     inputs: np.ndarray
     targets: np.ndarray | None
     source: str
+    feature_names: tuple[str, ...] | None = None
 
 
 def _require_file(path: Path, key: str) -> None:
@@ -60,7 +69,9 @@ def _load_npy(path: Path, key: str) -> np.ndarray:
         raise ZooError(f"cannot read {str(path)!r}: not a valid .npy file ({error}).") from error
 
 
-def _read_npz(path: Path, x_key: str, y_key: str | None) -> ArrayFile:
+def _read_npz(path: Path, x_key: str, y_key: str | None, *, inputs_only: bool = False) -> ArrayFile:
+    """The ``x_key`` and ``y_key`` arrays of a .npz; with ``inputs_only`` (a model's inputs
+    to predict on), the ``x_key`` array or the file's only array."""
     _require_file(path, "path")
     try:
         archive = np.load(path, allow_pickle=False)
@@ -68,11 +79,14 @@ def _read_npz(path: Path, x_key: str, y_key: str | None) -> ArrayFile:
         raise ZooError(f"cannot read {str(path)!r}: not a valid .npz file ({error}).") from error
     with archive:
         keys = list(archive.keys())
+        if inputs_only and x_key not in keys and len(keys) == 1:
+            x_key = keys[0]
         wanted = [x_key] + ([y_key] if y_key is not None else [])
         missing = [k for k in wanted if k not in keys]
         if missing:
+            named = "the inputs' name in training" if inputs_only else "data.x_key / data.y_key"
             raise ZooError(
-                f"{str(path)!r} has no array {missing[0]!r} (data.x_key / data.y_key); "
+                f"{str(path)!r} has no array {missing[0]!r} ({named}); "
                 f"it has: {', '.join(keys) or 'nothing'}."
             )
         try:
@@ -154,7 +168,7 @@ def _read_csv(
             targets = values.astype(np.int64) if integral else values.astype(np.float32)
         else:
             targets = np.array(texts)  # names of classes
-    return ArrayFile(features, targets, str(path))
+    return ArrayFile(features, targets, str(path), tuple(feature_columns))
 
 
 @lru_cache(maxsize=8)
@@ -203,6 +217,44 @@ def read_array_file(
     )
 
 
+def read_inputs(
+    path: str | Path,
+    *,
+    features: int,
+    feature_names: Sequence[str] | None = None,
+    x_key: str = "x",
+) -> torch.Tensor:
+    """The rows ``(N, features)`` a model trained on a table predicts on, read as its
+    training file was: a ``.csv``'s feature columns by name (in any order; other columns,
+    such as the target, are left out; every column, in order, for a model whose data named
+    none), a ``.npy`` array, or a ``.npz``'s ``x_key`` array (or its only array)."""
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise ZooError(f"{str(path)!r} {'is a folder' if file.is_dir() else 'does not exist'}.")
+    suffix = file.suffix.lower()
+    if suffix == ".csv":
+        names = list(feature_names) if feature_names else None
+        array = read_array_file(str(file), y_key=None, feature_columns=names).inputs
+    elif suffix == ".npy":
+        array = _load_npy(file, "path")
+    elif suffix == ".npz":
+        array = _read_npz(file, x_key, None, inputs_only=True).inputs
+    else:
+        raise ZooError(
+            f"{str(path)!r} is not a {', '.join(FORMATS)} file; the model takes rows of "
+            f"{features} features from one."
+        )
+    if array.ndim == 1 and len(array) == features > 1:
+        array = array[None]  # one row
+    rows = _as_inputs(array, str(path))
+    if list(rows.shape[1:]) != [features]:
+        raise ZooError(
+            f"{str(path)!r} holds inputs of shape {list(rows.shape[1:])}; the model takes rows "
+            f"of {features} features."
+        )
+    return rows.float()
+
+
 def _as_inputs(array: np.ndarray, source: str) -> torch.Tensor:
     if array.dtype.kind not in "biuf":
         raise ZooError(
@@ -246,6 +298,8 @@ class ArrayDataModule(TensorDataModule):
             None).
         target_column: the ``.csv`` column that is the target.
         target_kind: ``auto`` (read from the targets' type), ``class``, ``value`` or ``none``.
+        normalize_targets: standardize value targets with the training split's mean and
+            standard deviation (the metrics stay in the data's units).
         **kwargs: the :class:`~zoo.data.base.TensorDataModule` arguments (splits, batch
             sizes, ``input_kind`` for token ids, ``normalize``, ...).
     """
@@ -263,8 +317,13 @@ class ArrayDataModule(TensorDataModule):
         feature_columns: Sequence[str] | None = None,
         target_column: str | None = None,
         target_kind: str = "auto",
+        normalize_targets: bool = True,
         **kwargs: Any,
     ) -> None:
+        if not isinstance(normalize_targets, bool):
+            raise ZooError(
+                f"data.normalize_targets must be true or false, got {normalize_targets!r}."
+            )
         if target_kind not in TARGET_KIND_CHOICES:
             raise ZooError(
                 f"data.target_kind must be one of {', '.join(TARGET_KIND_CHOICES)}, "
@@ -281,6 +340,13 @@ class ArrayDataModule(TensorDataModule):
         if target_kind == "auto":
             target_kind = infer_target_kind(self._file().targets)
         super().__init__(target_kind=target_kind, **kwargs)
+        self.normalize_targets = normalize_targets
+        self.feature_names: list[str] | None = None
+        # value targets: their scale (original = scaled * std + mean; identity until setup)
+        # and the training split's mean, the naive prediction
+        self.target_mean: torch.Tensor | float = 0.0
+        self.target_std: torch.Tensor | float = 1.0
+        self.training_target_mean: torch.Tensor | None = None
 
     def _file(self) -> ArrayFile:
         suffix = Path(self.path).suffix.lower()
@@ -316,6 +382,7 @@ class ArrayDataModule(TensorDataModule):
 
     def load(self) -> LoadedData:
         file = self._file()
+        self.feature_names = list(file.feature_names) if file.feature_names else None
         inputs = _as_inputs(file.inputs, file.source)
         if self.target_kind == "none" or file.targets is None:
             if self.target_kind != "none":
@@ -358,3 +425,62 @@ class ArrayDataModule(TensorDataModule):
                 f"{row}: {raw[row].tolist()!r}); every sample needs a finite target."
             )
         return LoadedData(inputs, values.unsqueeze(1) if values.ndim == 1 else values)
+
+    # -- value targets: their scale and the naive prediction ---------------------------------
+    def _split(self, data: LoadedData) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """The base split; value targets then standardized with the training split's mean
+        and standard deviation per target value (``normalize_targets``)."""
+        splits = super()._split(data)
+        if self.target_kind != "value":
+            return splits
+        targets = splits["train"][1].double()
+        mean = targets.mean(dim=0)
+        self.training_target_mean = mean.float()
+        if self.normalize_targets:
+            std = targets.std(dim=0, correction=0)
+            std = torch.where(std > 1e-8, std, torch.ones_like(std))  # a constant target
+            self.target_mean, self.target_std = mean.float(), std.float()
+            splits = {name: (x, self.scale(y)) for name, (x, y) in splits.items()}
+        return splits
+
+    def scale(self, values: torch.Tensor) -> torch.Tensor:
+        """Targets in the units the model learns: ``(values - mean) / std``."""
+        mean, std = self.target_mean, self.target_std
+        if isinstance(mean, torch.Tensor):
+            mean, std = mean.to(values.device), std.to(values.device)
+        return (values - mean) / std
+
+    def to_original_units(self, values: torch.Tensor) -> torch.Tensor:
+        """Scaled targets or predictions back in the data's units: ``values * std + mean``."""
+        mean, std = self.target_mean, self.target_std
+        if isinstance(mean, torch.Tensor):
+            mean, std = mean.to(values.device), std.to(values.device)
+        return values * std + mean
+
+    def naive_forecast(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The naive prediction a model must beat, which the regression task scores beside
+        the model (``naive_mse``, ``naive_mae``, as it scores a series' last value): the
+        training split's mean target for every input, ``(N, *target_shape)`` in scaled
+        units."""
+        if self.training_target_mean is None:
+            raise RuntimeError("call setup() on data with value targets before naive_forecast()")
+        mean = self.training_target_mean.to(inputs.device)
+        return self.scale(mean).expand(len(inputs), *mean.shape)
+
+    def describe(self) -> dict[str, Any]:
+        """The base description, with the file's feature and target names (a CSV's columns),
+        the inputs' array name (a .npz) and, for value targets, their scale."""
+        scaled = self.normalize_targets and isinstance(self.target_mean, torch.Tensor)
+        suffix = Path(self.path).suffix.lower()
+        return super().describe() | {
+            "feature_names": self.feature_names,
+            "target_name": self.read_kwargs["target_column"]
+            or (self.read_kwargs["y_key"] if suffix == ".npz" else None),
+            "x_key": self.read_kwargs["x_key"] if suffix == ".npz" else None,
+            "target_scale": {
+                "mean": self.target_mean.tolist(),
+                "std": self.target_std.tolist(),
+            }
+            if scaled
+            else None,
+        }

@@ -33,6 +33,7 @@ from zoo.data.loader import TensorBatchLoader
 from zoo.data.normalize import Standardize, channel_statistics
 from zoo.errors import ZooError
 from zoo.kinds import INPUT_KINDS, TARGET_KINDS
+from zoo.preprocessing import input_statistics
 from zoo.resources import check_fits_memory
 
 ON_DEVICE_CHOICES = ("auto", "always", "never")
@@ -424,7 +425,9 @@ class TensorDataModule(L.LightningDataModule):
 
     def describe(self) -> dict[str, Any]:
         """What the data gives, JSON-ready: input kind and shape, target kind, classes or
-        target shape or vocabulary size, normalization and split sizes."""
+        target shape or vocabulary size, normalization, split sizes, and the range of the
+        training inputs that tells a prediction's input far outside them
+        (:func:`zoo.preprocessing.input_statistics`; images and vectors)."""
         return {
             "name": f"{self.name}_{self.as_sequence}" if self.as_sequence else self.name,
             "input_kind": self.input_kind,
@@ -438,6 +441,7 @@ class TensorDataModule(L.LightningDataModule):
             "split_sizes": {k: len(v[1]) for k, v in self.splits.items()},
             "split_seed": self.split_seed,
             "holdout_classes": self.holdout_classes or None,
+            "input_statistics": input_statistics(self.splits["train"][0], self.input_kind),
         }
 
     # -- loaders ----------------------------------------------------------------------------

@@ -39,7 +39,7 @@ from zoo.models.gpt2_weights import (
     is_gpt2_source,
     read_gpt2_state_dict,
 )
-from zoo.preprocessing import Preprocess
+from zoo.preprocessing import Postprocess, Preprocess
 from zoo.registry import ModelInfo, get_model_info, list_models, model_spec, record_spec
 from zoo.weights import (
     WEIGHTS_NAME,
@@ -67,6 +67,9 @@ HALF_NORMALIZED = {"googlenet", "inception_v3"}
 # models are built with them for Inception v3 and without for GoogLeNet (``aux_logits=``
 # overrides; the weights of a disabled head are not loaded).
 AUX_LOGITS = {"googlenet": False, "inception_v3": True}
+# The task that learns each kind of target a model predicts (Postprocess): a model that does
+# not learn it (a GAN trained on labelled digits) gets no postprocess.
+PREDICTING_TASKS = {"class": "classification", "value": "regression"}
 
 
 @dataclass(frozen=True)
@@ -366,10 +369,19 @@ def build_with_weights(
         )
     record_spec(model, info.name, {**build_kwargs, **kwargs})
     model.pretrained_config = source.meta
-    if (config.get("data") or {}).get("input_kind") in ("image", "vector"):
+    data = config.get("data") or {}
+    if data.get("input_kind") in ("image", "vector"):
         # what the training data module did to the inputs: one call away
         model.preprocess = Preprocess.from_config(config)
         model.class_names = model.preprocess.class_names
+    # a folder written before target kinds were recorded holds a classifier's weights
+    target_kind = data.get("target_kind") or ("class" if "classification" in info.tasks else None)
+    if PREDICTING_TASKS.get(target_kind) in info.tasks and data.get("input_kind"):
+        # and what a classifier's or regressor's outputs mean: class probabilities, or values
+        # in the data's units
+        model.postprocess = Postprocess.from_config(
+            {**config, "data": {**data, "target_kind": target_kind}}
+        )
     return model
 
 
@@ -413,7 +425,9 @@ def load_pretrained(source: str | os.PathLike, **overrides: Any) -> nn.Module:
 
     The folder's ``config.json`` is available afterwards as ``model.pretrained_config``; a
     model exported by a training run also gets ``model.preprocess`` (raw images or vectors
-    to the batch it takes, :class:`zoo.preprocessing.Preprocess`) and ``model.class_names``.
+    to the batch it takes, :class:`zoo.preprocessing.Preprocess`), ``model.postprocess``
+    (its outputs to class probabilities, or to values in the data's units,
+    :class:`zoo.preprocessing.Postprocess`) and ``model.class_names``.
     """
     if not isinstance(source, str | os.PathLike):
         raise ZooError(

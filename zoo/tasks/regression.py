@@ -3,11 +3,14 @@
 The model maps an input (a vector, a window of a series, an image) to real values of the
 data's ``target_shape``. The loss is MSE, MAE or Huber, by config, on the targets as the data
 gives them; forecasting data scale their series with statistics of the training part alone
-(:class:`zoo.data.sequences.ForecastDataModule`), and the task reports its metrics in the
-series' original units, beside the naive last-value forecast's and a classical statsmodels
-forecast's when the data offers them. Forecasting data may also ask for each window to be
-normalized around the model (``data.window_norm``: :class:`zoo.preprocessing.WindowNorm`,
-RevIN or the change from the last value), which the task applies in :meth:`forward`.
+(:class:`zoo.data.sequences.ForecastDataModule`), tables their targets with the training
+split's (:class:`zoo.data.arrays.ArrayDataModule`), and the task reports its metrics in the
+data's original units (``target_mean``, ``target_std``: a number, or one per target value),
+beside those of the data's naive prediction when it offers one (``naive_forecast``: a
+series' last value, a table's training mean) and a classical statsmodels forecast's when the
+data offers one. Forecasting data may also ask for each window to be normalized around the
+model (``data.window_norm``: :class:`zoo.preprocessing.WindowNorm`, RevIN or the change from
+the last value), which the task applies in :meth:`forward`.
 """
 
 from __future__ import annotations
@@ -91,8 +94,9 @@ class RegressionTask(ZooTask):
     def setup(self, stage: str) -> None:
         super().setup(stage)
         datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
-        self.target_mean = float(getattr(datamodule, "target_mean", 0.0))
-        self.target_std = float(getattr(datamodule, "target_std", 1.0))
+        # one number, or one per target value (a table's columns)
+        self.target_mean = torch.as_tensor(getattr(datamodule, "target_mean", 0.0)).float()
+        self.target_std = torch.as_tensor(getattr(datamodule, "target_std", 1.0)).float()
         self.naive_forecast = getattr(datamodule, "naive_forecast", None)
         self.window_norm = getattr(datamodule, "window_norm", None)
         forecasts = getattr(datamodule, "classical_forecasts", None)
@@ -113,7 +117,8 @@ class RegressionTask(ZooTask):
         return F.mse_loss(predictions, targets)
 
     def original_units(self, values: torch.Tensor) -> torch.Tensor:
-        return values * self.target_std + self.target_mean
+        std, mean = torch.as_tensor(self.target_std), torch.as_tensor(self.target_mean)
+        return values * std.to(values.device) + mean.to(values.device)
 
     def step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
         inputs, targets = batch
