@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from conftest import compose_config, names
 from hydra.core.global_hydra import GlobalHydra
 from sklearn.datasets import load_diabetes, load_iris
@@ -192,3 +193,65 @@ def test_models_of_other_inputs_are_sent_elsewhere(tmp_path, capsys):
         assert main([str(tmp_path / folder), str(tmp_path / "prompt.txt")]) == 2
         err = capsys.readouterr().err.splitlines()
         assert len(err) == 1 and names(err[0], str(tmp_path / folder), *named), err
+
+
+@pytest.mark.slow
+def test_the_readmes_table_regression_beats_the_mean_baseline(make_config, tmp_path, capsys):
+    """The README's wine example, as written there (default epochs): the MLP beats the
+    training mean on the test split, and predict on the test rows gives its test MAE."""
+    import re
+    import shlex
+
+    from sklearn.datasets import load_wine
+
+    from zoo.training.run import train
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    command = re.search(r"^python train\.py (data=arrays data\.path=wine\.csv .*)$", readme, re.M)
+    wine = load_wine(as_frame=True).data
+    wine.to_csv(tmp_path / "wine.csv", index=False)
+    overrides = [
+        o.replace("wine.csv", str(tmp_path / "wine.csv")) for o in shlex.split(command.group(1))
+    ]
+    metrics = train(make_config(*overrides, "logger=none"))
+    capsys.readouterr()  # the run's own output
+    assert metrics["test/mae"] < 0.8 * metrics["test/naive_mae"]
+    assert metrics["test/mse"] < 0.8 * metrics["test/naive_mse"]
+    test = split(wine, "alcohol", stratify=False)["test"]
+    test.to_csv(tmp_path / "test.csv", index=False)
+    results, _ = predicted([str(tmp_path / "run"), str(tmp_path / "test.csv"), "--json"], capsys)
+    mae = mean_absolute_error(test["alcohol"], [r["value"] for r in results])
+    assert mae == pytest.approx(metrics["test/mae"], rel=1e-4)
+
+
+def test_crafted_recorded_scales_and_ranges_are_refused_when_loading(tmp_path):
+    """What pre- and postprocessing read from config.json is checked when the folder loads:
+    one line naming the entry, not an error deep inside a prediction."""
+    from zoo import ZooError
+
+    data = {
+        "input_kind": "vector",
+        "input_shape": [3],
+        "target_kind": "value",
+        "target_shape": [1],
+        "feature_names": ["a", "b", "c"],
+        "target_scale": {"mean": [2.0], "std": [0.5]},
+        "input_statistics": {k: [0.0, 1.0, 2.0] for k in ("min", "max", "mean", "std")},
+    }
+    model = create_model("mlp", in_features=3, num_classes=1, hidden_sizes=[4])
+    save_pretrained(model, tmp_path / "good", data=data)
+    loaded = load_pretrained(tmp_path / "good")
+    with torch.no_grad():
+        outputs = loaded(loaded.preprocess([[1.0, 2.0, 3.0]]))
+    # values in the data's units: the recorded scale undone
+    assert float(loaded.postprocess(outputs)) == pytest.approx(float(outputs) * 0.5 + 2.0)
+    for key, bad in (
+        ("target_scale", {"mean": [2.0], "std": [0.0]}),
+        ("target_scale", {"mean": [2.0, 1.0], "std": [1.0, 1.0]}),
+        ("feature_names", ["a", "b"]),
+        ("input_statistics", {"min": [0.0], "max": [1.0], "mean": [0.0], "std": [1.0]}),
+        ("input_statistics", {k: ["x", 1.0, 2.0] for k in ("min", "max", "mean", "std")}),
+    ):
+        save_pretrained(model, tmp_path / "bad", data={**data, key: bad})
+        with pytest.raises(ZooError, match=f"data.{key}"):
+            load_pretrained(tmp_path / "bad")
