@@ -101,7 +101,9 @@ def _numbers(value: Any, count: int | None = None) -> bool:
 
 
 def _recorded_error(key: str, value: Any, allowed: str) -> ZooError:
-    return ZooError(f"config.json's data.{key} is {value!r}; allowed: {allowed}.")
+    shown = repr(value)
+    shown = shown if len(shown) <= 120 else shown[:117] + "..."  # a long list: its start
+    return ZooError(f"config.json's data.{key} is {shown}; allowed: {allowed}.")
 
 
 class Preprocess:
@@ -233,7 +235,9 @@ class Preprocess:
         """The inputs of a :meth:`prepare`-d batch far outside the training data: one of
         their statistics more than :data:`UNUSUAL_SD` of the training split's standard
         deviations beyond the training range. Each as its index and one sentence naming the
-        statistic furthest out, its value and the training data's."""
+        statistic furthest out, its value and the training data's. A coarse check of
+        simple statistics, not a detector of every novelty: an input within range may still
+        be unlike anything the model saw."""
         if self.statistics is None or len(batch) == 0:
             return []
         low, high = self.statistics["min"], self.statistics["max"]
