@@ -125,7 +125,10 @@ def test_a_table_regressor_gives_values_in_the_datas_units(table_runs, tmp_path,
     assert metrics["test/naive_mse"] == pytest.approx(mean_squared_error(truth, mean), rel=1e-4)
     # the targets were learned standardized: the scale the export records is the training
     # split's, and the loss (on that scale) is the mse over the variance
-    model = load_pretrained(run)
+    model = load_pretrained(run).eval()
+    with torch.no_grad():  # in Python: the DataFrame, target column and all
+        in_python = model.postprocess(model(model.preprocess(test)))  # (N, 1)
+    np.testing.assert_allclose(in_python[:, 0].numpy(), values, rtol=1e-6)
     assert float(model.postprocess.target_mean) == pytest.approx(train_part["progression"].mean())
     assert float(model.postprocess.target_std) == pytest.approx(
         train_part["progression"].std(ddof=0), rel=1e-5

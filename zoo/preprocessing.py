@@ -112,8 +112,9 @@ class Preprocess:
     Images: file paths, PIL images, or ``C×H×W`` tensors (``uint8`` 0-255 or floats in
     [0, 1]), converted to the training channels (grayscale or RGB), resized to the training
     size (bilinear, antialiased), scaled to [0, 1] and standardized. Vectors: sequences,
-    arrays or tensors of ``D`` features (``feature_names`` when the training data named
-    them), standardized per feature.
+    arrays or tensors of ``D`` features, or a pandas DataFrame whose columns hold them (by
+    ``feature_names`` when the training data named them; other columns are left out),
+    standardized per feature.
 
     ``preprocess(inputs)`` is :meth:`prepare` then :meth:`standardize`; between the two,
     :meth:`unusual` names the inputs far outside the training data's ``statistics``
@@ -207,6 +208,16 @@ class Preprocess:
         """The batch before standardization: images ``(N, C, H, W)`` in [0, 1] at the
         training size, or ``(N, D)`` raw features."""
         if self.input_kind == "vector":
+            columns = getattr(inputs, "columns", None)  # a pandas DataFrame: its columns by name
+            if columns is not None:
+                names = self.feature_names or list(columns)
+                missing = [name for name in names if name not in columns]
+                if missing:
+                    raise ZooError(
+                        f"the table has no column {missing[0]!r}; the model takes the features "
+                        f"{', '.join(names)}."
+                    )
+                inputs = inputs[names].to_numpy(dtype="float32", copy=True)
             batch = torch.as_tensor(inputs, dtype=torch.float32)
             features = math.prod(self.input_shape)
             if batch.ndim == 0 or batch.shape[-1] != features:
