@@ -251,6 +251,24 @@ def test_callbacks_default_has_checkpoint_early_stopping_lr_monitor_bar_summary_
     assert cfg.callbacks.model_checkpoint.save_last is True  # last.ckpt every epoch
 
 
+@pytest.mark.parametrize(
+    ("overrides", "patience"),
+    [
+        ([], 6),  # the default 30 epochs: a fifth of them
+        (["trainer.max_epochs=100"], 20),
+        (["trainer.max_epochs=10"], 5),  # the floor
+        (["trainer.max_epochs=100", "trainer.check_val_every_n_epoch=4"], 5),
+        (["trainer.max_epochs=40", "+trainer.val_check_interval=0.25"], 32),  # 160 validations
+        (["trainer.max_epochs=null", "trainer.max_steps=500"], 200),  # Lightning's 1000 epochs
+        (["trainer.max_epochs=100", "callbacks.early_stopping.patience=3"], 3),
+    ],
+)
+def test_early_stopping_waits_a_fifth_of_the_run(make_config, overrides, patience):
+    # Primer, Early Stopping: a patience longer than the run never fires.
+    cfg = make_config(*overrides)
+    assert cfg.callbacks.early_stopping.patience == patience
+
+
 def test_hparams_search_composes(make_config):
     cfg = make_config("hparams_search=optuna")
     assert cfg.hydra.sweeper.direction == "maximize"

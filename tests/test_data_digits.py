@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import named
 from sklearn.datasets import load_digits
 
 from zoo import ZooError
@@ -63,6 +64,19 @@ def test_splits_are_disjoint_stratified_and_cover_the_data(digits):
         assert (share - 0.1).abs().max() < 0.02, split
 
 
+def test_train_fraction_keeps_a_stratified_share_of_the_training_split(digits):
+    small = DigitsDataModule(batch_size=32, train_fraction=0.1)
+    small.setup("fit")
+    for split in ("val", "test"):  # unchanged: the scores stay comparable with the full run
+        assert torch.equal(small.splits[split][0], digits.splits[split][0])
+    full_x = digits.splits["train"][0]
+    x, y = small.splits["train"]
+    assert abs(len(x) - 0.1 * len(full_x)) <= 1
+    assert torch.bincount(y, minlength=10).min() >= 10  # every class, about a tenth of it
+    full_rows = {tuple(r.tolist()) for r in full_x.flatten(1)[:, ::7]}
+    assert all(tuple(r.tolist()) in full_rows for r in x.flatten(1)[:, ::7])
+
+
 def test_split_depends_on_split_seed_only():
     a, b = DigitsDataModule(split_seed=3), DigitsDataModule(split_seed=3)
     torch.manual_seed(1)
@@ -114,6 +128,9 @@ def test_declared_shape_is_checked():
         ({"val_fraction": 0.5, "test_fraction": 0.5}, "must be < 1"),
         ({"on_device": "gpu"}, "on_device must be one of auto, always, never"),
         ({"image_size": 4}, "image_size must be >= 8"),
+        ({"train_fraction": 0.0}, named("data.train_fraction", "0.0")),
+        ({"train_fraction": 1.5}, named("data.train_fraction", "1.5")),
+        ({"train_fraction": "0.1"}, named("data.train_fraction", "'0.1'")),
     ],
 )
 def test_bad_arguments(kwargs, message):

@@ -306,6 +306,8 @@ def test_forecast_errors(tmp_path):
         SineDataModule(length=10, window=10).setup()
     with pytest.raises(ZooError, match=named("data.normalize")):
         SineDataModule(normalize=True)
+    with pytest.raises(ZooError, match=named("data.train_fraction", "0.5")):
+        SineDataModule(train_fraction=0.5)  # its splits are stretches of time
 
 
 def test_csv_describe_source(tmp_path):

@@ -63,6 +63,37 @@ def register_resolvers() -> None:
         OmegaConf.register_new_resolver("vocab_size", input_vocab_size)
     if not OmegaConf.has_resolver("adam_lr"):
         OmegaConf.register_new_resolver("adam_lr", model_adam_lr)
+    if not OmegaConf.has_resolver("patience"):
+        OmegaConf.register_new_resolver("patience", early_stopping_patience)
+
+
+# Early stopping waits this share of a run's validations without improvement, and at least
+# PATIENCE_FLOOR (primer: Early Stopping). A fixed patience is either longer than short runs
+# (it never fires) or too short for long ones; a fifth of the run stops one whose last fifth
+# brought nothing, while the floor keeps a short run from being stopped by the noise of a few
+# validations on a small validation split.
+PATIENCE_FRACTION = 0.2
+PATIENCE_FLOOR = 5
+# The patience of a run with no epoch bound (trainer.max_epochs null or -1: bounded by steps or
+# time): a fifth of the 1,000 epochs Lightning trains by default when nothing else bounds it.
+UNBOUNDED_EPOCHS = 1000
+
+
+def early_stopping_patience(trainer: Any) -> int:
+    """The validations without improvement early stopping waits for a run with ``trainer``'s
+    settings: :data:`PATIENCE_FRACTION` of the validations it will make (``max_epochs`` over
+    ``check_val_every_n_epoch``, times the validations per epoch a fractional
+    ``val_check_interval`` adds), at least :data:`PATIENCE_FLOOR`.
+    ``patience: ${patience:${trainer}}`` in configs/callbacks/early_stopping.yaml."""
+    epochs = trainer.get("max_epochs")
+    if not is_int(epochs) or epochs < 1:  # null or -1: no epoch bound (steps, time)
+        epochs = UNBOUNDED_EPOCHS
+    every = trainer.get("check_val_every_n_epoch") or 1
+    validations = epochs / every if is_int(every) and every >= 1 else epochs
+    interval = trainer.get("val_check_interval")
+    if isinstance(interval, float) and 0.0 < interval < 1.0:
+        validations /= interval
+    return max(PATIENCE_FLOOR, math.ceil(PATIENCE_FRACTION * validations))
 
 
 def model_adam_lr(name: Any, default: float) -> float:

@@ -110,6 +110,7 @@ class TensorDataModule(L.LightningDataModule):
         eval_batch_size: int | None = None,
         val_fraction: float = 0.1,
         test_fraction: float = 0.2,
+        train_fraction: float = 1.0,
         split_seed: int = 0,
         drop_last: bool = False,
         on_device: str = "auto",
@@ -154,6 +155,10 @@ class TensorDataModule(L.LightningDataModule):
         for key, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
             if not (is_number(value) and 0.0 <= value < 1.0):
                 raise ZooError(f"data.{key} must be a number in [0, 1), got {value!r}.")
+        if not (is_number(train_fraction) and 0.0 < train_fraction <= 1.0):
+            raise ZooError(
+                f"data.train_fraction must be a number in (0, 1], got {train_fraction!r}."
+            )
         if val_fraction + test_fraction >= 1.0:
             raise ZooError(
                 "data.val_fraction + data.test_fraction must be < 1, "
@@ -166,6 +171,7 @@ class TensorDataModule(L.LightningDataModule):
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size or batch_size
         self.val_fraction, self.test_fraction = val_fraction, test_fraction
+        self.train_fraction = train_fraction
         self.split_seed = split_seed
         self.drop_last = drop_last
         self.on_device = on_device
@@ -301,6 +307,10 @@ class TensorDataModule(L.LightningDataModule):
             test_set = (data.test_inputs, data.test_targets)
             val_share = self.val_fraction
         train, val = split(rest, val_share, labels)
+        if self.train_fraction < 1.0 and len(train):
+            # A smaller training set, to show overfitting and what regularization does against
+            # it (primer: Regularization); validation and test splits stay as they are.
+            train, _ = split(train, 1.0 - self.train_fraction, labels)
         if len(train) == 0:
             raise ZooError(f"{self.name}: no training samples left after the val/test split.")
         return {"train": (x[train], y[train]), "val": (x[val], y[val]), "test": test_set}

@@ -288,6 +288,7 @@ class ForecastDataModule(TensorDataModule):
     ) -> None:
         _fixed(kwargs, "target_kind", "value", "the targets are the next values of the series")
         _fixed(kwargs, "normalize", False, "it scales the series with its training part")
+        _fixed(kwargs, "train_fraction", 1.0, "the splits are consecutive stretches of time")
         super().__init__(target_kind="value", normalize=False, **kwargs)
         _require_positive(window=window, horizon=horizon)
         self.window, self.horizon = window, horizon
