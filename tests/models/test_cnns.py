@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import named
 from omegaconf import OmegaConf
 from torch import nn
 
@@ -201,6 +202,67 @@ def test_cifar_resnet_option_a_shortcut_pads_with_zeros():
     assert not y[:, 16:].any()
 
 
+# --------------------------------------------------------- plain networks (no shortcut)
+
+
+def _zero_residual_branches(model: nn.Module) -> None:
+    """Zero the last batch norm of every block: each residual branch then outputs zeros."""
+    for name, module in model.named_modules():
+        if name.endswith(".bn2"):
+            nn.init.zeros_(module.weight)
+            nn.init.zeros_(module.bias)
+
+
+@pytest.mark.parametrize("name", ["resnet20", "resnet110"])
+def test_plain_cifar_network_has_no_identity_path(name):
+    """He et al. 2016, Fig. 6 / Table 6: shortcut=false is the plain network. With every
+    residual branch zeroed, option A's stages pass their input through (every second pixel,
+    zero channels appended); the plain stages output zeros (relu of 0)."""
+    torch.manual_seed(0)
+    residual, plain = create_model(name).eval(), create_model(name, shortcut=False).eval()
+    # the same layers and parameters: option A's shortcuts have none
+    assert [(k, v.shape) for k, v in residual.state_dict().items()] == [
+        (k, v.shape) for k, v in plain.state_dict().items()
+    ]
+    for model in (residual, plain):
+        _zero_residual_branches(model)
+    x = torch.rand(2, 16, 8, 8)  # non-negative: what the stem's ReLU gives the stages
+    stages = [nn.Sequential(m.layer1, m.layer2, m.layer3) for m in (residual, plain)]
+    with torch.no_grad():
+        through, blocked = (stage(x) for stage in stages)
+    expected = torch.nn.functional.pad(x[:, :, ::4, ::4], (0, 0, 0, 0, 0, 48))
+    torch.testing.assert_close(through, expected)
+    assert not blocked.any()
+
+
+def test_plain_block_is_a_hand_built_plain_stack():
+    """A plain ResNet-20 stage computes relu(bn(conv(relu(bn(conv(x)))))) block after block,
+    with the same weights, and no shortcut module exists where the residual net projects."""
+    torch.manual_seed(0)
+    model = create_model("resnet20", shortcut=False).eval()
+    assert all(block.downsample is None for block in model.layer2)
+    x = torch.randn(2, 16, 8, 8)
+    out = x
+    for block in (*model.layer1, *model.layer2):
+        out = torch.relu(block.bn1(block.conv1(out)))
+        out = torch.relu(block.bn2(block.conv2(out)))
+    with torch.no_grad():
+        torch.testing.assert_close(model.layer2(model.layer1(x)), out)
+
+
+def test_plain_imagenet_resnet_drops_the_projections():
+    residual = create_model("resnet18", small_input=True, num_classes=10)
+    plain = create_model("resnet18", small_input=True, num_classes=10, shortcut=False)
+    assert any(".downsample." in key for key in residual.state_dict())
+    assert not any(".downsample." in key for key in plain.state_dict())
+    assert plain(torch.randn(2, 3, 8, 8)).shape == (2, 10)
+
+
+def test_zero_init_residual_needs_shortcuts():
+    with pytest.raises(ZooError, match=named("zero_init_residual=True", "shortcut=false")):
+        create_model("resnet18", shortcut=False, zero_init_residual=True)
+
+
 # -------------------------------------------------------------------------- bad values
 
 
@@ -210,6 +272,7 @@ def test_cifar_resnet_option_a_shortcut_pads_with_zeros():
         ("vgg11", {"norm": "group"}, "unknown norm 'group'; allowed: none, batch, layer"),
         ("vgg11_bn", {"norm": "batch"}, "has no argument 'norm'"),
         ("resnet20", {"shortcut": "C"}, "unknown ResNet shortcut option 'C'"),
+        ("resnet20", {"shortcut": True}, "shortcut option True.*false"),
         ("resnet20", {"small_input": True}, "has no argument 'small_input'"),
         ("googlenet", {"aux_dropout": -0.1}, "dropout must be a number in"),
     ],

@@ -32,6 +32,26 @@ paper the shortcuts are all parameter-free (option A): where a block halves the 
 doubles the channels, the shortcut takes every second pixel and pads the new channels with
 zeros. ``shortcut="B"`` uses 1×1 projections there instead. They are small-input networks
 by nature and take no ``small_input`` argument. ResNet-20 has 0.27M parameters.
+
+**Plain networks** (``shortcut=False``, every builder): the same stacks with no shortcut at
+all, each block ``act(norm(conv(act(norm(conv(x))))))``: the paper's "plain" baselines (Fig. 4
+and Table 2 on ImageNet, Fig. 6 and Table 6 on CIFAR-10), whose training error rises with
+depth where the residual networks' falls. They have exactly the parameters of option A.
+
+**Options** (defaults build the paper's network; every builder takes them):
+
+- ``norm``: ``"batch"`` (the paper), ``"layer"`` or ``"none"``. Layer normalization of a
+  convolution's maps is ``GroupNorm(1, C)`` (Wu & He 2018 show LN is GroupNorm with one
+  group): each sample is normalized over all of its (C, H, W) units, which is Ba et al.
+  2016's layer norm over a layer's hidden units, with a gain and bias per channel rather
+  than per (C, H, W) position, so that the network still takes any image size (a channel
+  LayerNorm, which normalizes each pixel over C alone, would not see the whole layer). With
+  ``"none"`` the convolutions get the biases the norm's shift otherwise gives (initialized
+  to zero), and ``zero_init_residual`` zeroes each block's last convolution instead.
+- ``activation``: in the stem and the blocks (``zoo.models.layers.ACTIVATIONS``; relu by
+  default). The He initialization keeps its ReLU gain whatever the activation.
+- ``dropout``: before the classifier (after pooling), 0 by default, as in the paper, which
+  has no dropout.
 """
 
 from __future__ import annotations
@@ -41,26 +61,49 @@ import torch.nn.functional as F
 from torch import nn
 
 from zoo.errors import ZooError
-from zoo.models.layers import Classifier, check_sizes
+from zoo.models.layers import (
+    Classifier,
+    check_dropout,
+    check_norm,
+    check_sizes,
+    make_activation,
+    make_norm,
+)
 from zoo.registry import register_model
 
 PAPER = "He, Zhang, Ren & Sun 2016, Deep residual learning for image recognition"
-SHORTCUTS = ("A", "B")
+SHORTCUTS = ("A", "B")  # or False: no shortcut, the paper's plain network
 
 
-def conv3x3(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
-    """A 3×3 convolution with padding 1 and no bias (batch norm follows it)."""
-    return nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
+def check_shortcut(shortcut: object) -> str | bool:
+    """Refuse a shortcut option other than A, B or False (plain: no shortcut)."""
+    if shortcut is False or (isinstance(shortcut, str) and shortcut in SHORTCUTS):
+        return shortcut
+    raise ZooError(
+        f"unknown ResNet shortcut option {shortcut!r}; allowed: A (zero padding, as in the "
+        "paper's CIFAR networks), B (1x1 projections) or false (no shortcut: the paper's "
+        "plain network)."
+    )
 
 
-def conv1x1(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
-    """A 1×1 convolution with no bias."""
-    return nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False)
+def conv3x3(in_channels: int, out_channels: int, stride: int = 1, bias: bool = False) -> nn.Conv2d:
+    """A 3×3 convolution with padding 1, with no bias where a norm layer follows it."""
+    return nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=bias)
 
 
-def projection_shortcut(in_channels: int, out_channels: int, stride: int) -> nn.Sequential:
-    """Option B: a strided 1×1 convolution and batch norm matching the block's output."""
-    return nn.Sequential(conv1x1(in_channels, out_channels, stride), nn.BatchNorm2d(out_channels))
+def conv1x1(in_channels: int, out_channels: int, stride: int = 1, bias: bool = False) -> nn.Conv2d:
+    """A 1×1 convolution, with no bias where a norm layer follows it."""
+    return nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=bias)
+
+
+def projection_shortcut(
+    in_channels: int, out_channels: int, stride: int, norm: str = "batch"
+) -> nn.Sequential:
+    """Option B: a strided 1×1 convolution and a norm layer matching the block's output."""
+    return nn.Sequential(
+        conv1x1(in_channels, out_channels, stride, bias=norm == "none"),
+        make_norm(norm, out_channels, spatial=True),
+    )
 
 
 class ZeroPadShortcut(nn.Module):
@@ -81,7 +124,11 @@ class ZeroPadShortcut(nn.Module):
 
 
 class BasicBlock(nn.Module):
-    """``relu(bn(conv3x3(relu(bn(conv3x3(x))))) + shortcut(x))``: ResNet-18/34 and CIFAR."""
+    """``relu(bn(conv3x3(relu(bn(conv3x3(x))))) + shortcut(x))``: ResNet-18/34 and CIFAR.
+
+    ``norm`` and ``activation`` choose the layers named ``bn*`` and ``relu`` (torchvision's
+    names, kept so that its weights load); ``residual=False`` drops the shortcut (a plain
+    block)."""
 
     expansion = 1
 
@@ -91,20 +138,27 @@ class BasicBlock(nn.Module):
         channels: int,
         stride: int = 1,
         downsample: nn.Module | None = None,
+        *,
+        norm: str = "batch",
+        activation: str = "relu",
+        residual: bool = True,
     ) -> None:
         super().__init__()
-        self.conv1 = conv3x3(in_channels, channels, stride)
-        self.bn1 = nn.BatchNorm2d(channels)
-        self.relu = nn.ReLU(inplace=True)
-        self.conv2 = conv3x3(channels, channels)
-        self.bn2 = nn.BatchNorm2d(channels)
-        self.downsample = downsample  # None: the identity shortcut
+        bias = norm == "none"
+        self.conv1 = conv3x3(in_channels, channels, stride, bias)
+        self.bn1 = make_norm(norm, channels, spatial=True)
+        self.relu = make_activation(activation)
+        self.conv2 = conv3x3(channels, channels, bias=bias)
+        self.bn2 = make_norm(norm, channels, spatial=True)
+        self.downsample = downsample  # None: the identity shortcut (or none, if not residual)
+        self.residual = residual
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        shortcut = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn1(self.conv1(x)))  # (N, C, H', W')
         out = self.bn2(self.conv2(out))
-        return self.relu(out + shortcut)
+        if self.residual:
+            out = out + (x if self.downsample is None else self.downsample(x))
+        return self.relu(out)
 
 
 class Bottleneck(nn.Module):
@@ -119,23 +173,30 @@ class Bottleneck(nn.Module):
         channels: int,
         stride: int = 1,
         downsample: nn.Module | None = None,
+        *,
+        norm: str = "batch",
+        activation: str = "relu",
+        residual: bool = True,
     ) -> None:
         super().__init__()
-        self.conv1 = conv1x1(in_channels, channels)
-        self.bn1 = nn.BatchNorm2d(channels)
-        self.conv2 = conv3x3(channels, channels, stride)
-        self.bn2 = nn.BatchNorm2d(channels)
-        self.conv3 = conv1x1(channels, channels * self.expansion)
-        self.bn3 = nn.BatchNorm2d(channels * self.expansion)
-        self.relu = nn.ReLU(inplace=True)
+        bias = norm == "none"
+        self.conv1 = conv1x1(in_channels, channels, bias=bias)
+        self.bn1 = make_norm(norm, channels, spatial=True)
+        self.conv2 = conv3x3(channels, channels, stride, bias)
+        self.bn2 = make_norm(norm, channels, spatial=True)
+        self.conv3 = conv1x1(channels, channels * self.expansion, bias=bias)
+        self.bn3 = make_norm(norm, channels * self.expansion, spatial=True)
+        self.relu = make_activation(activation)
         self.downsample = downsample
+        self.residual = residual
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        shortcut = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.relu(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
-        return self.relu(out + shortcut)
+        out = self.relu(self.bn1(self.conv1(x)))  # (N, C, H, W)
+        out = self.relu(self.bn2(self.conv2(out)))  # (N, C, H', W')
+        out = self.bn3(self.conv3(out))  # (N, 4C, H', W')
+        if self.residual:
+            out = out + (x if self.downsample is None else self.downsample(x))
+        return self.relu(out)
 
 
 Block = type[BasicBlock] | type[Bottleneck]
@@ -147,40 +208,66 @@ def make_stage(
     channels: int,
     blocks: int,
     stride: int,
-    shortcut: str = "B",
+    shortcut: str | bool = "B",
+    norm: str = "batch",
+    activation: str = "relu",
 ) -> tuple[nn.Sequential, int]:
-    """``blocks`` residual blocks; the first one strides and changes the channel count.
+    """``blocks`` residual blocks (plain ones if ``shortcut`` is False); the first one strides
+    and changes the channel count.
 
     Returns the stage and its number of output channels.
     """
     out_channels = channels * block.expansion
     downsample: nn.Module | None = None
-    if stride != 1 or in_channels != out_channels:
+    if shortcut is not False and (stride != 1 or in_channels != out_channels):
         if shortcut == "A":
             downsample = ZeroPadShortcut(out_channels - in_channels, stride)
         else:
-            downsample = projection_shortcut(in_channels, out_channels, stride)
-    layers = [block(in_channels, channels, stride, downsample)]
-    layers += [block(out_channels, channels) for _ in range(blocks - 1)]
+            downsample = projection_shortcut(in_channels, out_channels, stride, norm)
+    options = {"norm": norm, "activation": activation, "residual": shortcut is not False}
+    layers = [block(in_channels, channels, stride, downsample, **options)]
+    layers += [block(out_channels, channels, **options) for _ in range(blocks - 1)]
     return nn.Sequential(*layers), out_channels
 
 
 def _init_weights(model: nn.Module, zero_init_residual: bool) -> None:
-    """He (Kaiming) normal initialization for convolutions, as in the paper and torchvision;
-    with ``zero_init_residual`` the last batch norm of each block starts at zero, so every
+    """He (Kaiming) normal initialization for convolutions, as in the paper and torchvision
+    (their biases, present without a norm layer, at zero); with ``zero_init_residual`` the last
+    norm layer of each block (its last convolution, without one) starts at zero, so every
     block starts as the identity (Goyal et al. 2017)."""
     for module in model.modules():
         if isinstance(module, nn.Conv2d):
             nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
-        elif isinstance(module, nn.BatchNorm2d):
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.BatchNorm2d | nn.GroupNorm):
             nn.init.ones_(module.weight)
             nn.init.zeros_(module.bias)
     if zero_init_residual:
         for module in model.modules():
-            if isinstance(module, Bottleneck):
-                nn.init.zeros_(module.bn3.weight)
-            elif isinstance(module, BasicBlock):
-                nn.init.zeros_(module.bn2.weight)
+            if isinstance(module, BasicBlock | Bottleneck):
+                norm, conv = (
+                    (module.bn3, module.conv3)
+                    if isinstance(module, Bottleneck)
+                    else (module.bn2, module.conv2)
+                )
+                nn.init.zeros_((conv if isinstance(norm, nn.Identity) else norm).weight)
+
+
+def check_options(
+    shortcut: object, norm: str | None, activation: str, dropout: float, zero_init_residual: bool
+) -> tuple[str | bool, str]:
+    """The checked shortcut and norm of a ResNet, refusing a bad activation or dropout too
+    (a direct class call gets the builders' messages)."""
+    make_activation(activation)
+    check_dropout(dropout)
+    shortcut, norm = check_shortcut(shortcut), check_norm(norm)
+    if zero_init_residual and shortcut is False:
+        raise ZooError(
+            "zero_init_residual=True needs shortcuts: it starts each block as the identity "
+            "through its shortcut, and a plain network (shortcut=false) would output zeros."
+        )
+    return shortcut, norm
 
 
 class ResNet(Classifier):
@@ -198,25 +285,33 @@ class ResNet(Classifier):
         in_channels: int = 3,
         small_input: bool = False,
         zero_init_residual: bool = False,
+        *,
+        shortcut: str | bool = "B",
+        norm: str = "batch",
+        activation: str = "relu",
+        dropout: float = 0.0,
     ) -> None:
         super().__init__()
         check_sizes("ResNet", num_classes, in_channels)
+        shortcut, norm = check_options(shortcut, norm, activation, dropout, zero_init_residual)
         self.small_input = small_input
+        bias = norm == "none"
         if small_input:
-            self.conv1 = conv3x3(in_channels, 64)
+            self.conv1 = conv3x3(in_channels, 64, bias=bias)
             self.maxpool: nn.Module = nn.Identity()
         else:
-            self.conv1 = nn.Conv2d(in_channels, 64, 7, stride=2, padding=3, bias=False)
+            self.conv1 = nn.Conv2d(in_channels, 64, 7, stride=2, padding=3, bias=bias)
             self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
-        self.bn1 = nn.BatchNorm2d(64)
-        self.relu = nn.ReLU(inplace=True)
-        channels = 64
-        self.layer1, channels = make_stage(block, channels, 64, layers[0], stride=1)
-        self.layer2, channels = make_stage(block, channels, 128, layers[1], stride=2)
-        self.layer3, channels = make_stage(block, channels, 256, layers[2], stride=2)
-        self.layer4, channels = make_stage(block, channels, 512, layers[3], stride=2)
+        self.bn1 = make_norm(norm, 64, spatial=True)
+        self.relu = make_activation(activation)
+        options = (shortcut, norm, activation)
+        self.layer1, channels = make_stage(block, 64, 64, layers[0], 1, *options)
+        self.layer2, channels = make_stage(block, channels, 128, layers[1], 2, *options)
+        self.layer3, channels = make_stage(block, channels, 256, layers[2], 2, *options)
+        self.layer4, channels = make_stage(block, channels, 512, layers[3], 2, *options)
         self.num_features = channels
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(channels, num_classes)
         _init_weights(self, zero_init_residual)
 
@@ -226,8 +321,8 @@ class ResNet(Classifier):
         return self.layer4(self.layer3(self.layer2(self.layer1(x))))
 
     def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        """Global average pooling and the fc layer."""
-        return self.fc(torch.flatten(self.avgpool(features), 1))
+        """Global average pooling, dropout (none by default) and the fc layer."""
+        return self.fc(self.dropout(torch.flatten(self.avgpool(features), 1)))  # (N, classes)
 
     def reset_classifier(self, num_classes: int) -> None:
         """Replace ``fc`` with a freshly initialized layer for ``num_classes`` outputs."""
@@ -246,24 +341,26 @@ class CifarResNet(Classifier):
         n: int,
         num_classes: int = 10,
         in_channels: int = 3,
-        shortcut: str = "A",
+        shortcut: str | bool = "A",
         zero_init_residual: bool = False,
+        *,
+        norm: str = "batch",
+        activation: str = "relu",
+        dropout: float = 0.0,
     ) -> None:
         super().__init__()
         check_sizes(f"ResNet-{6 * n + 2}", num_classes, in_channels)
-        if shortcut not in SHORTCUTS:
-            raise ZooError(
-                f"unknown ResNet shortcut option {shortcut!r}; allowed: A (zero padding, as in "
-                "the paper's CIFAR networks) or B (1x1 projections)."
-            )
-        self.conv1 = conv3x3(in_channels, 16)
-        self.bn1 = nn.BatchNorm2d(16)
-        self.relu = nn.ReLU(inplace=True)
-        self.layer1, channels = make_stage(BasicBlock, 16, 16, n, 1, shortcut)
-        self.layer2, channels = make_stage(BasicBlock, channels, 32, n, 2, shortcut)
-        self.layer3, channels = make_stage(BasicBlock, channels, 64, n, 2, shortcut)
+        shortcut, norm = check_options(shortcut, norm, activation, dropout, zero_init_residual)
+        self.conv1 = conv3x3(in_channels, 16, bias=norm == "none")
+        self.bn1 = make_norm(norm, 16, spatial=True)
+        self.relu = make_activation(activation)
+        options = (shortcut, norm, activation)
+        self.layer1, channels = make_stage(BasicBlock, 16, 16, n, 1, *options)
+        self.layer2, channels = make_stage(BasicBlock, channels, 32, n, 2, *options)
+        self.layer3, channels = make_stage(BasicBlock, channels, 64, n, 2, *options)
         self.num_features = channels
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(channels, num_classes)
         _init_weights(self, zero_init_residual)
 
@@ -273,8 +370,8 @@ class CifarResNet(Classifier):
         return self.layer3(self.layer2(self.layer1(x)))
 
     def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        """Global average pooling and the fc layer."""
-        return self.fc(torch.flatten(self.avgpool(features), 1))
+        """Global average pooling, dropout (none by default) and the fc layer."""
+        return self.fc(self.dropout(torch.flatten(self.avgpool(features), 1)))  # (N, classes)
 
     def reset_classifier(self, num_classes: int) -> None:
         """Replace ``fc`` with a freshly initialized layer for ``num_classes`` outputs."""
@@ -295,74 +392,53 @@ def _imagenet(name: str):
     )
 
 
-@_imagenet("resnet18")
-def resnet18(
-    *,
-    num_classes: int = 1000,
-    in_channels: int = 3,
-    small_input: bool = False,
-    zero_init_residual: bool = False,
-) -> ResNet:
-    """ResNet-18: BasicBlocks [2, 2, 2, 2]."""
-    return ResNet(
-        BasicBlock, [2, 2, 2, 2], num_classes, in_channels, small_input, zero_init_residual
-    )
+def _imagenet_resnet(name: str, block: Block, layers: list[int], doc: str):
+    """Register the ImageNet ResNet ``name``: ``layers`` stages of ``block``."""
+
+    def build(
+        *,
+        num_classes: int = 1000,
+        in_channels: int = 3,
+        small_input: bool = False,
+        zero_init_residual: bool = False,
+        shortcut: str | bool = "B",
+        norm: str = "batch",
+        activation: str = "relu",
+        dropout: float = 0.0,
+    ) -> ResNet:
+        return ResNet(
+            block,
+            layers,
+            num_classes,
+            in_channels,
+            small_input,
+            zero_init_residual,
+            shortcut=shortcut,
+            norm=norm,
+            activation=activation,
+            dropout=dropout,
+        )
+
+    build.__name__ = build.__qualname__ = name
+    build.__doc__ = doc
+    return _imagenet(name)(build)
 
 
-@_imagenet("resnet34")
-def resnet34(
-    *,
-    num_classes: int = 1000,
-    in_channels: int = 3,
-    small_input: bool = False,
-    zero_init_residual: bool = False,
-) -> ResNet:
-    """ResNet-34: BasicBlocks [3, 4, 6, 3]."""
-    return ResNet(
-        BasicBlock, [3, 4, 6, 3], num_classes, in_channels, small_input, zero_init_residual
-    )
-
-
-@_imagenet("resnet50")
-def resnet50(
-    *,
-    num_classes: int = 1000,
-    in_channels: int = 3,
-    small_input: bool = False,
-    zero_init_residual: bool = False,
-) -> ResNet:
-    """ResNet-50: Bottlenecks [3, 4, 6, 3]."""
-    return ResNet(
-        Bottleneck, [3, 4, 6, 3], num_classes, in_channels, small_input, zero_init_residual
-    )
-
-
-@_imagenet("resnet101")
-def resnet101(
-    *,
-    num_classes: int = 1000,
-    in_channels: int = 3,
-    small_input: bool = False,
-    zero_init_residual: bool = False,
-) -> ResNet:
-    """ResNet-101: Bottlenecks [3, 4, 23, 3]."""
-    return ResNet(
-        Bottleneck, [3, 4, 23, 3], num_classes, in_channels, small_input, zero_init_residual
-    )
-
-
-@_imagenet("resnet152")
-def resnet152(
-    *,
-    num_classes: int = 1000,
-    in_channels: int = 3,
-    small_input: bool = False,
-    zero_init_residual: bool = False,
-) -> ResNet:
-    """ResNet-152: Bottlenecks [3, 8, 36, 3]."""
-    return ResNet(
-        Bottleneck, [3, 8, 36, 3], num_classes, in_channels, small_input, zero_init_residual
-    )
+resnet18 = _imagenet_resnet(
+    "resnet18", BasicBlock, [2, 2, 2, 2], "ResNet-18: BasicBlocks [2, 2, 2, 2]."
+)
+resnet34 = _imagenet_resnet(
+    "resnet34", BasicBlock, [3, 4, 6, 3], "ResNet-34: BasicBlocks [3, 4, 6, 3]."
+)
+resnet50 = _imagenet_resnet(
+    "resnet50", Bottleneck, [3, 4, 6, 3], "ResNet-50: Bottlenecks [3, 4, 6, 3]."
+)
+resnet101 = _imagenet_resnet(
+    "resnet101", Bottleneck, [3, 4, 23, 3], "ResNet-101: Bottlenecks [3, 4, 23, 3]."
+)
+resnet152 = _imagenet_resnet(
+    "resnet152", Bottleneck, [3, 8, 36, 3], "ResNet-152: Bottlenecks [3, 8, 36, 3]."
+)
 
 
 # -------------------------------------------------------------------------------- CIFAR
@@ -379,31 +455,35 @@ def _cifar(name: str):
     )
 
 
-@_cifar("resnet20")
-def resnet20(*, num_classes: int = 10, in_channels: int = 3, shortcut: str = "A") -> CifarResNet:
-    """ResNet-20 for CIFAR (n = 3, 0.27M parameters)."""
-    return CifarResNet(3, num_classes, in_channels, shortcut)
+def _cifar_resnet(name: str, n: int, doc: str):
+    """Register the CIFAR ResNet ``name``: three stages of ``n`` BasicBlocks."""
+
+    def build(
+        *,
+        num_classes: int = 10,
+        in_channels: int = 3,
+        shortcut: str | bool = "A",
+        norm: str = "batch",
+        activation: str = "relu",
+        dropout: float = 0.0,
+    ) -> CifarResNet:
+        return CifarResNet(
+            n,
+            num_classes,
+            in_channels,
+            shortcut,
+            norm=norm,
+            activation=activation,
+            dropout=dropout,
+        )
+
+    build.__name__ = build.__qualname__ = name
+    build.__doc__ = doc
+    return _cifar(name)(build)
 
 
-@_cifar("resnet32")
-def resnet32(*, num_classes: int = 10, in_channels: int = 3, shortcut: str = "A") -> CifarResNet:
-    """ResNet-32 for CIFAR (n = 5, 0.46M parameters)."""
-    return CifarResNet(5, num_classes, in_channels, shortcut)
-
-
-@_cifar("resnet44")
-def resnet44(*, num_classes: int = 10, in_channels: int = 3, shortcut: str = "A") -> CifarResNet:
-    """ResNet-44 for CIFAR (n = 7, 0.66M parameters)."""
-    return CifarResNet(7, num_classes, in_channels, shortcut)
-
-
-@_cifar("resnet56")
-def resnet56(*, num_classes: int = 10, in_channels: int = 3, shortcut: str = "A") -> CifarResNet:
-    """ResNet-56 for CIFAR (n = 9, 0.85M parameters)."""
-    return CifarResNet(9, num_classes, in_channels, shortcut)
-
-
-@_cifar("resnet110")
-def resnet110(*, num_classes: int = 10, in_channels: int = 3, shortcut: str = "A") -> CifarResNet:
-    """ResNet-110 for CIFAR (n = 18, 1.7M parameters)."""
-    return CifarResNet(18, num_classes, in_channels, shortcut)
+resnet20 = _cifar_resnet("resnet20", 3, "ResNet-20 for CIFAR (n = 3, 0.27M parameters).")
+resnet32 = _cifar_resnet("resnet32", 5, "ResNet-32 for CIFAR (n = 5, 0.46M parameters).")
+resnet44 = _cifar_resnet("resnet44", 7, "ResNet-44 for CIFAR (n = 7, 0.66M parameters).")
+resnet56 = _cifar_resnet("resnet56", 9, "ResNet-56 for CIFAR (n = 9, 0.85M parameters).")
+resnet110 = _cifar_resnet("resnet110", 18, "ResNet-110 for CIFAR (n = 18, 1.7M parameters).")
