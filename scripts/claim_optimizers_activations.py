@@ -10,10 +10,12 @@ Optimizers: the MLP (64-256-128-10, ReLU) on the flat 8x8 digits (1,257 training
 batches of 64, 20 epochs without a schedule, with each configs/optimizer/ choice at its
 configured rate (SGD, momentum 0.9 and Nesterov at 0.05, RMSprop at 1e-3, Adam at 2e-3);
 the training loss per epoch. Activations: an MLP of 10 hidden layers of 64 units with
-sigmoid, tanh, ReLU or leaky ReLU. At initialization (create_model, PyTorch's default
-initialization; the mean of 5 seeds), the norm of the loss's gradient with respect to each
-layer's weights on a batch of 256 training digits; then each trained for the same budget
-(SGD with momentum 0.9 at 0.05, 20 epochs), its test accuracy. Trained as ``python train.py``
+sigmoid, tanh, ReLU or leaky ReLU. At initialization (the mean of 5 seeds), the norm of the
+loss's gradient with respect to each layer's weights on a batch of 256 training digits, as
+create_model builds the network (PyTorch's default initialization, which the training below
+uses) and re-initialized for its activation (He for the ReLUs, Glorot for sigmoid and
+tanh); then each, as built, trained for the same budget (SGD with momentum 0.9 at 0.05, 20
+epochs): its test accuracy. Trained as ``python train.py``
 trains (in this process). Writes results/measurements/optimizers_activations.json,
 docs/figures/optimizers_activations.png and the README's tables.
 """
@@ -42,9 +44,12 @@ BASE = (
 )
 
 
-def layer_gradients(activation: str, seed: int) -> list[float]:
+def layer_gradients(activation: str, seed: int, *, matched: bool = False) -> list[float]:
     """The gradient norm of each Linear layer's weights (input side first, the head last) of
-    a fresh deep MLP with ``activation``, for the cross-entropy of 256 training digits."""
+    a fresh deep MLP with ``activation``, for the cross-entropy of 256 training digits: as
+    create_model builds it (PyTorch's default initialization), or ``matched``: re-initialized
+    for its activation (He et al. 2015 for the ReLUs, Glorot & Bengio 2010 with the
+    activation's gain for sigmoid and tanh; zero biases)."""
     import torch
     from torch import nn
 
@@ -59,6 +64,12 @@ def layer_gradients(activation: str, seed: int) -> list[float]:
     model = create_model(
         "mlp", in_features=64, num_classes=10, hidden_sizes=[WIDTH] * DEPTH, activation=activation
     )
+    for layer in (m for m in model.modules() if isinstance(m, nn.Linear)) if matched else ():
+        if activation in ("relu", "leaky_relu"):
+            nn.init.kaiming_normal_(layer.weight, a=0.01 if activation == "leaky_relu" else 0)
+        else:
+            nn.init.xavier_normal_(layer.weight, gain=nn.init.calculate_gain(activation))
+        nn.init.zeros_(layer.bias)
     nn.functional.cross_entropy(model(inputs), targets).backward()
     return [float(m.weight.grad.norm()) for m in model.modules() if isinstance(m, nn.Linear)]
 
@@ -79,6 +90,7 @@ def main() -> None:
     activations = {}
     for name in ACTIVATIONS:
         per_seed = [layer_gradients(name, seed) for seed in range(SEEDS)]
+        matched = [layer_gradients(name, seed, matched=True) for seed in range(SEEDS)]
         run = claim.train(
             *BASE,
             "optimizer=momentum",
@@ -88,6 +100,7 @@ def main() -> None:
         )
         activations[name] = {
             "gradient_norm_per_layer": [sum(layer) / SEEDS for layer in zip(*per_seed)],
+            "gradient_norm_per_layer_matched_init": [sum(layer) / SEEDS for layer in zip(*matched)],
             "train_loss": run.curve("train/loss"),
             "test_acc": run.metrics["test/acc"],
             "seconds": run.seconds,
@@ -112,9 +125,12 @@ def main() -> None:
     )
     ax.legend()
     ax = axes[0, 1]
-    for name, row in activations.items():
+    for index, (name, row) in enumerate(activations.items()):
         norms = row["gradient_norm_per_layer"]
-        ax.plot(range(1, len(norms) + 1), norms, "o-", ms=3, label=name, lw=1)
+        color = f"C{index}"
+        ax.plot(range(1, len(norms) + 1), norms, "o-", ms=3, color=color, label=name, lw=1)
+        norms = row["gradient_norm_per_layer_matched_init"]
+        ax.plot(range(1, len(norms) + 1), norms, ":", color=color, lw=1)
     ax.set(
         yscale="log",
         xlabel="layer (1: next to the input; 11: the head)",
@@ -136,14 +152,17 @@ def main() -> None:
         )
     lines += [
         "",
-        "| activation | gradient norm, layer 1 | gradient norm, head | ratio | "
-        f"training loss, last epoch | test acc after {epochs} epochs |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| activation | gradient norm, layer 1 | gradient norm, head | ratio "
+        "| ratio, He/Glorot init "
+        f"| training loss, last epoch | test acc after {epochs} epochs |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, row in activations.items():
         norms = row["gradient_norm_per_layer"]
+        matched = row["gradient_norm_per_layer_matched_init"]
         lines.append(
             f"| {name} | {norms[0]:.2e} | {norms[-1]:.2e} | {norms[0] / norms[-1]:.1e} "
+            f"| {matched[0] / matched[-1]:.1e} "
             f"| {fmt(row['train_loss'][-1], 4)} | {fmt(row['test_acc'])} |"
         )
     claim.write_table(

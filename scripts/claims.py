@@ -5,8 +5,9 @@ commit it came from, and drawing its figure in one small style.
 Each claim script runs real training and writes three things: its numbers to
 ``results/measurements/<name>.json``, its figure to ``docs/figures/<name>.png`` and its table
 into README.md between ``<!-- <name>:start -->`` and ``<!-- <name>:end -->``. ``--quick``
-runs a tiny version (a smoke test) that writes under ``outputs/claims/`` instead and leaves
-the README alone.
+runs a tiny version (a smoke test) that writes its files under ``--out`` (default
+``outputs/claims/``) instead and leaves the README alone. The runs' folders go under
+``--out`` either way.
 """
 
 from __future__ import annotations
@@ -122,10 +123,7 @@ class Claim:
     name: str
     quick: bool
     train: Trainer
-
-    @property
-    def out_dir(self) -> Path:
-        return QUICK_DIR if self.quick else REPO_ROOT
+    out: Path  # where --quick writes its measurement and figure
 
     def write_measurement(self, payload: dict[str, Any]) -> Path:
         """``payload`` with the versions, commit and machine it was measured with, as
@@ -148,7 +146,7 @@ class Claim:
             "machine": machine(),
             **payload,
         }
-        folder = (QUICK_DIR / "measurements") if self.quick else (RESULTS_DIR / "measurements")
+        folder = (self.out / "measurements") if self.quick else (RESULTS_DIR / "measurements")
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{self.name}.json"
         path.write_text(json.dumps(record, indent=2) + "\n")
@@ -158,7 +156,7 @@ class Claim:
         """``figure`` as ``docs/figures/<name>.png`` (checked to stay small)."""
         import matplotlib.pyplot as plt
 
-        folder = (QUICK_DIR / "figures") if self.quick else FIGURES_DIR
+        folder = (self.out / "figures") if self.quick else FIGURES_DIR
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{self.name}.png"
         figure.tight_layout()
@@ -194,10 +192,16 @@ def start(name: str, description: str) -> tuple[Claim, argparse.Namespace]:
     parser.add_argument(
         "--quick", action="store_true", help="a tiny version: a smoke test, README untouched"
     )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=QUICK_DIR,
+        help="the runs' folders, and --quick's files (default: outputs/claims)",
+    )
     args = parser.parse_args()
-    QUICK_DIR.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=f"{name}_", dir=QUICK_DIR))
-    return Claim(name, args.quick, Trainer(folder)), args
+    args.out.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f"{name}_", dir=args.out))
+    return Claim(name, args.quick, Trainer(folder), args.out), args
 
 
 def fmt(value: float, digits: int = 3) -> str:

@@ -75,6 +75,8 @@ def test_train_fraction_keeps_a_stratified_share_of_the_training_split(digits):
     assert torch.bincount(y, minlength=10).min() >= 10  # every class, about a tenth of it
     full_rows = {tuple(r.tolist()) for r in full_x.flatten(1)[:, ::7]}
     assert all(tuple(r.tolist()) in full_rows for r in x.flatten(1)[:, ::7])
+    with pytest.raises(ZooError, match=named("data.train_fraction", "0.001")):
+        DigitsDataModule(train_fraction=0.001).setup()  # 1 image cannot hold 10 classes
 
 
 def test_split_depends_on_split_seed_only():

@@ -21,3 +21,22 @@ def test_compile_trains(make_config):
         )
     )
     assert metrics["test/acc"] > 0.8
+
+
+def test_a_claim_script_runs_its_quick_version(tmp_path):
+    """scripts/claim_*.py share scripts/claims.py: one in its --quick form trains, keeps its
+    numbers with the commit they came from and draws a small figure."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    script = root / "scripts" / "claim_regularization.py"
+    subprocess.run([sys.executable, str(script), "--quick", "--out", str(tmp_path)], check=True)
+    record = json.loads((tmp_path / "measurements" / "regularization.json").read_text())
+    assert len(record["commit"]) == 40 and record["versions"]["torch"]
+    rows = record["rows"]
+    assert set(rows) >= {"none (overfits)", "dropout 0.5", "early stopping", "batch norm"}
+    assert all(0.0 <= row["test_acc"] <= 1.0 for row in rows.values())
+    assert 0 < (tmp_path / "figures" / "regularization.png").stat().st_size < 150_000

@@ -328,7 +328,8 @@ class TensorDataModule(L.LightningDataModule):
             f"{self.name}: cannot split {detail} into "
             f"{'stratified ' if stratify else ''}train/val/test sets with "
             f"data.val_fraction={self.val_fraction} and data.test_fraction={self.test_fraction}"
-            f" ({' '.join(str(error).split())}). Add samples, change the fractions"
+            + (f", data.train_fraction={self.train_fraction}" if self.train_fraction < 1 else "")
+            + f" ({' '.join(str(error).split())}). Add samples, change the fractions"
             + (", or set data.stratify=false." if stratify else ".")
         )
 
