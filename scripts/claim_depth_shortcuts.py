@@ -42,8 +42,7 @@ NETWORKS = {
 EPOCHS = 20
 
 
-def main() -> None:
-    claim, _ = start("depth_shortcuts", __doc__.split("\n\n")[0])
+def measure(claim) -> dict:
     epochs = 1 if claim.quick else EPOCHS
     rows = {}
     for name, overrides in NETWORKS.items():
@@ -54,23 +53,26 @@ def main() -> None:
             "seconds": run.seconds,
             "command": run.command(),
         }
-    claim.write_measurement({"epochs": epochs, "rows": rows})
+    return {"epochs": epochs, "rows": rows}
 
+
+def draw(claim, record: dict) -> None:
+    epochs, rows = record["epochs"], record["rows"]
     fig, axes = figure(1, height=3.2)
     ax = axes[0, 0]
     for name, row in rows.items():
         style = "--" if name.startswith("plain") else "-"
         width = 1.6 if name.endswith("56") else 1.0
-        ax.plot(range(1, epochs + 1), row["train_error"], style, lw=width, label=name)
-    ax.set(
-        yscale="log",
-        xlabel="epoch",
-        ylabel="training error",
-        title="8x8 digits: plain (dashed) and residual networks",
-    )
+        errors = [100 * error for error in row["train_error"]]
+        ax.plot(range(1, epochs + 1), errors, style, lw=width, label=name)
+    # linear, as He et al.'s Fig. 6: the residual networks reach 0
+    ax.set(xlabel="epoch", ylabel="training error (%)", title="plain (dashed) and residual")
     ax.legend()
     claim.save_figure(fig)
 
+
+def tabulate(claim, record: dict) -> None:
+    epochs, rows = record["epochs"], record["rows"]
     lines = [
         "| network | layers | shortcuts | training error, last epoch | test error |",
         "|---|---:|---|---:|---:|",
@@ -87,6 +89,13 @@ def main() -> None:
         "digits at 8x8, SGD momentum 0.9 from 0.1, cosine decay, weight decay 1e-4; test error "
         "on the 360 test digits;",
     )
+
+
+def main() -> None:
+    claim, _ = start("depth_shortcuts", __doc__.split("\n\n")[0])
+    record = claim.measured(lambda: measure(claim))
+    draw(claim, record)
+    tabulate(claim, record)
 
 
 if __name__ == "__main__":

@@ -74,8 +74,7 @@ def layer_gradients(activation: str, seed: int, *, matched: bool = False) -> lis
     return [float(m.weight.grad.norm()) for m in model.modules() if isinstance(m, nn.Linear)]
 
 
-def main() -> None:
-    claim, _ = start("optimizers_activations", __doc__.split("\n\n")[0])
+def measure(claim) -> dict:
     epochs = 2 if claim.quick else EPOCHS
     optimizers = {}
     for name in OPTIMIZERS:
@@ -106,16 +105,17 @@ def main() -> None:
             "seconds": run.seconds,
             "command": run.command(),
         }
-    claim.write_measurement(
-        {
-            "epochs": epochs,
-            "depth": DEPTH,
-            "width": WIDTH,
-            "optimizers": optimizers,
-            "activations": activations,
-        }
-    )
+    return {
+        "epochs": epochs,
+        "depth": DEPTH,
+        "width": WIDTH,
+        "optimizers": optimizers,
+        "activations": activations,
+    }
 
+
+def draw(claim, record: dict) -> None:
+    epochs, optimizers, activations = record["epochs"], record["optimizers"], record["activations"]
     fig, axes = figure(2)
     ax = axes[0, 0]
     for name, row in optimizers.items():
@@ -128,18 +128,22 @@ def main() -> None:
     for index, (name, row) in enumerate(activations.items()):
         norms = row["gradient_norm_per_layer"]
         color = f"C{index}"
-        ax.plot(range(1, len(norms) + 1), norms, "o-", ms=3, color=color, label=name, lw=1)
+        shape = "os^v"[index] + "-"  # ReLU and leaky ReLU nearly coincide
+        ax.plot(range(1, len(norms) + 1), norms, shape, ms=3, color=color, label=name, lw=1)
         norms = row["gradient_norm_per_layer_matched_init"]
         ax.plot(range(1, len(norms) + 1), norms, ":", color=color, lw=1)
     ax.set(
         yscale="log",
         xlabel="layer (1: next to the input; 11: the head)",
         ylabel="‖∂L/∂W‖ at initialization",
-        title=f"activations: {DEPTH} hidden layers of {WIDTH}",
+        title=f"{DEPTH} hidden layers of {WIDTH} (dotted: He/Glorot init)",
     )
     ax.legend()
     claim.save_figure(fig)
 
+
+def tabulate(claim, record: dict) -> None:
+    epochs, optimizers, activations = record["epochs"], record["optimizers"], record["activations"]
     lines = [
         "| optimizer | learning rate | training loss, epoch 1 | training loss, last epoch "
         "| test acc |",
@@ -170,6 +174,13 @@ def main() -> None:
         f"`python scripts/claim_optimizers_activations.py`: {epochs} epochs, batches of 64, "
         "no schedule; the 360 test digits; gradient norms: the mean of 5 initializations;",
     )
+
+
+def main() -> None:
+    claim, _ = start("optimizers_activations", __doc__.split("\n\n")[0])
+    record = claim.measured(lambda: measure(claim))
+    draw(claim, record)
+    tabulate(claim, record)
 
 
 if __name__ == "__main__":

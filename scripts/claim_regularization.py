@@ -6,7 +6,7 @@ alone, narrow the gap between its training and test accuracy.
     python scripts/claim_regularization.py --quick   # a smoke test (README untouched)
 
 An MLP (64-256-128-10, ReLU) on the 8x8 digits (``data.image_size=8``), trained on a
-stratified tenth of the training split (``data.train_fraction=0.1``: 129 images) with Adam
+stratified tenth of the training split (``data.train_fraction=0.1``: 125 images) with Adam
 2e-3 and a cosine decay, batches of 32, for 100 epochs through ``python train.py``. The
 validation (180 images) and test (360) splits are the full ones. Each run's model at the end
 of training (``last.ckpt``) is scored on its own training images and on the test split, in
@@ -85,24 +85,29 @@ def scored(run: Run, early_stopping: bool) -> dict:
     }
 
 
-def main() -> None:
-    claim, _ = start("regularization", __doc__.split("\n\n")[0])
+def measure(claim) -> dict:
     epochs = 10 if claim.quick else 100
     rows, runs = {}, {}
     for name, overrides in VARIANTS.items():
         runs[name] = claim.train(*BASE, f"trainer.max_epochs={epochs}", *overrides)
         rows[name] = scored(runs[name], early_stopping=name == "early stopping")
-    stopped = rows["early stopping"]
-    patience = runs["early stopping"].results["config"]["callbacks"]["early_stopping"]["patience"]
-    claim.write_measurement(
-        {"max_epochs": epochs, "patience": patience, "base_overrides": list(BASE), "rows": rows}
-    )
+    config = runs["early stopping"].results["config"]
+    return {
+        "max_epochs": epochs,
+        "patience": config["callbacks"]["early_stopping"]["patience"],
+        "train_images": runs["early stopping"].results["data"]["split_sizes"]["train"],
+        "base_overrides": list(BASE),
+        "rows": rows,
+    }
 
+
+def draw(claim, record: dict) -> None:
+    rows = record["rows"]
     fig, axes = figure(2)
     for name, row in rows.items():
         axes[0, 0].plot(range(1, len(row["val_loss"]) + 1), row["val_loss"], label=name, lw=1)
         axes[0, 1].bar(name.split(" (")[0], row["gap"])
-    axes[0, 0].axvline(stopped["epochs_trained"], color="grey", ls=":", lw=1)
+    axes[0, 0].axvline(rows["early stopping"]["epochs_trained"], color="grey", ls=":", lw=1)
     axes[0, 0].set(
         xlabel="epoch",
         ylabel="validation loss",
@@ -114,11 +119,14 @@ def main() -> None:
     axes[0, 1].tick_params(axis="x", labelrotation=35, labelsize=6)
     claim.save_figure(fig)
 
+
+def tabulate(claim, record: dict) -> None:
+    epochs, patience = record["max_epochs"], record["patience"]
     lines = [
         "| added to the baseline | train acc | test acc | gap | epochs trained |",
         "|---|---:|---:|---:|---:|",
     ]
-    for name, row in rows.items():
+    for name, row in record["rows"].items():
         trained = str(row["epochs_trained"])
         if name == "early stopping":
             fired = "stopped" if row["epochs_trained"] < epochs else "did not fire"
@@ -129,11 +137,18 @@ def main() -> None:
         )
     claim.write_table(
         lines,
-        f"`python scripts/claim_regularization.py`: an MLP (64-256-128-10) on 129 training "
-        f"digits (8x8), Adam 2e-3, cosine decay, {epochs} epochs; accuracies of the model at the "
-        "end of training (early stopping: the one it kept) on its training images and on the "
-        "360 test images;",
+        f"`python scripts/claim_regularization.py`: an MLP (64-256-128-10) on "
+        f"{record['train_images']} training digits (8x8), Adam 2e-3, cosine decay, {epochs} "
+        "epochs; accuracies of the model at the end of training (early stopping: the one it "
+        "kept) on its training images and on the 360 test images;",
     )
+
+
+def main() -> None:
+    claim, _ = start("regularization", __doc__.split("\n\n")[0])
+    record = claim.measured(lambda: measure(claim))
+    draw(claim, record)
+    tabulate(claim, record)
 
 
 if __name__ == "__main__":

@@ -91,8 +91,8 @@ def after_training(checkpoint, length: int) -> list[float]:
     return gradient_per_step(load_checkpoint(checkpoint), inputs, targets)
 
 
-def main() -> None:
-    claim, _ = start("vanishing_gradients", __doc__.split("\n\n")[0])
+def measure(claim) -> dict:
+    """Train every model at every length, then measure the gradients per step."""
     samples, epochs = (600, 2) if claim.quick else (SAMPLES, EPOCHS)
     lengths = {task: values[:1] for task, values in LENGTHS.items()} if claim.quick else LENGTHS
     rows, trained = [], {}
@@ -119,61 +119,79 @@ def main() -> None:
                         "command": run.command(),
                     }
                 )
-
-    initial = {model: at_initialization(model, GRADIENT_LENGTH) for model in MODELS}
-    final = {model: after_training(*trained[model]) for model in MODELS}
-    final_length = trained["rnn"][1]
-    claim.write_measurement(
-        {
-            "samples": samples,
-            "epochs": epochs,
-            "hidden_size": HIDDEN,
-            "rows": rows,
-            "gradient_norm_per_step": {
-                "at_initialization": {"length": GRADIENT_LENGTH, **initial},
-                "after_training": {"length": final_length, **final},
+    return {
+        "samples": samples,
+        "epochs": epochs,
+        "hidden_size": HIDDEN,
+        "rows": rows,
+        "gradient_norm_per_step": {
+            "at_initialization": {
+                "length": GRADIENT_LENGTH,
+                **{model: at_initialization(model, GRADIENT_LENGTH) for model in MODELS},
             },
-        }
-    )
+            "after_training": {
+                "length": trained["rnn"][1],
+                **{model: after_training(*trained[model]) for model in MODELS},
+            },
+        },
+    }
 
+
+def draw(claim, record: dict) -> None:
     fig, axes = figure(2)
-    panels = (
-        (initial, GRADIENT_LENGTH, "at initialization (5 seeds)"),
-        (final, final_length, f"after training ({epochs} epochs at T = {final_length})"),
-    )
-    for ax, (norms_of, length, when) in zip(axes[0], panels):
-        for model, norms in norms_of.items():
-            ax.plot(range(1, length + 1), norms, label=model.upper(), lw=1)
+    gradients = record["gradient_norm_per_step"]
+    titles = {
+        "at_initialization": "at initialization (mean of 5 seeds)",
+        "after_training": f"after {record['epochs']} epochs of training",
+    }
+    for ax, (when, title) in zip(axes[0], titles.items()):
+        length = gradients[when]["length"]
+        for model in MODELS:
+            ax.plot(range(1, length + 1), gradients[when][model], label=model.upper(), lw=1)
         ax.set(
             yscale="log",
             xlabel=f"time step t (the loss reads step {length})",
-            ylabel="‖∂L/∂x_t‖",
-            title=f"adding problem: gradient per input, {when}",
+            ylabel="‖∂L/∂x_t‖, adding problem",
+            title=title,
         )
-        ax.title.set_fontsize(7)
         ax.legend()
     claim.save_figure(fig)
 
+
+def tabulate(claim, record: dict) -> None:
+    rows = record["rows"]
     lines = [
         "| task | T | RNN | LSTM | GRU | memoryless baseline |",
         "|---|---:|---:|---:|---:|---:|",
     ]
-    for task, values in lengths.items():
-        for length in values:
+    for task in LENGTHS:
+        for length in sorted({r["length"] for r in rows if r["task"] == task}):
             shown = {r["model"]: r for r in rows if r["task"] == task and r["length"] == length}
-            metric = shown["rnn"]["metric"]
-            cells = " | ".join(fmt(shown[m]["test"], 4) for m in MODELS)
-            lines.append(
-                f"| {task} (test {metric}) | {length} | {cells} "
-                f"| {fmt(shown['rnn']['baseline'], 4)} |"
-            )
+            # the copy task: its accuracy and its cross-entropy (nats per step)
+            columns = [("test", shown["rnn"]["metric"])]
+            if task == "copy":
+                columns.append(("test_loss", "loss"))
+            for key, metric in columns:
+                cells = " | ".join(fmt(shown[m][key], 4) for m in MODELS)
+                baseline = shown["rnn"]["baseline" if key == "test" else "baseline_loss"]
+                lines.append(
+                    f"| {task} (test {metric}) | {length} | {cells} | {fmt(baseline, 4)} |"
+                )
+    samples = record["samples"]
     claim.write_table(
         lines,
         f"`python scripts/claim_vanishing_gradients.py`: {samples:,} sequences "
-        f"({int(samples * 0.7):,} for training), {HIDDEN} hidden units, Adam 3e-3, gradient "
-        f"norm clipped to 1, {epochs} epochs; copy: per-step accuracy over all "
-        "T + 20 steps (higher is better), adding: MSE (lower is better);",
+        f"({int(samples * 0.7):,} for training), {record['hidden_size']} hidden units, Adam "
+        f"3e-3, gradient norm clipped to 1, {record['epochs']} epochs; copy: per-step accuracy "
+        "and cross-entropy over all T + 20 steps, adding: MSE;",
     )
+
+
+def main() -> None:
+    claim, _ = start("vanishing_gradients", __doc__.split("\n\n")[0])
+    record = claim.measured(lambda: measure(claim))
+    draw(claim, record)
+    tabulate(claim, record)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ Each claim script runs real training and writes three things: its numbers to
 into README.md between ``<!-- <name>:start -->`` and ``<!-- <name>:end -->``. ``--quick``
 runs a tiny version (a smoke test) that writes its files under ``--out`` (default
 ``outputs/claims/``) instead and leaves the README alone. The runs' folders go under
-``--out`` either way.
+``--out`` either way. ``--replot`` redraws the figure and rewrites the table from the kept
+measurement without training.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,20 @@ class Claim:
     quick: bool
     train: Trainer
     out: Path  # where --quick writes its measurement and figure
+    replot: bool = False  # draw and tabulate the kept measurement, without training
+
+    def measurement_path(self) -> Path:
+        folder = (self.out / "measurements") if self.quick else (RESULTS_DIR / "measurements")
+        return folder / f"{self.name}.json"
+
+    def measured(self, measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """The claim's measurement: ``measure()``'s, kept with :meth:`write_measurement`, or
+        with ``--replot`` the one kept before (no training)."""
+        if self.replot:
+            return json.loads(self.measurement_path().read_text())
+        payload = measure()
+        self.write_measurement(payload)
+        return payload
 
     def write_measurement(self, payload: dict[str, Any]) -> Path:
         """``payload`` with the versions, commit and machine it was measured with, as
@@ -146,9 +161,8 @@ class Claim:
             "machine": machine(),
             **payload,
         }
-        folder = (self.out / "measurements") if self.quick else (RESULTS_DIR / "measurements")
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{self.name}.json"
+        path = self.measurement_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(record, indent=2) + "\n")
         return path
 
@@ -198,10 +212,15 @@ def start(name: str, description: str) -> tuple[Claim, argparse.Namespace]:
         default=QUICK_DIR,
         help="the runs' folders, and --quick's files (default: outputs/claims)",
     )
+    parser.add_argument(
+        "--replot",
+        action="store_true",
+        help="redraw the figure and rewrite the table from the kept measurement (no training)",
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix=f"{name}_", dir=args.out))
-    return Claim(name, args.quick, Trainer(folder), args.out), args
+    return Claim(name, args.quick, Trainer(folder), args.out, args.replot), args
 
 
 def fmt(value: float, digits: int = 3) -> str:
