@@ -19,7 +19,7 @@ docs/figures/depth_shortcuts.png and the README's table.
 
 from __future__ import annotations
 
-from claims import figure, fmt, start
+from claims import figure, fmt, run_claim
 
 BASE = (
     "data=digits",
@@ -91,12 +91,5 @@ def tabulate(claim, record: dict) -> None:
     )
 
 
-def main() -> None:
-    claim, _ = start("depth_shortcuts", __doc__.split("\n\n")[0])
-    record = claim.measured(lambda: measure(claim))
-    draw(claim, record)
-    tabulate(claim, record)
-
-
 if __name__ == "__main__":
-    main()
+    run_claim("depth_shortcuts", __doc__, measure, draw, tabulate)

@@ -22,7 +22,7 @@ docs/figures/optimizers_activations.png and the README's tables.
 
 from __future__ import annotations
 
-from claims import figure, fmt, start
+from claims import figure, fmt, run_claim
 
 OPTIMIZERS = {
     "sgd": "SGD",
@@ -176,12 +176,5 @@ def tabulate(claim, record: dict) -> None:
     )
 
 
-def main() -> None:
-    claim, _ = start("optimizers_activations", __doc__.split("\n\n")[0])
-    record = claim.measured(lambda: measure(claim))
-    draw(claim, record)
-    tabulate(claim, record)
-
-
 if __name__ == "__main__":
-    main()
+    run_claim("optimizers_activations", __doc__, measure, draw, tabulate)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from claims import Run, figure, fmt, start
+from claims import Run, figure, fmt, run_claim
 
 BASE = (
     "model=mlp",
@@ -144,12 +144,5 @@ def tabulate(claim, record: dict) -> None:
     )
 
 
-def main() -> None:
-    claim, _ = start("regularization", __doc__.split("\n\n")[0])
-    record = claim.measured(lambda: measure(claim))
-    draw(claim, record)
-    tabulate(claim, record)
-
-
 if __name__ == "__main__":
-    main()
+    run_claim("regularization", __doc__, measure, draw, tabulate)

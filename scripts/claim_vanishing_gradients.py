@@ -22,7 +22,7 @@ README's table.
 
 from __future__ import annotations
 
-from claims import figure, fmt, start
+from claims import figure, fmt, run_claim
 
 MODELS = ("rnn", "lstm", "gru")
 LENGTHS = {"copy": (20, 50, 100), "adding": (50, 100, 200)}
@@ -187,12 +187,5 @@ def tabulate(claim, record: dict) -> None:
     )
 
 
-def main() -> None:
-    claim, _ = start("vanishing_gradients", __doc__.split("\n\n")[0])
-    record = claim.measured(lambda: measure(claim))
-    draw(claim, record)
-    tabulate(claim, record)
-
-
 if __name__ == "__main__":
-    main()
+    run_claim("vanishing_gradients", __doc__, measure, draw, tabulate)

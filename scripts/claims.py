@@ -200,6 +200,24 @@ def figure(columns: int = 1, *, height: float = 3.0) -> tuple[Any, Any]:
     return plt.subplots(1, columns, figsize=(3.6 * columns, height), squeeze=False)
 
 
+Step = Callable[[Claim, dict[str, Any]], None]
+
+
+def run_claim(
+    name: str,
+    doc: str,
+    measure: Callable[[Claim], dict[str, Any]],
+    draw: Step,
+    tabulate: Step,
+) -> None:
+    """A claim script's main: its command line, then ``measure`` (kept as the measurement;
+    skipped with ``--replot``), ``draw`` (the figure) and ``tabulate`` (the README table)."""
+    claim, _ = start(name, doc.split("\n\n")[0])
+    record = claim.measured(lambda: measure(claim))
+    draw(claim, record)
+    tabulate(claim, record)
+
+
 def start(name: str, description: str) -> tuple[Claim, argparse.Namespace]:
     """Parse the claim script's command line (``--quick``) and make its :class:`Claim`."""
     parser = argparse.ArgumentParser(description=description)
