@@ -352,3 +352,114 @@ def test_bad_inputs_lengths_and_states_are_refused():
         ZooError, match=r"state must be a pair \(h, c\) of tensors of shape \(2, 3, 5"
     ):
         model(x, state=torch.zeros(2, 3, 5))
+
+
+# ------------------------------------------------------- layer normalization (Ba et al. 2016)
+
+
+def layer_normalized_pair(key: str, **kwargs) -> tuple[nn.Module, nn.Module]:
+    """A fast and a reference layer-normalized model (float64) holding the same random weights
+    (gains and biases far from their 1 and 0 starts, so that every one of them matters)."""
+    fast = build(key, norm="layer", **kwargs).double()
+    reference = build(key, "reference", norm="layer", **kwargs).double()
+    assert list(fast.state_dict()) == list(reference.state_dict())
+    torch.manual_seed(3)
+    for parameter in fast.parameters():
+        nn.init.normal_(parameter)
+    reference.load_state_dict(fast.state_dict())
+    return fast, reference
+
+
+@pytest.mark.parametrize("key", CELLS)
+def test_layer_norm_impls_compute_the_same_function(key):
+    """impl=fast (input projections for every step at once, vectorized gates) and
+    impl=reference (the cells' equations step by step) give the same outputs, final states
+    and gradients with the same weights, padded batch and initial state included."""
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(BATCH, STEPS, SMALL["input_size"], generator=generator, dtype=torch.float64)
+    fast, reference = layer_normalized_pair(key, num_layers=2, bidirectional=True, head="all")
+    state = random_state(fast, torch.float64, generator)
+    for lengths, initial in [(None, None), (torch.tensor(LENGTHS), state)]:
+        expected = outputs_states_and_gradients(fast, x, lengths, initial)
+        got = outputs_states_and_gradients(reference, x, lengths, initial)
+        torch.testing.assert_close(got[0], expected[0])
+        for got_part, expected_part in zip(got[1:], expected[1:], strict=True):
+            for g, e in zip(got_part, expected_part, strict=True):
+                torch.testing.assert_close(g, e)
+
+
+def _ln(a: torch.Tensor, gain: torch.Tensor, bias: torch.Tensor | float = 0.0) -> torch.Tensor:
+    """Ba et al. 2016, eq. 3-4: gain ⊙ (a - μ) / σ + bias, μ and σ over the units of a."""
+    mu = a.mean(dim=-1, keepdim=True)
+    sigma = ((a - mu) ** 2).mean(dim=-1, keepdim=True).add(1e-5).sqrt()
+    return gain * (a - mu) / sigma + bias
+
+
+def _paper_step(cell: str, p: dict[str, torch.Tensor], x, h, c):
+    """One step of Ba et al.'s layer-normalized cells, written from the paper (section 3.1 for
+    the RNN, the supplementary's LSTM; the GRU with the LSTM's two normalizations)."""
+    b = p["bias_ih_l0"] + p["bias_hh_l0"]
+    wx, uh = x @ p["weight_ih_l0"].T, h @ p["weight_hh_l0"].T
+    if cell == "rnn":
+        return torch.tanh(_ln(wx + uh, p["ln_l0"]) + b), None
+    if cell == "lstm":
+        gates = _ln(wx, p["ln_ih_l0"]) + _ln(uh, p["ln_hh_l0"]) + b
+        i, f, g, o = gates.split(h.shape[-1], dim=-1)
+        c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        h_new = torch.sigmoid(o) * torch.tanh(_ln(c_new, p["ln_c_l0"], p["ln_c_bias_l0"]))
+        return h_new, c_new
+    size = h.shape[-1]
+    x_r, x_z, x_n = _ln(wx, p["ln_ih_l0"]).split(size, dim=-1)
+    h_r, h_z, h_n = _ln(uh, p["ln_hh_l0"]).split(size, dim=-1)
+    b_ir, b_iz, b_in = p["bias_ih_l0"].split(size)
+    b_hr, b_hz, b_hn = p["bias_hh_l0"].split(size)
+    r = torch.sigmoid(x_r + b_ir + h_r + b_hr)
+    z = torch.sigmoid(x_z + b_iz + h_z + b_hz)
+    n = torch.tanh(x_n + b_in + r * (h_n + b_hn))
+    return (1 - z) * n + z * h, None
+
+
+@pytest.mark.parametrize("key", ["rnn_tanh", "lstm", "gru"])
+def test_layer_norm_cells_are_the_papers_equations(key):
+    """Two steps of both impls from a random state equal the paper's equations recomputed
+    here from the model's parameters."""
+    cell = CELLS[key][0]
+    fast, reference = layer_normalized_pair(key)
+    p = {name: value.detach() for name, value in fast.rnn.state_dict().items()}
+    generator = torch.Generator().manual_seed(1)
+    x = torch.randn(BATCH, 2, 3, generator=generator, dtype=torch.float64)
+    h = torch.randn(BATCH, 5, generator=generator, dtype=torch.float64)
+    c = torch.randn(BATCH, 5, generator=generator, dtype=torch.float64)
+    expected_h, expected_c = h, c
+    outputs = []
+    for t in range(2):
+        expected_h, expected_c = _paper_step(cell, p, x[:, t], expected_h, expected_c)
+        outputs.append(expected_h)
+    state = (h[None], c[None]) if cell == "lstm" else h[None]
+    for model in (fast, reference):
+        with torch.no_grad():
+            got, final = model.recurrent_outputs(x, state=state)
+        torch.testing.assert_close(got, torch.stack(outputs, dim=1))
+        if cell == "lstm":
+            torch.testing.assert_close(final[1][0], expected_c)
+
+
+@pytest.mark.parametrize("key", CELLS)
+def test_layer_norm_adds_gains_beside_torchs_parameters(key):
+    """norm=layer keeps torch.nn's parameters (names, shapes) and adds the paper's gains (at
+    one) and the LSTM's LN(c_t) bias (at zero); the default build has none of them."""
+    plain, normed = build(key, num_layers=2), build(key, norm="layer", num_layers=2)
+    torch_names = list(plain.rnn.state_dict())
+    added = [name for name in normed.rnn.state_dict() if name not in torch_names]
+    assert [n for n in normed.rnn.state_dict() if n in torch_names] == torch_names
+    assert added and all(name.startswith("ln_") for name in added)
+    for name in added:
+        value = normed.rnn.state_dict()[name]
+        assert torch.equal(value, torch.full_like(value, 0.0 if "bias" in name else 1.0))
+
+
+def test_batch_norm_in_recurrent_cells_is_refused_saying_why():
+    with pytest.raises(ZooError, match=named("norm=batch", "norm=layer")):
+        create_model("lstm", norm="batch")
+    with pytest.raises(ZooError, match=named("norm", "none", "layer", "'group'")):
+        create_model("gru", norm="group")

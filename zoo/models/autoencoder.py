@@ -32,12 +32,14 @@ from zoo.errors import ZooError
 from zoo.models.layers import (
     ACTIVATIONS,
     check_image_shape,
+    check_norm,
     check_positive_ints,
     downsampling_convs,
     evaluating,
     halving_plan,
     image_example_input,
     make_activation,
+    make_norm,
     upsampling_convs,
 )
 from zoo.registry import register_model
@@ -140,13 +142,26 @@ class VariationalAutoencoder(Autoencoder):
 
 
 # -- fully connected ------------------------------------------------------------------------
-def _mlp(sizes: Sequence[int], activation: str, final: nn.Module | None) -> nn.Sequential:
-    """Linear layers through ``sizes``, ``activation`` between them, ``final`` after."""
+def _mlp(
+    sizes: Sequence[int],
+    activation: str,
+    final: nn.Module | None,
+    norm: str = "none",
+    dropout: float = 0.0,
+) -> nn.Sequential:
+    """Linear layers through ``sizes``; between them a ``norm`` layer, ``activation`` and
+    dropout (each where asked for); ``final`` after."""
     layers: list[nn.Module] = []
     for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
         layers.append(nn.Linear(n_in, n_out))
-        if i < len(sizes) - 2 and activation != "none":
+        if i == len(sizes) - 2:
+            continue
+        if norm != "none":
+            layers.append(make_norm(norm, n_out, spatial=False))
+        if activation != "none":
             layers.append(make_activation(activation))
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
     if final is not None and not isinstance(final, nn.Identity):
         layers.append(final)
     return nn.Sequential(*layers)
@@ -162,8 +177,11 @@ def _mlp_autoencoder(
     hidden_sizes: Sequence[int],
     activation: str,
     output_activation: str,
+    norm: str = "none",
+    dropout: float = 0.0,
 ) -> Autoencoder:
     check_positive_ints(name, in_channels=in_channels, image_size=image_size, latent_dim=latent_dim)
+    norm = check_norm(norm)
     hidden = list(hidden_sizes)
     if not all(is_positive_int(h) for h in hidden):
         raise ZooError(f"model {name!r}: hidden_sizes must be integers >= 1, got {hidden}.")
@@ -174,10 +192,12 @@ def _mlp_autoencoder(
         )
     features = in_channels * image_size * image_size
     code = 2 * latent_dim if cls is VariationalAutoencoder else latent_dim
-    encoder = nn.Sequential(nn.Flatten(), _mlp([features, *hidden, code], activation, None))
-    decoder = _mlp(
-        [latent_dim, *reversed(hidden), features], activation, _output_activation(output_activation)
+    encoder = nn.Sequential(
+        nn.Flatten(), _mlp([features, *hidden, code], activation, None, norm, dropout)
     )
+    output = _output_activation(output_activation)
+    # dropout in the encoder only: a code decodes the same way in training and in use
+    decoder = _mlp([latent_dim, *reversed(hidden), features], activation, output, norm)
     return cls(encoder, decoder, latent_dim, (in_channels, image_size, image_size))
 
 
@@ -200,9 +220,12 @@ def autoencoder(
     hidden_sizes: Sequence[int] = (256,),
     activation: str = "relu",
     output_activation: str = "sigmoid",
+    norm: str = "none",
+    dropout: float = 0.0,
 ) -> Autoencoder:
     """A fully connected autoencoder: flattened images → ``hidden_sizes`` → ``latent_dim``
-    → the hidden sizes reversed → images."""
+    → the hidden sizes reversed → images. Each hidden layer is Linear → ``norm`` (none,
+    batch or layer) → ``activation``, and in the encoder → dropout."""
     return _mlp_autoencoder(
         "autoencoder",
         Autoencoder,
@@ -212,6 +235,8 @@ def autoencoder(
         hidden_sizes=hidden_sizes,
         activation=activation,
         output_activation=output_activation,
+        norm=norm,
+        dropout=dropout,
     )
 
 
@@ -255,6 +280,8 @@ def vae(
     hidden_sizes: Sequence[int] = (400,),
     activation: str = "relu",
     output_activation: str = "sigmoid",
+    norm: str = "none",
+    dropout: float = 0.0,
 ) -> VariationalAutoencoder:
     """The fully connected VAE of Kingma & Welling (2014) (ReLU rather than tanh hidden
     units): images → ``hidden_sizes`` → (μ, log σ²) of ``latent_dim`` → images."""
@@ -267,6 +294,8 @@ def vae(
         hidden_sizes=hidden_sizes,
         activation=activation,
         output_activation=output_activation,
+        norm=norm,
+        dropout=dropout,
     )
     return model  # type: ignore[return-value]
 
@@ -281,17 +310,26 @@ def _conv_autoencoder(
     latent_dim: int,
     width: int,
     output_activation: str,
+    norm: str = "batch",
+    activation: str | None = None,
+    dropout: float = 0.0,
 ) -> Autoencoder:
     check_positive_ints(name, in_channels=in_channels, latent_dim=latent_dim, width=width)
     halvings, base = halving_plan(image_size, name)
+    norm = check_norm(norm)
+    if activation is None:  # DCGAN's: LeakyReLU 0.2 down, ReLU up
+        down, up = (lambda: nn.LeakyReLU(0.2, inplace=True)), ACTIVATIONS["relu"]
+    else:
+        make_activation(activation)  # refuses an unknown name
+        down = up = ACTIVATIONS[activation]
     convs, channels = downsampling_convs(
-        in_channels, width, halvings, batch_norm=True, negative_slope=0.2
+        in_channels, width, halvings, activation=down, norm=norm, dropout=dropout
     )
     code = 2 * latent_dim if cls is VariationalAutoencoder else latent_dim
     encoder = nn.Sequential(convs, nn.Flatten(), nn.Linear(channels * base * base, code))
     decoder = nn.Sequential(
         nn.Unflatten(1, (latent_dim, 1, 1)),  # (B, k) → (B, k, 1, 1)
-        upsampling_convs(latent_dim, in_channels, width, halvings, base),
+        upsampling_convs(latent_dim, in_channels, width, halvings, base, activation=up, norm=norm),
         _output_activation(output_activation),
     )
     return cls(encoder, decoder, latent_dim, (in_channels, image_size, image_size))
@@ -311,10 +349,18 @@ def conv_autoencoder(
     latent_dim: int = 32,
     width: int = 32,
     output_activation: str = "sigmoid",
+    norm: str = "batch",
+    activation: str | None = None,
+    dropout: float = 0.0,
 ) -> Autoencoder:
     """A convolutional autoencoder: stride-2 4×4 convolutions (batch norm, LeakyReLU 0.2)
     from ``width`` channels, doubling, down to 3–7 pixels, a linear map to ``latent_dim``;
-    the decoder mirrors it with transposed convolutions (batch norm, ReLU)."""
+    the decoder mirrors it with transposed convolutions (batch norm, ReLU).
+
+    ``norm``: batch (default), layer (``GroupNorm(1, C)``: each map normalized over all its
+    units, as for the ResNets) or none. ``activation``: one for both stacks instead of
+    DCGAN's LeakyReLU-down, ReLU-up. ``dropout``: after each activation of the encoder (the
+    decoder is left whole, so that a code decodes the same way in training and in use)."""
     return _conv_autoencoder(
         "conv_autoencoder",
         Autoencoder,
@@ -323,6 +369,9 @@ def conv_autoencoder(
         latent_dim=latent_dim,
         width=width,
         output_activation=output_activation,
+        norm=norm,
+        activation=activation,
+        dropout=dropout,
     )
 
 
@@ -340,6 +389,9 @@ def conv_vae(
     latent_dim: int = 20,
     width: int = 32,
     output_activation: str = "sigmoid",
+    norm: str = "batch",
+    activation: str | None = None,
+    dropout: float = 0.0,
 ) -> VariationalAutoencoder:
     """A VAE with the convolutional encoder and decoder of :func:`conv_autoencoder`."""
     model = _conv_autoencoder(
@@ -350,5 +402,8 @@ def conv_vae(
         latent_dim=latent_dim,
         width=width,
         output_activation=output_activation,
+        norm=norm,
+        activation=activation,
+        dropout=dropout,
     )
     return model  # type: ignore[return-value]

@@ -173,7 +173,7 @@ def dcgan(
         nn.Tanh(),
     )
     convs, channels = downsampling_convs(
-        in_channels, width, halvings, batch_norm=True, negative_slope=0.2
+        in_channels, width, halvings, activation=lambda: nn.LeakyReLU(0.2, inplace=True)
     )
     discriminator = nn.Sequential(convs, nn.Conv2d(channels, 1, base, bias=False), nn.Flatten())
     model = GAN(generator, discriminator, latent_dim, (in_channels, image_size, image_size))

@@ -212,47 +212,68 @@ def halving_plan(image_size: int, name: str) -> tuple[int, int]:
 
 
 def downsampling_convs(
-    in_channels: int, width: int, halvings: int, *, batch_norm: bool, negative_slope: float
+    in_channels: int,
+    width: int,
+    halvings: int,
+    *,
+    activation: Callable[[], nn.Module],
+    norm: str = "batch",
+    dropout: float = 0.0,
 ) -> tuple[nn.Sequential, int]:
     """``halvings`` stride-2 4×4 convolutions, doubling the channels from ``width``, each
-    followed by batch norm (not on the first, which sees the images, as in DCGAN) and a
-    LeakyReLU (``negative_slope`` 0 is a ReLU). No convolution has a bias, as in the
-    DCGAN reference implementation (pytorch/examples). Returns the stack and its output
-    channels."""
+    followed by a ``norm`` layer (not on the first, which sees the images, as in DCGAN),
+    ``activation()`` and, when ``dropout`` > 0, dropout. No convolution that a norm layer
+    follows has a bias, as in the DCGAN reference implementation (pytorch/examples); neither
+    has the first. Returns the stack and its output channels."""
     layers: list[nn.Module] = []
     channels = in_channels
     for i in range(halvings):
         out = width * 2**i
-        norm = batch_norm and i > 0
-        layers += [nn.Conv2d(channels, out, 4, stride=2, padding=1, bias=False)]
-        if norm:
-            layers.append(nn.BatchNorm2d(out))
-        layers.append(nn.LeakyReLU(negative_slope, inplace=True))
+        normed = i > 0 and norm != "none"
+        layers.append(nn.Conv2d(channels, out, 4, stride=2, padding=1, bias=i > 0 and not normed))
+        if normed:
+            layers.append(make_norm(norm, out, spatial=True))
+        layers.append(activation())
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
         channels = out
     return nn.Sequential(*layers), channels
 
 
 def upsampling_convs(
-    code_channels: int, out_channels: int, width: int, halvings: int, base: int
+    code_channels: int,
+    out_channels: int,
+    width: int,
+    halvings: int,
+    base: int,
+    *,
+    activation: Callable[[], nn.Module] = ACTIVATIONS["relu"],
+    norm: str = "batch",
 ) -> nn.Sequential:
     """A (B, code_channels, 1, 1) code to (B, out_channels, base·2**halvings, ...) images: a
     ``base``×``base`` transposed convolution, then ``halvings`` stride-2 4×4 transposed
-    convolutions halving the channels down to ``width``, each but the last followed by batch
-    norm and ReLU (the DCGAN generator). The output activation is the caller's."""
+    convolutions halving the channels down to ``width``, each but the last followed by a
+    ``norm`` layer (batch norm) and ``activation()`` (ReLU): the DCGAN generator. The output
+    activation is the caller's."""
+    bias = norm == "none"
     channels = width * 2 ** (halvings - 1)
-    layers: list[nn.Module] = [
-        nn.ConvTranspose2d(code_channels, channels, base, bias=False),
-        nn.BatchNorm2d(channels),
-        nn.ReLU(inplace=True),
-    ]
+    layers: list[nn.Module] = [nn.ConvTranspose2d(code_channels, channels, base, bias=bias)]
+    layers += _norm_and(norm, channels, activation)
     for i in reversed(range(halvings)):
         last = i == 0
         out = out_channels if last else width * 2 ** (i - 1)
-        layers.append(nn.ConvTranspose2d(channels, out, 4, stride=2, padding=1, bias=False))
+        layers.append(
+            nn.ConvTranspose2d(channels, out, 4, stride=2, padding=1, bias=bias and not last)
+        )
         if not last:
-            layers += [nn.BatchNorm2d(out), nn.ReLU(inplace=True)]
+            layers += _norm_and(norm, out, activation)
         channels = out
     return nn.Sequential(*layers)
+
+
+def _norm_and(norm: str, channels: int, activation: Callable[[], nn.Module]) -> list[nn.Module]:
+    """A norm layer (none for ``"none"``) and the activation."""
+    return [*([make_norm(norm, channels, spatial=True)] * (norm != "none")), activation()]
 
 
 def image_example_input(

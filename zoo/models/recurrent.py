@@ -21,6 +21,38 @@ torch's order, i,f,g,o for the LSTM and r,z,n for the GRU) and torch's initializ
 (uniform in ±1/√hidden_size), so ``model.rnn.state_dict()`` loads into a bare
 ``torch.nn.LSTM`` and back, and weights move freely between the two implementations.
 
+**Layer normalization** (``norm="layer"``; Ba, Kiros & Hinton 2016, "Layer normalization";
+primer: "Regularization Methods", "Layer Normalization": "better for RNNs"). Each summed
+input is normalized over its units at every step, with a gain per unit, no running
+statistics and nothing shared across the batch, so a step's output does not depend on the
+other sequences or on the step's position. The paper's equations:
+
+* tanh RNN (section 3.1, eq. 4): h_t = tanh(LN(W x_t + U h_{t-1}) + b), one normalization of
+  the summed inputs (gain g, the paper's b is torch's ``bias_ih + bias_hh``).
+* LSTM (the paper's supplementary, "Teaching machines to read"): the gates are
+  LN(W x_t) + LN(U h_{t-1}) + b, the input and recurrent contributions normalized apart
+  (over all four gates together), and h_t = o_t ⊙ tanh(LN(c_t)), with gain and bias.
+* GRU: the same as the LSTM's gates, LN(W x_t) and LN(U h_{t-1}) over the three gates, in
+  torch's GRU convention (the reset gate multiplies the normalized U_n h_{t-1} + b_hn).
+
+The gains start at one and the LN(c_t) bias at zero; the normalizations of summed inputs
+have no bias of their own (torch's ``bias_ih``/``bias_hh`` follow them, the paper's b). Their
+parameters are ``ln_ih_l{k}`` (``ln_l{k}`` for the RNN), ``ln_hh_l{k}``, ``ln_c_l{k}`` and
+``ln_c_bias_l{k}`` beside torch's (``_reverse`` for the backward direction). torch.nn's fused
+kernels have no layer norm, so with ``norm="layer"``:
+
+* ``impl="reference"``: the cells below with the equations one line each, in the loop.
+* ``impl="fast"`` (:class:`LayerNormRecurrent`): the same parameters; the input projections
+  W x_t and their normalization are computed for every step at once (one matrix product per
+  layer instead of one per step), and only the recurrent part loops, its gates in one matrix
+  product. Measured on this project's shared 2-core CPU (batch 32, 50 steps, 8 inputs, 128
+  units, forward and backward, best of 15, one thread): 0.75-1.1x the reference loop's time
+  (little to save with 8 inputs; more with wider ones) and 1.3-2.7x that of torch.nn's fused
+  LSTM/GRU/RNN without layer norm: the price of a python loop over time steps.
+
+``norm="batch"`` is refused: batch statistics would have to be kept per time step (Cooijmans
+et al. 2017), which Ba et al. designed layer norm to avoid.
+
 A network reads a batch of sequences (B, T, input_size), or token ids (B, T) through an
 ``nn.Embedding`` when ``vocab_size`` is given, and its ``head`` turns the recurrent outputs
 into logits: ``"last"`` (the final state of each direction: the last real step forward, step
@@ -51,6 +83,7 @@ from zoo.registry import register_model
 CELLS = ("rnn", "lstm", "gru")
 HEADS = ("last", "mean", "max", "all")
 IMPLS = ("fast", "reference")
+RECURRENT_NORMS = ("none", "layer")
 NONLINEARITIES = ("tanh", "relu")
 FAST_MODULES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 #: the hidden state h (layers·directions, B, hidden), an LSTM's (h, c), or None for zeros
@@ -158,10 +191,166 @@ class GRUCell(nn.Module):
         return (h_t,)
 
 
-def make_cell(cell: str, nonlinearity: str = "tanh") -> nn.Module:
-    """The reference cell module of ``cell`` (rnn, lstm or gru)."""
+# Layer-normalized cells (Ba et al. 2016). ``layer_norm(a, gain, bias)`` is the paper's
+# LN(a; α, β) = α ⊙ (a - μ) / σ + β over the last dimension (its units), σ with an ε of 1e-5.
+
+
+def layer_norm(
+    a: torch.Tensor, gain: torch.Tensor, bias: torch.Tensor | None = None
+) -> torch.Tensor:
+    """LN(a; gain, bias) over the last dimension."""
+    return nn.functional.layer_norm(a, a.shape[-1:], gain, bias, eps=LAYER_NORM_EPS)
+
+
+LAYER_NORM_EPS = 1e-5
+
+
+class LayerNormElmanCell(ElmanCell):
+    """One step of the layer-normalized tanh RNN (Ba et al. 2016, section 3.1, eq. 4):
+    h_t = tanh(LN(W x_t + U h_{t-1}; g) + b), b being torch's ``bias_ih + bias_hh``."""
+
+    #: the layer-norm parameters of one layer and direction: (name, size in hidden units, init)
+    norms = (("ln", 1, 1.0),)
+
+    def forward(  # type: ignore[override]
+        self,
+        x_t: torch.Tensor,
+        state: State,
+        weight_ih: torch.Tensor,
+        weight_hh: torch.Tensor,
+        bias_ih: torch.Tensor,
+        bias_hh: torch.Tensor,
+        gain: torch.Tensor,
+    ) -> State:
+        (h_prev,) = state
+        activation = torch.tanh if self.nonlinearity == "tanh" else torch.relu
+        W, U = weight_ih, weight_hh  # noqa: N806 (the paper's matrices)
+        a_t = x_t @ W.T + h_prev @ U.T  # the summed inputs (B, H)
+        return (activation(layer_norm(a_t, gain) + bias_ih + bias_hh),)
+
+    @staticmethod
+    def project(x: torch.Tensor, *weights: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """(x W^T for every step (B, T, H), weight_hh, what :meth:`step` needs besides)."""
+        weight_ih, weight_hh, bias_ih, bias_hh, gain = weights
+        return x @ weight_ih.T, weight_hh, bias_ih, bias_hh, gain
+
+    def step(
+        self, xw_t: torch.Tensor, state: State, weight_hh: torch.Tensor, *rest: torch.Tensor
+    ) -> State:
+        """The same step from the input projection x_t W^T computed beforehand (the fast
+        path); the sum must be normalized whole, so only the product moves out of the loop."""
+        bias_ih, bias_hh, gain = rest
+        activation = torch.tanh if self.nonlinearity == "tanh" else torch.relu
+        a_t = torch.addmm(xw_t, state[0], weight_hh.T)  # (B, H)
+        return (activation(layer_norm(a_t, gain, bias_ih + bias_hh)),)
+
+
+class LayerNormLSTMCell(LSTMCell):
+    """One step of the layer-normalized LSTM (Ba et al. 2016, supplementary):
+    (i, f, g, o) = LN(W x_t; α_x) + LN(U h_{t-1}; α_h) + b, c_t = σ(f) ⊙ c_{t-1} + σ(i) ⊙
+    tanh(g), h_t = σ(o) ⊙ tanh(LN(c_t; α_c, β_c)). Gates in torch's order i, f, g, o."""
+
+    norms = (("ln_ih", 4, 1.0), ("ln_hh", 4, 1.0), ("ln_c", 1, 1.0), ("ln_c_bias", 1, 0.0))
+
+    def forward(  # type: ignore[override]
+        self,
+        x_t: torch.Tensor,
+        state: State,
+        weight_ih: torch.Tensor,
+        weight_hh: torch.Tensor,
+        bias_ih: torch.Tensor,
+        bias_hh: torch.Tensor,
+        gain_ih: torch.Tensor,
+        gain_hh: torch.Tensor,
+        gain_c: torch.Tensor,
+        bias_c: torch.Tensor,
+    ) -> State:
+        h_prev, c_prev = state
+        wx = layer_norm(x_t @ weight_ih.T, gain_ih)  # LN(W x_t), all four gates (B, 4H)
+        uh = layer_norm(h_prev @ weight_hh.T, gain_hh)  # LN(U h_{t-1}) (B, 4H)
+        a_i, a_f, a_g, a_o = (wx + uh + bias_ih + bias_hh).chunk(4, dim=-1)
+        f_t = torch.sigmoid(a_f)  # forget gate
+        i_t = torch.sigmoid(a_i)  # input gate
+        g_t = torch.tanh(a_g)  # candidate C̃_t
+        o_t = torch.sigmoid(a_o)  # output gate
+        c_t = f_t * c_prev + i_t * g_t  # C_t = f_t ⊙ C_{t-1} + i_t ⊙ C̃_t
+        h_t = o_t * torch.tanh(layer_norm(c_t, gain_c, bias_c))  # h_t = o_t ⊙ tanh(LN(C_t))
+        return h_t, c_t
+
+    @staticmethod
+    def project(x: torch.Tensor, *weights: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """(LN(W x) + b for every step (B, T, 4H), weight_hh, what :meth:`step` needs)."""
+        weight_ih, weight_hh, bias_ih, bias_hh, gain_ih, *rest = weights
+        return layer_norm(x @ weight_ih.T, gain_ih) + (bias_ih + bias_hh), weight_hh, *rest
+
+    def step(
+        self, xw_t: torch.Tensor, state: State, weight_hh: torch.Tensor, *rest: torch.Tensor
+    ) -> State:
+        """The same step from LN(W x_t) + b computed beforehand (the fast path)."""
+        gain_hh, gain_c, bias_c = rest
+        h_prev, c_prev = state
+        gates = xw_t + layer_norm(h_prev @ weight_hh.T, gain_hh)  # (B, 4H)
+        i, f, g, o = gates.chunk(4, dim=-1)
+        c_t = torch.sigmoid(f) * c_prev + torch.sigmoid(i) * torch.tanh(g)
+        return torch.sigmoid(o) * torch.tanh(layer_norm(c_t, gain_c, bias_c)), c_t
+
+
+class LayerNormGRUCell(GRUCell):
+    """One step of the layer-normalized GRU: the LSTM's normalizations (Ba et al. 2016) in
+    torch's GRU convention, LN(W x_t; α_x) and LN(U h_{t-1}; α_h) over the gates r, z, n:
+    r_t = σ(LN(W x)_r + b_ir + LN(U h)_r + b_hr), z_t likewise, n_t = tanh(LN(W x)_n + b_in +
+    r_t ⊙ (LN(U h)_n + b_hn)), h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}."""
+
+    norms = (("ln_ih", 3, 1.0), ("ln_hh", 3, 1.0))
+
+    def forward(  # type: ignore[override]
+        self,
+        x_t: torch.Tensor,
+        state: State,
+        weight_ih: torch.Tensor,
+        weight_hh: torch.Tensor,
+        bias_ih: torch.Tensor,
+        bias_hh: torch.Tensor,
+        gain_ih: torch.Tensor,
+        gain_hh: torch.Tensor,
+    ) -> State:
+        (h_prev,) = state
+        wx_r, wx_z, wx_n = layer_norm(x_t @ weight_ih.T, gain_ih).chunk(3, dim=-1)
+        uh_r, uh_z, uh_n = layer_norm(h_prev @ weight_hh.T, gain_hh).chunk(3, dim=-1)
+        b_ir, b_iz, b_in = bias_ih.chunk(3)
+        b_hr, b_hz, b_hn = bias_hh.chunk(3)
+        r_t = torch.sigmoid(wx_r + b_ir + uh_r + b_hr)  # reset gate
+        z_t = torch.sigmoid(wx_z + b_iz + uh_z + b_hz)  # update gate
+        n_t = torch.tanh(wx_n + b_in + r_t * (uh_n + b_hn))  # candidate
+        h_t = (1 - z_t) * n_t + z_t * h_prev  # (B, H)
+        return (h_t,)
+
+    @staticmethod
+    def project(x: torch.Tensor, *weights: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """(LN(W x) + b_ih for every step (B, T, 3H), weight_hh, what :meth:`step` needs)."""
+        weight_ih, weight_hh, bias_ih, bias_hh, gain_ih, gain_hh = weights
+        return layer_norm(x @ weight_ih.T, gain_ih) + bias_ih, weight_hh, bias_hh, gain_hh
+
+    def step(
+        self, xw_t: torch.Tensor, state: State, weight_hh: torch.Tensor, *rest: torch.Tensor
+    ) -> State:
+        """The same step from LN(W x_t) + b_ih computed beforehand (the fast path)."""
+        bias_hh, gain_hh = rest
+        (h_prev,) = state
+        x_r, x_z, x_n = xw_t.chunk(3, dim=-1)
+        h_r, h_z, h_n = (layer_norm(h_prev @ weight_hh.T, gain_hh) + bias_hh).chunk(3, dim=-1)
+        r_t, z_t = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
+        n_t = torch.tanh(x_n + r_t * h_n)
+        return ((1 - z_t) * n_t + z_t * h_prev,)
+
+
+def make_cell(cell: str, nonlinearity: str = "tanh", norm: str = "none") -> nn.Module:
+    """The reference cell module of ``cell`` (rnn, lstm or gru), layer-normalized with
+    ``norm="layer"``."""
     if cell == "rnn":
-        return ElmanCell(nonlinearity)
+        return (LayerNormElmanCell if norm == "layer" else ElmanCell)(nonlinearity)
+    if norm == "layer":
+        return LayerNormLSTMCell() if cell == "lstm" else LayerNormGRUCell()
     return LSTMCell() if cell == "lstm" else GRUCell()
 
 
@@ -205,6 +394,8 @@ class ReferenceRecurrent(nn.Module):
                     "bias_ih": (gate_size,),
                     "bias_hh": (gate_size,),
                 }
+                for name, multiple, _ in getattr(cell, "norms", ()):  # Ba et al. 2016
+                    shapes[name] = (multiple * hidden_size,)
                 for name, shape in shapes.items():
                     self.register_parameter(name + suffix, nn.Parameter(torch.empty(shape)))
         self.reset_parameters()
@@ -214,10 +405,15 @@ class ReferenceRecurrent(nn.Module):
         return f"_l{layer}" + ("_reverse" if direction == 1 else "")
 
     def reset_parameters(self) -> None:
-        """torch.nn's initialization: every parameter uniform in ±1/√hidden_size."""
+        """torch.nn's initialization: every parameter uniform in ±1/√hidden_size; the layer
+        norms' gains then at one and their biases at zero."""
         bound = self.hidden_size**-0.5
         for parameter in self.parameters():
             nn.init.uniform_(parameter, -bound, bound)
+        for name, _, value in getattr(self.cell, "norms", ()):
+            for layer in range(self.num_layers):
+                for direction in range(self.num_directions):
+                    nn.init.constant_(getattr(self, name + self._suffix(layer, direction)), value)
 
     def extra_repr(self) -> str:
         return (
@@ -226,9 +422,11 @@ class ReferenceRecurrent(nn.Module):
         )
 
     def weights(self, layer: int, direction: int) -> tuple[torch.Tensor, ...]:
-        """weight_ih, weight_hh, bias_ih, bias_hh of one layer and direction."""
+        """weight_ih, weight_hh, bias_ih, bias_hh of one layer and direction, then its layer
+        norms' parameters (if any)."""
         suffix = self._suffix(layer, direction)
         names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        names += tuple(name for name, _, _ in getattr(self.cell, "norms", ()))
         return tuple(getattr(self, name + suffix) for name in names)
 
     def scan(
@@ -243,10 +441,18 @@ class ReferenceRecurrent(nn.Module):
         is false (padding) the state is kept and the output is zero; read backwards, each
         sequence thus starts from ``state`` at its own last real step, as a packed sequence
         does in torch."""
+        return self.loop(lambda t, s: self.cell(x[:, t], s, *weights), x, state, mask, reverse)
+
+    @staticmethod
+    def loop(
+        step: Any, x: torch.Tensor, state: State, mask: torch.Tensor | None, reverse: bool
+    ) -> tuple[torch.Tensor, State]:
+        """``state = step(t, state)`` over the steps of x (B, T, ...), masked as :meth:`scan`
+        says; returns the outputs (B, T, H) and the final state."""
         steps = range(x.shape[1] - 1, -1, -1) if reverse else range(x.shape[1])
         outputs: list[torch.Tensor] = [x.new_empty(0)] * x.shape[1]
         for t in steps:
-            new_state = self.cell(x[:, t], state, *weights)
+            new_state = step(t, state)
             if mask is None:
                 state = new_state
                 outputs[t] = new_state[0]  # (B, H)
@@ -293,6 +499,27 @@ class ReferenceRecurrent(nn.Module):
         return layer_input, (final_state if parts == 2 else final_state[0])
 
 
+class LayerNormRecurrent(ReferenceRecurrent):
+    """The fast path of the layer-normalized cells (torch.nn's fused kernels have none): the
+    reference's parameters and loop, but each layer's input projections (and, for the LSTM
+    and the GRU, their normalization and biases) are computed for every step at once, and each
+    step is the cell's vectorized ``step``."""
+
+    def scan(
+        self,
+        x: torch.Tensor,
+        state: State,
+        weights: tuple[torch.Tensor, ...],
+        mask: torch.Tensor | None,
+        reverse: bool,
+    ) -> tuple[torch.Tensor, State]:
+        projected, *rest = self.cell.project(x, *weights)  # (B, T, G): every step at once
+        # unbind, not projected[:, t]: each indexing's backward would write a (B, T, G) zero
+        # gradient, T times over
+        inputs = projected.unbind(dim=1)  # T × (B, G)
+        return self.loop(lambda t, s: self.cell.step(inputs[t], s, *rest), x, state, mask, reverse)
+
+
 class RecurrentNetwork(Classifier):
     """An RNN, LSTM or GRU over sequences of feature vectors or token ids, with a linear head.
 
@@ -320,9 +547,11 @@ class RecurrentNetwork(Classifier):
         impl: str = "fast",
         vocab_size: int | None = None,
         embedding_dim: int | None = None,
+        norm: str = "none",
     ) -> None:
         super().__init__()
         self.cell = cell
+        self.norm = norm
         self.impl = impl
         self.pooling = head
         self.vocab_size = vocab_size
@@ -335,7 +564,17 @@ class RecurrentNetwork(Classifier):
             input_size = embedding_dim or hidden_size
             self.embedding = nn.Embedding(vocab_size, input_size)
         self.input_size = input_size
-        if impl == "fast":
+        if norm == "layer":  # no fused kernel: the reference loop or its vectorized form
+            recurrent = LayerNormRecurrent if impl == "fast" else ReferenceRecurrent
+            self.rnn = recurrent(
+                make_cell(cell, nonlinearity, norm),
+                input_size,
+                hidden_size,
+                num_layers,
+                dropout,
+                bidirectional,
+            )
+        elif impl == "fast":
             options = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
             self.rnn = FAST_MODULES[cell](
                 input_size,
@@ -411,7 +650,7 @@ class RecurrentNetwork(Classifier):
         if state is not None:
             self._check_state(state, x.shape[0])
         x = self._embed(x)  # (B, T, I)
-        if self.impl == "reference":
+        if isinstance(self.rnn, ReferenceRecurrent):
             return self.rnn(x, lengths, state)
         if lengths is None:
             return self.rnn(x, state)
@@ -495,6 +734,14 @@ def _check_arguments(name: str, arguments: dict[str, Any]) -> None:
     for key, allowed in choices.items():
         if key in arguments and arguments[key] not in allowed:
             refuse(key, "one of " + ", ".join(allowed))
+    if arguments["norm"] == "batch":
+        raise ZooError(
+            f"model {name!r}: norm=batch does not apply to recurrent cells: its statistics "
+            "would have to be kept per time step (Cooijmans et al. 2017); use norm=layer "
+            "(Ba et al. 2016's layer norm, made for recurrent networks) or none."
+        )
+    if arguments["norm"] not in RECURRENT_NORMS:
+        refuse("norm", "one of " + ", ".join(RECURRENT_NORMS))
     if not isinstance(arguments["bidirectional"], bool):
         refuse("bidirectional", "true or false")
     try:
@@ -537,6 +784,7 @@ def rnn(
     impl: str = "fast",
     vocab_size: int | None = None,
     embedding_dim: int | None = None,
+    norm: str = "none",
 ) -> RecurrentNetwork:
     """An Elman RNN (tanh or relu) with a linear head; ``impl="reference"`` is the loop."""
     return _build("rnn", locals())
@@ -559,6 +807,7 @@ def lstm(
     impl: str = "fast",
     vocab_size: int | None = None,
     embedding_dim: int | None = None,
+    norm: str = "none",
 ) -> RecurrentNetwork:
     """An LSTM with a linear head; ``impl="reference"`` is the primer's equations in a loop."""
     return _build("lstm", locals())
@@ -581,6 +830,7 @@ def gru(
     impl: str = "fast",
     vocab_size: int | None = None,
     embedding_dim: int | None = None,
+    norm: str = "none",
 ) -> RecurrentNetwork:
     """A GRU with a linear head; ``impl="reference"`` is torch's GRU equations in a loop."""
     return _build("gru", locals())
