@@ -54,6 +54,12 @@ class ModelInfo:
     example_input_factory: ExampleInput | None = None
     adam_lr: float | None = None
     check_arguments: Callable[[dict[str, Any]], None] | None = None
+    inapplicable: tuple[tuple[str, str], ...] = ()
+
+    def refusal(self, key: str) -> str | None:
+        """Why the model takes no option ``key`` (norm, dropout, activation) that other
+        families take, or None where it has not said."""
+        return dict(self.inapplicable).get(key)
 
     @property
     def model_class(self) -> type | None:
@@ -128,6 +134,10 @@ COMMON_ARGUMENTS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "latent_dim": (is_positive_int, "an integer >= 1"),
     "dropout": DROPOUT,
 }
+
+#: the architecture options many families take; a builder without one of them says why in
+#: ``register_model(inapplicable=...)`` (tests/models/test_options.py holds every model to it)
+OPTIONS = ("norm", "dropout", "activation")
 
 
 def check_common_arguments(info: ModelInfo, kwargs: dict[str, Any]) -> None:
@@ -214,6 +224,7 @@ def register_model(
     example_input: ExampleInput | None = None,
     adam_lr: float | None = None,
     check_arguments: Callable[[dict[str, Any]], None] | None = None,
+    inapplicable: dict[str, str] | None = None,
 ) -> Callable[[Builder], Builder]:
     """Register a builder function under its own name (or ``name``).
 
@@ -228,6 +239,8 @@ def register_model(
     ``check_arguments(kwargs)`` refuses (a ``ZooError``) a combination of the arguments a run
     config gives that the builder cannot tell from its own defaults (the MLP's
     ``hidden_sizes`` with ``depth``); ``zoo.config.checks`` calls it before any work.
+    ``inapplicable`` maps each option of :data:`OPTIONS` the builder does not take to why
+    (a fixed paper architecture, say): asking for it is refused with that reason.
     """
     for kind in input_kinds:
         check_kind("input kind", kind, INPUT_KINDS)
@@ -279,6 +292,7 @@ def register_model(
             example_input_factory=example_input,
             adam_lr=adam_lr,
             check_arguments=check_arguments,
+            inapplicable=tuple((inapplicable or {}).items()),
         )
         return build  # type: ignore[return-value]
 
@@ -316,6 +330,9 @@ def check_builder_kwargs(info: ModelInfo, kwargs: dict[str, Any]) -> None:
         return
     allowed = [*info.parameters, "weights"]
     unknown = [k for k in kwargs if k not in allowed]
+    for key in unknown:
+        if info.refusal(key) is not None:
+            raise ZooError(f"model {info.name!r} takes no {key}: {info.refusal(key)}")
     if unknown:
         raise ZooError(
             f"model {info.name!r} has no argument {unknown[0]!r}; allowed: {', '.join(allowed)}."

@@ -270,7 +270,7 @@ def test_zero_init_residual_needs_shortcuts():
     ("name", "kwargs", "message"),
     [
         ("vgg11", {"norm": "group"}, "unknown norm 'group'; allowed: none, batch, layer"),
-        ("vgg11_bn", {"norm": "batch"}, "has no argument 'norm'"),
+        ("vgg11_bn", {"norm": "batch"}, "'vgg11_bn' takes no norm: .* use model=vgg11"),
         ("resnet20", {"shortcut": "C"}, "unknown ResNet shortcut option 'C'"),
         ("resnet20", {"shortcut": True}, "shortcut option True.*false"),
         ("resnet20", {"small_input": True}, "has no argument 'small_input'"),

@@ -491,10 +491,12 @@ def check_config(cfg: DictConfig) -> ModelInfo:
     kwargs = model_kwargs(cfg)
     for key in ("dropout", "norm"):
         if (cfg.get("regularization") or {}).get(key) is not None and key not in info.parameters:
+            why = info.refusal(key) or (
+                f"it has no {key!r} argument (its arguments: {', '.join(info.parameters)})."
+            )
             raise ZooError(
                 f"regularization {key}={cfg.regularization[key]!r} does not apply to model "
-                f"{name!r}: "
-                f"it has no {key!r} argument (its arguments: {', '.join(info.parameters)})."
+                f"{name!r}: {why}"
             )
     check_builder_kwargs(info, kwargs)
     if info.check_arguments is not None:  # a rule of the model's own arguments
@@ -524,6 +526,7 @@ def check_config(cfg: DictConfig) -> ModelInfo:
     )
     check_causal(cfg, task, info, kwargs)
     check_image_size(cfg, task, kwargs)
+    task.check_regularization(cfg.get("regularization") or {})
     task.check_settings(cfg, info.name, info.model_class, kwargs)
     check_holdout(cfg.data, task)
     _require(

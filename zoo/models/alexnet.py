@@ -112,6 +112,13 @@ class AlexNet(Classifier):
     min_input_size=min_input_size,
     paper="Krizhevsky, Sutskever & Hinton 2012, ImageNet classification with deep "
     "convolutional neural networks",
+    inapplicable={
+        "norm": "AlexNet is the paper's fixed architecture in torchvision's layout (whose "
+        "weights load), without the paper's local response normalization as torchvision; "
+        "normalized CNNs are vgg (norm=...) and the ResNets.",
+        "activation": "AlexNet's ReLUs are the paper's point (section 3.1) and its layout is "
+        "torchvision's (whose weights load); lenet5, mlp and the ResNets take an activation.",
+    },
     # Measured on the digits, 60 Adam steps: chance at the configs' default 2e-3, 0.74
     # accurate at 5e-4 (eight layers without normalization; the paper used SGD at 1e-2).
     adam_lr=5e-4,

@@ -246,6 +246,11 @@ def autoencoder(
     default_input_size=(1, 28, 28),
     paper="Baldi & Hornik 1989, Neural networks and principal component analysis",
     example_input=image_example_input,
+    inapplicable=dict.fromkeys(
+        ("norm", "dropout", "activation"),
+        "a linear autoencoder is one affine map each way by definition (its optimum is PCA's "
+        "subspace, Baldi & Hornik 1989); model=autoencoder has hidden layers that take it.",
+    ),
 )
 def linear_autoencoder(
     *, in_channels: int = 1, image_size: int = 28, latent_dim: int = 8

@@ -32,6 +32,11 @@ from zoo.models.layers import (
 )
 from zoo.registry import register_model
 
+DCGAN_GUIDELINES = (
+    "DCGAN's architecture guidelines (Radford et al. 2016, section 3) fix it: batch norm in "
+    "both networks, ReLU in the generator, LeakyReLU 0.2 in the discriminator, no dropout."
+)
+
 
 class GAN(nn.Module):
     """A generator and a discriminator over images of ``image_shape`` (C, H, W)."""
@@ -93,6 +98,12 @@ def _noise_example_input(
     default_input_size=(1, 28, 28),
     paper="Goodfellow et al. 2014, Generative Adversarial Nets",
     example_input=_noise_example_input,
+    inapplicable={
+        "norm": "the fully connected GAN is Goodfellow et al.'s, with no norm layer; batch norm "
+        "in both networks is DCGAN's design (model=dcgan).",
+        "activation": "the GAN's activations are fixed (ReLU generator, LeakyReLU 0.2 "
+        "discriminator, Tanh images), the choices that keep its adversarial training stable.",
+    },
 )
 def gan(
     *,
@@ -156,6 +167,7 @@ def dcgan_init_(module: nn.Module) -> None:
     paper="Radford, Metz & Chintala 2016, Unsupervised representation learning with deep "
     "convolutional generative adversarial networks",
     example_input=_noise_example_input,
+    inapplicable=dict.fromkeys(("norm", "dropout", "activation"), DCGAN_GUIDELINES),
 )
 def dcgan(
     *, in_channels: int = 1, image_size: int = 28, latent_dim: int = 100, width: int = 64

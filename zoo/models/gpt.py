@@ -363,6 +363,12 @@ def example_input(
     default_input_size=(DEFAULT_BLOCK_SIZE,),
     example_input=example_input,
     paper="Radford et al. 2019, Language models are unsupervised multitask learners",
+    inapplicable={
+        "norm": "GPT-2's pre-norm LayerNorms are its architecture (Radford et al. 2019); batch "
+        "norm would mix statistics across positions a causal model must not see.",
+        "activation": "GPT-2's feed-forward activation is GELU (Radford et al. 2019), as the "
+        "nanoGPT layout the weights follow.",
+    },
 )
 def gpt(
     *,

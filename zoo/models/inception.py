@@ -267,6 +267,12 @@ def googlenet_min_input_size(kwargs: dict) -> int:
     default_input_size=(3, 224, 224),
     min_input_size=googlenet_min_input_size,
     paper="Szegedy et al. 2015, Going deeper with convolutions",
+    inapplicable={
+        "norm": "batch norm is part of every Inception convolution block (torchvision's "
+        "layout, whose weights load).",
+        "activation": "Inception's convolution blocks are conv, batch norm, ReLU by design "
+        "(torchvision's layout, whose weights load).",
+    },
 )
 def googlenet(
     *,
@@ -565,6 +571,12 @@ def inception_v3_min_input_size(kwargs: dict) -> int:
     min_input_size=inception_v3_min_input_size,
     paper="Szegedy, Vanhoucke, Ioffe, Shlens & Wojna 2016, Rethinking the Inception "
     "architecture for computer vision",
+    inapplicable={
+        "norm": "batch norm is part of every Inception convolution block (torchvision's "
+        "layout, whose weights load).",
+        "activation": "Inception's convolution blocks are conv, batch norm, ReLU by design "
+        "(torchvision's layout, whose weights load).",
+    },
 )
 def inception_v3(
     *,

@@ -761,6 +761,10 @@ def _build(cell: str, arguments: dict[str, Any]) -> RecurrentNetwork:
     return RecurrentNetwork(cell, **arguments)
 
 
+GATED = (
+    "a gated cell's sigmoid gates and tanh candidate are its design: the gates must lie in "
+    "(0, 1) to scale what they pass."
+)
 REGISTRATION = {
     "family": "recurrent",
     "tasks": ("classification", "regression", "language_model"),
@@ -770,7 +774,14 @@ REGISTRATION = {
 }
 
 
-@register_model(**REGISTRATION, paper="Elman 1990, Finding structure in time")
+@register_model(
+    **REGISTRATION,
+    paper="Elman 1990, Finding structure in time",
+    inapplicable={
+        "activation": "the Elman RNN's activation is model.nonlinearity (tanh or relu, the "
+        "choices of torch.nn's fused kernel)."
+    },
+)
 def rnn(
     *,
     input_size: int | None = DEFAULT_INPUT_SIZE,
@@ -794,6 +805,7 @@ def rnn(
     **REGISTRATION,
     paper="Hochreiter & Schmidhuber 1997, Long short-term memory; forget gate: Gers, "
     "Schmidhuber & Cummins 2000, Learning to forget",
+    inapplicable={"activation": GATED},
 )
 def lstm(
     *,
@@ -817,6 +829,7 @@ def lstm(
     **REGISTRATION,
     paper="Cho et al. 2014, Learning phrase representations using RNN encoder-decoder for "
     "statistical machine translation",
+    inapplicable={"activation": GATED},
 )
 def gru(
     *,

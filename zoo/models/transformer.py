@@ -474,6 +474,10 @@ def check_encoder_arguments(
     default_input_size=(DEFAULT_STEPS, DEFAULT_INPUT_SIZE),
     example_input=sequence_example_input,
     paper="Vaswani et al. 2017, Attention is all you need",
+    inapplicable={
+        "norm": "the Transformer's LayerNorms are part of each layer (Vaswani et al. 2017); "
+        "norm_first chooses their place (pre-norm or the paper's post-norm).",
+    },
 )
 def transformer(
     *,

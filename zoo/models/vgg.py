@@ -188,6 +188,18 @@ def _register(name: str, *, batch_norm: bool, adam_lr: float | None = None):
         paper=paper,
         name=name,
         adam_lr=adam_lr,
+        inapplicable={
+            "activation": "VGG's ReLUs are the paper's, in torchvision's layout (whose weights "
+            "load); lenet5, mlp and the ResNets take an activation.",
+            **(
+                {
+                    "norm": f"{name} is {name[:-3]} with norm=batch; use model={name[:-3]} with "
+                    "norm=none, batch or layer."
+                }
+                if batch_norm
+                else {}
+            ),
+        },
     )
 
 

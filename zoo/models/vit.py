@@ -256,11 +256,20 @@ SIZES = {
 }
 
 
+VIT_FIXED = {
+    "norm": "ViT's pre-norm LayerNorms are its architecture (Dosovitskiy et al. 2021), in "
+    "torchvision's layout (whose weights load).",
+    "activation": "ViT's MLP blocks use GELU (Dosovitskiy et al. 2021), in torchvision's layout "
+    "(whose weights load).",
+}
+
+
 @register_model(
     family="vit",
     default_input_size=(1, 32, 32),
     min_input_size=_image_size(32),
     paper=PAPER,
+    inapplicable=VIT_FIXED,
 )
 def vit_tiny(
     *,
@@ -305,6 +314,7 @@ REGISTRATION = {
     # default 2e-3 leaves the ViT-B/L sizes at or near chance; measured on the digits,
     # ViT-L/32: chance at 2e-3, 0.92 accurate after 40 steps at 2e-4.
     "adam_lr": 2e-4,
+    "inapplicable": VIT_FIXED,
 }
 
 

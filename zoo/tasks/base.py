@@ -90,6 +90,23 @@ class ZooTask(L.LightningModule):
     #: whether ``data.holdout_classes`` applies: the task never predicts classes, so classes
     #: left out of training are not tested as if learnt (an autoencoder's are its anomalies)
     holds_out_classes: ClassVar[bool] = False
+    #: regularization options (``regularization.<key>``) this task does not apply, each with
+    #: why; :meth:`check_regularization` refuses them when set
+    inapplicable_regularization: ClassVar[dict[str, str]] = {
+        "label_smoothing": "label smoothing (Szegedy et al. 2016) softens the targets of a "
+        "classifier's cross-entropy, which only task=classification implements.",
+    }
+
+    @classmethod
+    def check_regularization(cls, regularization: Mapping[str, Any]) -> None:
+        """Refuse, in one line, a regularization option set (not null, not 0) that this task
+        does not apply (:attr:`inapplicable_regularization`)."""
+        for key, why in cls.inapplicable_regularization.items():
+            value = regularization.get(key)
+            if value is not None and value != 0:
+                raise ZooError(
+                    f"regularization.{key}={value} does not apply to task={cls.kind}: {why}"
+                )
 
     @classmethod
     def check_settings(

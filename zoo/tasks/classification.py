@@ -9,7 +9,7 @@ returns auxiliary logits in training mode.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -34,6 +34,7 @@ class ClassificationTask(ZooTask):
     """Train a classifier; logs ``{train,val,test}/{loss,acc}`` and ``val/acc_best``."""
 
     kind = "classification"
+    inapplicable_regularization: ClassVar[dict[str, str]] = {}  # it smooths its labels
     best_of = "val/acc"
     target_kinds = ("class",)
     logged_metrics = {
