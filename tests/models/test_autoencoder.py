@@ -99,3 +99,20 @@ def test_an_image_of_another_size_is_refused_not_resized(name, size):
 def test_a_sample_count_below_1_is_refused():
     with pytest.raises(ZooError, match=r"number of samples must be an integer >= 1, got -1"):
         create_model("vae").sample(-1)
+
+
+@pytest.mark.parametrize("name", ["conv_autoencoder", "conv_vae"])
+def test_conv_autoencoder_options_reach_both_stacks(name):
+    """norm=layer replaces every batch norm by GroupNorm(1, C), one activation serves both
+    stacks, and dropout goes into the encoder only."""
+    default = create_model(name)
+    batch_norms = sum(isinstance(m, nn.BatchNorm2d) for m in default.modules())
+    model = create_model(name, norm="layer", activation="tanh", dropout=0.2)
+    groups = [m for m in model.modules() if isinstance(m, nn.GroupNorm)]
+    assert len(groups) == batch_norms and all(m.num_groups == 1 for m in groups)
+    assert not any(isinstance(m, nn.BatchNorm2d | nn.ReLU | nn.LeakyReLU) for m in model.modules())
+    assert any(isinstance(m, nn.Dropout) for m in model.encoder.modules())
+    assert not any(isinstance(m, nn.Dropout) for m in model.decoder.modules())
+    x = torch.rand(2, 1, 28, 28)
+    out = model(x)
+    assert (out[0] if isinstance(out, tuple) else out).shape == x.shape

@@ -263,6 +263,27 @@ def test_zero_init_residual_needs_shortcuts():
         create_model("resnet18", shortcut=False, zero_init_residual=True)
 
 
+def test_resnet_norm_activation_and_dropout_reach_every_block():
+    """norm=layer is GroupNorm(1, C) (layer norm over a map's whole (C, H, W)) everywhere
+    batch norm was, norm=none leaves none and gives the convolutions biases, the activation
+    replaces every ReLU, and dropout sits before the classifier."""
+    default = create_model("resnet20")
+    count = sum(isinstance(m, nn.BatchNorm2d) for m in default.modules())
+    layer = create_model("resnet20", norm="layer", activation="gelu", dropout=0.3)
+    groups = [m for m in layer.modules() if isinstance(m, nn.GroupNorm)]
+    assert len(groups) == count and all(m.num_groups == 1 for m in groups)
+    assert not any(isinstance(m, nn.BatchNorm2d | nn.ReLU) for m in layer.modules())
+    assert isinstance(layer.layer3[-1].relu, nn.GELU) and layer.dropout.p == 0.3
+    x = torch.randn(2, 3, 8, 8)
+    torch.testing.assert_close(  # per sample: the other inputs of a batch change nothing
+        layer.eval()(x)[:1], layer(x[:1])
+    )
+    plain = create_model("resnet18", norm="none", small_input=True, num_classes=10, shortcut="A")
+    convs = [m for m in plain.modules() if isinstance(m, nn.Conv2d)]
+    assert convs and all(m.bias is not None and not m.bias.any() for m in convs)
+    assert not any(isinstance(m, nn.BatchNorm2d | nn.GroupNorm) for m in plain.modules())
+
+
 # -------------------------------------------------------------------------- bad values
 
 
