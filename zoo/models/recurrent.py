@@ -742,7 +742,7 @@ def _check_arguments(name: str, arguments: dict[str, Any]) -> None:
             "would have to be kept per time step (Cooijmans et al. 2017); use norm=layer "
             "(Ba et al. 2016's layer norm, made for recurrent networks) or none."
         )
-    if arguments["norm"] not in RECURRENT_NORMS:
+    if arguments["norm"] not in (*RECURRENT_NORMS, None):  # None: none, as every family
         refuse("norm", "one of " + ", ".join(RECURRENT_NORMS))
     if not isinstance(arguments["bidirectional"], bool):
         refuse("bidirectional", "true or false")
