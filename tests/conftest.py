@@ -23,7 +23,7 @@ from zoo.config.checks import register_resolvers
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO_ROOT / "configs"
 
-# Quiet and quick: no progress bar or model summary in tests.
+# Quiet and quick: no progress bar or model summary in tests (nor curves.png).
 QUIET_CALLBACKS = ("rich_progress_bar", "model_summary")
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))
@@ -43,6 +43,8 @@ def compose_config(overrides: list[str], output_dir: Path, *, quiet: bool = True
         cfg.paths.data_dir = str(output_dir / "data")
         cfg.hydra.runtime.output_dir = str(output_dir)
         cfg.hydra.job.num = 0
+        if quiet and not any(o.startswith("curves=") for o in overrides):
+            cfg.curves = False  # matplotlib's import and a drawing: ~1 s per run
         if quiet and cfg.get("callbacks"):
             for name in QUIET_CALLBACKS:
                 cfg.callbacks.pop(name, None)

@@ -100,6 +100,11 @@ CASES = [
     (["data.target_kind=value"], ("classification", "value")),
     (["data.input_kind=tokens"], ("lenet5", "tokens")),
     (["data.input_kind=pixels"], ("data.input_kind", "'pixels'")),
+    # RGB images into LeNet-5 built for grayscale: the channels, and the value to set
+    (
+        ["data=cifar10", "model.in_channels=1"],
+        ("model.in_channels=1", "3-channel", "model.in_channels=3"),
+    ),
     (["data=digits_flat", "model=mlp", "augmentation=[rotate]"], ("rotate", "vector")),
     (
         ["data=arrays", "data.path={values_csv}", "data.target_column=y", "model=mlp"],

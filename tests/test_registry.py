@@ -7,6 +7,7 @@ import sys
 
 import pytest
 import torch
+from conftest import names
 from torch import nn
 
 import zoo
@@ -134,3 +135,15 @@ def test_saving_a_model_onto_a_file_is_refused(tmp_path):
 def test_a_fixed_size_model_names_the_shape_it_takes(name, shape):
     with pytest.raises(ZooError, match=r"LeNet-5 takes batches of shape \(N, 1, 32, 32\), got "):
         create_model(name)(torch.zeros(shape))
+
+
+@pytest.mark.parametrize(("name", "kwargs"), [("lenet5", {}), ("conv_autoencoder", {})])
+def test_rgb_images_into_a_grayscale_model_are_told_about_channels(name, kwargs):
+    """A batch of the right size with 3 channels: the hint is the channels to build the model
+    with, not another image size."""
+    model = create_model(name, **kwargs)
+    size = model.image_shape[1] if hasattr(model, "image_shape") else 32
+    with pytest.raises(ZooError) as refused:
+        model(torch.zeros(2, 3, size, size))
+    assert names(str(refused.value), "in_channels=1", "3 channels", "in_channels=3")
+    assert "input_size" not in str(refused.value) and "image_size" not in str(refused.value)

@@ -130,6 +130,7 @@ def test_default_run_reaches_98_percent_and_exports_a_loadable_model(tmp_path):
     assert yaml.safe_load(record["config.yaml"])["model"]["name"] == "lenet5"
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
     assert (run_dir / "csv" / "metrics.csv").is_file()
+    assert (run_dir / "curves.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     # A refused command pointed at the run's folder leaves its record as it was.
     refused = run_train("model=mlp", "optimizer.lr=-1", f"hydra.run.dir={run_dir}", cwd=tmp_path)
     assert refused.returncode == 2 and refused.stderr.startswith("error: optimizer.lr must be")

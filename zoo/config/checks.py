@@ -405,7 +405,8 @@ def check_model_fits_data(
     _require(
         kind != "image" or not isinstance(channels, int) or channels == int(shape[0]),
         f"model.in_channels={channels} but {_data_name(data)} gives {int(shape[0])}-channel "
-        "images; leave model.in_channels to the data (${data.input_shape[0]}).",
+        f"images; set model.in_channels={int(shape[0])}, or leave it to the data "
+        "(${data.input_shape[0]}, the model configs' default).",
     )
     min_size = info.min_input_size_for(kwargs)
     if kind == "image" and min_size is not None:

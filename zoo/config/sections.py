@@ -35,7 +35,7 @@ from zoo.errors import ZooError, closest
 ROOT_KEYS = frozenset(
     {
         "task_name", "tags", "seed", "train", "test", "ckpt_path", "compile", "channels_last",
-        "threads", "promise",
+        "threads", "promise", "curves",
         "monitor",
         "optimized_metric", "optimized_direction", "regularization", "augmentation", "data",
         "model", "task", "optimizer", "scheduler", "trainer", "callbacks", "logger", "paths",
@@ -205,7 +205,7 @@ TRAINER_VALUES: dict[str, tuple[Callable[[Any], bool], str]] = {
         "an integer >= 0",
     ),
 }
-BOOLEANS = ("train", "test", "compile", "channels_last")
+BOOLEANS = ("train", "test", "compile", "channels_last", "curves")
 # Keys of NUMBERS that null does not mean "the default" for (the optimizer gets lr=None).
 NOT_NULL = ("optimizer.lr",)
 

@@ -119,10 +119,20 @@ def check_input_size(x: torch.Tensor, minimum: int, name: str) -> None:
 
 def check_image_shape(x: torch.Tensor, name: str, shape: tuple[int, ...], hint: str = "") -> None:
     """Refuse a batch that is not ``(N, *shape)`` (a model built for one image size, such as
-    LeNet-5's fully connected layers or an autoencoder's output), naming both shapes."""
-    if x.shape[1:] != shape:
-        expected = ", ".join(map(str, ("N", *shape)))
-        raise ZooError(f"{name} takes batches of shape ({expected}), got {tuple(x.shape)}{hint}.")
+    LeNet-5's fully connected layers or an autoencoder's output), naming both shapes. A batch
+    of the right size with other channels (RGB images into a model built for grayscale) is
+    told how to build the model for them; ``hint`` says how to build it for another size."""
+    if x.shape[1:] == shape:
+        return
+    expected = ", ".join(map(str, ("N", *shape)))
+    if x.dim() == len(shape) + 1 and x.shape[2:] == shape[1:]:
+        channels = x.shape[1]
+        hint = (
+            f": the model takes {shape[0]}-channel images (in_channels={shape[0]}), the batch "
+            f"has {channels} channels; build it with in_channels={channels}, or convert the "
+            f"images to {shape[0]} channel{'s' if shape[0] != 1 else ''}"
+        )
+    raise ZooError(f"{name} takes batches of shape ({expected}), got {tuple(x.shape)}{hint}.")
 
 
 def check_positive_ints(name: str, **values: object) -> None:

@@ -46,6 +46,7 @@ from zoo.training.attention_logging import AttentionMapLogger
 from zoo.training.checkpointing import (
     AtomicCheckpointIO,
 )
+from zoo.training.curves import write_curves
 from zoo.training.resume import resume_epochs_whole
 from zoo.training.run_folder import hold_run_folder, write_hydra_record
 from zoo.training.startup_clock import StartupClock
@@ -459,5 +460,21 @@ def _test_and_export(
                 "startup_s": None if startup.seconds is None else round(startup.seconds, 2),
             },
         )
+        if cfg.get("curves", True):
+            monitor = cfg.get("monitor") or {}
+            write_curves(
+                run_dir,
+                trainer.loggers,
+                monitor=monitor.get("metric"),
+                mode=monitor.get("mode"),
+                optimized=cfg.get("optimized_metric"),
+                title=_curves_title(cfg, command),
+            )
         _print_summary(metrics, run_dir)
     return metrics
+
+
+def _curves_title(cfg: DictConfig, command: str) -> str:
+    """curves.png's title: the model and the command that trained it (cut to a line)."""
+    title = f"{cfg.model.get('name')}: {command}"
+    return title if len(title) <= 100 else title[:99] + "…"
