@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 from zoo.augment import AUGMENTATIONS_FOR
 from zoo.training.run import train
@@ -197,7 +198,8 @@ def test_every_experiment(make_config, experiment):
     fit_one_step(make_config, f"experiment={experiment}")
 
 
-@pytest.mark.parametrize("logger", options("logger"))
+# mlflow and wandb: optional extras, tested offline with `pytest -m slow` (tests/test_loggers.py)
+@pytest.mark.parametrize("logger", sorted(set(options("logger")) - {"mlflow", "wandb"}))
 def test_every_logger(make_config, logger, tmp_path):
     cfg = make_config(
         f"logger={logger}",
@@ -274,6 +276,16 @@ def test_hparams_search_composes(make_config):
     assert cfg.hydra.sweeper.direction == "maximize"
     assert cfg.optimized_metric == "val/acc_best"
     assert "optimizer.lr" in cfg.hydra.sweeper.params
+
+
+def test_hparams_search_says_what_it_searches():
+    """The header comment names every key the search draws, and no other setting."""
+    text = (CONFIGS / "hparams_search" / "optuna.yaml").read_text()
+    header = text.split("\n#   python", 1)[0]  # the first sentence, before its example
+    params = yaml.safe_load(text)["hydra"]["sweeper"]["params"]
+    assert params and all(key in header for key in params), header
+    settings = {"dropout", "optimizer.lr", "data.batch_size", "regularization.weight_decay"}
+    assert not {s for s in settings - set(params) if s in header}, header
 
 
 def test_model_configs_take_shape_and_classes_from_the_data(make_config):

@@ -24,12 +24,24 @@ def sweep_jobs() -> list[list[str]] | None:
     job order; None outside one (a single run, a later job, another sweeper, a command line
     read differently)."""
     from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized() or HydraConfig.get().job.get("num") != 0:
+        return None
+    return basic_sweep_jobs()
+
+
+def basic_sweep_jobs() -> list[list[str]] | None:
+    """The task overrides of every job of the basic sweep this process runs a job of (any
+    job), in job order; None outside one (a single run, another sweeper, a command line read
+    differently)."""
+    from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
     if not HydraConfig.initialized():
         return None
     hydra = HydraConfig.get()
-    if hydra.mode != RunMode.MULTIRUN or hydra.job.get("num") != 0:
+    num = hydra.job.get("num")
+    if hydra.mode != RunMode.MULTIRUN or not isinstance(num, int):
         return None
     if not str(hydra.sweeper.get("_target_", "")).endswith("BasicSweeper"):
         return None
@@ -49,7 +61,7 @@ def sweep_jobs() -> list[list[str]] | None:
         [jobs] = BasicSweeper.split_arguments(task, max_batch_size=None)
     except Exception:  # a sweep type the basic sweeper refuses: Hydra says so itself
         return None
-    if not jobs or jobs[0] != list(hydra.overrides.task):
+    if not 0 <= num < len(jobs) or jobs[num] != list(hydra.overrides.task):
         return None  # not the sweep this job belongs to
     return jobs
 
@@ -81,3 +93,35 @@ def check_sweep_jobs(check) -> None:
             raise ZooError(
                 f"sweep job #{job_num} ({' '.join(overrides)}): {message}. No job was run."
             ) from None
+
+
+def remaining_sweeps(jobs: list[list[str]], first: int) -> list[list[str]]:
+    """The sweeps (each the overrides of one ``python train.py -m``) that run ``jobs[first:]``
+    of a basic sweep, in the sweeper's order, as few as the sweep's shape allows.
+
+    The basic sweeper runs the product of each override's values, the last one varying
+    fastest: the jobs from ``first`` on are, for each override from the last to the first,
+    the jobs that share ``first``'s values before it, take its later values there (its own
+    value too, for the last override) and every value after it. One sweep per override at
+    most; none when ``first`` is past the end."""
+    if not 0 <= first < len(jobs):
+        return []
+    width = len(jobs[0])
+    values = [list(dict.fromkeys(job[i] for job in jobs)) for i in range(width)]
+    digits = [values[i].index(jobs[first][i]) for i in range(width)]
+    sweeps = []
+    for position in reversed(range(width)):
+        start = digits[position] + (0 if position == width - 1 else 1)
+        if start >= len(values[position]):
+            continue
+        sweep = [jobs[first][i] for i in range(position)]
+        sweep.append(_joined(values[position][start:]))
+        sweep += [_joined(values[i]) for i in range(position + 1, width)]
+        sweeps.append(sweep)
+    return sweeps
+
+
+def _joined(overrides: list[str]) -> str:
+    """``key=a``, ``key=b`` as the one sweep override ``key=a,b``."""
+    key = overrides[0].split("=", 1)[0]
+    return f"{key}=" + ",".join(o.split("=", 1)[1] for o in overrides)

@@ -47,6 +47,7 @@ from zoo.training.checkpointing import (
     AtomicCheckpointIO,
 )
 from zoo.training.curves import write_curves
+from zoo.training.loggers import check_logger_packages
 from zoo.training.resume import resume_epochs_whole
 from zoo.training.run_folder import hold_run_folder, write_hydra_record
 from zoo.training.startup_clock import StartupClock
@@ -321,6 +322,7 @@ def _train(cfg: DictConfig, held: contextlib.ExitStack) -> dict[str, float]:
     quiet_noise()
     check_config(cfg)
     check_sweep_jobs(check_config)  # job #0 of a sweep: every later job's config too
+    check_logger_packages(cfg.get("logger"))  # logger=mlflow without mlflow: its extra
     write_hydra_record(output_dir(cfg), cfg)
     # before seeding (which prints a line): a bad callback or data argument is refused in
     # one line (data modules draw with generators of their own, never the global one)
