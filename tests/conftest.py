@@ -147,3 +147,23 @@ def refusal(make_config, monkeypatch) -> Callable[..., str]:
         return one_line(refused.value)
 
     return refuse
+
+
+def run_train_in_process(monkeypatch, argv: list[str], cwd: Path, capsys) -> tuple[int, str]:
+    """``python train.py *argv`` run in this process from ``cwd`` until it exits: its exit
+    code and stderr. train.py's own Ctrl-C and SIGTERM handlers are put back afterwards."""
+    import runpy
+    import signal
+    import sys
+
+    monkeypatch.chdir(cwd)
+    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+    monkeypatch.setattr(sys, "argv", ["train.py", *argv])
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with pytest.raises(SystemExit) as stop:
+            runpy.run_path(str(REPO_ROOT / "train.py"), run_name="__main__")
+    finally:  # train.py's own handlers end the process on Ctrl-C
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    return stop.value.code, capsys.readouterr().err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -163,6 +164,18 @@ def test_multirun_sweeps_each_value(tmp_path):
     for job, optimizer in ((0, "SGD"), (1, "Adam")):
         results = json.loads((sweep / str(job) / "results.json").read_text())
         assert results["config"]["optimizer"]["_target_"] == f"torch.optim.{optimizer}"
+    # the sweep's summary: a table at the end and summary.csv in the sweep folder
+    with open(sweep / "summary.csv", newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert [(r["job"], r["overrides"].split()[0], r["status"]) for r in rows] == [
+        ("0", "optimizer=sgd", "done"),
+        ("1", "optimizer=adam", "done"),
+    ]
+    for row in rows:
+        results = json.loads((sweep / row["job"] / "results.json").read_text())
+        for metric in ("val/acc_best", "val/loss", "test/acc"):  # optimized, monitored, test
+            assert float(row[metric]) == pytest.approx(results["metrics"][metric], rel=1e-5)
+    assert f"Sweep summary: {sweep / 'summary.csv'}" in result.stdout
 
 
 def test_a_bad_value_in_a_later_sweep_job_is_refused_before_any_job_trains(
@@ -171,21 +184,11 @@ def test_a_bad_value_in_a_later_sweep_job_is_refused_before_any_job_trains(
     """Each job checks its own config when it starts; job #0 also checks the later ones, so
     job #1's bad learning rate stops the sweep before job #0 trains. train.py runs in this
     process, as in tests/test_bad_input.py (its exit codes as a process are tested above)."""
-    import runpy
-    import signal
+    from conftest import run_train_in_process
 
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
-    monkeypatch.setattr(sys, "argv", ["train.py", "-m", "optimizer.lr=0.01,-1", *SWEEP_JOB])
-    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        with pytest.raises(SystemExit) as stop:
-            runpy.run_path(str(REPO_ROOT / "train.py"), run_name="__main__")
-    finally:  # train.py's own handlers end the process on Ctrl-C
-        for signum, handler in handlers.items():
-            signal.signal(signum, handler)
-    stderr = capsys.readouterr().err
-    assert stop.value.code == 2, stderr[-3000:]
+    argv = ["-m", "optimizer.lr=0.01,-1", *SWEEP_JOB]
+    code, stderr = run_train_in_process(monkeypatch, argv, tmp_path, capsys)
+    assert code == 2, stderr[-3000:]
     assert stderr.strip().splitlines()[-1] == (
         "error: sweep job #1 (optimizer.lr=-1 debug=fdr model=mlp data=digits_flat "
         "augmentation=[none]): optimizer.lr must be a finite number > 0, got -1. "

@@ -28,6 +28,7 @@ from omegaconf.errors import InterpolationResolutionError
 
 from zoo.errors import WRITE_FAILED_EXIT, ZooError, one_line, os_error_reason
 from zoo.training.run_folder import discard_if_unused, existing_entries
+from zoo.training.sweep_summary import FAILED, INTERRUPTED, summarize_stopped_sweep
 
 T = TypeVar("T")
 
@@ -80,14 +81,17 @@ def interruption(cfg: DictConfig, stop: BaseException) -> tuple[str, int]:
         stage, stop = stop.stage, stop.stop
     last = last_checkpoint_of(cfg)
     if last is None:
-        resume = "no epoch had ended, so there is no checkpoint to resume from."
+        resume = "no epoch had ended, so there is no checkpoint to resume from"
+        rest = _rest_of_sweep(last)
+        resume += f"; {rest}" if rest else "."
     else:
         resume = _how_to_resume(last)
     return f"{stage} was interrupted ({signal_name}){_sweep_note()}; {resume}", code
 
 
 def _how_to_resume(last: Path) -> str:
-    """The command that resumes this run from its checkpoint ``last``."""
+    """The command that resumes this run from its checkpoint ``last``; in a job of a basic
+    sweep, followed by the sweeps of the jobs that did not run (:func:`_rest_of_sweep`)."""
     from zoo.training.checkpointing import ckpt_path_override, train_command
 
     overrides = task_overrides()
@@ -95,7 +99,35 @@ def _how_to_resume(last: Path) -> str:
         return f"resume with the same overrides and {ckpt_path_override(last)}."
     # the run's own overrides, quoted for the shell, with ckpt_path set
     command = train_command([*overrides, *hydra_run_overrides()], ckpt_path_override(last))
-    return f"to resume: {command}"
+    return _rest_of_sweep(last, command) or f"to resume: {command}"
+
+
+def _rest_of_sweep(last: Path | None, resume: str | None = None) -> str:
+    """In a job of Hydra's basic sweep: the command line that finishes the sweep, the job
+    resumed from its checkpoint ``last`` (the command ``resume``), or run again when it has
+    none, then the jobs that did not run as ``-m`` sweeps of their values
+    (:func:`zoo.config.sweep.remaining_sweeps`), joined by ``&&``; "" elsewhere, or when
+    nothing is left to run."""
+    import shlex
+
+    from zoo.config.sweep import basic_sweep_jobs, remaining_sweeps
+
+    jobs = basic_sweep_jobs()
+    if not jobs:
+        return ""
+    num = HydraConfig.get().job.num
+    hydra = sweep_hydra_overrides()
+    later = remaining_sweeps(jobs, num + 1 if resume else num)
+    if not later:
+        return ""
+    sweeps = [" ".join(["python train.py -m", *map(shlex.quote, [*s, *hydra])]) for s in later]
+    count = len(jobs) - num - 1
+    jobs_left = f"{count} job{'s' if count != 1 else ''}"
+    if resume:
+        what = f"this job from its checkpoint, then the {jobs_left} that did not run"
+    else:
+        what = f"this job again and the {jobs_left} after it" if count else "this job again"
+    return f"to finish the sweep ({what}): {' && '.join([*([resume] if resume else []), *sweeps])}"
 
 
 # OSErrors that mean the disk refused a write wherever it happened: full, over quota, a file
@@ -132,6 +164,8 @@ def write_failure(cfg: DictConfig, error: BaseException) -> tuple[str, int] | No
     last = last_checkpoint_of(cfg)
     if last is None:
         kept = "no checkpoint had been written, so there is nothing to resume from"
+        rest = _rest_of_sweep(None)
+        kept += f"; once that is fixed, {rest}" if rest else ""
     else:
         kept = f"the checkpoints written before are whole, the last {str(last)!r}; once that is "
         kept += f"fixed, {_how_to_resume(last)}"
@@ -170,15 +204,20 @@ def is_rank_zero() -> bool:
 
 
 def _sweep_note() -> str:
-    """For a job of a sweep (``-m``): which one, and that the jobs after it did not run (the
-    resume command resumes this job alone)."""
+    """For a job of a sweep (``-m``): which one, and that the jobs after it did not run (of
+    Hydra's basic sweeper, whose jobs are known, the resume line runs them too)."""
     if not HydraConfig.initialized():
         return ""
     from hydra.types import RunMode
 
+    from zoo.config.sweep import basic_sweep_jobs
+
     hydra = HydraConfig.get()
     if hydra.mode != RunMode.MULTIRUN:
         return ""
+    jobs = basic_sweep_jobs()
+    if jobs:
+        return f" in job #{hydra.job.num} of a sweep of {len(jobs)} (#0-#{len(jobs) - 1})"
     return f" in job #{hydra.job.num} of a sweep, whose later jobs did not run"
 
 
@@ -198,6 +237,19 @@ def task_overrides() -> list[str] | None:
 
 # Hydra overrides that belong to a sweep, not to the one run a resume command starts.
 _SWEEP_ONLY = ("hydra.mode", "hydra.sweep", "hydra.launcher", "hydra/sweeper", "hydra/launcher")
+
+
+def sweep_hydra_overrides() -> list[str]:
+    """The ``hydra.*`` overrides of this sweep's command line that a new sweep of its
+    remaining jobs takes: not its folder (the new sweep's jobs are numbered from 0, and would
+    meet this sweep's finished ones), nor the mode (``-m`` says it)."""
+    if not HydraConfig.initialized():
+        return []
+    return [
+        o
+        for o in HydraConfig.get().overrides.hydra
+        if not o.lstrip("+~").startswith(("hydra.mode", "hydra.sweep.dir", "hydra.run."))
+    ]
 
 
 def hydra_run_overrides() -> list[str]:
@@ -227,16 +279,20 @@ def run_reporting_stops(cfg: DictConfig, work: Callable[[DictConfig], T]) -> T:
     except (SystemExit, KeyboardInterrupt, StoppedWhile) as stop:
         # the run is stopping: a Ctrl-C pressed again must not cut its line or its exit code
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        stop_and_say(*interruption(cfg, stop))
+        line = interruption(cfg, stop)
+        _summarize_sweep(INTERRUPTED)
+        stop_and_say(*line)
     except (ZooError, InterpolationResolutionError) as error:
         discard_if_unused(output_dir(cfg), existed)
         if full_error:
             raise
+        _summarize_sweep(FAILED, unless_first=True)
         stop_and_say(one_line(error), 2)
     except Exception as error:
         # a file that could not be written (a full disk): one line, what is kept, the resume
         failed = write_failure(cfg, error)
         if failed is not None and not full_error:
+            _summarize_sweep(FAILED)
             stop_and_say(*failed)
         # under DDP, a process whose peer stopped on the SIGTERM first fails inside a
         # collective operation (gloo's "Connection closed by peer"): the SIGTERM is the news
@@ -244,8 +300,16 @@ def run_reporting_stops(cfg: DictConfig, work: Callable[[DictConfig], T]) -> T:
             raise
         from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-        stop_and_say(*interruption(cfg, SIGTERMException(143)))
+        line = interruption(cfg, SIGTERMException(143))
+        _summarize_sweep(INTERRUPTED)
+        stop_and_say(*line)
     raise AssertionError("unreachable")  # stop_and_say exits
+
+
+def _summarize_sweep(status: str, *, unless_first: bool = False) -> None:
+    """In a sweep's job that stops it: the sweep's summary (the reporting process only)."""
+    if is_rank_zero():
+        summarize_stopped_sweep(status, unless_first=unless_first)
 
 
 def stop_and_say(message: str, code: int) -> None:
