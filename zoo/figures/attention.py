@@ -1,5 +1,5 @@
-"""Drawings of what models compute, with matplotlib (an optional dependency: ``pip install
-zoo[notebooks]``). Model files import torch only, so the drawing lives here.
+"""Drawings of what models compute, with matplotlib (a dependency of zoo, imported only when
+drawing). Model files import torch only, so the drawing lives here.
 
 * :func:`draw_vit_attention`: a Vision Transformer's class-token attention over the patches
   of an image (Dosovitskiy et al. 2021, section 4.5 and figure 6; primer: "Attention
@@ -49,9 +49,9 @@ def draw_vit_attention(
     or display it in a notebook."""
     try:
         from matplotlib.figure import Figure
-    except ImportError:  # pragma: no cover - matplotlib is a declared optional dependency
+    except ImportError:  # pragma: no cover - matplotlib is a dependency of zoo
         raise ZooError(
-            "drawing needs matplotlib: pip install matplotlib (or zoo[notebooks])."
+            "drawing needs matplotlib: pip install matplotlib (a dependency of zoo)."
         ) from None
     if not isinstance(model, VisionTransformer):
         raise ZooError(f"draw_vit_attention needs a VisionTransformer, got {type(model).__name__}.")
@@ -97,9 +97,9 @@ def draw_attention(
     the last Tq of them label the queries when Tq < Tk); steps are numbered otherwise."""
     try:
         from matplotlib.figure import Figure
-    except ImportError:  # pragma: no cover - matplotlib is a declared optional dependency
+    except ImportError:  # pragma: no cover - matplotlib is a dependency of zoo
         raise ZooError(
-            "drawing needs matplotlib: pip install matplotlib (or zoo[notebooks])."
+            "drawing needs matplotlib: pip install matplotlib (a dependency of zoo)."
         ) from None
     if weights.dim() != 2:
         raise ZooError(

@@ -82,7 +82,7 @@ def interruption(cfg: DictConfig, stop: BaseException) -> tuple[str, int]:
     last = last_checkpoint_of(cfg)
     if last is None:
         resume = "no epoch had ended, so there is no checkpoint to resume from"
-        rest = _rest_of_sweep(last)
+        rest = _rest_of_sweep()
         resume += f"; {rest}" if rest else "."
     else:
         resume = _how_to_resume(last)
@@ -99,13 +99,13 @@ def _how_to_resume(last: Path) -> str:
         return f"resume with the same overrides and {ckpt_path_override(last)}."
     # the run's own overrides, quoted for the shell, with ckpt_path set
     command = train_command([*overrides, *hydra_run_overrides()], ckpt_path_override(last))
-    return _rest_of_sweep(last, command) or f"to resume: {command}"
+    return _rest_of_sweep(command) or f"to resume: {command}"
 
 
-def _rest_of_sweep(last: Path | None, resume: str | None = None) -> str:
+def _rest_of_sweep(resume: str | None = None) -> str:
     """In a job of Hydra's basic sweep: the command line that finishes the sweep, the job
-    resumed from its checkpoint ``last`` (the command ``resume``), or run again when it has
-    none, then the jobs that did not run as ``-m`` sweeps of their values
+    resumed from its checkpoint by the command ``resume`` (or run again without one), then
+    the jobs that did not run as ``-m`` sweeps of their values
     (:func:`zoo.config.sweep.remaining_sweeps`), joined by ``&&``; "" elsewhere, or when
     nothing is left to run."""
     import shlex
@@ -164,7 +164,7 @@ def write_failure(cfg: DictConfig, error: BaseException) -> tuple[str, int] | No
     last = last_checkpoint_of(cfg)
     if last is None:
         kept = "no checkpoint had been written, so there is nothing to resume from"
-        rest = _rest_of_sweep(None)
+        rest = _rest_of_sweep()
         kept += f"; once that is fixed, {rest}" if rest else ""
     else:
         kept = f"the checkpoints written before are whole, the last {str(last)!r}; once that is "
@@ -280,7 +280,8 @@ def run_reporting_stops(cfg: DictConfig, work: Callable[[DictConfig], T]) -> T:
         # the run is stopping: a Ctrl-C pressed again must not cut its line or its exit code
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         line = interruption(cfg, stop)
-        _summarize_sweep(INTERRUPTED)
+        if not _caused_by(stop, BrokenPipeError):  # no table into a closed output
+            _summarize_sweep(INTERRUPTED)
         stop_and_say(*line)
     except (ZooError, InterpolationResolutionError) as error:
         discard_if_unused(output_dir(cfg), existed)
