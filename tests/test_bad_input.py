@@ -58,6 +58,7 @@ CASES = [
     (["data.batch_size=2.5"], ("data.batch_size", "2.5")),
     (["seed=-1"], ("seed", "-1")),
     (["threads=0"], ("threads", "0")),
+    (["curves=maybe"], ("curves", "'maybe'")),
     (["ckpt_path=123"], ("ckpt_path", "123")),
     (["seed=abc"], ("seed", "'abc'")),
     (["data.image_size=abc"], ("data.image_size", "'abc'")),
