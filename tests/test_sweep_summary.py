@@ -67,7 +67,7 @@ def read_summary(sweep_dir: Path) -> list[dict[str, str]]:
 
 def test_the_summary_has_every_job_its_status_and_metrics(tmp_path, capsys):
     write_job(tmp_path, 0, ["optimizer.lr=0.01", "seed=1"], {"val/acc_best": 0.9, "test/acc": 0.8})
-    write_job(tmp_path, 1, ["optimizer.lr=0.1", "seed=1"], None)  # stopped without results
+    write_job(tmp_path, 1, ["optimizer.lr=0.1", "seed=1", "augmentation=[none]"], None)  # failed
     write_job(tmp_path, 2, ["optimizer.lr=1", "seed=1"], None)
     summarize_sweep(
         tmp_path,
@@ -86,6 +86,7 @@ def test_the_summary_has_every_job_its_status_and_metrics(tmp_path, capsys):
     assert rows[1]["test/acc"] == "" and "val/loss" in rows[0]  # the monitored metric's column
     out = capsys.readouterr().out
     assert "optimizer.lr=0.01" in out and "not run" in out
+    assert "augmentation=[none]" in out  # shown as typed, not read as rich's markup
     assert "seed=1" not in out.split("Sweep summary")[0]  # the table: what tells jobs apart
 
 
@@ -123,7 +124,8 @@ def test_the_resume_line_of_a_sweep_job_finishes_the_sweep(make_config, monkeypa
     last.write_bytes(b"")
     line, _ = interruption(cfg, SystemExit(1))
     resume, *rest = [shlex.split(c) for c in line.split(": ", 1)[1].split(" && ")]
-    assert resume == ["python", "train.py", *jobs[1], f"ckpt_path={last}"]
+    run_dir = f"hydra.run.dir={cfg.paths.output_dir}"  # in its own folder: metrics.csv goes on
+    assert resume == ["python", "train.py", *jobs[1], run_dir, f"ckpt_path={last}"]
     assert len(rest) == 2  # seed=2,3 with lr=0.01; lr=0.1 with seed=1,2,3
     assert [job for command in rest for job in expand(command[3:])] == jobs[2:]
     assert "/elsewhere" not in line  # the rest of the sweep goes into a new sweep folder
@@ -156,7 +158,9 @@ def test_ctrl_c_in_a_sweep_job_says_how_to_finish_the_whole_sweep(tmp_path, monk
     commands = line.split(": ", 2)[-1].split(" && ")
     resume, *rest = [shlex.split(command) for command in commands]
     jobs = expand(SWEEP)
-    assert resume == ["python", "train.py", *jobs[1], f"ckpt_path={last}"]
+    assert resume == [
+        "python", "train.py", *jobs[1], f"hydra.run.dir={last.parents[1]}", f"ckpt_path={last}"
+    ]  # fmt: skip
     assert all(command[:3] == ["python", "train.py", "-m"] for command in rest)
     assert len(rest) == 2  # seed=2,3 with lr=0.01; lr=0.1 with seed=1,2,3
     assert [job for command in rest for job in expand(command[3:])] == jobs[2:]

@@ -215,11 +215,16 @@ def ckpt_path_override(path: Path | str) -> str:
     """``ckpt_path=PATH`` as a shell command line takes it: quoted for Hydra when the path
     holds an '=' (as Lightning's checkpoint names do), a space or another character its
     override grammar reads, and then for the shell."""
+    return path_override("ckpt_path", path)
+
+
+def path_override(key: str, path: Path | str) -> str:
+    """``KEY=PATH`` quoted as :func:`ckpt_path_override` quotes it."""
     text = str(path)
     if re.fullmatch(r"[\w./+@%-]+", text):
-        return f"ckpt_path={text}"
+        return f"{key}={text}"
     hydra_quoted = '"' + text.replace('"', '\\"') + '"'
-    return shlex.quote(f"ckpt_path={hydra_quoted}")
+    return shlex.quote(f"{key}={hydra_quoted}")
 
 
 def train_command(overrides: list[str], *extra: str) -> str:

@@ -92,14 +92,24 @@ def interruption(cfg: DictConfig, stop: BaseException) -> tuple[str, int]:
 def _how_to_resume(last: Path) -> str:
     """The command that resumes this run from its checkpoint ``last``; in a job of a basic
     sweep, followed by the sweeps of the jobs that did not run (:func:`_rest_of_sweep`)."""
-    from zoo.training.checkpointing import ckpt_path_override, train_command
+    from zoo.training.checkpointing import ckpt_path_override, path_override, train_command
 
     overrides = task_overrides()
     if overrides is None:
         return f"resume with the same overrides and {ckpt_path_override(last)}."
-    # the run's own overrides, quoted for the shell, with ckpt_path set
-    command = train_command([*overrides, *hydra_run_overrides()], ckpt_path_override(last))
+    # the run's own overrides, quoted for the shell, with ckpt_path set; a sweep's job in its
+    # own folder, where its metrics.csv goes on
+    extra = [ckpt_path_override(last)]
+    if _in_sweep():
+        extra.insert(0, path_override("hydra.run.dir", HydraConfig.get().runtime.output_dir))
+    command = train_command([*overrides, *hydra_run_overrides()], *extra)
     return _rest_of_sweep(command) or f"to resume: {command}"
+
+
+def _in_sweep() -> bool:
+    from hydra.types import RunMode
+
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
 def _rest_of_sweep(resume: str | None = None) -> str:
@@ -206,15 +216,11 @@ def is_rank_zero() -> bool:
 def _sweep_note() -> str:
     """For a job of a sweep (``-m``): which one, and that the jobs after it did not run (of
     Hydra's basic sweeper, whose jobs are known, the resume line runs them too)."""
-    if not HydraConfig.initialized():
-        return ""
-    from hydra.types import RunMode
-
     from zoo.config.sweep import basic_sweep_jobs
 
-    hydra = HydraConfig.get()
-    if hydra.mode != RunMode.MULTIRUN:
+    if not _in_sweep():
         return ""
+    hydra = HydraConfig.get()
     jobs = basic_sweep_jobs()
     if jobs:
         return f" in job #{hydra.job.num} of a sweep of {len(jobs)} (#0-#{len(jobs) - 1})"

@@ -50,12 +50,16 @@ def job_rows(sweep_dir: Path) -> dict[int, dict[str, Any]]:
     ``failed`` (a job that stopped without results)."""
     rows: dict[int, dict[str, Any]] = {}
     for record in sorted(sweep_dir.glob("*/.hydra/hydra.yaml")):
-        hydra = (_read_yaml(record) or {}).get("hydra") or {}
-        num = (hydra.get("job") or {}).get("num")
+        folder = record.parent.parent
+        # the folder's name is the job's number (hydra.sweep.subdir); a job resumed in its
+        # folder as a single run rewrote hydra.yaml without it
+        num = int(folder.name) if folder.name.isdigit() else None
+        if num is None:
+            hydra = (_read_yaml(record) or {}).get("hydra") or {}
+            num = (hydra.get("job") or {}).get("num")
         overrides = _read_yaml(record.parent / "overrides.yaml")
         if not isinstance(num, int) or not isinstance(overrides, list):
             continue
-        folder = record.parent.parent
         results = _read_results(folder / "results.json")
         rows[num] = {
             "job": num,
@@ -153,17 +157,20 @@ def _value(row: dict[str, Any], name: str) -> str:
 
 def _print_table(header: list[str], table: list[list[str]], path: Path, console: Any) -> None:
     from rich.console import Console
+    from rich.markup import escape
+    from rich.measure import Measurement
     from rich.table import Table
 
     shown = Table(title="Sweep")
     for name in header[:-1]:  # the folder is the job's number (summary.csv has it)
         shown.add_column(name, justify="right" if "/" in name or name == "job" else "left")
     for cells in table:
-        shown.add_row(*cells[:-1])
+        shown.add_row(*map(escape, cells[:-1]))  # augmentation=[none] is not rich's markup
     if console is None:
         console = Console()
         if not console.is_terminal:  # into a file or pipe: whole, not cut at 80 columns
-            console.width = max(console.width, console.measure(shown).maximum)
+            unbounded = console.options.update_width(10**6)
+            console.width = max(console.width, Measurement.get(console, unbounded, shown).maximum)
     console.print(shown)
     console.print(f"Sweep summary: {path}", soft_wrap=True, highlight=False)
 
