@@ -159,6 +159,12 @@ CASES = [
     (["model=lstm", "data=adding", "task=regression", "data.length=1"], ("data.length", "got 1")),
     (["model=gru", "data=copy", "data.length=0"], ("data.length", "got 0")),
     (["model=lstm", "data=sine", "task=regression", "data.window=0"], ("data.window", "got 0")),
+    # MNIST-1D: its generation's options, and its sequences are not the MLP's vectors
+    (["model=cnn1d", "data=mnist1d", "data.length=-1"], ("data.length", "-1")),
+    (["model=cnn1d", "data=mnist1d", "data.train_split=1.5"], ("data.train_split", "1.5")),
+    (["model=cnn1d", "data=mnist1d", "data.num_samples=5"], ("data.num_samples", "5")),
+    (["model=mlp", "data=mnist1d"], ("mlp", "data=mnist1d")),
+    (["model=cnn1d", "data=mnist1d", "model.kernel_sizes=[5,3]"], ("kernel_sizes", "[5, 3]")),
     (
         ["model=lstm", "data=text", "task=language_model", "data.window=0"],
         ("data.window", "got 0"),

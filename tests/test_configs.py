@@ -78,6 +78,8 @@ AUGMENTATION_PRESETS = [
     ("digits", {"digits"}),
     ("digits_flat", set()),
     ("mnist", set()),
+    ("mnist1d", set()),
+    ("mnist1d_flat", set()),
     ("fashion_mnist", set()),
     ("cifar10", {"crop", "flip"}),
     ("cifar100", {"crop", "flip"}),

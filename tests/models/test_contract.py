@@ -169,9 +169,12 @@ def test_num_classes_override(name):
 
 @pytest.mark.parametrize("name", built([n for n in PREDICTIVE if takes(n, "in_channels")]))
 def test_in_channels_override(name):
-    model = fast_model(name, in_channels=1).eval()
-    x = get_model_info(name).example_input(2, size=FAST_SIZES.get(name, 32), in_channels=1)
-    assert x.shape[1] == 1
+    """Another channel count than the default: images (B, C, H, W), sequences (B, T, C)."""
+    info = get_model_info(name)
+    channels = 2 if info.parameters["in_channels"].default == 1 else 1
+    model = fast_model(name, in_channels=channels).eval()
+    x = info.example_input(2, size=FAST_SIZES.get(name, 32), in_channels=channels)
+    assert x.shape[1 if info.input_kind == "image" else -1] == channels
     with torch.no_grad():
         assert model(x).shape == (2, 10)
 

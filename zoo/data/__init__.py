@@ -7,6 +7,7 @@ from zoo.data.digits import DigitsDataModule
 from zoo.data.image_folder import ImageFolderDataModule
 from zoo.data.loader import TensorBatchLoader
 from zoo.data.mnist import FashionMNISTDataModule, MNISTDataModule
+from zoo.data.mnist1d import MNIST1DDataModule
 from zoo.data.normalize import Standardize
 from zoo.data.sequences import (
     AddingProblemDataModule,
@@ -32,6 +33,7 @@ __all__ = [
     "ForecastDataModule",
     "ImageFolderDataModule",
     "LoadedData",
+    "MNIST1DDataModule",
     "MNISTDataModule",
     "SineDataModule",
     "Standardize",

@@ -18,6 +18,7 @@ from zoo.models.autoencoder import (
     linear_autoencoder,
     vae,
 )
+from zoo.models.cnn1d import CNN1d, cnn1d
 from zoo.models.gan import GAN, dcgan, gan
 from zoo.models.gpt import GPT, gpt
 from zoo.models.inception import GoogLeNet, InceptionV3, googlenet, inception_v3
@@ -70,6 +71,7 @@ __all__ = [
     "VGG",
     "AlexNet",
     "Autoencoder",
+    "CNN1d",
     "CifarResNet",
     "GoogLeNet",
     "InceptionV3",
@@ -83,6 +85,7 @@ __all__ = [
     "VisionTransformer",
     "alexnet",
     "autoencoder",
+    "cnn1d",
     "conv_autoencoder",
     "conv_vae",
     "create_model",
