@@ -37,6 +37,49 @@ def test_options_build_and_run(activation, norm):
     assert all(p.grad is not None for p in model.parameters())
 
 
+class PaperMLP(nn.Module):
+    """The MNIST-1D paper's MLP as its code writes it (Greydanus 2020, mnist1d's models.py)."""
+
+    def __init__(self, input_size: int, output_size: int, hidden_size: int = 100) -> None:
+        super().__init__()
+        self.linear1 = nn.Linear(input_size, hidden_size)
+        self.linear2 = nn.Linear(hidden_size, hidden_size)
+        self.linear3 = nn.Linear(hidden_size, output_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.linear1(x).relu()
+        h = h + self.linear2(h).relu()
+        return self.linear3(h)
+
+
+def test_residual_is_the_mnist1d_papers_mlp():
+    torch.manual_seed(0)
+    reference = PaperMLP(40, 10)
+    torch.manual_seed(0)
+    model = create_model("mlp", in_features=40, hidden_sizes=[100, 100], residual=True)
+    # The same initialization from the same seed, then the same function of the input.
+    for ours, theirs in zip(model.parameters(), reference.parameters(), strict=True):
+        assert torch.equal(ours, theirs)
+    x = torch.randn(8, 40)
+    torch.testing.assert_close(model(x), reference(x))
+    plain = create_model("mlp", in_features=40, hidden_sizes=[100, 100])
+    plain.load_state_dict(dict(zip(plain.state_dict(), model.state_dict().values(), strict=True)))
+    assert not torch.allclose(plain(x), reference(x))
+
+
+def test_default_mlp_keeps_its_parameter_names():
+    # Shipped weights and recorded results depend on the plain stack's layout.
+    model = create_model("mlp", in_features=8, hidden_sizes=[16, 16], num_classes=2)
+    assert list(model.state_dict()) == [
+        "features.1.weight",
+        "features.1.bias",
+        "features.5.weight",
+        "features.5.bias",
+        "head.weight",
+        "head.bias",
+    ]
+
+
 def test_images_are_flattened():
     model = create_model("mlp", in_features=1 * 8 * 8)
     assert model(torch.randn(2, 1, 8, 8)).shape == (2, 10)
@@ -53,6 +96,9 @@ def test_images_are_flattened():
         ({"depth": -1}, r"model 'mlp': depth must be an integer >= 0, got -1\."),
         ({"width": 0}, r"model 'mlp': width must be an integer >= 1, got 0\."),
         ({"in_features": 0}, r"model 'mlp': in_features must be an integer >= 1, got 0\."),
+        ({"residual": "yes"}, r"model 'mlp': residual must be true or false, got 'yes'\."),
+        ({"residual": True, "hidden_sizes": [100]}, r"residual=true .*got hidden_sizes=\[100\]"),
+        ({"residual": True, "hidden_sizes": [64, 32]}, r"one width .*\[64, 32\]"),
     ],
 )
 def test_bad_arguments(kwargs, message):

@@ -3,6 +3,9 @@
 Each hidden layer is ``Linear → norm → activation → dropout``; the head is one ``Linear``.
 With ``norm="none"`` the parameter count is the primer's Σ(in × out + out) over layers.
 Inputs of any shape are flattened, so the MLP trains on images as well as on vectors.
+With ``residual=True`` every hidden layer after the first adds its input to its output
+(``h + layer(h)``, He et al. 2016's identity shortcut), as the MNIST-1D paper's MLP does
+(Greydanus 2020, ``h = h + relu(linear2(h))``); the parameters are those of the plain stack.
 """
 
 from __future__ import annotations
@@ -25,6 +28,17 @@ from zoo.models.layers import (
 from zoo.registry import register_model
 
 
+class Residual(nn.Module):
+    """``x + block(x)``: an identity shortcut around a block that keeps the width."""
+
+    def __init__(self, block: nn.Module) -> None:
+        super().__init__()
+        self.block = block
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.block(x)  # (B, H)
+
+
 class MLP(Classifier):
     """A stack of fully connected layers with a linear classification (or regression) head."""
 
@@ -36,6 +50,7 @@ class MLP(Classifier):
         activation: str = "relu",
         dropout: float = 0.0,
         norm: str | None = "none",
+        residual: bool = False,
     ) -> None:
         super().__init__()
         if in_features < 1 or num_classes < 1 or any(h < 1 for h in hidden_sizes):
@@ -46,13 +61,15 @@ class MLP(Classifier):
         check_dropout(dropout)
         layers: list[nn.Module] = [nn.Flatten()]
         width = in_features
-        for hidden in hidden_sizes:
-            layers += [
+        for index, hidden in enumerate(hidden_sizes):
+            layer = [
                 nn.Linear(width, hidden),
                 make_norm(norm, hidden, spatial=False),
                 make_activation(activation),
                 nn.Dropout(dropout),
             ]
+            # The same modules in the same order either way: the same parameters and init.
+            layers += [Residual(nn.Sequential(*layer))] if residual and index else layer
             width = hidden
         self.features = nn.Sequential(*layers)
         self.num_features = width
@@ -101,8 +118,11 @@ def mlp(
     activation: str = "relu",
     dropout: float = 0.0,
     norm: str | None = "none",
+    residual: bool = False,
 ) -> MLP:
-    """An MLP with ``hidden_sizes`` hidden layers, or ``depth`` layers of ``width`` units."""
+    """An MLP with ``hidden_sizes`` hidden layers, or ``depth`` layers of ``width`` units;
+    ``residual=True`` adds each hidden layer's input to its output after the first (they
+    need two or more hidden layers of one width)."""
     check_positive_ints("mlp", in_features=in_features, num_classes=num_classes)
     if hidden_sizes is None:
         if not (is_int(depth) and depth >= 0):
@@ -118,4 +138,12 @@ def mlp(
             "model 'mlp': hidden_sizes must be a list of integers >= 1 (e.g. [256,128]; [] for "
             f"none), got {hidden_sizes!r}."
         )
-    return MLP(in_features, num_classes, list(hidden_sizes), activation, dropout, norm)
+    if not isinstance(residual, bool):
+        raise ZooError(f"model 'mlp': residual must be true or false, got {residual!r}.")
+    if residual and (len(hidden_sizes) < 2 or len(set(hidden_sizes)) > 1):
+        raise ZooError(
+            "model 'mlp': residual=true adds each hidden layer's input to its output after the "
+            "first, so it needs two or more hidden layers of one width (e.g. hidden_sizes="
+            f"[100,100]), got hidden_sizes={list(hidden_sizes)}."
+        )
+    return MLP(in_features, num_classes, list(hidden_sizes), activation, dropout, norm, residual)
