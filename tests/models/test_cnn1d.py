@@ -148,5 +148,5 @@ def test_the_mnist1d_cnn_experiment_learns(tmp_path):
     )
     results = json.loads((tmp_path / "run" / "results.json").read_text())
     assert results["model"]["name"] == "cnn1d"
-    assert results["data"]["split_sizes"] == {"train": 3600, "val": 400, "test": 1000}
+    assert results["data"]["split_sizes"] == {"train": 3800, "val": 200, "test": 1000}
     assert results["metrics"]["test/acc"] > 0.7
