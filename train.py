@@ -11,7 +11,7 @@ import os
 import signal
 import sys
 
-from zoo.resources import choose_cpu_settings
+from zoo.resources import choose_cpu_settings, exit_without_teardown
 
 # Before torch is imported: OpenMP's idle threads spin (its default) on a quiet machine and
 # sleep (PASSIVE) on a busy one, where spinning threads make each small parallel operation
@@ -58,5 +58,19 @@ def run_command_line() -> None:
         sys.exit(141)
 
 
+def started_as_this_script() -> bool:
+    """Whether the interpreter was started as ``python train.py ...`` (not train.py run by
+    other code, as the tests do, which goes on after it)."""
+    scripts = [arg for arg in getattr(sys, "orig_argv", [])[1:] if arg.endswith(".py")]
+    return bool(scripts) and os.path.realpath(scripts[0]) == os.path.realpath(__file__)
+
+
 if __name__ == "__main__":
-    run_command_line()
+    if not started_as_this_script():
+        run_command_line()
+    else:
+        try:
+            run_command_line()
+        except SystemExit as stop:  # every stop train.py reports: its message and status
+            exit_without_teardown(stop.code)
+        exit_without_teardown(0)

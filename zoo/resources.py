@@ -173,3 +173,34 @@ def seconds_since_process_start() -> float | None:
         return max(0.0, uptime - started / os.sysconf("SC_CLK_TCK"))
     except (OSError, IndexError, ValueError, AttributeError):  # not Linux
         return None
+
+
+def exit_without_teardown(code: object = 0) -> None:
+    """End the process as ``sys.exit(code)`` would, less the interpreter's teardown.
+
+    After a run, Python spends 1.5 s (2 cores) freeing the modules torch, Lightning and
+    torchmetrics loaded, against 0.6 s for torch alone: work no one sees, since the process
+    ends. Everything a normal exit does that has an effect still happens, in its order: the
+    threads that are not daemons are joined, the ``atexit`` handlers run (logging's flush,
+    loggers' own), and the standard streams are flushed; then the process exits with the
+    status ``sys.exit(code)`` gives (a message for a string code goes to stderr, status 1)."""
+    import atexit
+    import contextlib
+    import sys
+    import threading
+
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:
+        print(code, file=sys.stderr)
+        status = 1
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more to say
+            stream.flush()
+    os._exit(status & 0xFF)
