@@ -121,6 +121,7 @@ def test_the_bce_loss_is_computed_in_float32_under_mixed_precision():
     torch.testing.assert_close(loss, expected, rtol=1e-2, atol=0)
 
 
+@pytest.mark.slow  # 5-15 s: the default suite stays within 5 minutes
 def test_the_linear_autoencoder_learns_the_pca_subspace(make_config):
     """Trained with squared error, a linear autoencoder with k codes reconstructs the test
     digits as well as scikit-learn's PCA with k components (within 3%), fitted on the same

@@ -42,6 +42,7 @@ def test_wheel_contains_the_shipped_weights(wheel):
             assert f"zoo/pretrained/{folder.name}/{file}" in names
 
 
+@pytest.mark.slow  # 5-15 s: the default suite stays within 5 minutes
 def test_non_editable_install_in_a_fresh_environment_loads_them(wheel, tmp_path):
     env = tmp_path / "env"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True)

@@ -49,6 +49,7 @@ def test_statistics_are_the_average_over_training_batches(make_config):
     torch.testing.assert_close(weights["bn1.running_var"], variances, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow  # 5-15 s: the default suite stays within 5 minutes
 def test_training_is_the_same_with_or_without_it(make_config):
     # The digit augmentation draws from the global random stream every step: recomputing
     # the statistics (which augments its batches too) must not shift those draws.

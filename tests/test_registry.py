@@ -73,6 +73,7 @@ def test_importing_zoo_does_not_import_lightning_or_hydra():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+@pytest.mark.slow  # 5-15 s: the default suite stays within 5 minutes
 def test_importing_zoo_imports_torch_on_first_use_of_the_api():
     code = (
         "import sys, zoo; assert 'torch' not in sys.modules; "
@@ -81,6 +82,7 @@ def test_importing_zoo_imports_torch_on_first_use_of_the_api():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+@pytest.mark.slow  # 5-15 s: the default suite stays within 5 minutes
 def test_a_model_function_loads_weights_without_importing_zoo_first(tmp_path):
     """``zoo.models.lenet5(weights=folder)`` in a fresh process: the weights loader is
     installed on first use, not only by ``import zoo``'s public names."""

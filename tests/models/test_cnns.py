@@ -311,6 +311,7 @@ def test_vgg_norm_batch_is_the_bn_variant():
     assert any(isinstance(m, nn.GroupNorm) for m in layer_norm.modules())
 
 
+@pytest.mark.slow  # 5-15 s: the default suite stays within 5 minutes
 def test_small_vgg_without_batch_norm_learns():
     """torchvision's N(0, 0.01) fc initialization, right for 4096-unit layers, leaves the
     small form's 512-unit head at chance (loss 2.3026 for epochs on the digits); with He
