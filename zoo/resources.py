@@ -134,7 +134,8 @@ def choose_cpu_settings(environ: MutableMapping[str, str] = os.environ) -> dict[
     the threads keep OpenMP's default (spinning a while) only on a quiet machine (under half
     the cores running other processes, read over 40 ms; the 1-minute load average where the
     system does not say), and sleep (``PASSIVE``) otherwise, where guessing wrong costs far
-    less. An empty value is OpenMP's default.
+    less. On a quiet machine the variable stays unset (OpenMP's default; an empty value would
+    make libgomp print a warning) and the choice is recorded as ``"default"``.
     """
     if "OMP_WAIT_POLICY" in environ:
         choice = {"omp_wait_policy": environ["OMP_WAIT_POLICY"], "chosen_by": "the environment"}
@@ -145,10 +146,10 @@ def choose_cpu_settings(environ: MutableMapping[str, str] = os.environ) -> dict[
         busy = load if others is None else others
         quiet = busy < QUIET_LOAD_SHARE * cores
         running = "" if others is None else f", {others} other processes running"
-        # empty: OpenMP's default (spin a while, then sleep), kept by processes this one starts
-        environ["OMP_WAIT_POLICY"] = "" if quiet else "PASSIVE"
+        if not quiet:
+            environ["OMP_WAIT_POLICY"] = "PASSIVE"
         choice = {
-            "omp_wait_policy": environ["OMP_WAIT_POLICY"],
+            "omp_wait_policy": "default" if quiet else "PASSIVE",
             "chosen_by": f"load {load:.2f} on {cores} cores{running}",
         }
     _chosen.clear()
