@@ -50,7 +50,8 @@ from readme_tables import default_environment, timed_run, write_table  # noqa: E
 
 EPOCHS = 30  # the default run's trainer.max_epochs
 
-# The plain script, as a user would write it: python plain.py EPOCHS
+# The plain script, as a user would write it: python plain.py EPOCHS [MODEL LR], MODEL a
+# zoo model name (scripts/benchmark_epochs.py: a user's own loop around the zoo's model).
 PLAIN_SCRIPT = '''\
 import copy
 import math
@@ -102,8 +103,14 @@ train, val = train_test_split(rest, test_size=0.125, random_state=0, stratify=la
 train, val, test = torch.tensor(train), torch.tensor(val), torch.tensor(test)
 mean, std = x[train].mean(), x[train].std(correction=0)
 
-model = LeNet5()
-optimizer = torch.optim.Adam(model.parameters(), lr=0.002)
+if len(sys.argv) > 2:
+    from zoo import create_model
+
+    model = create_model(sys.argv[2], num_classes=10, in_channels=1)
+    lr = float(sys.argv[3])
+else:
+    model, lr = LeNet5(), 0.002
+optimizer = torch.optim.Adam(model.parameters(), lr=lr)
 batch_size = 64
 steps = epochs * math.ceil(len(train) / batch_size)
 schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -121,6 +128,7 @@ def evaluate(indices):
 
 best_loss, best_state = math.inf, None
 print(f"first step at {time.time()}")  # for the benchmark's start-up column
+started = time.perf_counter()
 for epoch in range(epochs):
     model.train()
     for batch in train[torch.randperm(len(train))].split(batch_size):
@@ -133,6 +141,7 @@ for epoch in range(epochs):
     print(f"epoch {epoch}: val loss {val_loss:.4f}, val acc {val_acc:.4f}")
     if val_loss < best_loss:
         best_loss, best_state = val_loss, copy.deepcopy(model.state_dict())
+print(f"training seconds {time.perf_counter() - started}")
 model.load_state_dict(best_state)
 print(f"test accuracy {evaluate(test)[1]:.4f}")
 '''

@@ -49,8 +49,8 @@ from zoo.training.checkpointing import (
 from zoo.training.curves import write_curves
 from zoo.training.loggers import check_logger_packages
 from zoo.training.resume import resume_epochs_whole
+from zoo.training.run_clock import RunClock
 from zoo.training.run_folder import hold_run_folder, write_hydra_record
-from zoo.training.startup_clock import StartupClock
 from zoo.training.stopping import StoppedWhile, interruptible_again, output_dir, task_overrides
 from zoo.weights import load_checkpoint_weights, model_spec, save_pretrained, write_json
 
@@ -169,6 +169,10 @@ def _final_metrics(
     for result in test_results:
         metrics.update({k: float(v) for k, v in result.items()})
     return dict(sorted(metrics.items()))
+
+
+def _rounded(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 2)
 
 
 def _in_run(path: str | Path | None, run_dir: Path) -> str | None:
@@ -345,7 +349,7 @@ def _train(cfg: DictConfig, held: contextlib.ExitStack) -> dict[str, float]:
 
     loggers = _instantiate_all(cfg.get("logger"), "logger")
     callbacks = _callbacks_with_work(callbacks, model, loggers)
-    startup = StartupClock()
+    clock = RunClock()
     outside = _folders_outside(run_dir, callbacks, loggers)
     if outside:  # two runs writing one checkpoint or log folder would overwrite each other
         held.enter_context(hold_run_folder(*outside, main=False))
@@ -353,7 +357,7 @@ def _train(cfg: DictConfig, held: contextlib.ExitStack) -> dict[str, float]:
     trainer: L.Trainer = instantiate_config(
         cfg.trainer,
         label="trainer",
-        callbacks=[*callbacks, startup],
+        callbacks=[*callbacks, clock],
         logger=loggers or False,
         plugins=[AtomicCheckpointIO()],
         **_displays_left_out(cfg, callbacks),
@@ -382,7 +386,7 @@ def _train(cfg: DictConfig, held: contextlib.ExitStack) -> dict[str, float]:
         trainer.strategy.barrier("zoo: checkpoints written")
     try:
         return _test_and_export(
-            cfg, trainer, task, model, datamodule, run_dir, resolved_config, started, startup
+            cfg, trainer, task, model, datamodule, run_dir, resolved_config, started, clock
         )
     except (SystemExit, KeyboardInterrupt) as stop:
         raise StoppedWhile("testing and exporting", stop) from stop
@@ -397,7 +401,7 @@ def _test_and_export(
     run_dir: Path,
     resolved_config: dict[str, Any],
     started: float,
-    startup: StartupClock,
+    clock: RunClock,
 ) -> dict[str, float]:
     """After training: test the best weights, export them and write results.json."""
     fit_metrics = _scalar_metrics(trainer)
@@ -458,8 +462,10 @@ def _test_and_export(
                 "versions": versions(),
                 "cpu": {**cpu_settings(), "threads": torch.get_num_threads()},
                 "wall_time_s": round(time.perf_counter() - started, 2),
-                # from the process's start to its first training step (None: not trained)
-                "startup_s": None if startup.seconds is None else round(startup.seconds, 2),
+                # from the process's start to its first training step, and from there to
+                # the end of training (None: not trained)
+                "startup_s": _rounded(clock.startup_seconds),
+                "training_s": _rounded(clock.training_seconds),
             },
         )
         if cfg.get("curves", True):
