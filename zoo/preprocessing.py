@@ -27,8 +27,9 @@ import os
 import re
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 
@@ -508,3 +509,34 @@ class WindowNorm:
         normalized, stats = self.normalize(windows)
         outputs = model(normalized)
         return self.restore(outputs.reshape(len(windows), -1), stats)
+
+
+# -- what data with value targets tells the regression task ---------------------------------
+@dataclass(frozen=True)
+class ValueTargets:
+    """The contract between a data module with value targets and the regression task
+    (:class:`zoo.tasks.regression.RegressionTask` reads it at setup from any data module
+    that :class:`HasValueTargets`; other data modules get these defaults):
+
+    - ``mean``, ``std``: the targets' scaling (original = scaled * std + mean), one number or
+      one per target value; the task reports its metrics in the original units;
+    - ``naive_forecast(inputs)``: the naive prediction the model must beat, ``(N, *target)``
+      in scaled units (a table's training mean, a series' last value), scored beside the
+      model as ``naive_mse`` and ``naive_mae``;
+    - ``window_norm``: forecasting data's normalization of each window around the model;
+    - ``classical_forecasts()``: a classical model's forecasts of the val and test splits
+      (``{"val": (N, horizon), "test": ...}`` in scaled units), scored as ``classical_*``.
+    """
+
+    mean: torch.Tensor | float = 0.0
+    std: torch.Tensor | float = 1.0
+    naive_forecast: Callable[[torch.Tensor], torch.Tensor] | None = None
+    window_norm: WindowNorm | None = None
+    classical_forecasts: Callable[[], dict[str, torch.Tensor]] = field(default=dict)
+
+
+@runtime_checkable
+class HasValueTargets(Protocol):
+    """A data module that describes its value targets (:class:`ValueTargets`)."""
+
+    def value_targets(self) -> ValueTargets: ...

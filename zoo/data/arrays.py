@@ -37,6 +37,7 @@ import torch
 from zoo.data.base import LoadedData, TensorDataModule, infer_input_kind
 from zoo.errors import ZooError
 from zoo.kinds import TARGET_KINDS
+from zoo.preprocessing import ValueTargets
 
 FORMATS = (".npz", ".npy", ".csv")
 TARGET_KIND_CHOICES = ("auto", *TARGET_KINDS)
@@ -466,6 +467,13 @@ class ArrayDataModule(TensorDataModule):
             raise RuntimeError("call setup() on data with value targets before naive_forecast()")
         mean = self.training_target_mean.to(inputs.device)
         return self.scale(mean).expand(len(inputs), *mean.shape)
+
+    def value_targets(self) -> ValueTargets:
+        """The regression task's view of these targets (:class:`zoo.preprocessing.ValueTargets`):
+        their scale and the training mean as the naive prediction."""
+        return ValueTargets(
+            mean=self.target_mean, std=self.target_std, naive_forecast=self.naive_forecast
+        )
 
     def describe(self) -> dict[str, Any]:
         """The base description, with the file's feature and target names (a CSV's columns),

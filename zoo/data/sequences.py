@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from zoo.config.values import is_int
 from zoo.data.base import LoadedData, TensorDataModule
 from zoo.errors import ZooError
-from zoo.preprocessing import WindowNorm
+from zoo.preprocessing import ValueTargets, WindowNorm
 
 
 def _fixed(kwargs: dict[str, Any], key: str, value: Any, why: str) -> None:
@@ -405,6 +405,18 @@ class ForecastDataModule(TensorDataModule):
         """The naive forecast ``(N, horizon)``: the last input value, repeated (in scaled
         units, as the targets)."""
         return inputs[:, -1, :1].repeat(1, self.horizon)
+
+    def value_targets(self) -> ValueTargets:
+        """The regression task's view of these targets (:class:`zoo.preprocessing.ValueTargets`):
+        the series' scale, the last value as the naive forecast, the window normalization and
+        the classical baseline."""
+        return ValueTargets(
+            mean=self.target_mean,
+            std=self.target_std,
+            naive_forecast=self.naive_forecast,
+            window_norm=self.window_norm,
+            classical_forecasts=self.classical_forecasts,
+        )
 
     def target_times(self, split: str) -> torch.Tensor:
         """The time index of every target of ``split``, ``(N, horizon)``."""

@@ -24,7 +24,7 @@ from torch import nn
 from torchmetrics import MeanAbsoluteError, MeanSquaredError, Metric
 
 from zoo.errors import ZooError
-from zoo.preprocessing import WindowNorm
+from zoo.preprocessing import HasValueTargets, ValueTargets, WindowNorm
 from zoo.tasks.base import ZooTask, batch_inputs, mean_metric
 
 STAGES = ("train", "val", "test")
@@ -93,14 +93,18 @@ class RegressionTask(ZooTask):
 
     def setup(self, stage: str) -> None:
         super().setup(stage)
-        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
+        datamodule = self.trainer.datamodule if self._trainer else None
+        targets = (
+            datamodule.value_targets()
+            if isinstance(datamodule, HasValueTargets)
+            else ValueTargets()  # a data module of the user's own: targets as they are
+        )
         # one number, or one per target value (a table's columns)
-        self.target_mean = torch.as_tensor(getattr(datamodule, "target_mean", 0.0)).float()
-        self.target_std = torch.as_tensor(getattr(datamodule, "target_std", 1.0)).float()
-        self.naive_forecast = getattr(datamodule, "naive_forecast", None)
-        self.window_norm = getattr(datamodule, "window_norm", None)
-        forecasts = getattr(datamodule, "classical_forecasts", None)
-        self.classical = forecasts() if forecasts is not None else {}
+        self.target_mean = torch.as_tensor(targets.mean).float()
+        self.target_std = torch.as_tensor(targets.std).float()
+        self.naive_forecast = targets.naive_forecast
+        self.window_norm = targets.window_norm
+        self.classical = targets.classical_forecasts()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The model's outputs, or for forecasting data with a window normalization, the
