@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import named
 from torch import distributions, nn
 
 from zoo import ZooError, create_model
@@ -61,25 +62,21 @@ def test_the_convolutional_encoder_halves_down_to_3_to_7_pixels(size, maps):
     assert sizes == maps
 
 
-@pytest.mark.parametrize("size", [30, 100, 5, 8.5])
-def test_sizes_the_stacks_cannot_make_are_refused(size):
-    with pytest.raises(ZooError, match=r"image_size must be"):
+@pytest.mark.parametrize(("size", "allowed"), [(30, "32"), (100, "64"), (5, ">= 6"), (8.5, ">= 6")])
+def test_sizes_the_stacks_cannot_make_are_refused(size, allowed):
+    with pytest.raises(ZooError, match=named("image_size", allowed, str(size))):
         create_model("conv_autoencoder", image_size=size)
 
 
 @pytest.mark.parametrize(
-    ("name", "kwargs", "message"),
+    ("name", "kwargs", "fragments"),
     [
-        (
-            "autoencoder",
-            {"hidden_sizes": (True,)},
-            r"hidden_sizes must be integers >= 1, got \[True\]",
-        ),
-        ("vae", {"activation": "swish"}, r"activation must be one of none, relu, .*got 'swish'"),
+        ("autoencoder", {"hidden_sizes": (True,)}, ("hidden_sizes", ">= 1", "[True]")),
+        ("vae", {"activation": "swish"}, ("activation", "none", "relu", "'swish'")),
     ],
 )
-def test_bad_layer_sizes_and_activations_name_the_value(name, kwargs, message):
-    with pytest.raises(ZooError, match=rf"^model '{name}': {message}"):
+def test_bad_layer_sizes_and_activations_name_the_value(name, kwargs, fragments):
+    with pytest.raises(ZooError, match=named(f"'{name}'", *fragments)):
         create_model(name, **kwargs)
 
 
@@ -92,12 +89,12 @@ def test_sampling_follows_the_models_dtype(name):
 @pytest.mark.parametrize(("name", "size"), [("vae", 32), ("conv_autoencoder", 30)])
 def test_an_image_of_another_size_is_refused_not_resized(name, size):
     """A conv stack built for 28 pixels gave 28-pixel reconstructions of 30-pixel inputs."""
-    with pytest.raises(ZooError, match=r"takes batches of shape \(N, 1, 28, 28\), got "):
+    with pytest.raises(ZooError, match=named("(N, 1, 28, 28)", f"(2, 1, {size}, {size})")):
         create_model(name)(torch.zeros(2, 1, size, size))
 
 
 def test_a_sample_count_below_1_is_refused():
-    with pytest.raises(ZooError, match=r"number of samples must be an integer >= 1, got -1"):
+    with pytest.raises(ZooError, match=named("samples", ">= 1", "-1")):
         create_model("vae").sample(-1)
 
 

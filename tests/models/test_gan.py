@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import named
 from torch import nn
 
 from zoo import ZooError, create_model
@@ -112,7 +113,7 @@ def test_the_mlp_gan_generates_tanh_pixels_and_one_logit():
 
 
 def test_bad_layer_sizes_name_the_value():
-    with pytest.raises(ZooError, match=r"^model 'gan': generator_sizes must be integers >= 1"):
+    with pytest.raises(ZooError, match=named("'gan'", "generator_sizes", ">= 1", "[64, True]")):
         create_model("gan", generator_sizes=(64, True))
 
 

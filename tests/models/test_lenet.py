@@ -62,7 +62,7 @@ def test_norm_and_head_interface():
 
 
 def test_too_small_input_is_refused():
-    with pytest.raises(ZooError, match="at least 32x32"):
+    with pytest.raises(ZooError, match=named("32x32", "input_size=28")):
         create_model("lenet5", input_size=28)
 
 

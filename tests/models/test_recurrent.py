@@ -264,7 +264,8 @@ def test_token_inputs_go_through_an_embedding(key, embedding_dim):
     with torch.no_grad():
         torch.testing.assert_close(reference(tokens, lengths), fast(tokens, lengths))
     assert fast(tokens).shape == (BATCH, STEPS, 4)
-    with pytest.raises(ZooError, match=r"takes token ids of shape \(batch, steps\)"):
+    fragments = ("vocab_size=11", "(batch, steps)", f"({BATCH}, {STEPS}, 3)")
+    with pytest.raises(ZooError, match=named(*fragments)):
         fast(torch.randn(BATCH, STEPS, 3))
     # Token data has no features per step: the configs give input_size=null.
     model = create_model(CELLS[key][0], input_size=None, vocab_size=11, embedding_dim=embedding_dim)
@@ -316,41 +317,37 @@ def test_weights_move_between_impls_through_save_pretrained(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("name", "kwargs", "message"),
+    ("name", "kwargs", "fragments"),
     [
-        ("lstm", {"head": "first"}, r"head must be one of last, mean, max, all, got 'first'"),
-        ("gru", {"impl": "cudnn"}, r"impl must be one of fast, reference, got 'cudnn'"),
-        ("rnn", {"nonlinearity": "sigmoid"}, r"nonlinearity must be one of tanh, relu, got 'sig"),
-        ("lstm", {"hidden_size": 0}, r"hidden_size must be an integer >= 1, got 0"),
-        ("gru", {"num_layers": 0}, r"num_layers must be an integer >= 1, got 0"),
-        ("rnn", {"input_size": 2.5}, r"input_size must be an integer >= 1 .*, got 2\.5"),
-        ("gru", {"input_size": None}, r"input_size must be an integer >= 1 \(or null with voc"),
-        ("lstm", {"vocab_size": 0}, r"vocab_size must be null or an integer >= 1, got 0"),
-        ("gru", {"embedding_dim": 4}, r"embedding_dim must be null without vocab_size"),
-        ("lstm", {"bidirectional": "yes"}, r"bidirectional must be true or false, got 'yes'"),
-        ("gru", {"dropout": -0.1}, r"dropout must be a number in \[0, 1\), got -0\.1"),
-        ("lstm", {"nonlinearity": "relu"}, r"has no argument 'nonlinearity'"),
+        ("lstm", {"head": "first"}, ("head", "'first'", "last", "mean", "max", "all")),
+        ("gru", {"impl": "cudnn"}, ("impl", "'cudnn'", "fast", "reference")),
+        ("rnn", {"nonlinearity": "sigmoid"}, ("nonlinearity", "'sigmoid'", "tanh", "relu")),
+        ("lstm", {"hidden_size": 0}, ("hidden_size", ">= 1", "0")),
+        ("gru", {"num_layers": 0}, ("num_layers", ">= 1", "0")),
+        ("rnn", {"input_size": 2.5}, ("input_size", ">= 1", "2.5")),
+        ("gru", {"input_size": None}, ("input_size", ">= 1", "vocab_size", "None")),
+        ("lstm", {"vocab_size": 0}, ("vocab_size", "null", ">= 1", "0")),
+        ("gru", {"embedding_dim": 4}, ("embedding_dim", "null", "vocab_size", "4")),
+        ("lstm", {"bidirectional": "yes"}, ("bidirectional", "true", "false", "'yes'")),
+        ("gru", {"dropout": -0.1}, ("dropout", "[0, 1)", "-0.1")),
+        ("lstm", {"nonlinearity": "relu"}, ("'nonlinearity'", "hidden_size")),
     ],
 )
-def test_bad_arguments_name_the_value(name, kwargs, message):
-    with pytest.raises(ZooError, match=rf"^model '{name}':? {message}"):
+def test_bad_arguments_name_the_value(name, kwargs, fragments):
+    with pytest.raises(ZooError, match=named(f"'{name}'", *fragments)):
         create_model(name, **kwargs)
 
 
 def test_bad_inputs_lengths_and_states_are_refused():
     model = build("lstm", num_layers=2)
     x = torch.randn(BATCH, STEPS, 3)
-    with pytest.raises(
-        ZooError, match=r"sequences of shape \(batch, steps, 3\), got .*\(3, 6, 4\)"
-    ):
+    with pytest.raises(ZooError, match=named("(batch, steps, 3)", f"({BATCH}, {STEPS}, 4)")):
         model(torch.randn(BATCH, STEPS, 4))
     with pytest.raises(ZooError, match=named("lengths", "[6, 0, 4]")):
         model(x, [6, 0, 4])
     with pytest.raises(ZooError, match=named("lengths", "[7, 2, 4]")):
         model(x, [7, 2, 4])
-    with pytest.raises(
-        ZooError, match=r"state must be a pair \(h, c\) of tensors of shape \(2, 3, 5"
-    ):
+    with pytest.raises(ZooError, match=named("state", "(h, c)", "(2, 3, 5)", "[(2, 3, 5)]")):
         model(x, state=torch.zeros(2, 3, 5))
 
 

@@ -8,6 +8,7 @@ import math
 
 import pytest
 import torch
+from conftest import named
 from torch import nn
 
 from zoo import ZooError, create_model
@@ -136,7 +137,7 @@ def test_padded_steps_never_change_the_output(pooling):
         torch.testing.assert_close(model(noisy, lengths), out, atol=ATOL, rtol=ATOL)
         alone = model(x[1:2, :4])  # the second sequence without its padding
     torch.testing.assert_close(out[1:2], alone, atol=ATOL, rtol=ATOL)
-    with pytest.raises(ZooError, match=r"lengths must be 3 integers in \[1, 7\]"):
+    with pytest.raises(ZooError, match=named("lengths", f"[1, {T}]", f"[{T}, 0, 2]")):
         model(x, torch.tensor([T, 0, 2]))
 
 
@@ -160,14 +161,14 @@ def test_token_ids_through_an_embedding():
     assert model.embedding.weight.shape == (11, D)
     ids = torch.randint(0, 11, (B, T))
     assert model(ids).shape == (B, 3)
-    with pytest.raises(ZooError, match=r"token ids of shape \(batch, steps\)"):
+    with pytest.raises(ZooError, match=named("vocab_size=11", "(batch, steps)", f"({B}, {T}, 5)")):
         model(randn(B, T, 5))
 
 
 def test_a_sequence_longer_than_max_len_is_refused_naming_both():
     model = build(max_len=6)
     model(randn(1, 6, 5))
-    with pytest.raises(ZooError, match=r"sequence of 7 steps is longer than max_len=6"):
+    with pytest.raises(ZooError, match=named("7 steps", "max_len=6")):
         model(randn(1, 7, 5))
 
 
@@ -180,21 +181,21 @@ def test_dropout_trains_and_evaluates_differently():
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("kwargs", "fragments"),
     [
-        ({"d_model": 18}, r"d_model=18 is not divisible by num_heads=4"),
-        ({"activation": "tanh"}, r"activation must be one of relu, gelu, got 'tanh'"),
-        ({"pooling": "max"}, r"pooling must be one of cls, mean, got 'max'"),
-        ({"positional": "rotary"}, r"positional must be one of sinusoidal, learned"),
-        ({"max_len": 0}, r"max_len must be an integer >= 1, got 0"),
-        ({"norm_first": "yes"}, r"norm_first must be true or false"),
-        ({"impl": "flash"}, r"impl must be one of fast, reference"),
-        ({"input_size": None}, r"input_size must be an integer >= 1"),
-        ({"vocab_size": 0, "input_size": None}, r"vocab_size must be null or an integer >= 1"),
+        ({"d_model": 18}, ("d_model=18", "num_heads=4")),
+        ({"activation": "tanh"}, ("activation", "relu", "gelu", "'tanh'")),
+        ({"pooling": "max"}, ("pooling", "cls", "mean", "'max'")),
+        ({"positional": "rotary"}, ("positional", "sinusoidal", "learned", "'rotary'")),
+        ({"max_len": 0}, ("max_len", ">= 1", "0")),
+        ({"norm_first": "yes"}, ("norm_first", "true", "false", "'yes'")),
+        ({"impl": "flash"}, ("impl", "fast", "reference", "'flash'")),
+        ({"input_size": None}, ("input_size", ">= 1", "None")),
+        ({"vocab_size": 0, "input_size": None}, ("vocab_size", "null", ">= 1", "0")),
     ],
 )
-def test_bad_arguments_name_what_is_allowed(kwargs, message):
-    with pytest.raises(ZooError, match=rf"^model 'transformer': {message}"):
+def test_bad_arguments_name_what_is_allowed(kwargs, fragments):
+    with pytest.raises(ZooError, match=named("'transformer'", *fragments)):
         create_model("transformer", **{**SMALL, **kwargs})
 
 

@@ -166,7 +166,7 @@ class GoogLeNet(Classifier):
         super().__init__()
         check_sizes("GoogLeNet", num_classes, in_channels)
         check_dropout(dropout)
-        check_dropout(aux_dropout)
+        check_dropout(aux_dropout, "aux_dropout")
         self.aux_logits = aux_logits
         self.aux_dropout = aux_dropout
         self.small_input = small_input

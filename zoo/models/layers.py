@@ -142,12 +142,12 @@ def check_positive_ints(name: str, **values: object) -> None:
             raise ZooError(f"model {name!r}: {key} must be an integer >= 1, got {value!r}.")
 
 
-def check_dropout(p: float) -> float:
+def check_dropout(p: float, key: str = "dropout") -> float:
     """Refuse a dropout probability outside [0, 1) (the range zoo.config.sections.DROPOUT
-    defines for every check of it)."""
+    defines for every check of it); the refusal names the argument ``key``."""
     valid, allowed = DROPOUT
     if not valid(p):
-        raise ZooError(f"dropout must be {allowed}, got {p!r}.")
+        raise ZooError(f"{key} must be {allowed}, got {p!r}.")
     return float(p)
 
 
