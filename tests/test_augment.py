@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import named
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from torchvision.transforms import v2
@@ -303,51 +304,52 @@ def test_probability_zero_changes_nothing(make):
 
 
 @pytest.mark.parametrize(
-    "make, match",
+    "make, fragments",
     [
-        (lambda: RandomAffine(degrees=-5), r"RandomAffine degrees must be a number >= 0 .*-5"),
-        (lambda: RandomAffine(degrees=[10, -10]), r"degrees must be .*increasing.*\[10, -10\]"),
-        (lambda: RandomAffine(15, translate=[0.1, 1.5]), r"translate must be .*\[0, 1\].*1\.5"),
-        (lambda: RandomAffine(15, translate=0.1), r"translate must be a \(horizontal, vertical\)"),
-        (lambda: RandomAffine(15, scale=[1.2, 0.8]), r"scale must be an increasing .*\[1\.2, 0\.8"),
-        (lambda: RandomAffine(15, scale=[0.0, 1.0]), r"scale must be .*> 0.*\[0\.0, 1\.0\]"),
-        (lambda: RandomAffine(15, p=1.5), r"RandomAffine p must be a probability in \[0, 1\]"),
-        (lambda: RandomAffine(15, fill="white"), r"fill must be a number, got 'white'"),
-        (lambda: RandomRotation(degrees=-1.0), r"RandomRotation degrees must be .*-1\.0"),
-        (lambda: RandomRotation(15, p=-0.1), r"RandomRotation p must be .*-0\.1"),
-        (lambda: RandomCrop(32, padding=-4), r"RandomCrop padding must be an integer >= 0.* -4\."),
-        (lambda: RandomCrop(32, padding=[1, 2, 3]), r"padding must be .*, got \[1, 2, 3\]"),
-        (lambda: RandomCrop(0), r"RandomCrop size must be an integer >= 1 or a pair.* got 0\."),
-        (lambda: RandomCrop([32, 32.5]), r"size must be an integer >= 1 or a pair"),
-        (lambda: RandomHorizontalFlip(p=2), r"RandomHorizontalFlip p must be .*got 2"),
-        (lambda: RandomErasing(scale=[0.3, 0.1]), r"RandomErasing scale must be an increasing"),
-        (lambda: RandomErasing(scale=[0.1, 1.5]), r"scale must be .*<= 1.*1\.5"),
-        (lambda: RandomErasing(ratio=[0.0, 3.3]), r"ratio must be .*> 0"),
-        (lambda: RandomErasing(value="random"), r"RandomErasing value must be a number"),
-        (lambda: ColorJitter(brightness=-0.1), r"ColorJitter brightness must be .*-0\.1"),
-        (lambda: ColorJitter(contrast=[1.5, 0.5]), r"ColorJitter contrast must be .*increasing"),
-        (lambda: ColorJitter(saturation=[-1, 1]), r"saturation must be .*>= 0.*\[-1, 1\]"),
-        (lambda: ColorJitter(brightness=0.2, p=True), r"ColorJitter p must be .*True"),
+        (lambda: RandomAffine(degrees=-5), ("RandomAffine", "degrees", ">= 0", "-5")),
+        (lambda: RandomAffine(degrees=[10, -10]), ("degrees", "[min, max]", "[10, -10]")),
+        (lambda: RandomAffine(15, translate=[0.1, 1.5]), ("translate", "[0, 1]", "[0.1, 1.5]")),
+        (lambda: RandomAffine(15, translate=0.1), ("translate", "(horizontal, vertical)", "0.1")),
+        (lambda: RandomAffine(15, scale=[1.2, 0.8]), ("scale", "[min, max]", "[1.2, 0.8]")),
+        (lambda: RandomAffine(15, scale=[0.0, 1.0]), ("scale", "> 0", "[0.0, 1.0]")),
+        (lambda: RandomAffine(15, p=1.5), ("RandomAffine", "p", "[0, 1]", "1.5")),
+        (lambda: RandomAffine(15, fill="white"), ("fill", "'white'")),
+        (lambda: RandomRotation(degrees=-1.0), ("RandomRotation", "degrees", ">= 0", "-1.0")),
+        (lambda: RandomRotation(15, p=-0.1), ("RandomRotation", "p", "[0, 1]", "-0.1")),
+        (lambda: RandomCrop(32, padding=-4), ("RandomCrop", "padding", ">= 0", "-4")),
+        (lambda: RandomCrop(32, padding=[1, 2, 3]), ("padding", "2 or 4", "[1, 2, 3]")),
+        (lambda: RandomCrop(0), ("RandomCrop", "size", ">= 1", "0")),
+        (lambda: RandomCrop([32, 32.5]), ("size", ">= 1", "[32, 32.5]")),
+        (lambda: RandomHorizontalFlip(p=2), ("RandomHorizontalFlip", "p", "[0, 1]", "2")),
+        (lambda: RandomErasing(scale=[0.3, 0.1]), ("RandomErasing", "scale", "[0.3, 0.1]")),
+        (lambda: RandomErasing(scale=[0.1, 1.5]), ("scale", "<= 1", "[0.1, 1.5]")),
+        (lambda: RandomErasing(ratio=[0.0, 3.3]), ("ratio", "> 0", "[0.0, 3.3]")),
+        (lambda: RandomErasing(value="random"), ("RandomErasing", "value", "'random'")),
+        (lambda: ColorJitter(brightness=-0.1), ("ColorJitter", "brightness", ">= 0", "-0.1")),
+        (lambda: ColorJitter(contrast=[1.5, 0.5]), ("contrast", "[min, max]", "[1.5, 0.5]")),
+        (lambda: ColorJitter(saturation=[-1, 1]), ("saturation", ">= 0", "[-1, 1]")),
+        (lambda: ColorJitter(brightness=0.2, p=True), ("ColorJitter", "p", "[0, 1]", "True")),
     ],
 )
-def test_bad_arguments_are_refused(make, match):
-    with pytest.raises(ZooError, match=match):
+def test_bad_arguments_are_refused(make, fragments):
+    with pytest.raises(ZooError, match=named(*fragments)):
         make()
 
 
 def test_bad_inputs_are_refused():
-    with pytest.raises(ZooError, match=r"RandomCrop size \(40, 40\) is larger than the padded"):
+    with pytest.raises(ZooError, match=named("RandomCrop", "(40, 40)", "(36, 36)")):
         RandomCrop(40, padding=2)(torch.rand(2, 1, 32, 32))
-    with pytest.raises(ZooError, match=r"ColorJitter contrast and saturation need 1- or 3-ch"):
+    with pytest.raises(ZooError, match=named("contrast", "4 channels", "brightness")):
         ColorJitter(contrast=0.2)(torch.rand(2, 4, 8, 8))
     ColorJitter(brightness=0.2)(torch.rand(2, 4, 8, 8))  # brightness alone: any channels
-    with pytest.raises(ZooError, match=r"RandomHorizontalFlip needs float N x C x H x W"):
+    fragments = ("RandomHorizontalFlip", "N x C x H x W", "torch.uint8", "(2, 1, 8, 8)")
+    with pytest.raises(ZooError, match=named(*fragments)):
         RandomHorizontalFlip()(torch.zeros(2, 1, 8, 8, dtype=torch.uint8))
 
 
 def test_a_config_value_refused_is_one_line_naming_it():
     erasing = {"_target_": "zoo.augment.image.RandomErasing", "scale": [0.5, 0.1]}
-    with pytest.raises(ZooError, match=r"RandomErasing scale must be .*\[0\.5, 0\.1\]"):
+    with pytest.raises(ZooError, match=named("RandomErasing", "scale", "[0.5, 0.1]")):
         build_augmentation({"erasing": erasing}, input_kind="image")
 
 
@@ -375,8 +377,8 @@ def test_a_kornia_transform_is_still_handed_whole_batches():
 
 def test_bad_batches_and_non_images_are_refused(make_config):
     augmentation = pipeline(make_config, "digits")
-    with pytest.raises(ZooError, match=r"needs N x C x H x W batches, got shape \(4, 64\)"):
+    with pytest.raises(ZooError, match=named("N x C x H x W", "(4, 64)")):
         augmentation(torch.rand(4, 64))
     rotate = {"_target_": "zoo.augment.image.RandomRotation", "degrees": 15.0}
-    with pytest.raises(ZooError, match=r"augmentation rotate applies to image data, but the "):
+    with pytest.raises(ZooError, match=named("rotate", "image", "vector", "augmentation=[none]")):
         build_augmentation({"rotate": rotate}, input_kind="vector")

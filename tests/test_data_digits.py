@@ -42,9 +42,9 @@ def test_the_data_does_not_choose_the_task():
 
 
 def test_declared_input_kind_is_checked():
-    with pytest.raises(ZooError, match=r"declares input_kind 'vector', but the samples have"):
+    with pytest.raises(ZooError, match=named("input_kind", "'vector'", "[1, 32, 32]")):
         DigitsDataModule(input_kind="vector").setup()
-    with pytest.raises(ZooError, match=r"data\.input_kind must be one of image, vector"):
+    with pytest.raises(ZooError, match=named("data.input_kind", "image", "vector", "'pixels'")):
         DigitsDataModule(input_kind="pixels")
 
 
@@ -113,30 +113,31 @@ def test_flat_vectors_for_the_mlp():
 
 def test_declared_shape_is_checked():
     module = DigitsDataModule(input_shape=[1, 28, 28])
-    with pytest.raises(
-        ZooError, match=r"declares input_shape \[1, 28, 28\] but the data has \[1, 32, 32\]"
-    ):
+    with pytest.raises(ZooError, match=named("input_shape", "[1, 28, 28]", "[1, 32, 32]")):
         module.setup()
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("kwargs", "fragments"),
     [
-        ({"batch_size": 0}, r"data\.batch_size.*got 0"),
-        ({"batch_size": "64"}, r"data\.batch_size.*got '64'"),
-        ({"eval_batch_size": 2.5}, r"data\.eval_batch_size.*got 2\.5"),
-        ({"val_fraction": 1.5}, r"data\.val_fraction.*\[0, 1\).*got 1\.5"),
-        ({"val_fraction": "0.1"}, r"data\.val_fraction.*got '0\.1'"),
-        ({"val_fraction": 0.5, "test_fraction": 0.5}, "must be < 1"),
-        ({"on_device": "gpu"}, "on_device must be one of auto, always, never"),
-        ({"image_size": 4}, "image_size must be >= 8"),
-        ({"train_fraction": 0.0}, named("data.train_fraction", "0.0")),
-        ({"train_fraction": 1.5}, named("data.train_fraction", "1.5")),
-        ({"train_fraction": "0.1"}, named("data.train_fraction", "'0.1'")),
+        ({"batch_size": 0}, ("data.batch_size", ">= 1", "0")),
+        ({"batch_size": "64"}, ("data.batch_size", ">= 1", "'64'")),
+        ({"eval_batch_size": 2.5}, ("data.eval_batch_size", ">= 1", "2.5")),
+        ({"val_fraction": 1.5}, ("data.val_fraction", "[0, 1)", "1.5")),
+        ({"val_fraction": "0.1"}, ("data.val_fraction", "[0, 1)", "'0.1'")),
+        (
+            {"val_fraction": 0.5, "test_fraction": 0.5},
+            ("data.val_fraction", "data.test_fraction", "< 1", "1.0"),
+        ),
+        ({"on_device": "gpu"}, ("data.on_device", "auto", "always", "never", "'gpu'")),
+        ({"image_size": 4}, ("data.image_size", ">= 8", "4")),
+        ({"train_fraction": 0.0}, ("data.train_fraction", "0.0")),
+        ({"train_fraction": 1.5}, ("data.train_fraction", "1.5")),
+        ({"train_fraction": "0.1"}, ("data.train_fraction", "'0.1'")),
     ],
 )
-def test_bad_arguments(kwargs, message):
-    with pytest.raises(ZooError, match=message):
+def test_bad_arguments(kwargs, fragments):
+    with pytest.raises(ZooError, match=named(*fragments)):
         DigitsDataModule(**kwargs)
 
 

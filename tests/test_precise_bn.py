@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import named
 from hydra.utils import instantiate
 
 from zoo import ZooError
@@ -68,7 +69,9 @@ def test_training_is_the_same_with_or_without_it(make_config):
 
 @pytest.mark.parametrize("bad", [0, -5, 1.5, True])
 def test_bad_num_samples_is_refused(bad):
-    with pytest.raises(ZooError, match="num_samples must be an integer >= 1"):
+    with pytest.raises(
+        ZooError, match=named("callbacks.precise_bn.num_samples", ">= 1", repr(bad))
+    ):
         PreciseBatchNorm(num_samples=bad)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import named
 
 from zoo import ZooError
 from zoo.augment import build_augmentation
@@ -86,27 +87,22 @@ def test_draws_are_per_sample_and_seeded(transform, x):
 )
 def test_an_option_on_the_wrong_input_kind_is_refused(options, kind, allowed):
     name = next(iter(options))
-    with pytest.raises(
-        ZooError, match=rf"augmentation {name} applies to .* {kind} inputs.*{allowed}"
-    ):
+    with pytest.raises(ZooError, match=named(name, kind, allowed, "augmentation=[none]")):
         build_augmentation(options, input_kind=kind)
 
 
 @pytest.mark.parametrize(
-    "make, message",
+    "make, fragments",
     [
-        (lambda: Jitter(sigma=-1), r"jitter sigma must be a number >= 0 and <= 10, got -1"),
-        (lambda: Jitter(sigma="abc"), r"jitter sigma must be a number >= 0 .*, got 'abc'"),
-        (lambda: TimeMask(max_fraction=2), r"max_fraction must be a number in \[0, 1\], got 2"),
-        (lambda: TokenSubstitution(vocab_size=0), "vocab_size must be an integer >= 1, got 0"),
-        (
-            lambda: TokenSubstitution(vocab_size=5, p=1.5),
-            r"p must be a number in \[0, 1\], got 1.5",
-        ),
+        (lambda: Jitter(sigma=-1), ("jitter", "sigma", ">= 0", "<= 10", "-1")),
+        (lambda: Jitter(sigma="abc"), ("jitter", "sigma", "'abc'")),
+        (lambda: TimeMask(max_fraction=2), ("time_mask", "max_fraction", "[0, 1]", "2")),
+        (lambda: TokenSubstitution(vocab_size=0), ("substitute", "vocab_size", ">= 1", "0")),
+        (lambda: TokenSubstitution(vocab_size=5, p=1.5), ("substitute", "p", "[0, 1]", "1.5")),
     ],
 )
-def test_bad_values_are_refused(make, message):
-    with pytest.raises(ZooError, match=message):
+def test_bad_values_are_refused(make, fragments):
+    with pytest.raises(ZooError, match=named(*fragments)):
         make()
 
 
@@ -114,10 +110,10 @@ def test_options_out_of_proportion_with_the_data_are_refused():
     """Given the data's description, a substitution vocabulary larger than the data's and
     more time masks than steps are refused as the augmentation is built."""
     substitute = {"_target_": "zoo.augment.sequence.TokenSubstitution", "vocab_size": 100}
-    with pytest.raises(ZooError, match=r"substitute vocab_size must be at most .* got 100"):
+    with pytest.raises(ZooError, match=named("substitute", "vocab_size", "10 tokens", "100")):
         build_augmentation({"substitute": substitute}, input_kind="tokens", data={"vocab_size": 10})
     mask = {"_target_": "zoo.augment.sequence.TimeMask", "num_masks": 49}
-    with pytest.raises(ZooError, match=r"num_masks must be at most .*48 steps.*got 49"):
+    with pytest.raises(ZooError, match=named("time_mask", "num_masks", "48 steps", "49")):
         build_augmentation(
             {"time_mask": mask}, input_kind="sequence", data={"input_shape": [48, 1]}
         )

@@ -262,7 +262,7 @@ def test_mnist_zero_pads_to_image_size(tmp_path):
     border = x_test.clone()
     border[:, :, 2:30, 2:30] = 0
     assert border.sum() == 0
-    with pytest.raises(ZooError, match="image_size must be >= 28"):
+    with pytest.raises(ZooError, match=named("data.image_size", ">= 28", "24")):
         MNISTDataModule(data_dir=str(tmp_path), image_size=24)
 
 
@@ -294,7 +294,8 @@ def test_mnist_failing_download(tmp_path, no_network, module_class, folder, data
 def test_mnist_names_only_the_missing_file(tmp_path):
     write_mnist(tmp_path, "MNIST")
     (tmp_path / "MNIST" / "raw" / "t10k-labels-idx1-ubyte").unlink()
-    with pytest.raises(ZooError, match=r"missing: t10k-labels-idx1-ubyte\)"):
+    raw = str(tmp_path / "MNIST" / "raw")
+    with pytest.raises(ZooError, match=named(raw, "missing: t10k-labels-idx1-ubyte")):
         MNISTDataModule(data_dir=str(tmp_path), download=False).setup()
 
 
@@ -342,9 +343,8 @@ def test_cifar_checksums_are_still_checked(tmp_path, cifar_checksums):
     cifar_checksums(datasets.CIFAR10, arrays["folder"])
     with open(arrays["folder"] / "test_batch", "ab") as f:
         f.write(b"\0")
-    with pytest.raises(ZooError, match="corrupted") as error:
+    with pytest.raises(ZooError, match=named(str(arrays["folder"]), "data.download=true")):
         CIFAR10DataModule(data_dir=str(tmp_path), download=False).setup()
-    assert str(arrays["folder"]) in str(error.value)
 
 
 @pytest.mark.parametrize(("module_class", "dataset_class", "hundred"), CIFAR_KINDS)
@@ -453,16 +453,16 @@ def test_image_folder_errors(tmp_path):
     (tmp_path / "notes.txt").write_text("")
     with pytest.raises(ZooError, match=named("notes.txt", "not a folder")):
         ImageFolderDataModule(root=str(tmp_path / "notes.txt")).setup()
-    with pytest.raises(ZooError, match="channels must be 3"):
+    with pytest.raises(ZooError, match=named("data.channels", "3", "1", "2")):
         ImageFolderDataModule(root=str(tmp_path), channels=2)
-    with pytest.raises(ZooError, match="resize must be one of"):
+    with pytest.raises(ZooError, match=named("data.resize", "crop", "stretch", "'pad'")):
         ImageFolderDataModule(root=str(tmp_path), resize="pad")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ZooError, match="one sub-folder per class"):
+    with pytest.raises(ZooError, match=named("data.root", f"'{tmp_path / 'empty'}'", "sub-folder")):
         ImageFolderDataModule(root=str(tmp_path / "empty")).setup()
     write_image_folder(tmp_path / "train", {"cat": 6, "dog": 6})
     write_image_folder(tmp_path / "test", {"cat": 1, "emu": 1})
-    with pytest.raises(ZooError, match="lacks: emu"):
+    with pytest.raises(ZooError, match=named("data.test_root", "emu", "cat", "dog")):
         ImageFolderDataModule(
             root=str(tmp_path / "train"), test_root=str(tmp_path / "test"), image_size=4
         ).setup()
@@ -474,10 +474,11 @@ def test_image_folder_errors(tmp_path):
     with pytest.raises(ZooError, match=named("1 class folder", "(cat)")):
         ImageFolderDataModule(root=str(tmp_path / "single"), image_size=4).setup()
     write_image_folder(tmp_path / "tiny", {"cat": 1, "dog": 5})
-    with pytest.raises(ZooError, match="cannot split"):
+    fragments = ("6 samples", "{'cat': 1, 'dog': 5}", "data.stratify=false")
+    with pytest.raises(ZooError, match=named(*fragments)):
         ImageFolderDataModule(root=str(tmp_path / "tiny"), image_size=4).setup()
     (tmp_path / "train" / "dog" / "broken.png").write_bytes(b"not a png")
-    with pytest.raises(ZooError, match=r"cannot read image .*broken\.png"):
+    with pytest.raises(ZooError, match=named(str(tmp_path / "train" / "dog" / "broken.png"))):
         ImageFolderDataModule(root=str(tmp_path / "train"), image_size=4).setup()
 
 

@@ -97,9 +97,10 @@ def test_as_sequence_errors():
     with pytest.raises(ZooError, match=named("data.as_sequence", "'columns'")):
         DigitsDataModule(as_sequence="columns")
     flat = DigitsDataModule(flatten=True, as_sequence="rows")
-    with pytest.raises(ZooError, match=r"not \(C, H, W\)"):
+    fragments = ("data.as_sequence='rows'", "[64]", "(C, H, W)", "data.as_sequence=null")
+    with pytest.raises(ZooError, match=named(*fragments)):
         flat.setup()
-    with pytest.raises(ZooError, match=r"declares input_kind 'image'"):
+    with pytest.raises(ZooError, match=named("input_kind", "'image'", "[8, 8]")):
         DigitsDataModule(image_size=8, as_sequence="rows", input_kind="image").setup()
 
 
@@ -142,7 +143,7 @@ def test_adding_problem_baseline_mse():
 def test_adding_problem_errors():
     with pytest.raises(ZooError, match=named("data.length", "got 1")):
         AddingProblemDataModule(length=1)
-    with pytest.raises(ZooError, match=r"data.target_kind must be 'value'"):
+    with pytest.raises(ZooError, match=named("data.target_kind", "'value'", "'class'")):
         AddingProblemDataModule(target_kind="class")
 
 
@@ -285,9 +286,10 @@ def test_sunspots_loads_309_years():
 
 def test_forecast_errors(tmp_path):
     path = write_series(tmp_path / "s.csv", [1.0, 2.0, "n/a", 4.0])
-    with pytest.raises(ZooError, match=r"does not exist"):
+    missing = f"'{tmp_path / 'missing.csv'}'"
+    with pytest.raises(ZooError, match=named("data.path", missing, ".csv")):
         CSVSeriesDataModule(path=str(tmp_path / "missing.csv"), column="value")
-    with pytest.raises(ZooError, match=r"is a folder"):
+    with pytest.raises(ZooError, match=named("data.path", f"'{tmp_path}'", "folder", ".csv")):
         CSVSeriesDataModule(path=str(tmp_path), column="value")
     with pytest.raises(ZooError, match=named("'price'", "'day'", "'value'")):
         CSVSeriesDataModule(path=str(path), column="price").setup()
@@ -300,7 +302,8 @@ def test_forecast_errors(tmp_path):
         SineDataModule(window=0)
     with pytest.raises(ZooError, match=named("data.horizon", "got 0")):
         SineDataModule(horizon=0)
-    with pytest.raises(ZooError, match=r"too short.*its val split has 2 target time points"):
+    fragments = ("30 values", "data.window=10", "data.horizon=5", "2 target time points")
+    with pytest.raises(ZooError, match=named(*fragments)):
         SineDataModule(length=30, window=10, horizon=5).setup()
     with pytest.raises(ZooError, match=named("10 values")):
         SineDataModule(length=10, window=10).setup()

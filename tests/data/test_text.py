@@ -52,7 +52,7 @@ def test_vocabulary():
     assert vocab.to_json() == vocab.chars
     with pytest.raises(ZooError, match=named("'é'", "'€'")):
         vocab.encode("hé€llo€")
-    with pytest.raises(ZooError, match=r"token id 8 is not in the vocabulary"):
+    with pytest.raises(ZooError, match=named("token id 8", "0..7")):
         vocab.decode([8])
 
 
@@ -194,12 +194,12 @@ def test_describe(text_file):
 
 # -- errors ----------------------------------------------------------------------------------
 def test_errors(tmp_path, text_file):
-    with pytest.raises(ZooError, match=r"does not exist"):
+    with pytest.raises(ZooError, match=named("data.path", f"'{tmp_path / 'missing.txt'}'")):
         CharTextDataModule(path=str(tmp_path / "missing.txt"))
-    with pytest.raises(ZooError, match=r"is a folder"):
+    with pytest.raises(ZooError, match=named("data.path", f"'{tmp_path}'", "folder")):
         CharTextDataModule(path=str(tmp_path))
     (tmp_path / "empty.txt").write_bytes(b"")
-    with pytest.raises(ZooError, match=r"is empty"):
+    with pytest.raises(ZooError, match=named("data.path", f"'{tmp_path / 'empty.txt'}'", "empty")):
         CharTextDataModule(path=str(tmp_path / "empty.txt")).setup()
     (tmp_path / "latin1.txt").write_bytes("caf\u00e9 au lait".encode("latin-1"))
     with pytest.raises(ZooError, match=named("latin1.txt", r"b'\xe9'")):
@@ -213,12 +213,14 @@ def test_errors(tmp_path, text_file):
     val = round(len(TEXT) * 0.05)
     with pytest.raises(ZooError, match=named("data.window=1000", f"{val} characters")):
         module(text_file, window=1000, max_chars=None)
-    with pytest.raises(ZooError, match=r"too short for 64 streams"):
+    with pytest.raises(
+        ZooError, match=named("data.batch_size=64", "data.window=200", "data.sampling=random")
+    ):
         module(text_file, window=200, batch_size=64)
     module(text_file, window=200, batch_size=64, sampling="random")  # fine when random
-    with pytest.raises(ZooError, match=r"declares vocab_size 3"):
+    with pytest.raises(ZooError, match=named("vocab_size 3", "data.vocab_size=null")):
         module(text_file, vocab_size=3)
-    with pytest.raises(ZooError, match=r"input_kind of text is 'tokens'"):
+    with pytest.raises(ZooError, match=named("data.input_kind", "'tokens'", "'sequence'")):
         CharTextDataModule(path=str(text_file), input_kind="sequence")
 
 
