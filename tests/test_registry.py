@@ -7,7 +7,7 @@ import sys
 
 import pytest
 import torch
-from conftest import names
+from conftest import named, names
 from torch import nn
 
 import zoo
@@ -39,12 +39,12 @@ def test_create_model_and_builder_reach_the_same_function():
 
 
 def test_unknown_model_names_the_closest():
-    with pytest.raises(ZooError, match=r"unknown model 'lenet'.*'lenet5'.*Available: .*mlp"):
+    with pytest.raises(ZooError, match=named("'lenet'", "'lenet5'", "mlp")):
         create_model("lenet")
 
 
 def test_unknown_argument_names_the_allowed_ones():
-    with pytest.raises(ZooError, match=r"no argument 'num_clases'; allowed: num_classes"):
+    with pytest.raises(ZooError, match=named("'lenet5'", "'num_clases'", "num_classes")):
         create_model("lenet5", num_clases=3)
 
 
@@ -100,33 +100,36 @@ def test_a_model_function_loads_weights_without_importing_zoo_first(tmp_path):
 
 
 def test_registering_twice_is_refused():
-    with pytest.raises(ValueError, match="registered twice"):
+    with pytest.raises(ValueError, match=named("'mlp'", "registered twice")):
         zoo.register_model(family="mlp")(zoo.models.mlp.__wrapped__)
 
 
 @pytest.mark.parametrize("adam_lr", [0, -1e-3, "1e-4", True])
 def test_a_declared_adam_rate_must_be_a_positive_number(adam_lr):
-    with pytest.raises(ValueError, match=r"adam_lr must be a number > 0 or None"):
+    with pytest.raises(ValueError, match=named("adam_lr", "> 0", "None", repr(adam_lr))):
         zoo.register_model(family="mlp", name="not_registered", adam_lr=adam_lr)
 
 
 @pytest.mark.parametrize(
-    ("call", "message"),
+    ("call", "fragments"),
     [
-        (lambda: create_model(5), r"a model name is a string such as 'resnet18' .*got 5\."),
-        (lambda: create_model(None), r"a model name is a string .*got None\."),
-        (lambda: create_model("lenet5", weights=True), r"weights= takes a folder path .*got True"),
-        (lambda: load_pretrained(None), r"weights are a folder path or a registered name .*None"),
+        (lambda: create_model(5), ("zoo.list_models()", "5")),
+        (lambda: create_model(None), ("zoo.list_models()", "None")),
+        (
+            lambda: create_model("lenet5", weights=True),
+            ("weights=", "zoo.pretrained.list_pretrained()", "True"),
+        ),
+        (lambda: load_pretrained(None), ("weights", "'lenet5.digits'", "None")),
     ],
 )
-def test_a_wrong_type_at_the_api_is_one_clear_error(call, message):
-    with pytest.raises(ZooError, match=message):
+def test_a_wrong_type_at_the_api_is_one_clear_error(call, fragments):
+    with pytest.raises(ZooError, match=named(*fragments)):
         call()
 
 
 def test_saving_a_model_onto_a_file_is_refused(tmp_path):
     (tmp_path / "taken").write_text("")
-    with pytest.raises(ZooError, match=r"'.*taken': it is a file, not a folder\."):
+    with pytest.raises(ZooError, match=named(repr(str(tmp_path / "taken")), "folder")):
         save_pretrained(create_model("lenet5"), tmp_path / "taken")
 
 
@@ -135,7 +138,7 @@ def test_saving_a_model_onto_a_file_is_refused(tmp_path):
     [("lenet5", (2, 1, 28, 28)), ("lenet5", (2, 3, 32, 32)), ("lenet5", (1, 32, 32))],
 )
 def test_a_fixed_size_model_names_the_shape_it_takes(name, shape):
-    with pytest.raises(ZooError, match=r"LeNet-5 takes batches of shape \(N, 1, 32, 32\), got "):
+    with pytest.raises(ZooError, match=named("LeNet-5", "(N, 1, 32, 32)", str(shape))):
         create_model(name)(torch.zeros(shape))
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import named, names
 
 from zoo import ZooError
 from zoo.config.command_line import check_command_line
@@ -63,7 +64,10 @@ def test_a_run_refused_for_a_held_folder_removes_nothing(tmp_path):
         assert holder.stdout.readline().strip() == "held"
         before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
         for _ in range(2):  # the second run, then a third started right after its refusal
-            with pytest.raises(ZooError, match=str(holder.pid)), hold_run_folder(folder):
+            with (
+                pytest.raises(ZooError, match=named(repr(str(folder)), f"pid {holder.pid}")),
+                hold_run_folder(folder),
+            ):
                 pass
             discard_if_unused(folder, frozenset())  # what train.py does after a refusal
             assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == before
@@ -111,8 +115,9 @@ def test_a_lock_file_replaced_before_it_is_locked_is_opened_anew(tmp_path, monke
 
     monkeypatch.setattr(fcntl, "flock", replaced_meanwhile)
     try:
-        with pytest.raises(ZooError, match="in use"), hold_run_folder(folder):
+        with pytest.raises(ZooError) as refused, hold_run_folder(folder):
             pass
+        assert names(str(refused.value), repr(str(folder)), f"pid {holders[0].pid}"), refused.value
     finally:
         holders[0].stdin.close()
         holders[0].wait()
@@ -143,7 +148,10 @@ def test_a_link_in_a_run_folder_is_refused_and_its_target_untouched(tmp_path, li
     (folder / link).parent.mkdir(parents=True, exist_ok=True)
     (folder / link).symlink_to(target)
     existed = existing_entries(folder)  # as train.py takes them when it starts
-    with pytest.raises(ZooError, match="is a link"), hold_run_folder(folder):
+    with (
+        pytest.raises(ZooError, match=named(repr(str(folder / link)), repr(str(target)))),
+        hold_run_folder(folder),
+    ):
         pass
     discard_if_unused(folder, existed)
     assert target.read_text() == "precious\n" and (folder / link).is_symlink()
@@ -167,7 +175,7 @@ def test_a_new_run_into_a_finished_runs_folder_is_refused(make_config):
     folder = Path(cfg.paths.output_dir)
     folder.mkdir(parents=True)
     (folder / "results.json").write_text('{"metrics": {"test/acc": 0.99}}')
-    with pytest.raises(ZooError, match="finished run"):
+    with pytest.raises(ZooError, match=named(repr(str(folder)), "results.json", "hydra.run.dir")):
         train(cfg)
     assert json.loads((folder / "results.json").read_text())["metrics"]["test/acc"] == 0.99
 
@@ -181,7 +189,7 @@ def test_a_checkpoint_folder_outside_the_run_is_held_and_named_on_interrupt(make
     try:
         assert holder.stdout.readline().strip() == b"held"
         cfg = make_config(*TINY, f"callbacks.model_checkpoint.dirpath={outside}")
-        with pytest.raises(ZooError, match=r"in use by another train\.py"):
+        with pytest.raises(ZooError, match=named(repr(str(outside)), f"pid {holder.pid}")):
             train(cfg)
     finally:
         holder.stdin.close()
@@ -193,7 +201,7 @@ def test_a_checkpoint_folder_outside_the_run_is_held_and_named_on_interrupt(make
 
 def test_hydras_rerun_of_a_pickle_is_refused(tmp_path):
     pickle = tmp_path / ".hydra" / "config.pickle"
-    with pytest.raises(ZooError, match="unpickles"):
+    with pytest.raises(ZooError, match=named(str(pickle), ".hydra/overrides.yaml")):
         check_command_line(["--experimental-rerun", str(pickle)], REPO_ROOT / "configs")
 
 
@@ -233,17 +241,20 @@ def _scheduler_function_as_text(checkpoint: dict) -> None:
 
 
 @pytest.mark.parametrize(
-    ("change", "named"),
-    [(_moment_of_another_shape, "exp_avg"), (_scheduler_function_as_text, "lr_lambdas")],
+    ("change", "fragments"),
+    [
+        (_moment_of_another_shape, ("exp_avg", "(7,)")),
+        (_scheduler_function_as_text, ("lr_schedulers.0.lr_lambdas",)),
+    ],
 )
 def test_a_crafted_optimizer_or_scheduler_state_is_one_line(
-    finished_run, make_config, tmp_path, change, named
+    finished_run, make_config, tmp_path, change, fragments
 ):
     """Optimizer and scheduler states that fail inside torch (a moment of another shape than
     its parameter, a schedule's function recorded as text): one line before a step."""
     last = craft_last_checkpoint(finished_run, tmp_path / "shared" / "last.ckpt", change)
     cfg = make_config(*TINY, "trainer.max_epochs=3", f"ckpt_path={last}", name="resumed")
-    with pytest.raises(ZooError, match=named):
+    with pytest.raises(ZooError, match=named(*fragments)):
         train(cfg)
 
 
@@ -253,7 +264,7 @@ def test_a_folder_holding_an_exported_model_is_refused(make_config):
     folder = Path(cfg.paths.output_dir)
     (folder / "model").mkdir(parents=True)
     (folder / "model" / "config.json").write_text("{}")
-    with pytest.raises(ZooError, match="finished run"):
+    with pytest.raises(ZooError, match=named(repr(str(folder)), "model", "hydra.run.dir")):
         train(cfg)
     assert (folder / "model" / "config.json").read_text() == "{}"
 
@@ -291,7 +302,7 @@ def test_a_crafted_checkpoint_cannot_make_a_resume_remove_files_outside(
         best_model_path=escaping,
     )
     cfg = make_config(*TINY, "trainer.max_epochs=3", f"ckpt_path={last}", name="resumed")
-    with pytest.raises(ZooError, match="best_k_models"):
+    with pytest.raises(ZooError, match=named("model_checkpoint", "best_k_models")):
         train(cfg)
     assert (victim / "sub" / "data.txt").read_text() == "precious\n"
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
-import re
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from conftest import named
 from lightning import LightningDataModule
 from PIL import Image
 
@@ -92,21 +92,31 @@ def test_a_payload_in_config_json_runs_no_code(autoencoder_run, tmp_path, which)
 @pytest.mark.parametrize(
     "node, refused",
     [
-        ({"_target_": "zoo.data.arrays.np.load", "file": "x.npy"}, "zoo.data.arrays.np.load"),
-        ({"_target_": "zoo.create_model", "name": "mlp"}, "zoo.create_model"),
-        ({"_target_": "os.system", "command": "true"}, "os.system"),
+        ({"_target_": "zoo.data.arrays.np.load", "file": "x.npy"}, "'zoo.data.arrays.np.load'"),
+        ({"_target_": "zoo.create_model", "name": "mlp"}, "'zoo.create_model'"),
+        ({"_target_": "os.system", "command": "true"}, "'os.system'"),
         ({"batch_size": 8}, "None"),
-        (
-            {"_target_": "zoo.data.DigitsDataModule", "batch_size": {"_target_": "torch.load"}},
-            "batch_size._target_",
-        ),
-        ({"_target_": "zoo.data.DigitsDataModule", "_partial_": True}, "_partial_"),
     ],
 )
 def test_a_recorded_config_builds_only_the_zoos_own_classes(node, refused):
-    with pytest.raises(ZooError, match=r"allowed|not allowed") as error:
+    fragments = ("config.data._target_", refused, "LightningDataModule")
+    with pytest.raises(ZooError, match=named(*fragments)):
         build_recorded(node, base=LightningDataModule, where="config.data")
-    assert refused in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "node, refused",
+    [
+        (
+            {"_target_": "zoo.data.DigitsDataModule", "batch_size": {"_target_": "torch.load"}},
+            "config.data.batch_size._target_",
+        ),
+        ({"_target_": "zoo.data.DigitsDataModule", "_partial_": True}, "config.data._partial_"),
+    ],
+)
+def test_a_recorded_config_names_only_at_its_top_level(node, refused):
+    with pytest.raises(ZooError, match=named(refused)):
+        build_recorded(node, base=LightningDataModule, where="config.data")
 
 
 def test_a_recorded_config_builds_the_zoo_class_it_names():
@@ -116,7 +126,7 @@ def test_a_recorded_config_builds_the_zoo_class_it_names():
         where="config.data",
     )
     assert isinstance(data, DigitsDataModule) and data.hparams.get("batch_size", 8) == 8
-    with pytest.raises(ZooError, match="bach_size"):
+    with pytest.raises(ZooError, match=named("config.data", "'bach_size'")):
         build_recorded(
             {"_target_": "zoo.data.DigitsDataModule", "bach_size": 8},
             base=LightningDataModule,
@@ -172,12 +182,13 @@ def test_a_folder_naming_weights_is_refused_not_followed_in_a_cycle(tmp_path, ca
         return lambda config: config["model"]["kwargs"].update(weights=str(folder))
 
     crafted_copy(first, naming(first))  # itself
+    config = repr(str(first / "config.json"))
     for load in (lambda: load_pretrained(first), lambda: create_model("lenet5", weights=first)):
-        with pytest.raises(ZooError, match="weights"):
+        with pytest.raises(ZooError, match=named(config, "model.kwargs.weights", repr(str(first)))):
             load()
     crafted_copy(first, naming(second))  # a cycle of two folders
     crafted_copy(second, naming(first))
-    with pytest.raises(ZooError, match=re.escape(str(first / "config.json"))):
+    with pytest.raises(ZooError, match=named(config, "model.kwargs.weights", repr(str(second)))):
         load_pretrained(first)
     assert predict_main([str(second), str(a_digit(tmp_path))]) == 2
     assert "weights" in one_error_line(capsys)
@@ -191,12 +202,13 @@ def test_class_names_fewer_than_the_outputs_are_refused_when_loading(tmp_path, c
         del config["data"]["num_classes"]
 
     folder = crafted_copy(tmp_path / "m", three_names)
-    with pytest.raises(ZooError, match="class_names"):
+    config = str(folder / "config.json")
+    with pytest.raises(ZooError, match=named(config, "data.class_names", "3", "10")):
         load_pretrained(folder)
     assert predict_main([str(folder), str(a_digit(tmp_path))]) == 2
     assert "class_names" in one_error_line(capsys)
     crafted_copy(folder, lambda config: config["data"].update(num_classes=10))
-    with pytest.raises(ZooError, match="class_names"):
+    with pytest.raises(ZooError, match=named(config, "['zero', 'one', 'two']", "10")):
         load_pretrained(folder)
 
 
@@ -211,7 +223,7 @@ def test_an_input_shape_too_large_or_not_the_models_is_refused_when_loading(
     from zoo.apps.predict import main as predict_main
 
     folder = crafted_copy(tmp_path / "m", lambda config: config["data"].update(input_shape=shape))
-    with pytest.raises(ZooError, match="input_shape"):
+    with pytest.raises(ZooError, match=named(str(folder / "config.json"), str(shape))):
         load_pretrained(folder)
     assert predict_main([str(folder), str(a_digit(tmp_path))]) == 2
     assert "input_shape" in one_error_line(capsys)
@@ -247,7 +259,7 @@ def test_a_weights_file_larger_than_the_model_is_refused_before_it_is_read(
 
     read = []
     monkeypatch.setattr(zoo.weights, "load", lambda data: read.append(len(data)))
-    with pytest.raises(ZooError, match=re.escape(str(folder / "model.safetensors"))):
+    with pytest.raises(ZooError, match=named(repr(str(folder / "model.safetensors")))):
         load_pretrained(folder)
     assert not read, "the tensors were read before the header was checked"
 
@@ -297,7 +309,8 @@ def test_recorded_data_values_of_the_wrong_type_are_one_line(autoencoder_run, tm
 
 def test_a_folder_of_a_later_format_is_refused(tmp_path):
     folder = crafted_copy(tmp_path / "m", lambda config: config.update(format_version=999))
-    with pytest.raises(ZooError, match="format_version 999"):
+    config = repr(str(folder / "config.json"))
+    with pytest.raises(ZooError, match=named(config, "format_version", "999")):
         load_pretrained(folder)
 
 
@@ -318,5 +331,5 @@ def test_an_image_folder_with_a_link_to_its_parent_lists_each_image_once(tmp_pat
     module.setup()
     assert sum(len(inputs) for inputs, _ in module.splits.values()) == 10
     monkeypatch.setattr(image_folder, "MAX_LISTED_ENTRIES", 3)
-    with pytest.raises(ZooError, match="more than 3 files and folders"):
+    with pytest.raises(ZooError, match=named("data.root", repr(str(root)), "3")):
         ImageFolderDataModule(root=str(root), image_size=4).setup()
