@@ -96,9 +96,7 @@ def test_a_misspelling_hydra_refuses_is_one_line(arguments, fragments, tmp_path)
     ],
 )
 def test_an_override_hydra_cannot_read_is_one_line_saying_how_to_write_it(arguments, tmp_path):
-    with pytest.raises(
-        ZooError, match=r"^cannot read the override '.*' \(.*\): an override is key="
-    ):
+    with pytest.raises(ZooError, match=named(repr(arguments[0]), "key=value")):
         check_command_line(arguments, CONFIGS)
     assert hydra_refuses(arguments, tmp_path)
 
@@ -188,7 +186,8 @@ def test_a_misspelled_key_is_refused_before_torch_is_imported():
 def test_a_task_name_that_is_not_a_plain_name_is_refused(task_name):
     """task_name is part of the run folder's name, which Hydra creates before train.py reads
     the config: ``task_name=../../x`` would put the run outside outputs/runs/."""
-    with pytest.raises(ZooError, match=r"task_name=.* names the run folder"):
+    value = "" if task_name == "''" else task_name  # as Hydra reads it
+    with pytest.raises(ZooError, match=named(f"task_name={value!r}", "task_name=lenet_sweep")):
         check_command_line([f"task_name={task_name}"], CONFIGS)
     check_command_line(["task_name=lenet_sweep"], CONFIGS)
 
@@ -200,7 +199,7 @@ def test_a_run_folder_that_cannot_be_written_is_refused(key, tmp_path):
     a_file = tmp_path / "notes.txt"
     a_file.write_text("")
     for folder in (a_file / "run", Path("/proc/zoo_run")):
-        with pytest.raises(ZooError, match=rf"{key}={folder}: no folder can be written there"):
+        with pytest.raises(ZooError, match=named(f"{key}={folder}")):
             check_command_line([f"{key}={folder}"], CONFIGS)
     # a folder that can be made passes, and the check leaves nothing behind
     check_command_line([f"{key}={tmp_path / 'new' / 'run'}"], CONFIGS)
@@ -218,7 +217,7 @@ def test_a_paths_folder_that_is_a_file_is_refused(key, tmp_path):
     a_file = tmp_path / "notes.txt"
     a_file.write_text("")
     for value in (a_file, a_file / "below"):
-        with pytest.raises(ZooError, match=rf"{key}={value}: '{a_file}' is a file, not a folder"):
+        with pytest.raises(ZooError, match=named(f"{key}={value}", f"'{a_file}'", "file")):
             check_command_line([f"{key}={value}"], CONFIGS)
     check_command_line([f"{key}={tmp_path / 'new'}"], CONFIGS)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
@@ -229,11 +228,11 @@ def test_a_folder_for_runs_that_cannot_be_written_is_refused(key, tmp_path):
     """Runs go under paths.log_dir (paths.root_dir/outputs unless set): Hydra's traceback
     where no folder can be made. Data under a read-only paths.data_dir may be there already,
     and paths.root_dir is not written when paths.log_dir is set beside it."""
-    with pytest.raises(ZooError, match=rf"{key}=/proc/zoo: no folder can be written there"):
+    with pytest.raises(ZooError, match=named(f"{key}=/proc/zoo")):
         check_command_line([f"{key}=/proc/zoo"], CONFIGS)
     check_command_line(["paths.data_dir=/proc/zoo"], CONFIGS)
     check_command_line(["paths.root_dir=/proc/zoo", f"paths.log_dir={tmp_path}"], CONFIGS)
-    with pytest.raises(ZooError, match=rf"{key} is empty; .* e\.g\. {key}=\S+"):
+    with pytest.raises(ZooError, match=named(key, "empty")):
         check_command_line([f"{key}="], CONFIGS)
     assert list(tmp_path.iterdir()) == []
 
@@ -253,16 +252,17 @@ def test_sweeper_keys_and_trial_counts_are_checked():
     n_trials=0 comes once the sweep has run; both are refused in one line before."""
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
     optuna = ["-m", "hparams_search=optuna"]
-    with pytest.raises(ZooError, match=r"no key 'n_trails'\. Did you mean hydra\.sweeper\.n_t"):
+    misspelled = ("optuna", "hydra.sweeper.n_trails", "hydra.sweeper.n_trials")
+    with pytest.raises(ZooError, match=named(*misspelled)):
         check_command_line([*optuna, "hydra.sweeper.n_trails=5"], CONFIGS)
     for bad in ("0", "-3", "abc", "2.5"):
-        with pytest.raises(ZooError, match=rf"n_trials={bad}: allowed: a whole number"):
+        with pytest.raises(ZooError, match=named(f"hydra.sweeper.n_trials={bad}", "1")):
             check_command_line([*optuna, f"hydra.sweeper.n_trials={bad}"], CONFIGS)
     check_command_line(
         [*optuna, "hydra.sweeper.n_trials=5", "hydra.sweeper.sampler.seed=3"], CONFIGS
     )
     # without hparams_search the basic sweeper runs, which has no trials
-    with pytest.raises(ZooError, match="the basic sweeper has no key 'n_trials'"):
+    with pytest.raises(ZooError, match=named("hydra.sweeper.n_trials", "basic", "max_batch_size")):
         check_command_line(["-m", "hydra.sweeper.n_trials=5"], CONFIGS)
     check_command_line(["-m", "hydra.sweeper.max_batch_size=2", "seed=1,2"], CONFIGS)
 
@@ -270,7 +270,7 @@ def test_sweeper_keys_and_trial_counts_are_checked():
 @pytest.mark.parametrize("value", ["", "null", "''"])
 def test_an_empty_run_folder_is_refused(value):
     """An empty hydra.run.dir would make the current folder (the repository) the run's."""
-    with pytest.raises(ZooError, match=r"hydra\.run\.dir is empty"):
+    with pytest.raises(ZooError, match=named("hydra.run.dir", "empty")):
         check_command_line([f"hydra.run.dir={value}"], CONFIGS)
 
 
@@ -285,9 +285,11 @@ def test_an_empty_run_folder_is_refused(value):
 def test_adding_a_key_the_config_has_is_refused_as_hydra_does(arguments, tmp_path):
     """'+key' adds a new key; Hydra refuses one the composed config already has in five
     lines, six seconds in. Here it is one line with the override to use instead."""
-    key = arguments[-1][1:].split("=")[0]
-    with pytest.raises(ZooError, match=rf"the config already has {key} .*: {key}="):
+    added = arguments[-1]
+    with pytest.raises(ZooError, match=named(added)) as refused:
         check_command_line(arguments, CONFIGS)
+    # besides the refused override, the override to use instead: the same without the '+'
+    assert names(str(refused.value).replace(added, ""), added[1:]), refused.value
     assert hydra_refuses(arguments, tmp_path)
     plain = [*arguments[:-1], arguments[-1][1:]]
     check_command_line(plain, CONFIGS)

@@ -10,6 +10,7 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
+from conftest import named
 from safetensors.torch import load_file
 from sklearn.decomposition import PCA
 from torch import nn
@@ -262,7 +263,8 @@ def test_a_diverging_gan_stops_with_one_line_and_exports_nothing(make_config):
     cfg = make_config(
         *overrides, "model=gan", "optimizer=sgd", "optimizer.lr=1e10", "trainer.max_epochs=3"
     )
-    with pytest.raises(ZooError, match=r"training diverged: .*(nan|inf)"):
+    remedy = ("optimizer.lr", "task.generator_lr", "task.discriminator_lr")
+    with pytest.raises(ZooError, match=named("diverged", *remedy)):
         train(cfg)
     run = Path(cfg.paths.output_dir)
     assert not (run / "results.json").exists() and not (run / "model").exists()
@@ -274,10 +276,7 @@ def test_a_metric_this_model_does_not_log_is_refused_before_training(make_config
     cfg = make_config(
         "model=vae", "task=autoencoder", "monitor.metric=val/elbo", "monitor.mode=max", *FAST
     )
-    with pytest.raises(
-        ZooError,
-        match=r"'val/elbo' is not a metric .* with this model and these options \(a "
-        r"VAE \(vae, conv_vae\) logs it with task\.loss=bce\)",
-    ):
+    fragments = ("monitor.metric", "'val/elbo'", "vae", "conv_vae", "task.loss=bce", "val/loss")
+    with pytest.raises(ZooError, match=named(*fragments)):
         train(cfg)
     assert not (Path(cfg.paths.output_dir) / "checkpoints").exists()

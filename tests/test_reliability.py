@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import named
 from torch import nn
 
 from zoo import ZooError
@@ -76,22 +77,24 @@ def test_resuming_after_the_best_checkpoint_was_deleted_is_one_error(make_config
     for best in folder.glob("epoch_*.ckpt"):
         best.unlink()  # last.ckpt, a hard link to it or a file of its own, stays
     resumed = make_config(*FAST_FLAT, "trainer.max_epochs=2", f"ckpt_path={folder / 'last.ckpt'}")
-    with pytest.raises(ZooError, match=r"the best checkpoint .*epoch_001\.ckpt is gone"):
+    remedy = ("train=false", f"ckpt_path={folder / 'last.ckpt'}")
+    with pytest.raises(ZooError, match=named(str(folder / "epoch_001.ckpt"), *remedy)):
         train(resumed)
 
 
 @pytest.mark.parametrize(
-    ("overrides", "message"),
+    ("overrides", "loss"),
     [
-        ([], r"the loss is (nan|inf) at step \d+ \(epoch 0\)"),  # a training step's loss
-        (["+trainer.limit_train_batches=2"], r"the val loss is (nan|inf) after epoch 0"),
+        ([], "step"),  # a training step's loss
+        (["+trainer.limit_train_batches=2"], "val loss"),
     ],
 )
-def test_a_diverging_run_stops_with_one_line_and_exports_nothing(make_config, overrides, message):
+def test_a_diverging_run_stops_with_one_line_and_exports_nothing(make_config, overrides, loss):
     cfg = make_config(
         "model=mlp", "data=digits_flat", "optimizer=sgd", "optimizer.lr=1e6", *overrides
     )
-    with pytest.raises(ZooError, match=rf"training diverged: {message}"):
+    fragments = (loss, "epoch 0", "optimizer.lr", "regularization=grad_clip")
+    with pytest.raises(ZooError, match=named("diverged", *fragments)):
         train(cfg)
     run = Path(cfg.paths.output_dir)
     assert not (run / "results.json").exists() and not (run / "model").exists()
@@ -109,10 +112,8 @@ def test_losses_kept_on_an_accelerator_are_checked_before_the_epoch_ends(make_co
         "optimizer.lr=1e6",
         "trainer.log_every_n_steps=1000",  # no check within the epoch: the epoch's end finds it
     )
-    with pytest.raises(
-        ZooError,
-        match=r"^training diverged: the loss was NaN or infinite at a step from 0 to \d+ \(epoch 0",
-    ):
+    fragments = ("diverged", "epoch 0", "optimizer.lr", "regularization=grad_clip")
+    with pytest.raises(ZooError, match=named(*fragments)):
         train(cfg)
     run = Path(cfg.paths.output_dir)
     assert not list(run.glob("checkpoints/*.ckpt")) and not (run / "model").exists()
@@ -122,7 +123,7 @@ def test_kept_losses_are_read_every_log_interval():
     task = ClassificationTask(nn.Linear(2, 2), torch.optim.SGD, num_classes=2)
     task.reads_each_loss = lambda loss: False
     task.on_before_backward(torch.tensor(1.0))  # no trainer: checked at every step
-    with pytest.raises(ZooError, match=r"at a step from 0 to 0 \(epoch 0\)"):
+    with pytest.raises(ZooError, match=named("0 to 0", "epoch 0")):
         task.on_before_backward(torch.tensor(float("inf")))
 
 
@@ -133,10 +134,8 @@ def test_a_run_folder_in_use_is_refused_before_any_work(make_config):
     run_dir = Path(cfg.paths.output_dir)
     with hold_run_folder(run_dir):
         assert (run_dir / ".lock").read_text().strip() == str(os.getpid())
-        with pytest.raises(
-            ZooError,
-            match=rf"^the run folder '.*' is in use by another train\.py \(pid {os.getpid()}\)",
-        ):
+        in_use = (repr(str(run_dir)), f"pid {os.getpid()}", "hydra.run.dir")
+        with pytest.raises(ZooError, match=named(*in_use)):
             train(cfg)
         assert sorted(p.name for p in run_dir.iterdir()) == [".lock"]
     with hold_run_folder(run_dir):  # released when the holder ends
