@@ -201,17 +201,23 @@ def _mlp_autoencoder(
     return cls(encoder, decoder, latent_dim, (in_channels, image_size, image_size))
 
 
+def _register(paper: str, inapplicable: dict[str, str] | None = None):
+    """Register an autoencoder builder (of 1×28×28 images by default)."""
+    return register_model(
+        family="autoencoder",
+        tasks=("autoencoder",),
+        default_input_size=(1, 28, 28),
+        paper=paper,
+        example_input=image_example_input,
+        inapplicable=inapplicable,
+    )
+
+
 AE_PAPER = "Hinton & Salakhutdinov 2006, Reducing the dimensionality of data with neural networks"
 VAE_PAPER = "Kingma & Welling 2014, Auto-Encoding Variational Bayes"
 
 
-@register_model(
-    family="autoencoder",
-    tasks=("autoencoder",),
-    default_input_size=(1, 28, 28),
-    paper=AE_PAPER,
-    example_input=image_example_input,
-)
+@_register(AE_PAPER)
 def autoencoder(
     *,
     in_channels: int = 1,
@@ -226,26 +232,11 @@ def autoencoder(
     """A fully connected autoencoder: flattened images → ``hidden_sizes`` → ``latent_dim``
     → the hidden sizes reversed → images. Each hidden layer is Linear → ``norm`` (none,
     batch or layer) → ``activation``, and in the encoder → dropout."""
-    return _mlp_autoencoder(
-        "autoencoder",
-        Autoencoder,
-        in_channels=in_channels,
-        image_size=image_size,
-        latent_dim=latent_dim,
-        hidden_sizes=hidden_sizes,
-        activation=activation,
-        output_activation=output_activation,
-        norm=norm,
-        dropout=dropout,
-    )
+    return _mlp_autoencoder("autoencoder", Autoencoder, **locals())
 
 
-@register_model(
-    family="autoencoder",
-    tasks=("autoencoder",),
-    default_input_size=(1, 28, 28),
-    paper="Baldi & Hornik 1989, Neural networks and principal component analysis",
-    example_input=image_example_input,
+@_register(
+    "Baldi & Hornik 1989, Neural networks and principal component analysis",
     inapplicable=dict.fromkeys(
         ("norm", "dropout", "activation"),
         "a linear autoencoder is one affine map each way by definition (its optimum is PCA's "
@@ -261,22 +252,14 @@ def linear_autoencoder(
     return _mlp_autoencoder(
         "linear_autoencoder",
         Autoencoder,
-        in_channels=in_channels,
-        image_size=image_size,
-        latent_dim=latent_dim,
+        **locals(),
         hidden_sizes=(),
         activation="none",
         output_activation="none",
     )
 
 
-@register_model(
-    family="autoencoder",
-    tasks=("autoencoder",),
-    default_input_size=(1, 28, 28),
-    paper=VAE_PAPER,
-    example_input=image_example_input,
-)
+@_register(VAE_PAPER)
 def vae(
     *,
     in_channels: int = 1,
@@ -290,19 +273,7 @@ def vae(
 ) -> VariationalAutoencoder:
     """The fully connected VAE of Kingma & Welling (2014) (ReLU rather than tanh hidden
     units): images → ``hidden_sizes`` → (μ, log σ²) of ``latent_dim`` → images."""
-    model = _mlp_autoencoder(
-        "vae",
-        VariationalAutoencoder,
-        in_channels=in_channels,
-        image_size=image_size,
-        latent_dim=latent_dim,
-        hidden_sizes=hidden_sizes,
-        activation=activation,
-        output_activation=output_activation,
-        norm=norm,
-        dropout=dropout,
-    )
-    return model  # type: ignore[return-value]
+    return _mlp_autoencoder("vae", VariationalAutoencoder, **locals())  # type: ignore[return-value]
 
 
 # -- convolutional --------------------------------------------------------------------------
@@ -340,13 +311,7 @@ def _conv_autoencoder(
     return cls(encoder, decoder, latent_dim, (in_channels, image_size, image_size))
 
 
-@register_model(
-    family="autoencoder",
-    tasks=("autoencoder",),
-    default_input_size=(1, 28, 28),
-    paper=AE_PAPER + "; the convolution stacks of Radford et al. 2016 (DCGAN)",
-    example_input=image_example_input,
-)
+@_register(AE_PAPER + "; the convolution stacks of Radford et al. 2016 (DCGAN)")
 def conv_autoencoder(
     *,
     in_channels: int = 1,
@@ -366,27 +331,10 @@ def conv_autoencoder(
     units, as for the ResNets) or none. ``activation``: one for both stacks instead of
     DCGAN's LeakyReLU-down, ReLU-up. ``dropout``: after each activation of the encoder (the
     decoder is left whole, so that a code decodes the same way in training and in use)."""
-    return _conv_autoencoder(
-        "conv_autoencoder",
-        Autoencoder,
-        in_channels=in_channels,
-        image_size=image_size,
-        latent_dim=latent_dim,
-        width=width,
-        output_activation=output_activation,
-        norm=norm,
-        activation=activation,
-        dropout=dropout,
-    )
+    return _conv_autoencoder("conv_autoencoder", Autoencoder, **locals())
 
 
-@register_model(
-    family="autoencoder",
-    tasks=("autoencoder",),
-    default_input_size=(1, 28, 28),
-    paper=VAE_PAPER,
-    example_input=image_example_input,
-)
+@_register(VAE_PAPER)
 def conv_vae(
     *,
     in_channels: int = 1,
@@ -399,16 +347,4 @@ def conv_vae(
     dropout: float = 0.0,
 ) -> VariationalAutoencoder:
     """A VAE with the convolutional encoder and decoder of :func:`conv_autoencoder`."""
-    model = _conv_autoencoder(
-        "conv_vae",
-        VariationalAutoencoder,
-        in_channels=in_channels,
-        image_size=image_size,
-        latent_dim=latent_dim,
-        width=width,
-        output_activation=output_activation,
-        norm=norm,
-        activation=activation,
-        dropout=dropout,
-    )
-    return model  # type: ignore[return-value]
+    return _conv_autoencoder("conv_vae", VariationalAutoencoder, **locals())  # type: ignore[return-value]

@@ -123,14 +123,14 @@ class ZeroPadShortcut(nn.Module):
         return F.pad(x, (0, 0, 0, 0, 0, self.extra_channels))  # pads (W, H, C) at the end
 
 
-class BasicBlock(nn.Module):
-    """``relu(bn(conv3x3(relu(bn(conv3x3(x))))) + shortcut(x))``: ResNet-18/34 and CIFAR.
+class _Block(nn.Module):
+    """What both residual blocks share: their arguments, the shortcut and the last activation.
 
     ``norm`` and ``activation`` choose the layers named ``bn*`` and ``relu`` (torchvision's
     names, kept so that its weights load); ``residual=False`` drops the shortcut (a plain
     block)."""
 
-    expansion = 1
+    expansion: int
 
     def __init__(
         self,
@@ -144,41 +144,51 @@ class BasicBlock(nn.Module):
         residual: bool = True,
     ) -> None:
         super().__init__()
+        self.build_layers(in_channels, channels, stride, norm, activation)
+        self.downsample = downsample  # None: the identity shortcut (or none, if not residual)
+        self.residual = residual
+
+    def build_layers(
+        self, in_channels: int, channels: int, stride: int, norm: str, activation: str
+    ) -> None:
+        raise NotImplementedError
+
+    def add_shortcut(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """``relu(out + shortcut(x))``, or ``relu(out)`` in a plain block."""
+        if self.residual:
+            out = out + (x if self.downsample is None else self.downsample(x))
+        return self.relu(out)
+
+
+class BasicBlock(_Block):
+    """``relu(bn(conv3x3(relu(bn(conv3x3(x))))) + shortcut(x))``: ResNet-18/34 and CIFAR."""
+
+    expansion = 1
+
+    def build_layers(
+        self, in_channels: int, channels: int, stride: int, norm: str, activation: str
+    ) -> None:
         bias = norm == "none"
         self.conv1 = conv3x3(in_channels, channels, stride, bias)
         self.bn1 = make_norm(norm, channels, spatial=True)
         self.relu = make_activation(activation)
         self.conv2 = conv3x3(channels, channels, bias=bias)
         self.bn2 = make_norm(norm, channels, spatial=True)
-        self.downsample = downsample  # None: the identity shortcut (or none, if not residual)
-        self.residual = residual
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.relu(self.bn1(self.conv1(x)))  # (N, C, H', W')
-        out = self.bn2(self.conv2(out))
-        if self.residual:
-            out = out + (x if self.downsample is None else self.downsample(x))
-        return self.relu(out)
+        return self.add_shortcut(self.bn2(self.conv2(out)), x)
 
 
-class Bottleneck(nn.Module):
+class Bottleneck(_Block):
     """1×1 reduce → 3×3 (strided when downsampling) → 1×1 expand to 4× ``channels``, plus
     the shortcut: ResNet-50/101/152."""
 
     expansion = 4
 
-    def __init__(
-        self,
-        in_channels: int,
-        channels: int,
-        stride: int = 1,
-        downsample: nn.Module | None = None,
-        *,
-        norm: str = "batch",
-        activation: str = "relu",
-        residual: bool = True,
+    def build_layers(
+        self, in_channels: int, channels: int, stride: int, norm: str, activation: str
     ) -> None:
-        super().__init__()
         bias = norm == "none"
         self.conv1 = conv1x1(in_channels, channels, bias=bias)
         self.bn1 = make_norm(norm, channels, spatial=True)
@@ -187,16 +197,11 @@ class Bottleneck(nn.Module):
         self.conv3 = conv1x1(channels, channels * self.expansion, bias=bias)
         self.bn3 = make_norm(norm, channels * self.expansion, spatial=True)
         self.relu = make_activation(activation)
-        self.downsample = downsample
-        self.residual = residual
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.relu(self.bn1(self.conv1(x)))  # (N, C, H, W)
         out = self.relu(self.bn2(self.conv2(out)))  # (N, C, H', W')
-        out = self.bn3(self.conv3(out))  # (N, 4C, H', W')
-        if self.residual:
-            out = out + (x if self.downsample is None else self.downsample(x))
-        return self.relu(out)
+        return self.add_shortcut(self.bn3(self.conv3(out)), x)  # (N, 4C, H', W')
 
 
 Block = type[BasicBlock] | type[Bottleneck]
@@ -270,7 +275,29 @@ def check_options(
     return shortcut, norm
 
 
-class ResNet(Classifier):
+class _ResNetBase(Classifier):
+    """The head both kinds of ResNet share: global average pooling, dropout and ``fc``."""
+
+    def build_head(
+        self, channels: int, num_classes: int, dropout: float, zero_init_residual: bool
+    ) -> None:
+        """The head after the last stage's ``channels`` maps; then every layer initialized."""
+        self.num_features = channels
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(channels, num_classes)
+        _init_weights(self, zero_init_residual)
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        """Global average pooling, dropout (none by default) and the fc layer."""
+        return self.fc(self.dropout(torch.flatten(self.avgpool(features), 1)))  # (N, classes)
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """Replace ``fc`` with a freshly initialized layer for ``num_classes`` outputs."""
+        self.fc = self.like_model(nn.Linear(self.num_features, num_classes))
+
+
+class ResNet(_ResNetBase):
     """An ImageNet ResNet: stem, four stages (``layer1``..``layer4``), pooling and ``fc``.
 
     ``forward_features`` returns the last stage's maps (``num_features`` channels: 512 for
@@ -309,27 +336,15 @@ class ResNet(Classifier):
         self.layer2, channels = make_stage(block, channels, 128, layers[1], 2, *options)
         self.layer3, channels = make_stage(block, channels, 256, layers[2], 2, *options)
         self.layer4, channels = make_stage(block, channels, 512, layers[3], 2, *options)
-        self.num_features = channels
-        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(channels, num_classes)
-        _init_weights(self, zero_init_residual)
+        self.build_head(channels, num_classes, dropout, zero_init_residual)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """The last stage's feature maps, ``(N, num_features, H', W')``."""
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         return self.layer4(self.layer3(self.layer2(self.layer1(x))))
 
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        """Global average pooling, dropout (none by default) and the fc layer."""
-        return self.fc(self.dropout(torch.flatten(self.avgpool(features), 1)))  # (N, classes)
 
-    def reset_classifier(self, num_classes: int) -> None:
-        """Replace ``fc`` with a freshly initialized layer for ``num_classes`` outputs."""
-        self.fc = self.like_model(nn.Linear(self.num_features, num_classes))
-
-
-class CifarResNet(Classifier):
+class CifarResNet(_ResNetBase):
     """The CIFAR-10 ResNet of section 4.2: a 3×3 stem with 16 filters, three stages of
     ``n`` BasicBlocks (16, 32, 64 filters), global average pooling and ``fc``.
 
@@ -358,24 +373,12 @@ class CifarResNet(Classifier):
         self.layer1, channels = make_stage(BasicBlock, 16, 16, n, 1, *options)
         self.layer2, channels = make_stage(BasicBlock, channels, 32, n, 2, *options)
         self.layer3, channels = make_stage(BasicBlock, channels, 64, n, 2, *options)
-        self.num_features = channels
-        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(channels, num_classes)
-        _init_weights(self, zero_init_residual)
+        self.build_head(channels, num_classes, dropout, zero_init_residual)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """The last stage's feature maps, ``(N, 64, H/4, W/4)``."""
         x = self.relu(self.bn1(self.conv1(x)))
         return self.layer3(self.layer2(self.layer1(x)))
-
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        """Global average pooling, dropout (none by default) and the fc layer."""
-        return self.fc(self.dropout(torch.flatten(self.avgpool(features), 1)))  # (N, classes)
-
-    def reset_classifier(self, num_classes: int) -> None:
-        """Replace ``fc`` with a freshly initialized layer for ``num_classes`` outputs."""
-        self.fc = self.like_model(nn.Linear(self.num_features, num_classes))
 
 
 # ----------------------------------------------------------------------------- ImageNet

@@ -510,19 +510,5 @@ def transformer(
         raise ZooError(
             f"model 'transformer': vocab_size must be null or an integer >= 1, got {vocab_size!r}."
         )
-    return TransformerClassifier(
-        input_size=None if vocab_size is not None else input_size,
-        num_classes=num_classes,
-        d_model=d_model,
-        num_heads=num_heads,
-        num_layers=num_layers,
-        dim_feedforward=dim_feedforward,
-        dropout=dropout,
-        activation=activation,
-        norm_first=norm_first,
-        positional=positional,
-        pooling=pooling,
-        max_len=max_len,
-        vocab_size=vocab_size,
-        impl=impl,
-    )
+    # token ids: no input width (the embedding sets it)
+    return TransformerClassifier(**{**arguments, "input_size": None if vocab_size else input_size})

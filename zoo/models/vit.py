@@ -222,17 +222,12 @@ def check_image_size(image_size: Any, patch_size: Any) -> None:
         )
 
 
+# the sizes that tell ViT-B/16, L/32, ... apart (torchvision's SIZES below)
+SIZE_KEYS = ("patch_size", "num_layers", "num_heads", "hidden_dim", "mlp_dim")
+
+
 def _build(name: str, arguments: dict[str, Any]) -> VisionTransformer:
-    sizes = (
-        "num_classes",
-        "in_channels",
-        "image_size",
-        "patch_size",
-        "num_layers",
-        "num_heads",
-        "hidden_dim",
-        "mlp_dim",
-    )
+    sizes = ("num_classes", "in_channels", "image_size", *SIZE_KEYS)
     check_encoder_arguments(name, arguments, sizes, width="hidden_dim")
     check_image_size(arguments["image_size"], arguments["patch_size"])
     return VisionTransformer(**arguments)
@@ -247,7 +242,7 @@ PAPER = (
     "Dosovitskiy et al. 2021, An image is worth 16x16 words: Transformers for image "
     "recognition at scale"
 )
-# torchvision's sizes: (patch_size, num_layers, num_heads, hidden_dim, mlp_dim)
+# torchvision's sizes, in SIZE_KEYS' order
 SIZES = {
     "vit_b_16": (16, 12, 12, 768, 3072),
     "vit_b_32": (32, 12, 12, 768, 3072),
@@ -291,18 +286,7 @@ def vit_tiny(
 
 
 def _torchvision_size(name: str, arguments: dict[str, Any]) -> VisionTransformer:
-    patch_size, num_layers, num_heads, hidden_dim, mlp_dim = SIZES[name]
-    return _build(
-        name,
-        {
-            **arguments,
-            "patch_size": patch_size,
-            "num_layers": num_layers,
-            "num_heads": num_heads,
-            "hidden_dim": hidden_dim,
-            "mlp_dim": mlp_dim,
-        },
-    )
+    return _build(name, {**arguments, **dict(zip(SIZE_KEYS, SIZES[name]))})
 
 
 REGISTRATION = {
