@@ -47,12 +47,12 @@ from torch import nn
 
 from zoo.apps.command import ArgumentParser, run_command, say
 from zoo.apps.forecast import forecast_main, recorded_forecast
-from zoo.data.arrays import FORMATS, read_inputs
+from zoo.data.arrays import read_inputs
 from zoo.errors import ZooError
 from zoo.models import get_model_info
 from zoo.models.layers import evaluating
 from zoo.models.pretrained import load_pretrained
-from zoo.preprocessing import IMAGE_SUFFIXES, Preprocess, image_files
+from zoo.preprocessing import Preprocess, image_files
 from zoo.weights import model_spec, read_pretrained_config, run_model_folder
 
 OnError = Callable[[str, ZooError], None]
@@ -106,11 +106,6 @@ def read_rows(
 
 # How predict reads each input kind (the data description's input_kind): one function each.
 READERS: dict[str, Callable[..., Iterator[Chunk]]] = {"image": read_images, "vector": read_rows}
-# What each reader takes, for the messages.
-READ_FROM = {
-    "image": f"image files ({', '.join(IMAGE_SUFFIXES)}) or folders of them",
-    "vector": f"table rows from {', '.join(FORMATS)} files",
-}
 
 
 def load_for_prediction(source: str) -> nn.Module:

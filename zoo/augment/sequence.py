@@ -28,6 +28,10 @@ def _check_number(what: str, value: Any, valid: Callable[[float], bool], allowed
         raise ZooError(f"{what} must be {allowed}, got {value!r}.")
 
 
+def _check_sigma(what: str, sigma: Any) -> None:
+    _check_number(what, sigma, lambda v: 0 <= v <= MAX_SIGMA, f"a number >= 0 and <= {MAX_SIGMA:g}")
+
+
 def _check_series(x: torch.Tensor, name: str) -> None:
     if x.ndim != 3 or not x.is_floating_point():
         raise ZooError(
@@ -43,12 +47,7 @@ class Jitter(nn.Module):
 
     def __init__(self, sigma: float = 0.03) -> None:
         super().__init__()
-        _check_number(
-            "jitter sigma",
-            sigma,
-            lambda v: 0 <= v <= MAX_SIGMA,
-            f"a number >= 0 and <= {MAX_SIGMA:g}",
-        )
+        _check_sigma("jitter sigma", sigma)
         self.sigma = sigma
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -63,12 +62,7 @@ class Scaling(nn.Module):
 
     def __init__(self, sigma: float = 0.1) -> None:
         super().__init__()
-        _check_number(
-            "scaling sigma",
-            sigma,
-            lambda v: 0 <= v <= MAX_SIGMA,
-            f"a number >= 0 and <= {MAX_SIGMA:g}",
-        )
+        _check_sigma("scaling sigma", sigma)
         self.sigma = sigma
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

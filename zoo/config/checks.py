@@ -45,26 +45,22 @@ def register_resolvers() -> None:
     """Register zoo's OmegaConf resolvers (idempotent): ``${numel:${data.input_shape}}`` is
     the number of features in a flattened input, ``${small_input:${data.input_shape}}``
     whether a CNN should use its small-input form."""
-    if not OmegaConf.has_resolver("numel"):
-        OmegaConf.register_new_resolver("numel", lambda shape: math.prod(int(s) for s in shape))
-    if not OmegaConf.has_resolver("cwd"):
+    resolvers = {
+        "numel": lambda shape: math.prod(int(s) for s in shape),
         # Unlike ${hydra:runtime.cwd}, usable where Hydra's config is not set yet (sweepers).
-        OmegaConf.register_new_resolver("cwd", os.getcwd)
-    if not OmegaConf.has_resolver("pid"):
+        "cwd": os.getcwd,
         # Unique run folders for runs started in the same second on one machine.
-        OmegaConf.register_new_resolver("pid", os.getpid)
-    if not OmegaConf.has_resolver("small_input"):
-        OmegaConf.register_new_resolver("small_input", is_small_input)
-    if not OmegaConf.has_resolver("num_outputs"):
-        OmegaConf.register_new_resolver("num_outputs", num_outputs)
-    if not OmegaConf.has_resolver("sequence_head"):
-        OmegaConf.register_new_resolver("sequence_head", sequence_head)
-    if not OmegaConf.has_resolver("vocab_size"):
-        OmegaConf.register_new_resolver("vocab_size", input_vocab_size)
-    if not OmegaConf.has_resolver("adam_lr"):
-        OmegaConf.register_new_resolver("adam_lr", model_adam_lr)
-    if not OmegaConf.has_resolver("patience"):
-        OmegaConf.register_new_resolver("patience", early_stopping_patience)
+        "pid": os.getpid,
+        "small_input": is_small_input,
+        "num_outputs": num_outputs,
+        "sequence_head": sequence_head,
+        "vocab_size": input_vocab_size,
+        "adam_lr": model_adam_lr,
+        "patience": early_stopping_patience,
+    }
+    for name, resolver in resolvers.items():
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, resolver)
 
 
 # Early stopping waits this share of a run's validations without improvement, and at least

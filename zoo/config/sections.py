@@ -293,11 +293,10 @@ def _check_promise(cfg: DictConfig) -> None:
 
 
 def _check_epochs(cfg: DictConfig) -> None:
+    # trainer.max_steps is an integer here: TRAINER_VALUES refused any other value before
     _, max_epochs = _value(cfg, "trainer.max_epochs")
     _, max_steps = _value(cfg, "trainer.max_steps")
     _, fast_dev_run = _value(cfg, "trainer.fast_dev_run")
-    if max_steps is not None and not is_int(max_steps):
-        _fail(f"trainer.max_steps must be an integer (-1 for no limit), got {max_steps!r}.")
     if max_epochs is None or fast_dev_run:
         return
     unlimited = max_epochs == -1 and is_int(max_steps) and max_steps > 0

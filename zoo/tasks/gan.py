@@ -23,7 +23,7 @@ TensorBoard. Checkpoints hold both networks and both optimizers.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -59,6 +59,12 @@ class GANTask(ZooTask):
     divergence_hint = "lower optimizer.lr (or task.generator_lr, task.discriminator_lr)"
     calibrates_batch_norm = False  # the generator takes noise, not the data
     target_kinds = TARGET_KINDS  # the data's targets are ignored
+    inapplicable_regularization: ClassVar[dict[str, str]] = {
+        **ZooTask.inapplicable_regularization,
+        "grad_clip": "it steps its two optimizers itself, where Lightning's gradient clipping "
+        "does not apply; leave grad_clip out (lower optimizer.lr, or task.discriminator_lr, "
+        "for a steadier game).",
+    }
     logged_metrics = {
         "train/d_loss": "min",
         "train/g_loss": "min",
@@ -78,8 +84,9 @@ class GANTask(ZooTask):
         model_class: type | None,
         model_kwargs: Mapping[str, Any],
     ) -> None:
-        """A metric to keep the best epoch by; none of Lightning's automatic optimization
-        settings, which do not apply to a task that steps its two optimizers itself."""
+        """A metric to keep the best epoch by; no gradient accumulation, which does not apply
+        to a task that steps its two optimizers itself (nor does grad_clip:
+        :attr:`inapplicable_regularization`)."""
         task = cfg.get("task") or {}
         monitored = (cfg.get("monitor") or {}).get("metric")
         if task.get("quality_classifier") is None and monitored == "val/fid":
@@ -87,13 +94,6 @@ class GANTask(ZooTask):
                 "task.quality_classifier=null leaves no val/fid, the metric checkpointing keeps "
                 "the best epoch by (monitor.metric); keep the classifier (lenet5.digits), or "
                 "watch a training metric: monitor.metric=train/g_loss monitor.mode=min."
-            )
-        clip = (cfg.get("regularization") or {}).get("grad_clip")
-        if clip is not None:
-            raise ZooError(
-                f"regularization.grad_clip={clip}: task=gan steps its two optimizers itself, "
-                "where Lightning's gradient clipping does not apply; leave grad_clip out (lower "
-                "optimizer.lr, or task.discriminator_lr, for a steadier game)."
             )
         accumulate = (cfg.get("trainer") or {}).get("accumulate_grad_batches", 1)
         if accumulate not in (None, 1):
