@@ -33,6 +33,7 @@ with a 5×5/3 window. In the small form ``aux_logits`` defaults to False.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import torch
@@ -145,7 +146,35 @@ class GoogLeNetAux(nn.Module):
         return self.fc2(self.dropout(x))
 
 
-class GoogLeNet(Classifier):
+class _Inception(Classifier):
+    """What GoogLeNet and Inception v3 share: the head (global average pooling, dropout and
+    ``fc``) and, in training with auxiliary classifiers, the output tuple (:attr:`outputs`)
+    of the logits and theirs."""
+
+    outputs: Callable[..., tuple[torch.Tensor, ...]]
+
+    def build_head(self, num_classes: int, dropout: float, std: float) -> None:
+        """The head after the ``num_features`` maps; then every layer's initialization
+        (truncated normal of ``std`` where a layer sets none)."""
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.dropout = nn.Dropout(p=dropout)
+        self.fc = nn.Linear(self.num_features, num_classes)
+        _trunc_normal_init(self, default_std=std)
+
+    def _features(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        raise NotImplementedError
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The last Inception module's maps, ``(N, num_features, H', W')``."""
+        return self._features(x)[0]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
+        features, aux = self._features(x)
+        logits = self.forward_head(features)
+        return self.outputs(logits, *aux) if aux else logits
+
+
+class GoogLeNet(_Inception):
     """GoogLeNet: a stem, nine Inception modules (3a–3b, 4a–4e, 5a–5b) with max-pools
     between the groups, global average pooling, dropout and ``fc``; two auxiliary
     classifiers on the outputs of 4a and 4d.
@@ -153,6 +182,8 @@ class GoogLeNet(Classifier):
     ``forward_features`` returns the maps of inception5b (``num_features`` = 1024 channels);
     ``forward_head`` pools, applies dropout and classifies.
     """
+
+    outputs = GoogLeNetOutputs
 
     def __init__(
         self,
@@ -203,11 +234,7 @@ class GoogLeNet(Classifier):
         if aux_logits:
             self.aux1 = GoogLeNetAux(512, num_classes, aux_dropout)
             self.aux2 = GoogLeNetAux(528, num_classes, aux_dropout)
-        # Head.
-        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.dropout = nn.Dropout(p=dropout)
-        self.fc = nn.Linear(self.num_features, num_classes)
-        _trunc_normal_init(self, default_std=0.01)
+        self.build_head(num_classes, dropout, std=0.01)
 
     def _features(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """The inception5b maps, and the auxiliary logits when they are wanted."""
@@ -226,20 +253,9 @@ class GoogLeNet(Classifier):
         x = self.maxpool4(self.inception4e(x))
         return self.inception5b(self.inception5a(x)), aux
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """The last Inception module's maps, ``(N, 1024, H', W')``."""
-        return self._features(x)[0]
-
     def forward_head(self, features: torch.Tensor) -> torch.Tensor:
         """Global average pooling, dropout and ``fc``."""
         return self.fc(self.dropout(torch.flatten(self.avgpool(features), 1)))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor | GoogLeNetOutputs:
-        features, aux = self._features(x)
-        logits = self.forward_head(features)
-        if aux:
-            return GoogLeNetOutputs(logits, *aux)
-        return logits
 
     def reset_classifier(self, num_classes: int) -> None:
         """Fresh ``fc`` (and fresh auxiliary classifiers) for ``num_classes`` outputs."""
@@ -252,6 +268,14 @@ class GoogLeNet(Classifier):
             _trunc_normal_init(aux2, 0.01)
             self.aux1, self.aux2 = self.like_model(aux1), self.like_model(aux2)
         self.fc = self.like_model(fc)
+
+
+INCEPTION_FIXED = {
+    "norm": "batch norm is part of every Inception convolution block (torchvision's layout, "
+    "whose weights load).",
+    "activation": "Inception's convolution blocks are conv, batch norm, ReLU by design "
+    "(torchvision's layout, whose weights load).",
+}
 
 
 def googlenet_min_input_size(kwargs: dict) -> int:
@@ -267,12 +291,7 @@ def googlenet_min_input_size(kwargs: dict) -> int:
     default_input_size=(3, 224, 224),
     min_input_size=googlenet_min_input_size,
     paper="Szegedy et al. 2015, Going deeper with convolutions",
-    inapplicable={
-        "norm": "batch norm is part of every Inception convolution block (torchvision's "
-        "layout, whose weights load).",
-        "activation": "Inception's convolution blocks are conv, batch norm, ReLU by design "
-        "(torchvision's layout, whose weights load).",
-    },
+    inapplicable=INCEPTION_FIXED,
 )
 def googlenet(
     *,
@@ -448,7 +467,7 @@ class InceptionV3Aux(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, (1, 1)), 1))
 
 
-class InceptionV3(Classifier):
+class InceptionV3(_Inception):
     """Inception v3: a stem of plain convolutions (299 → 35 pixels), three InceptionA
     modules (35×35), a reduction, four InceptionC (17×17), a reduction, two InceptionE
     (8×8), global average pooling, dropout and ``fc``; one auxiliary classifier on the last
@@ -457,6 +476,8 @@ class InceptionV3(Classifier):
     ``forward_features`` returns the maps of ``Mixed_7c`` (``num_features`` = 2048);
     ``forward_head`` pools, applies dropout and classifies.
     """
+
+    outputs = InceptionV3Outputs
 
     def __init__(
         self,
@@ -502,11 +523,7 @@ class InceptionV3(Classifier):
         self.Mixed_7b = InceptionE(1280)
         self.Mixed_7c = InceptionE(2048)
         self.num_features = 2048
-        # Head.
-        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
-        self.dropout = nn.Dropout(p=dropout)
-        self.fc = nn.Linear(self.num_features, num_classes)
-        _trunc_normal_init(self, default_std=0.1)
+        self.build_head(num_classes, dropout, std=0.1)
 
     @property
     def min_input_size(self) -> int:
@@ -528,20 +545,9 @@ class InceptionV3(Classifier):
         x = self.Mixed_7c(self.Mixed_7b(self.Mixed_7a(x)))
         return x, aux
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """The last Inception module's maps, ``(N, 2048, H', W')``."""
-        return self._features(x)[0]
-
     def forward_head(self, features: torch.Tensor) -> torch.Tensor:
         """Global average pooling, dropout and ``fc``."""
         return self.fc(torch.flatten(self.dropout(self.avgpool(features)), 1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor | InceptionV3Outputs:
-        features, aux = self._features(x)
-        logits = self.forward_head(features)
-        if aux:
-            return InceptionV3Outputs(logits, aux[0])
-        return logits
 
     def reset_classifier(self, num_classes: int) -> None:
         """Fresh ``fc`` (and a fresh auxiliary classifier) for ``num_classes`` outputs."""
@@ -571,12 +577,7 @@ def inception_v3_min_input_size(kwargs: dict) -> int:
     min_input_size=inception_v3_min_input_size,
     paper="Szegedy, Vanhoucke, Ioffe, Shlens & Wojna 2016, Rethinking the Inception "
     "architecture for computer vision",
-    inapplicable={
-        "norm": "batch norm is part of every Inception convolution block (torchvision's "
-        "layout, whose weights load).",
-        "activation": "Inception's convolution blocks are conv, batch norm, ReLU by design "
-        "(torchvision's layout, whose weights load).",
-    },
+    inapplicable=INCEPTION_FIXED,
 )
 def inception_v3(
     *,
