@@ -138,12 +138,15 @@ def _image_size(data: Mapping[str, Any]) -> tuple[int, int] | None:
     return int(shape[1]), int(shape[2])
 
 
-def _within_image(owner: str, what: str, pair: Range | None, size: tuple[int, int]) -> None:
+def _within_image(owner: str, what: str, pair: Range | None, data: Mapping[str, Any]) -> None:
     """Refuse a (min, max) pair of zoom factors or aspect ratios outside [1/side, side] of the
-    image's larger side: beyond, the image (or the box) is under one pixel or one pixel
-    fills it."""
+    larger side of the images ``data`` describes: beyond, the image (or the box) is under one
+    pixel or one pixel fills it."""
+    size = _image_size(data)
+    if size is None or pair is None:
+        return
     side = max(size)
-    if pair is not None and not 1.0 / side <= pair[0] <= pair[1] <= side:
+    if not 1.0 / side <= pair[0] <= pair[1] <= side:
         raise _refuse(
             owner,
             what,
@@ -306,9 +309,7 @@ class RandomAffine(_ImageTransform):
 
     def check_fits(self, data: Mapping[str, Any]) -> None:
         """Refuse a ``scale`` range out of proportion with the images ``data`` describes."""
-        size = _image_size(data)
-        if size is not None:
-            _within_image(type(self).__name__, "scale", self.scale, size)
+        _within_image(type(self).__name__, "scale", self.scale, data)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check(x)
@@ -534,9 +535,7 @@ class RandomErasing(_ImageTransform):
 
     def check_fits(self, data: Mapping[str, Any]) -> None:
         """Refuse aspect ratios out of proportion with the images ``data`` describes."""
-        size = _image_size(data)
-        if size is not None:
-            _within_image(type(self).__name__, "ratio", self.ratio, size)
+        _within_image(type(self).__name__, "ratio", self.ratio, data)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check(x)

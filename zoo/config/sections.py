@@ -382,15 +382,18 @@ ARGUMENT_RANGES: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
 _SIMPLE_TYPES = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
 
 
+def _initializers(target: Callable[..., Any]) -> list[Callable[..., Any]]:
+    """``target`` itself, or for a class the ``__init__`` of each class up its bases that
+    defines one, nearest first."""
+    if inspect.isclass(target):
+        return [cls.__dict__["__init__"] for cls in target.__mro__ if "__init__" in cls.__dict__]
+    return [target]
+
+
 def _annotation(target: Callable[..., Any], key: str) -> Any:
     """The type annotation of ``target``'s argument ``key`` (for a class, of the first
     ``__init__`` up its bases that names it); None when it has none or it cannot be read."""
-    functions = (
-        [cls.__dict__["__init__"] for cls in target.__mro__ if "__init__" in cls.__dict__]
-        if inspect.isclass(target)
-        else [target]
-    )
-    for function in functions:
+    for function in _initializers(target):
         hints = _type_hints(function)
         if hints is None or key in hints or key in _parameters(function):
             return None if hints is None else hints.get(key)
@@ -459,12 +462,7 @@ def _said(allowed: tuple[list[type], list[Any]]) -> str:
 def _default(target: Callable[..., Any], key: str) -> Any:
     """The default of ``target``'s argument ``key`` (for a class, of the first ``__init__``
     up its bases that names it); ``inspect.Parameter.empty`` when it has none."""
-    functions = (
-        [cls.__dict__["__init__"] for cls in target.__mro__ if "__init__" in cls.__dict__]
-        if inspect.isclass(target)
-        else [target]
-    )
-    for function in functions:
+    for function in _initializers(target):
         try:
             parameter = inspect.signature(function).parameters.get(key)
         except (TypeError, ValueError):

@@ -94,6 +94,35 @@ def infer_input_kind(inputs: torch.Tensor) -> str:
     return kinds[ndim]
 
 
+def check_loading(
+    batch_size: Any,
+    eval_batch_size: Any,
+    val_fraction: Any,
+    test_fraction: Any,
+    on_device: Any,
+) -> None:
+    """Refuse, naming its ``data.`` key, a batch size, split fraction or ``on_device`` choice
+    that no data module takes (the tensor-resident ones and the text's)."""
+    if not is_positive_int(batch_size):
+        raise ZooError(f"data.batch_size must be an integer >= 1, got {batch_size!r}.")
+    if eval_batch_size is not None and not is_positive_int(eval_batch_size):
+        raise ZooError(
+            f"data.eval_batch_size must be an integer >= 1 or null, got {eval_batch_size!r}."
+        )
+    for key, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+        if not (is_number(value) and 0.0 <= value < 1.0):
+            raise ZooError(f"data.{key} must be a number in [0, 1), got {value!r}.")
+    if val_fraction + test_fraction >= 1.0:
+        raise ZooError(
+            "data.val_fraction + data.test_fraction must be < 1, "
+            f"got {val_fraction + test_fraction}."
+        )
+    if on_device not in ON_DEVICE_CHOICES:
+        raise ZooError(
+            f"data.on_device must be one of {', '.join(ON_DEVICE_CHOICES)}, got {on_device!r}."
+        )
+
+
 class TensorDataModule(L.LightningDataModule):
     """Base for datasets that fit in memory. Subclasses implement :meth:`load`."""
 
@@ -146,27 +175,10 @@ class TensorDataModule(L.LightningDataModule):
             raise ZooError(
                 f"data.target_kind must be one of {', '.join(TARGET_KINDS)}, got {target_kind!r}."
             )
-        if not is_positive_int(batch_size):
-            raise ZooError(f"data.batch_size must be an integer >= 1, got {batch_size!r}.")
-        if eval_batch_size is not None and not is_positive_int(eval_batch_size):
-            raise ZooError(
-                f"data.eval_batch_size must be an integer >= 1 or null, got {eval_batch_size!r}."
-            )
-        for key, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
-            if not (is_number(value) and 0.0 <= value < 1.0):
-                raise ZooError(f"data.{key} must be a number in [0, 1), got {value!r}.")
+        check_loading(batch_size, eval_batch_size, val_fraction, test_fraction, on_device)
         if not (is_number(train_fraction) and 0.0 < train_fraction <= 1.0):
             raise ZooError(
                 f"data.train_fraction must be a number in (0, 1], got {train_fraction!r}."
-            )
-        if val_fraction + test_fraction >= 1.0:
-            raise ZooError(
-                "data.val_fraction + data.test_fraction must be < 1, "
-                f"got {val_fraction + test_fraction}."
-            )
-        if on_device not in ON_DEVICE_CHOICES:
-            raise ZooError(
-                f"data.on_device must be one of {', '.join(ON_DEVICE_CHOICES)}, got {on_device!r}."
             )
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size or batch_size

@@ -36,7 +36,7 @@ import lightning as L
 import numpy as np
 import torch
 
-from zoo.data.base import ON_DEVICE_CHOICES, ON_DEVICE_MEMORY_SHARE
+from zoo.data.base import ON_DEVICE_MEMORY_SHARE, check_loading
 from zoo.errors import ZooError
 
 SAMPLING_CHOICES = ("sequential", "random")
@@ -324,28 +324,13 @@ class CharTextDataModule(L.LightningDataModule):
         super().__init__()
         if window < 1:
             raise ZooError(f"data.window must be >= 1, got {window}.")
-        if batch_size < 1:
-            raise ZooError(f"data.batch_size must be >= 1, got {batch_size}.")
-        if eval_batch_size is not None and eval_batch_size < 1:
-            raise ZooError(f"data.eval_batch_size must be >= 1, got {eval_batch_size}.")
+        check_loading(batch_size, eval_batch_size, val_fraction, test_fraction, on_device)
         if sampling not in SAMPLING_CHOICES:
             raise ZooError(
                 f"data.sampling must be one of {', '.join(SAMPLING_CHOICES)}, got {sampling!r}."
             )
-        for key, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
-            if not 0.0 <= value < 1.0:
-                raise ZooError(f"data.{key} must be in [0, 1), got {value}.")
-        if val_fraction + test_fraction >= 1.0:
-            raise ZooError(
-                "data.val_fraction + data.test_fraction must be < 1, "
-                f"got {val_fraction + test_fraction}."
-            )
         if max_chars is not None and max_chars < 1:
             raise ZooError(f"data.max_chars must be >= 1 or null, got {max_chars}.")
-        if on_device not in ON_DEVICE_CHOICES:
-            raise ZooError(
-                f"data.on_device must be one of {', '.join(ON_DEVICE_CHOICES)}, got {on_device!r}."
-            )
         for key, value, allowed in (
             ("input_kind", input_kind, "tokens"),
             ("target_kind", target_kind, "next_token"),

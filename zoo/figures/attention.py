@@ -23,6 +23,17 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
+def _figure_class() -> type[Figure]:
+    """matplotlib's ``Figure`` (no pyplot state); a one-line error without matplotlib."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:  # pragma: no cover - matplotlib is a dependency of zoo
+        raise ZooError(
+            "drawing needs matplotlib: pip install matplotlib (a dependency of zoo)."
+        ) from None
+    return Figure
+
+
 def _displayable(image: torch.Tensor) -> tuple[np.ndarray, str | None]:
     """An image (C, H, W) as matplotlib shows it, scaled to [0, 1]: (H, W) gray or (H, W, 3)."""
     shown = image.detach().float().cpu()
@@ -47,12 +58,7 @@ def draw_vit_attention(
 
     Returns a ``matplotlib.figure.Figure`` (no pyplot state): ``fig.savefig("attention.png")``,
     or display it in a notebook."""
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:  # pragma: no cover - matplotlib is a dependency of zoo
-        raise ZooError(
-            "drawing needs matplotlib: pip install matplotlib (a dependency of zoo)."
-        ) from None
+    new_figure = _figure_class()  # refused here, before any work, without matplotlib
     if not isinstance(model, VisionTransformer):
         raise ZooError(f"draw_vit_attention needs a VisionTransformer, got {type(model).__name__}.")
     if image.dim() == 4:
@@ -66,7 +72,7 @@ def draw_vit_attention(
     attention, over_image = attention.numpy(), over_image.numpy()
     shown, cmap = _displayable(image)
 
-    figure = Figure(figsize=(9, 3.2), layout="constrained")
+    figure = new_figure(figsize=(9, 3.2), layout="constrained")
     axes = figure.subplots(1, 3)
     axes[0].imshow(shown, cmap=cmap)
     axes[0].set_title("image")
@@ -95,12 +101,7 @@ def draw_attention(
     """A heatmap of attention ``weights`` (Tq, Tk): row i is how query i spreads its attention
     over the keys (each row sums to 1). ``labels`` name the positions (characters of a text;
     the last Tq of them label the queries when Tq < Tk); steps are numbered otherwise."""
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:  # pragma: no cover - matplotlib is a dependency of zoo
-        raise ZooError(
-            "drawing needs matplotlib: pip install matplotlib (a dependency of zoo)."
-        ) from None
+    new_figure = _figure_class()  # refused here, before any work, without matplotlib
     if weights.dim() != 2:
         raise ZooError(
             f"draw_attention takes one (queries, keys) matrix, got {tuple(weights.shape)}."
@@ -110,7 +111,7 @@ def draw_attention(
     if len(key_labels) != keys:
         raise ZooError(f"{len(key_labels)} labels for {keys} keys.")
     size = min(12.0, 2.0 + 0.18 * keys)
-    figure = Figure(figsize=(size, size), layout="constrained")
+    figure = new_figure(figsize=(size, size), layout="constrained")
     axis = figure.subplots()
     drawn = axis.imshow(weights.detach().float().cpu().numpy(), cmap="viridis", vmin=0.0)
     shown = [label if label.isprintable() else repr(label)[1:-1] for label in key_labels]
