@@ -384,17 +384,6 @@ class CifarResNet(_ResNetBase):
 # ----------------------------------------------------------------------------- ImageNet
 
 
-def _imagenet(name: str):
-    return register_model(
-        family="resnet",
-        input_kinds=("image",),
-        default_input_size=(3, 224, 224),
-        min_input_size=1,  # every stride-2 layer is padded: a 1×1 image stays 1×1
-        paper=PAPER,
-        name=name,
-    )
-
-
 def _imagenet_resnet(name: str, block: Block, layers: list[int], doc: str):
     """Register the ImageNet ResNet ``name``: ``layers`` stages of ``block``."""
 
@@ -424,7 +413,14 @@ def _imagenet_resnet(name: str, block: Block, layers: list[int], doc: str):
 
     build.__name__ = build.__qualname__ = name
     build.__doc__ = doc
-    return _imagenet(name)(build)
+    return register_model(
+        family="resnet",
+        input_kinds=("image",),
+        default_input_size=(3, 224, 224),
+        min_input_size=1,  # every stride-2 layer is padded: a 1×1 image stays 1×1
+        paper=PAPER,
+        name=name,
+    )(build)
 
 
 resnet18 = _imagenet_resnet(
@@ -445,17 +441,6 @@ resnet152 = _imagenet_resnet(
 
 
 # -------------------------------------------------------------------------------- CIFAR
-
-
-def _cifar(name: str):
-    return register_model(
-        family="resnet_cifar",
-        input_kinds=("image",),
-        default_input_size=(3, 32, 32),
-        min_input_size=1,  # padded 3×3 convolutions and ⌈size/2⌉ subsampling
-        paper=PAPER + " (section 4.2, CIFAR-10)",
-        name=name,
-    )
 
 
 def _cifar_resnet(name: str, n: int, doc: str):
@@ -482,7 +467,14 @@ def _cifar_resnet(name: str, n: int, doc: str):
 
     build.__name__ = build.__qualname__ = name
     build.__doc__ = doc
-    return _cifar(name)(build)
+    return register_model(
+        family="resnet_cifar",
+        input_kinds=("image",),
+        default_input_size=(3, 32, 32),
+        min_input_size=1,  # padded 3×3 convolutions and ⌈size/2⌉ subsampling
+        paper=PAPER + " (section 4.2, CIFAR-10)",
+        name=name,
+    )(build)
 
 
 resnet20 = _cifar_resnet("resnet20", 3, "ResNet-20 for CIFAR (n = 3, 0.27M parameters).")
