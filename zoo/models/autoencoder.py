@@ -180,7 +180,8 @@ def _mlp_autoencoder(
     norm: str = "none",
     dropout: float = 0.0,
 ) -> Autoencoder:
-    check_positive_ints(name, in_channels=in_channels, image_size=image_size, latent_dim=latent_dim)
+    # in_channels, latent_dim: checked before any builder (registry.COMMON_ARGUMENTS)
+    check_positive_ints(name, image_size=image_size)
     norm = check_norm(norm)
     hidden = list(hidden_sizes)
     if not all(is_positive_int(h) for h in hidden):
@@ -290,7 +291,8 @@ def _conv_autoencoder(
     activation: str | None = None,
     dropout: float = 0.0,
 ) -> Autoencoder:
-    check_positive_ints(name, in_channels=in_channels, latent_dim=latent_dim, width=width)
+    # in_channels, latent_dim: checked before any builder (registry.COMMON_ARGUMENTS)
+    check_positive_ints(name, width=width)
     halvings, base = halving_plan(image_size, name)
     norm = check_norm(norm)
     if activation is None:  # DCGAN's: LeakyReLU 0.2 down, ReLU up

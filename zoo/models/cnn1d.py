@@ -28,7 +28,6 @@ from zoo.config.values import is_int
 from zoo.errors import ZooError
 from zoo.models.layers import (
     Classifier,
-    check_dropout,
     check_norm,
     check_positive_ints,
     make_activation,
@@ -191,9 +190,8 @@ def cnn1d(
     """A 1-D CNN: ``channels`` per convolution, ``kernel_sizes``, ``strides`` and ``paddings``
     once for all layers or one per layer; ``pool`` flattens the last maps (a fixed
     ``input_length``) or averages or maxes them over the steps."""
-    check_positive_ints(
-        "cnn1d", in_channels=in_channels, num_classes=num_classes, input_length=input_length
-    )
+    # in_channels, num_classes: checked before any builder (registry.COMMON_ARGUMENTS)
+    check_positive_ints("cnn1d", input_length=input_length)
     if (
         isinstance(channels, str | bytes)
         or not isinstance(channels, Sequence)
@@ -211,7 +209,6 @@ def cnn1d(
     if pool not in POOLS:
         raise ZooError(f"model 'cnn1d': pool must be one of {', '.join(POOLS)}, got {pool!r}.")
     norm = check_norm(norm)
-    check_dropout(dropout)
     length = input_length
     for i, (kernel, stride, padding) in enumerate(zip(kernels, strides_, paddings_, strict=True)):
         length = conv_output_length(length, kernel, stride, padding)

@@ -117,9 +117,8 @@ def gan(
     """Fully connected GAN: the generator maps noise through ``generator_sizes`` (ReLU) to
     Tanh pixels; the discriminator maps flattened images through ``discriminator_sizes``
     (LeakyReLU 0.2, dropout) to one logit."""
-    check_positive_ints(
-        "gan", in_channels=in_channels, image_size=image_size, latent_dim=latent_dim
-    )
+    # in_channels, latent_dim: checked before any builder (registry.COMMON_ARGUMENTS)
+    check_positive_ints("gan", image_size=image_size)
     for key, sizes in (
         ("generator_sizes", generator_sizes),
         ("discriminator_sizes", discriminator_sizes),
@@ -177,7 +176,8 @@ def dcgan(
     size n times, halving the channels; the discriminator mirrors it with stride-2
     convolutions and ends in one ``base``×``base`` convolution to a logit. With
     ``image_size=64, width=64`` it is the paper's 64-pixel network."""
-    check_positive_ints("dcgan", in_channels=in_channels, latent_dim=latent_dim, width=width)
+    # in_channels, latent_dim: checked before any builder (registry.COMMON_ARGUMENTS)
+    check_positive_ints("dcgan", width=width)
     halvings, base = halving_plan(image_size, "dcgan")
     generator = nn.Sequential(
         nn.Unflatten(1, (latent_dim, 1, 1)),  # (B, k) → (B, k, 1, 1)

@@ -51,7 +51,7 @@ from torch import nn
 from zoo.config.values import is_int
 from zoo.errors import ZooError
 from zoo.models.attention import ATTENTION_IMPLS, scaled_dot_product_attention
-from zoo.models.layers import check_dropout, check_token_ids
+from zoo.models.layers import check_token_ids
 from zoo.registry import register_model
 
 DEFAULT_VOCAB_SIZE, DEFAULT_BLOCK_SIZE = 65, 64
@@ -339,7 +339,6 @@ def _check_arguments(arguments: dict[str, Any]) -> None:
         refuse(f"impl must be one of {', '.join(ATTENTION_IMPLS)}, got {arguments['impl']!r}.")
     if arguments["gelu"] not in GELU_APPROXIMATIONS:
         refuse(f"gelu must be one of {', '.join(GELU_APPROXIMATIONS)}, got {arguments['gelu']!r}.")
-    check_dropout(arguments["dropout"])
 
 
 def example_input(

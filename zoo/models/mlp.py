@@ -123,7 +123,6 @@ def mlp(
     """An MLP with ``hidden_sizes`` hidden layers, or ``depth`` layers of ``width`` units;
     ``residual=True`` adds each hidden layer's input to its output after the first (they
     need two or more hidden layers of one width)."""
-    check_positive_ints("mlp", in_features=in_features, num_classes=num_classes)
     if hidden_sizes is None:
         if not (is_int(depth) and depth >= 0):
             raise ZooError(f"model 'mlp': depth must be an integer >= 0, got {depth!r}.")

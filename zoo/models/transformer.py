@@ -433,8 +433,9 @@ def check_encoder_arguments(
     name: str, arguments: dict[str, Any], sizes: tuple[str, ...], width: str = "d_model"
 ) -> None:
     """Refuse a bad encoder argument with one message naming it and what is allowed: the
-    integer ``sizes`` (>= 1), the choices, the dropouts, and a ``width`` that the heads do
-    not divide."""
+    integer ``sizes`` (>= 1), the choices, the attention dropout, and a ``width`` that the
+    heads do not divide (``num_classes``, ``in_channels`` and ``dropout`` are checked before
+    any builder runs: registry.COMMON_ARGUMENTS)."""
 
     def refuse(key: str, allowed: str) -> None:
         raise ZooError(f"model {name!r}: {key} must be {allowed}, got {arguments[key]!r}.")
@@ -454,12 +455,11 @@ def check_encoder_arguments(
     for key in ("norm_first",):
         if key in arguments and not isinstance(arguments[key], bool):
             refuse(key, "true or false")
-    for key in ("dropout", "attention_dropout"):
-        if key in arguments:
-            try:
-                check_dropout(arguments[key])
-            except (ZooError, TypeError):
-                refuse(key, "a number in [0, 1)")
+    if "attention_dropout" in arguments:
+        try:
+            check_dropout(arguments["attention_dropout"])
+        except (ZooError, TypeError):
+            refuse("attention_dropout", "a number in [0, 1)")
     if arguments[width] % arguments["num_heads"] != 0:
         raise ZooError(
             f"model {name!r}: {width}={arguments[width]} is not divisible by "
@@ -504,8 +504,8 @@ def transformer(
     arguments = dict(locals())
     if arguments["input_size"] is None and vocab_size is not None:
         arguments["input_size"] = 1  # token ids: the embedding sets the width
-    sizes = ("input_size", "num_classes", "d_model", "num_heads", "num_layers")
-    check_encoder_arguments("transformer", arguments, (*sizes, "dim_feedforward", "max_len"))
+    sizes = ("input_size", "d_model", "num_heads", "num_layers", "dim_feedforward", "max_len")
+    check_encoder_arguments("transformer", arguments, sizes)
     if vocab_size is not None and not (is_positive_int(vocab_size)):
         raise ZooError(
             f"model 'transformer': vocab_size must be null or an integer >= 1, got {vocab_size!r}."

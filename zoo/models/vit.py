@@ -227,8 +227,7 @@ SIZE_KEYS = ("patch_size", "num_layers", "num_heads", "hidden_dim", "mlp_dim")
 
 
 def _build(name: str, arguments: dict[str, Any]) -> VisionTransformer:
-    sizes = ("num_classes", "in_channels", "image_size", *SIZE_KEYS)
-    check_encoder_arguments(name, arguments, sizes, width="hidden_dim")
+    check_encoder_arguments(name, arguments, ("image_size", *SIZE_KEYS), width="hidden_dim")
     check_image_size(arguments["image_size"], arguments["patch_size"])
     return VisionTransformer(**arguments)
 
