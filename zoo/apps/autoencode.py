@@ -191,14 +191,10 @@ def load_run(source: str | os.PathLike) -> AutoencoderRun:
     A ``ZooError`` when ``source`` is missing, is not a run or model folder, holds another
     kind of model, or lacks the run's ``results.json``."""
     path = Path(source)
-    if not path.exists():
-        raise ZooError(
-            f"{str(source)!r} does not exist; expected a training run's folder "
-            "(outputs/runs/<run>) or its model/ folder."
-        )
     if not path.is_dir():
+        problem = "is not a folder" if path.exists() else "does not exist"
         raise ZooError(
-            f"{str(source)!r} is not a folder; expected a training run's folder "
+            f"{str(source)!r} {problem}; expected a training run's folder "
             "(outputs/runs/<run>) or its model/ folder."
         )
     model_folder = run_model_folder(path)

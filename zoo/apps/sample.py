@@ -76,13 +76,6 @@ def what_samples() -> str:
     return " or ".join(parts)
 
 
-def _refusal(source: str | Path, name: str) -> ZooError:
-    return ZooError(
-        f"{str(source)!r} holds model {name!r}, which cannot draw new images (it has no "
-        f"sample method); zoo.apps.sample takes {what_samples()}."
-    )
-
-
 def load_for_sampling(source: str | Path) -> nn.Module:
     """The generative model at ``source`` (a run folder or a model folder), in eval mode.
 
@@ -98,11 +91,11 @@ def load_for_sampling(source: str | Path) -> nn.Module:
         )
     name = read_pretrained_config(path)["model"]["name"]
     if not any(name in names for names in samplable_models().values()):
-        raise _refusal(source, name)
-    model = load_pretrained(path)
-    if not callable(getattr(model, "sample", None)):
-        raise _refusal(source, name)
-    return model.eval()
+        raise ZooError(
+            f"{str(source)!r} holds model {name!r}, which cannot draw new images (it has no "
+            f"sample method); zoo.apps.sample takes {what_samples()}."
+        )
+    return load_pretrained(path).eval()
 
 
 #: the most images one command draws: all at once, into one grid (and sample_NNNN.png names)

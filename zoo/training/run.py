@@ -158,19 +158,6 @@ def _validate_final_weights(trainer: L.Trainer, task: ZooTask, datamodule: Any) 
         trainer.loggers = loggers
 
 
-def _scalar_metrics(trainer: L.Trainer) -> dict[str, float]:
-    return {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
-
-
-def _final_metrics(
-    fit_metrics: dict[str, float], test_results: list[dict[str, float]]
-) -> dict[str, float]:
-    metrics = dict(fit_metrics)
-    for result in test_results:
-        metrics.update({k: float(v) for k, v in result.items()})
-    return dict(sorted(metrics.items()))
-
-
 def _rounded(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds, 2)
 
@@ -404,7 +391,7 @@ def _test_and_export(
     clock: RunClock,
 ) -> dict[str, float]:
     """After training: test the best weights, export them and write results.json."""
-    fit_metrics = _scalar_metrics(trainer)
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
     best_path = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     if best_path and not Path(best_path).is_file():
         raise ZooError(
@@ -429,7 +416,9 @@ def _test_and_export(
             verbose=False,
         )
         interruptible_again()
-    metrics = _final_metrics(fit_metrics, test_results)
+    for result in test_results:
+        metrics.update({k: float(v) for k, v in result.items()})
+    metrics = dict(sorted(metrics.items()))
 
     if trainer.is_global_zero:
         if evaluated and not test_results:  # trainer.test already loaded them otherwise
