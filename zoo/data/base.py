@@ -20,7 +20,7 @@ GANs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -41,6 +41,25 @@ ON_DEVICE_CHOICES = ("auto", "always", "never")
 AS_SEQUENCE_CHOICES = ("rows", "pixels")
 # "auto" moves a dataset to the accelerator when it takes at most this share of free memory.
 ON_DEVICE_MEMORY_SHARE = 0.25
+
+
+def placement_device(
+    trainer: Any, on_device: str, tensors: Iterable[torch.Tensor]
+) -> torch.device | None:
+    """The accelerator to move a data module's ``tensors`` to (data.on_device), None to
+    leave them where they are: no trainer, ``never``, a CPU run, or (``auto``) more than
+    :data:`ON_DEVICE_MEMORY_SHARE` of the GPU's free memory."""
+    if trainer is None or on_device == "never":
+        return None
+    device = trainer.strategy.root_device
+    if device.type == "cpu":
+        return None
+    if on_device == "auto" and device.type == "cuda":
+        nbytes = sum(t.nelement() * t.element_size() for t in tensors)
+        free, _ = torch.cuda.mem_get_info(device)
+        if nbytes > ON_DEVICE_MEMORY_SHARE * free:
+            return None
+    return device
 
 
 @dataclass
@@ -369,20 +388,10 @@ class TensorDataModule(L.LightningDataModule):
                 )
 
     def _place_on_device(self) -> None:
-        trainer = self.trainer
-        if trainer is None or self.on_device == "never":
-            return
-        device = trainer.strategy.root_device
-        if device.type == "cpu":
-            return
-        if self.on_device == "auto" and device.type == "cuda":
-            nbytes = sum(
-                t.nelement() * t.element_size() for pair in self.splits.values() for t in pair
-            )
-            free, _ = torch.cuda.mem_get_info(device)
-            if nbytes > ON_DEVICE_MEMORY_SHARE * free:
-                return
-        self.splits = {k: (x.to(device), y.to(device)) for k, (x, y) in self.splits.items()}
+        tensors = [t for pair in self.splits.values() for t in pair]
+        device = placement_device(self.trainer, self.on_device, tensors)
+        if device is not None:
+            self.splits = {k: (x.to(device), y.to(device)) for k, (x, y) in self.splits.items()}
 
     # -- description ------------------------------------------------------------------------
     @property

@@ -36,7 +36,7 @@ import lightning as L
 import numpy as np
 import torch
 
-from zoo.data.base import ON_DEVICE_MEMORY_SHARE, check_loading
+from zoo.data.base import check_loading, placement_device
 from zoo.errors import ZooError
 
 SAMPLING_CHOICES = ("sequential", "random")
@@ -447,18 +447,8 @@ class CharTextDataModule(L.LightningDataModule):
             )
 
     def _place_on_device(self, splits: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        trainer = self.trainer
-        if trainer is None or self.on_device == "never":
-            return splits
-        device = trainer.strategy.root_device
-        if device.type == "cpu":
-            return splits
-        if self.on_device == "auto" and device.type == "cuda":
-            nbytes = sum(t.nelement() * t.element_size() for t in splits.values())
-            free, _ = torch.cuda.mem_get_info(device)
-            if nbytes > ON_DEVICE_MEMORY_SHARE * free:
-                return splits
-        return {k: v.to(device) for k, v in splits.items()}
+        device = placement_device(self.trainer, self.on_device, splits.values())
+        return splits if device is None else {k: v.to(device) for k, v in splits.items()}
 
     def example_input(self) -> torch.Tensor:
         """One window of training tokens, ``(1, window)``: what the model summary runs to
