@@ -667,12 +667,9 @@ def check_causal(
     be used for real-time prediction")."""
     if not kwargs.get("bidirectional"):
         return
-    data_class = import_path(cfg.data.get("_target_"))
-    causal_data = bool(getattr(data_class, "causal", False))
-    if getattr(task, "causal", False) or causal_data:
-        what = (
-            task.kind if getattr(task, "causal", False) else f"forecasting ({_data_name(cfg.data)})"
-        )
+    causal_task = getattr(task, "causal", False)
+    if causal_task or getattr(import_path(cfg.data.get("_target_")), "causal", False):
+        what = task.kind if causal_task else f"forecasting ({_data_name(cfg.data)})"
         raise ZooError(
             f"model {info.name!r} is bidirectional: its backward direction reads the steps it "
             f"is asked to predict, so it cannot be used for {what}; set "
