@@ -43,6 +43,16 @@ AS_SEQUENCE_CHOICES = ("rows", "pixels")
 ON_DEVICE_MEMORY_SHARE = 0.25
 
 
+def contiguous_split_sizes(
+    length: int, val_fraction: float, test_fraction: float
+) -> dict[str, int]:
+    """The sizes of the train, val and test parts, in that order, of ``length`` items split
+    without shuffling (a text's characters, a series' target time points)."""
+    test = round(length * test_fraction)
+    val = round(length * val_fraction)
+    return {"train": length - val - test, "val": val, "test": test}
+
+
 def placement_device(
     trainer: Any, on_device: str, tensors: Iterable[torch.Tensor]
 ) -> torch.device | None:

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from zoo.config.values import is_int
-from zoo.data.base import LoadedData, TensorDataModule
+from zoo.data.base import LoadedData, TensorDataModule, contiguous_split_sizes
 from zoo.errors import ZooError
 from zoo.preprocessing import ValueTargets, WindowNorm
 
@@ -356,10 +356,7 @@ class ForecastDataModule(TensorDataModule):
 
     def split_points(self, length: int) -> dict[str, int]:
         """The number of target time points of each split of a series of ``length`` values."""
-        points = length - self.window
-        test = round(points * self.test_fraction)
-        val = round(points * self.val_fraction)
-        return {"train": points - val - test, "val": val, "test": test}
+        return contiguous_split_sizes(length - self.window, self.val_fraction, self.test_fraction)
 
     def _split(self, data: LoadedData) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         assert isinstance(data, SeriesData) and data.series is not None

@@ -36,7 +36,7 @@ import lightning as L
 import numpy as np
 import torch
 
-from zoo.data.base import check_loading, placement_device
+from zoo.data.base import check_loading, contiguous_split_sizes, placement_device
 from zoo.errors import ZooError
 
 SAMPLING_CHOICES = ("sequential", "random")
@@ -388,12 +388,6 @@ class CharTextDataModule(L.LightningDataModule):
         """The file's path, or the default corpus's file names."""
         return self.path if self.path is not None else list(DEFAULT_CORPUS)
 
-    def split_sizes(self, length: int) -> dict[str, int]:
-        """Characters per split of a text of ``length`` characters."""
-        test = round(length * self.test_fraction)
-        val = round(length * self.val_fraction)
-        return {"train": length - val - test, "val": val, "test": test}
-
     def setup(self, stage: str | None = None) -> None:
         if self.split_ids:  # read before the trainer was built (zoo.training.run): placed now
             self.split_ids = self._place_on_device(self.split_ids)
@@ -415,7 +409,7 @@ class CharTextDataModule(L.LightningDataModule):
                 f"the text has {len(vocab)} distinct characters; set data.vocab_size=null."
             )
         ids = vocab.encode(text)
-        sizes = self.split_sizes(len(ids))
+        sizes = contiguous_split_sizes(len(ids), self.val_fraction, self.test_fraction)
         fractions = {"train": 1.0, "val": self.val_fraction, "test": self.test_fraction}
         for split in SPLITS:
             if fractions[split] > 0 and sizes[split] < self.window + 1:
