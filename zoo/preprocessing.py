@@ -360,10 +360,8 @@ class Postprocess:
                 tensor = torch.tensor(values, dtype=torch.float32)
                 return tensor.reshape(self.target_shape if tensor.numel() > 1 else ())
 
-            self.target_mean, self.target_std = (
-                scale(target_scale["mean"]),
-                scale(target_scale["std"]),
-            )
+            self.target_mean = scale(target_scale["mean"])
+            self.target_std = scale(target_scale["std"])
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Postprocess:

@@ -234,10 +234,6 @@ def load_run(source: str | os.PathLike) -> AutoencoderRun:
     return AutoencoderRun(run_folder, model_folder, model, data, config, mean, std)
 
 
-def _batches(inputs: torch.Tensor, batch_size: int = BATCH_SIZE) -> Sequence[torch.Tensor]:
-    return inputs.split(batch_size)
-
-
 # -- dimensionality reduction ----------------------------------------------------------------
 @torch.no_grad()
 def encode_split(
@@ -247,7 +243,7 @@ def encode_split(
     posterior means), and the inputs' class labels (N,), or None when the targets are not
     classes. Primer: "Autoencoders: Applications: Dimensionality reduction"."""
     inputs, targets = run.split(split)
-    codes = torch.cat([run.model.encode(run.model_input(x)) for x in _batches(inputs, batch_size)])
+    codes = torch.cat([run.model.encode(run.model_input(x)) for x in inputs.split(batch_size)])
     labels = targets.numpy().astype(np.int64) if run.data.target_kind == "class" else None
     return codes.float().numpy(), labels
 
@@ -449,7 +445,7 @@ def reconstruction_errors(
     ``model.reconstruct`` (a VAE: from its posterior mean) against the clean input in its own
     units: (N, ...) → (N,)."""
     errors = []
-    for batch in _batches(inputs, batch_size):
+    for batch in inputs.split(batch_size):
         clean = run.scale(batch)
         reconstruction = run.model.reconstruct(run.normalize(clean))
         errors.append((reconstruction - clean).square().flatten(1).mean(dim=1))

@@ -125,12 +125,11 @@ def write_grid(images: torch.Tensor, path: str | Path, *, nrow: int = 8) -> Path
 
 
 def write_individual(images: torch.Tensor, folder: str | Path) -> list[Path]:
-    """Write each image (C, H, W) of ``images`` as its own PNG, ``sample_NNNN.png``."""
+    """Write each image (C, H, W) of ``images`` as its own PNG, ``sample_NNNN.png``, in
+    ``folder`` (:func:`check_output_folder` refuses one that is a file)."""
     from zoo.figures.grids import save_grid
 
     folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise ZooError(f"--individual {str(folder)!r} is a file; give a folder.")
     return [save_grid(image, folder / f"sample_{i:04d}.png") for i, image in enumerate(images)]
 
 
