@@ -80,28 +80,18 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     ) -> None:
         if storage_options is not None:
             raise TypeError(f"{type(self).__name__} takes no storage_options")
-        if not self.background:
-            _write(checkpoint, Path(path))
-            return
-        snapshot = _snapshot(checkpoint)
+        snapshot = _snapshot(checkpoint) if self.background else checkpoint
         self._submit(_write, snapshot, Path(path))
 
     def link_checkpoint(self, source: str | Path, path: str | Path) -> None:
         """Make ``path`` a hard link to the checkpoint ``source`` (atomically, after the
         queued write of ``source``); a copy where the filesystem has no hard links."""
-        if not self.background:
-            _link(Path(source), Path(path))
-            return
         self._submit(_link, Path(source), Path(path))
 
     def remove_checkpoint(self, path: str | Path) -> None:
         """Remove the checkpoint file ``path`` (after the queued writes): one file, never a
         folder (Lightning's removes recursively whatever the path names)."""
-        remove = super().remove_checkpoint if "://" in str(path) else _remove_file
-        if not self.background:
-            remove(path)
-            return
-        self._submit(remove, path)
+        self._submit(super().remove_checkpoint if "://" in str(path) else _remove_file, path)
 
     def load_checkpoint(
         self, path: str | Path, map_location: Any | None = None, weights_only: bool | None = None
@@ -125,6 +115,10 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         return verify_checkpoint(checkpoint, path)
 
     def _submit(self, function: Any, *args: Any) -> None:
+        """Queue ``function(*args)`` for the worker thread; run it now when not ``background``."""
+        if not self.background:
+            function(*args)
+            return
         self._raise_failures(wait=False)
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkpoint")
