@@ -595,13 +595,9 @@ def check_checkpoint_contents(checkpoint: Mapping[str, Any], path: str | os.Path
         require(ok, key, value, "a mapping" + (" or null" if optional else ""))
         return value or {}
 
-    def count(key: str, value: Any) -> None:
-        ok = is_int(value) and value >= 0
-        require(ok, key, value, "an integer >= 0")
-
     for key in ("epoch", "global_step"):
-        if key in checkpoint:
-            count(key, checkpoint[key])
+        value = checkpoint.get(key, 0)
+        require(is_int(value) and value >= 0, key, value, "an integer >= 0")
     if "pytorch-lightning_version" in checkpoint:
         version = checkpoint["pytorch-lightning_version"]
         ok = isinstance(version, str) and re.fullmatch(r"\d+(\.\d+)*\S*", version) is not None
@@ -678,8 +674,7 @@ def _check_loop_progress(loops: Mapping[Any, Any], where: str, require: Any) -> 
     for key, value in loops.items():
         at = f"{where}.{key}"
         if key in _PROGRESS_COUNTERS:
-            ok = is_int(value) and value >= 0
-            require(ok, at, value, "an integer >= 0")
+            require(is_int(value) and value >= 0, at, value, "an integer >= 0")
         elif isinstance(value, Mapping):
             _check_loop_progress(value, at, require)
         elif key in ("total", "current") or str(key).endswith(("_progress", "state_dict")):
