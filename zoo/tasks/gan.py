@@ -28,7 +28,6 @@ from typing import Any, ClassVar
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics import Metric
 
 from zoo.config.values import is_int, is_int_or_float, is_positive_int
 from zoo.errors import ZooError
@@ -246,15 +245,6 @@ class GANTask(ZooTask):
         fake = (self.model(codes) + 1.0) / 2.0
         self.quality.update(real, real=True)
         self.quality.update(fake, real=False)
-
-    def validation_step(self, batch: Any, batch_idx: int) -> None:
-        self.step(batch, "val")
-
-    def test_step(self, batch: Any, batch_idx: int) -> None:
-        self.step(batch, "test")
-
-    def epoch_metrics(self, stage: str) -> dict[str, Metric]:
-        return {}
 
     def log_quality(self, stage: str) -> dict[str, torch.Tensor]:
         self._samples_of_stage = 0

@@ -87,17 +87,15 @@ class LanguageModelTask(ZooTask):
         self._states[stage] = detach_state(state)
         return logits
 
-    def _reset_state(self, stage: str) -> None:
-        self._states.pop(stage, None)
-
+    # each epoch's state starts afresh
     def on_train_epoch_start(self) -> None:
-        self._reset_state("train")
+        self._states.pop("train", None)
 
     def on_validation_epoch_start(self) -> None:
-        self._reset_state("val")
+        self._states.pop("val", None)
 
     def on_test_epoch_start(self) -> None:
-        self._reset_state("test")
+        self._states.pop("test", None)
 
     # -- steps ------------------------------------------------------------------------------
     def step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:

@@ -37,9 +37,9 @@ DEFAULT_CLASSIFIER = "lenet5.digits"
 
 class ClassifierFeatures(nn.Module):
     """A frozen zoo classifier as a feature extractor: images in [0, 1] → its penultimate
-    features (``logits=False``, the default) or its class logits. Stays in eval mode."""
+    features (:class:`_Logits` gives its class logits). Stays in eval mode."""
 
-    def __init__(self, weights: str = DEFAULT_CLASSIFIER, *, logits: bool = False) -> None:
+    def __init__(self, weights: str = DEFAULT_CLASSIFIER) -> None:
         super().__init__()
         from zoo.models.pretrained import load_pretrained
         from zoo.preprocessing import Preprocess
@@ -54,15 +54,12 @@ class ClassifierFeatures(nn.Module):
                 "classifier exported by a training run on images."
             )
         self.classifier = classifier.eval().requires_grad_(False)
-        self.logits = logits
         self.input_shape = tuple(preprocess.input_shape)
         mean, std = preprocess.mean, preprocess.std
         self.register_buffer("mean", mean if mean is not None else torch.zeros(1, 1, 1))
         self.register_buffer("std", std if std is not None else torch.ones(1, 1, 1))
         # what torchmetrics reads to size its statistics
-        self.num_features = int(
-            len(preprocess.class_names or []) if logits else self.classifier.num_features
-        )
+        self.num_features = int(self.classifier.num_features)
 
     def train(self, mode: bool = True) -> ClassifierFeatures:
         return super().train(False)  # a fixed measuring instrument
@@ -81,8 +78,7 @@ class ClassifierFeatures(nn.Module):
 
     @torch.no_grad()
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        features = self.classifier.forward_features(self.prepare(images))  # (N, F)
-        return self.classifier.forward_head(features) if self.logits else features
+        return self.classifier.forward_features(self.prepare(images))  # (N, F)
 
 
 class SampleQuality(nn.Module):
