@@ -494,5 +494,4 @@ class TensorDataModule(L.LightningDataModule):
     def test_dataloader(self) -> TensorBatchLoader:
         return self._loader("test", train=False)
 
-    def predict_dataloader(self) -> TensorBatchLoader:
-        return self._loader("test", train=False)
+    predict_dataloader = test_dataloader  # predictions are made on the test split

@@ -556,8 +556,7 @@ class CharTextDataModule(L.LightningDataModule):
     def test_dataloader(self) -> SequentialTextLoader:
         return self._eval_loader("test")
 
-    def predict_dataloader(self) -> SequentialTextLoader:
-        return self._eval_loader("test")
+    predict_dataloader = test_dataloader  # predictions are made on the test split
 
 
 def unigram_cross_entropy(
