@@ -266,11 +266,6 @@ def _shown(result: dict[str, Any], target_name: str | None) -> str:
     return f"{target_name} {shown}" if target_name else shown
 
 
-def _forecast(args: Any) -> int:
-    """A forecaster's branch: the next values of the series in the one CSV file given."""
-    return forecast_main(args.source, args.inputs, column=args.column, as_json=args.json)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = ArgumentParser(
         prog="python -m zoo.predict",
@@ -290,8 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     unusual: list[str] = []
     try:
-        if recorded_forecast(args.source) is not None:
-            return _forecast(args)
+        if recorded_forecast(args.source) is not None:  # the next values of a CSV's series
+            return forecast_main(args.source, args.inputs, column=args.column, as_json=args.json)
         if args.top < 1 or args.batch_size < 1:
             raise ZooError(
                 f"--top and --batch-size must be >= 1, got {args.top} and {args.batch_size}."

@@ -376,7 +376,7 @@ class RunCheckpoint(ModelCheckpoint):
             if name not in copied:
                 copied[name] = str(here / name)
                 source = origin / name if origin is not None else None
-                if carried_over and (source is None or not _is_plain_file(source)):
+                if carried_over and (source is None or not source.is_file() or source.is_symlink()):
                     log.warning("%s of the resumed run is gone: it is not carried over", source)
                     copied[name] = ""
                 elif carried_over and rank_zero_only.rank == 0:
@@ -431,8 +431,3 @@ def _same_folder(one: Path, other: Path) -> bool:
         return one.resolve() == other.resolve()
     except OSError:
         return False
-
-
-def _is_plain_file(path: Path) -> bool:
-    """A regular file, not a link to one."""
-    return path.is_file() and not path.is_symlink()
