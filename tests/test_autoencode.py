@@ -233,6 +233,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow  # a process of its own or a whole run: 2-6 s
 def test_cli_refuses_a_classifier_run_and_a_missing_folder(tmp_path):
     classifier = tmp_path / "classifier_run"
     shutil.copytree(REPO_ROOT / "zoo/pretrained/lenet5.digits", classifier / "model")

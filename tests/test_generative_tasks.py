@@ -241,6 +241,7 @@ GAN_RUN = [
 ]
 
 
+@pytest.mark.slow  # a process of its own or a whole run: 2-6 s
 def test_a_resumed_gan_run_equals_an_uninterrupted_one(make_config):
     whole = make_config(*GAN_RUN, "trainer.max_epochs=3", name="whole")
     train(whole)

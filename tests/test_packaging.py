@@ -34,6 +34,7 @@ def wheel(tmp_path_factory) -> Path:
     return built
 
 
+@pytest.mark.slow  # a process of its own or a whole run: 2-6 s
 def test_wheel_contains_the_shipped_weights(wheel):
     assert SHIPPED, "zoo/pretrained/ ships no weights"
     names = set(zipfile.ZipFile(wheel).namelist())

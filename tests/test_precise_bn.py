@@ -29,6 +29,7 @@ def _weights(cfg) -> dict[str, torch.Tensor]:
     return checkpoint_model_weights(read_checkpoint(_last(cfg)), _last(cfg))
 
 
+@pytest.mark.slow  # a process of its own or a whole run: 2-6 s
 def test_statistics_are_the_average_over_training_batches(make_config):
     cfg = make_config(*RESNET20, *PRECISE, "augmentation=[none]")
     train(cfg)

@@ -63,6 +63,7 @@ def test_model_info_counts_parameters_and_flops():
     assert info["flops"] == 2 * macs
 
 
+@pytest.mark.slow  # a process of its own or a whole run: 2-6 s
 def test_importing_zoo_does_not_import_lightning_or_hydra():
     code = (
         "import sys, zoo; zoo.create_model('lenet5'); "

@@ -141,6 +141,7 @@ def test_missing_folder_is_one_line(tmp_path, capsys):
     assert err.count("\n") == 0 and "not a folder" in err
 
 
+@pytest.mark.slow  # a process of its own or a whole run: 2-6 s
 def test_command_line(folders, tmp_path):
     """The module runs as a program: a GAN writes its grid (the refusals, the same code
     in-process, are tested above)."""

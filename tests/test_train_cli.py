@@ -96,6 +96,7 @@ def test_unknown_option_exits_with_the_available_ones(tmp_path):
     assert "mean model=lenet5?" in lines[0] and "resnet18" in lines[0]
 
 
+@pytest.mark.slow  # a process of its own or a whole run: 2-6 s
 def test_bad_value_is_one_line_without_traceback(tmp_path):
     result = run_train("optimizer.lr=-1", cwd=tmp_path)
     assert result.returncode == 2
@@ -266,6 +267,7 @@ def test_idle_threads_wait_as_the_load_says(monkeypatch, load, environ, policy):
     assert zoo.resources.cpu_settings()["omp_wait_policy"] == policy
 
 
+@pytest.mark.slow  # a process of its own or a whole run: 2-6 s
 def test_the_quiet_choice_leaves_openmp_silent():
     """On a quiet machine the choice is OpenMP's default; libgomp prints "Invalid value for
     environment variable OMP_WAIT_POLICY" at every start if that is spelled as an empty value."""
