@@ -278,8 +278,9 @@ def test_an_empty_run_folder_is_refused(value):
     "arguments",
     [
         ["experiment=char_gpt", "+trainer.limit_train_batches=20"],  # the experiment sets it
-        ["+trainer.max_epochs=3"],
-        ["model=mlp", "+model.num_classes=3"],
+        # Hydra's own refusal is a process of its own each (2 s): two more with -m slow
+        pytest.param(["+trainer.max_epochs=3"], marks=pytest.mark.slow),
+        pytest.param(["model=mlp", "+model.num_classes=3"], marks=pytest.mark.slow),
     ],
 )
 def test_adding_a_key_the_config_has_is_refused_as_hydra_does(arguments, tmp_path):

@@ -133,7 +133,10 @@ def test_every_optimizer(make_config, optimizer):
     )
 
 
-@pytest.mark.parametrize("optimizer", ["adam", "adamw"])
+@pytest.mark.parametrize(
+    "optimizer",
+    ["adam", pytest.param("adamw", marks=pytest.mark.slow)],  # the same resolver
+)
 def test_adam_configs_use_the_rate_a_model_declares(make_config, optimizer):
     from hydra.utils import instantiate
 

@@ -106,7 +106,7 @@ def test_aux_logits_default_follows_the_form(name, small_input, expected):
 MINIMUM_CASES = [
     ("alexnet", {}, 63),
     ("alexnet", {"small_input": True}, 15),
-    ("vgg11", {}, 32),
+    pytest.param("vgg11", {}, 32, marks=pytest.mark.slow),  # 2 s: ImageNet-sized VGG-11
     ("vgg11_bn", {"small_input": True}, 16),
     ("googlenet", {}, 15),
     ("googlenet", {"small_input": True}, 2),

@@ -45,6 +45,7 @@ FAST_SIZES = {"vgg19_bn": 16, "resnet152": 16, "inception_v3": 7}
 # 56 (CIFAR); tests/models/test_vit.py checks ViT-B's and ViT-L's layouts against
 # torchvision's.
 HEAVY = {
+    "vgg11_bn",  # VGG-11's code plus batch norm, which the small ResNets run always
     "vit_l_16",
     "vit_l_32",
     "vit_b_16",

@@ -26,10 +26,11 @@ NAMES = [
     "inception_v3",
 ]
 AUX_NAMES = {"googlenet", "inception_v3"}
-# The deeper members of a family (2 s a build here) run with `pytest -m slow`, to keep the
-# suite under 5 minutes: the same code as VGG-11 (with and without batch norm), ResNet-18
-# (basic blocks) and ResNet-50 (bottlenecks), which run always, with more layers.
+# The deeper members of a family (2 s a build here) and VGG-11 with batch norm run with
+# `pytest -m slow`, to keep the suite under 5 minutes: the same code as VGG-11, ResNet-18
+# (basic blocks) and ResNet-50 (bottlenecks), which run always, with more layers or a norm.
 HEAVY = {
+    "vgg11_bn",
     *(f"vgg{depth}{bn}" for depth in (13, 16, 19) for bn in ("", "_bn")),
     "resnet34",
     "resnet101",

@@ -42,6 +42,7 @@ def vit_b_16_pair() -> tuple[nn.Module, VisionTransformer]:
     return reference, ours
 
 
+@pytest.mark.slow  # ViT-B/16 built twice: 2-4 s
 def test_vit_b_16_outputs_match_torchvision(vit_b_16_pair):
     reference, ours = vit_b_16_pair
     x = torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(1))
@@ -106,6 +107,7 @@ def test_the_key_mapping_is_the_documented_one():
     ]
 
 
+@pytest.mark.slow  # ViT-B/16 built twice: 2-4 s
 def test_weights_torchvision_maps_keys_and_loads(vit_b_16_pair, monkeypatch):
     """``weights="torchvision"`` (the download faked with a random model's state dict) maps
     torchvision's keys and gives torchvision's outputs."""
