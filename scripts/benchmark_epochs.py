@@ -33,7 +33,8 @@ each, and the ratio the median of the runs' pairwise ratios.
 from __future__ import annotations
 
 import argparse
-import json
+import os
+import platform
 import statistics
 import sys
 import tempfile
@@ -42,7 +43,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO_ROOT / "scripts"), str(REPO_ROOT)]
 
-from benchmark_train_py import PLAIN_SCRIPT  # noqa: E402
+from benchmark_train_py import PLAIN_SCRIPT, newest_results  # noqa: E402
 from readme_tables import timed_run, write_table  # noqa: E402
 
 LSTM_CHARS = 200_000  # the first characters of the default corpus: an epoch of seconds
@@ -129,10 +130,11 @@ print(f"training seconds {time.perf_counter() - started}")
 
 
 def resnet20_lr() -> float:
-    """The Adam learning rate ``python train.py model=resnet20`` trains at."""
-    from zoo import get_model_info
+    """The Adam learning rate ``python train.py model=resnet20`` trains at (the optimizer
+    configs' ``${adam_lr:...}`` resolver, at their default 2e-3)."""
+    from zoo.config.checks import model_adam_lr
 
-    return get_model_info("resnet20").adam_lr or 0.002
+    return model_adam_lr("resnet20", 0.002)
 
 
 def write_corpus(path: Path) -> None:
@@ -143,8 +145,7 @@ def write_corpus(path: Path) -> None:
 
 def training_seconds(side: str, stdout: str, work: Path) -> float:
     if side == "zoo":
-        newest = max(work.glob("outputs/**/results.json"), key=lambda p: p.stat().st_mtime)
-        return float(json.loads(newest.read_text())["training_s"])
+        return float(newest_results(work)["training_s"])
     line = next(line for line in stdout.splitlines() if line.startswith("training seconds "))
     return float(line.removeprefix("training seconds "))
 
@@ -206,9 +207,6 @@ def main() -> None:
                 f"| {name} | {command} | {summary(seconds['plain'])} | {summary(seconds['zoo'])} "
                 f"| {statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f}) |"
             )
-    import os
-    import platform
-
     body = (
         "| model | zoo command | plain script epoch (s), median | range | zoo epoch (s), "
         "median | range | zoo / plain |\n|---|---|---:|---:|---:|---:|---:|\n"

@@ -159,13 +159,18 @@ def summary(seconds: list[float]) -> str:
     return f"{statistics.median(seconds):.1f} | {min(seconds):.1f}-{max(seconds):.1f}"
 
 
+def newest_results(work: Path) -> dict:
+    """The results.json of the newest zoo run under ``work``."""
+    newest = max(work.glob("outputs/**/results.json"), key=lambda p: p.stat().st_mtime)
+    return json.loads(newest.read_text())
+
+
 def startup(side: str, launched: float, stdout: str, work: Path) -> float:
     """Seconds from launching a side's process to its first training step: the zoo records
     its own (results.json's ``startup_s``, from the process's start); the plain script prints
     the time of its first step."""
     if side == "zoo":
-        newest = max(work.glob("outputs/**/results.json"), key=lambda p: p.stat().st_mtime)
-        return float(json.loads(newest.read_text())["startup_s"])
+        return float(newest_results(work)["startup_s"])
     line = next(line for line in stdout.splitlines() if line.startswith("first step at "))
     return float(line.removeprefix("first step at ")) - launched
 
