@@ -37,25 +37,33 @@ def run_command_line() -> None:
     """Check the command line, then run it through Hydra."""
     from pathlib import Path
 
-    from zoo.config.command_line import check_command_line
+    from zoo.config.command_line import start_command_line_check
     from zoo.training.stopping import exit_before_training
 
     signal.signal(signal.SIGINT, exit_before_training)
     signal.signal(signal.SIGTERM, exit_before_training)
     try:  # before Hydra, whose errors for a misspelled option or key run to 6-55 lines
-        check_command_line(sys.argv[1:], Path(__file__).resolve().parent / "configs")
-    except ZooError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
-    if not {"--help", "-h", "--hydra-help"} & set(sys.argv[1:]):  # help resolves nothing
-        from zoo.config.checks import register_resolvers  # imports torch and Lightning
+        checked = start_command_line_check(
+            sys.argv[1:], Path(__file__).resolve().parent / "configs", report_refusal
+        )
+        if not {"--help", "-h", "--hydra-help"} & set(sys.argv[1:]):  # help resolves nothing
+            from zoo.config.checks import register_resolvers  # imports torch and Lightning
 
-        register_resolvers()
+            register_resolvers()
+        checked()  # the check ran beside the imports (a refusal ends this process sooner)
+    except ZooError as error:
+        report_refusal(error)
+        sys.exit(2)
     try:
         main()
     except BrokenPipeError:  # the help printed into `| head`: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(141)
+
+
+def report_refusal(error: ZooError) -> None:
+    """A refused command line: one line on stderr."""
+    print(f"error: {error}", file=sys.stderr)
 
 
 def started_as_this_script() -> bool:

@@ -21,8 +21,10 @@ Wall time, imports and start-up included, of two commands, each a process of its
 Both run in the default environment: this script's own environment less every variable the
 zoo's scripts set (``readme_tables.ZOO_VARIABLES``), so the plain side pays no setting of the
 zoo's and the zoo side gets only what train.py sets. The two alternate, run by run (the
-order swapping each time); each figure is the median, with the range, of ``--runs`` runs
-each.
+order swapping each time); each time is the median, with the range, of ``--runs`` runs
+each, and the ratio the median of the runs' own ratios (a run's two sides ran back to back,
+so its ratio is the least touched by the machine's speed drifting between runs), with their
+range.
 
 ``--load`` starts one CPU-bound process beside both for the whole measurement: a PyTorch
 matrix-multiply loop with torch's default threads, in the default environment (another user's
@@ -179,7 +181,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--runs", type=int, default=3, help="runs of each side (default 3)")
+    parser.add_argument("--runs", type=int, default=7, help="runs of each side (default 7)")
     parser.add_argument(
         "--epochs", type=int, default=EPOCHS, help=f"epochs of each run (default {EPOCHS})"
     )
@@ -223,7 +225,10 @@ def main() -> None:
         if load is not None:
             load.kill()
             load.wait()
-    zoo, base = statistics.median(zoo_times), statistics.median(plain_times)
+    # each run's two sides ran back to back: the ratio of a run is the least touched by
+    # this machine's drift between runs (scripts/benchmark_epochs.py does the same)
+    ratios = [zoo / plain for zoo, plain in zip(zoo_times, plain_times, strict=True)]
+    ratio = f"{statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})"
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     beside = (
         ", with one CPU-bound process (a PyTorch matrix-multiply loop, default threads) "
@@ -232,17 +237,19 @@ def main() -> None:
         else ""
     )
     body = (
-        "| command | wall time (s), median | range | ratio | start-up (s), median | range |\n"
+        "| command | wall time (s), median | range | zoo / plain | start-up (s), median | range |\n"
         "|---|---:|---:|---:|---:|---:|\n"
         f"| plain PyTorch script (same model, split, epochs, augmentation, validation, "
         f"best epoch tested) | {summary(plain_times)} | 1.00 | {summary(startups['plain'])} |\n"
         f"| `python train.py callbacks.early_stopping=null` | {summary(zoo_times)} | "
-        f"{zoo / base:.2f} | "
+        f"{ratio} | "
         f"{summary(startups['zoo'])} |\n\n"
         f"{args.runs} alternating runs each, {args.epochs} epochs, imports included (start-up: "
         f"from the process's launch to its first training step), each a "
         f"process of its own in the default environment (train.py chooses its OpenMP wait "
-        f"policy from the load itself; the plain script sets nothing){beside}; {machine}.\n"
+        f"policy from the load itself; the plain script sets nothing){beside}; zoo / plain: "
+        f"the median of the runs' ratios, each run's two sides back to back (their range in "
+        f"brackets); {machine}.\n"
     )
     if args.write:
         write_table("trainpy-load" if args.load else "trainpy", body)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -303,3 +304,102 @@ def test_adding_a_key_the_config_has_is_refused_as_hydra_does(arguments, tmp_pat
     ):
         check_command_line(added, CONFIGS)
         assert not hydra_refuses(added, tmp_path)
+
+
+# -- the check beside train.py's imports (start_command_line_check) ---------------------------
+
+# A process as train.py's start: the check started, then a long "import" (a sleep), then the
+# wait for its verdict. ``lost`` makes the forked check end without a verdict (an error it
+# does not word), so that the caller must check again itself.
+BESIDE_SCRIPT = """
+import os, sys, time, threading
+from pathlib import Path
+from zoo.config import command_line
+from zoo.errors import ZooError
+
+arguments, lost = sys.argv[2:], sys.argv[1] == "lost"
+original, caller = command_line.check_command_line, os.getpid()
+
+def check(*args):
+    if lost and os.getpid() != caller:
+        raise RuntimeError("not a refusal")
+    return original(*args)
+
+command_line.check_command_line = check
+started = time.monotonic()
+print("forks", command_line._can_fork(), flush=True)
+try:
+    wait = command_line.start_command_line_check(
+        arguments, Path(CONFIGS), lambda error: print(f"error: {error}", file=sys.stderr)
+    )
+    time.sleep(0 if lost else 20)  # train.py's imports of torch and Lightning
+    wait()
+except ZooError as error:
+    print(f"error (here): {error}", file=sys.stderr)
+    sys.exit(3)
+print("accepted after", round(time.monotonic() - started, 1), "threads", threading.active_count())
+"""
+
+
+def run_beside(*arguments: str, lost: bool = False) -> subprocess.CompletedProcess:
+    script = BESIDE_SCRIPT.replace("CONFIGS", repr(str(CONFIGS)))
+    return subprocess.run(
+        [sys.executable, "-c", script, "lost" if lost else "found", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO_ROOT,
+    )
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the check forks on Linux only")
+def test_a_refusal_beside_the_imports_ends_the_run_at_once_in_one_line() -> None:
+    started = time.monotonic()
+    result = run_beside("model=vea")
+    assert result.stdout.startswith("forks True")  # no torch loaded: the check was forked
+    assert result.returncode == 2
+    assert time.monotonic() - started < 15  # not after the 20 s "imports"
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and names(lines[0], "vea", "model=vae"), result.stderr
+    assert "accepted" not in result.stdout
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the check forks on Linux only")
+def test_a_command_line_accepted_beside_the_imports_goes_on() -> None:
+    result = subprocess.run(  # the same script, without the 20 s: accepted, one thread left
+        [
+            sys.executable,
+            "-c",
+            BESIDE_SCRIPT.replace("CONFIGS", repr(str(CONFIGS))).replace("0 if lost else 20", "0"),
+            "found",
+            "model=mlp",
+            "trainer.max_epochs=2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO_ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "accepted after" in result.stdout and result.stdout.rstrip().endswith("threads 1")
+    assert result.stderr == ""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the check forks on Linux only")
+def test_a_forked_check_without_a_verdict_is_run_again_by_the_caller() -> None:
+    result = run_beside("model=vea", lost=True)
+    assert result.returncode == 3  # the caller's own check raised the refusal
+    assert names(result.stderr, "vea", "model=vae") and "error (here)" in result.stderr
+    assert run_beside("model=mlp", lost=True).returncode == 0
+
+
+def test_with_torch_loaded_the_check_runs_in_the_caller_before_returning() -> None:
+    import torch  # noqa: F401  (loaded: no fork)
+
+    from zoo.config.command_line import start_command_line_check
+
+    reported: list[ZooError] = []
+    with pytest.raises(ZooError, match=named("vea", "model=vae")):
+        start_command_line_check(["model=vea"], CONFIGS, reported.append)
+    assert reported == []  # the caller reports what it raises
+    start_command_line_check(["model=mlp"], CONFIGS, reported.append)()
