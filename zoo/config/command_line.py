@@ -509,82 +509,107 @@ def start_command_line_check(
     arguments: Sequence[str], config_dir: Path, report: Callable[[ZooError], None]
 ) -> Callable[[], None]:
     """Start :func:`check_command_line` beside the caller's own start-up; returns the function
-    that waits for its verdict (raising the check's ``ZooError``, or ``SystemExit(2)`` for a
-    refusal already reported).
+    that waits for its verdict (raising the check's ``ZooError``).
 
     The check's compositions take about 0.3 s of one core, while ``train.py`` imports torch
-    and Lightning (about 5 s) on one core of the machine's others. So on Linux, from a
-    process that has not loaded torch or started a thread (a fork copies the calling thread
-    alone, and torch's OpenMP threads do not survive one), the check runs in a forked
-    process. A refusal does not wait for the imports: the forked process prints it with
-    ``report`` and the caller exits at once, with status 2 (``SystemExit``, raised wherever
-    it is). Everywhere else, and for an empty command line, the check runs here, now. A
-    forked check that ends without a verdict (killed, or an error it does not word) is run
-    again here, which then reports what it finds in its own words.
+    and Lightning (about 5 s) on one core. So on Linux with two cores or more, from a process
+    that has not loaded torch or started a thread (a fork copies the calling thread alone,
+    and torch's OpenMP threads do not survive one), the check runs in a forked process. A
+    refusal does not wait for the imports: the forked process sends it back with SIGUSR1, and
+    this process prints it with ``report`` and exits with status 2 as soon as it next runs
+    Python (an exception raised inside an import can leave numpy half-imported, so it exits
+    with ``os._exit``: nothing is written yet). Everywhere else, and for an empty command
+    line, the check runs here, now. A forked check that ends without a verdict (killed, or an
+    error it does not word) is run again here, which then reports what it finds.
     """
     if not (arguments and _can_fork()):
         check_command_line(arguments, config_dir)
         return lambda: None
 
     read_end, write_end = os.pipe()
-    previous = signal.signal(signal.SIGUSR1, _refused_beside)
+    forked = _ForkedCheck(read_end)
+
+    def refused_now(signum: int, frame: Any) -> None:
+        if forked.reading:  # wait() is reading the verdict: it reports the refusal itself
+            return
+        refusal = forked.refusal()
+        if refusal is not None:
+            report(refusal)
+            sys.stderr.flush()
+            os._exit(2)
+
+    previous = signal.signal(signal.SIGUSR1, refused_now)  # before the check can refuse
     parent = os.getpid()
-    child = os.fork()
-    if child == 0:  # the check's process: never returns into the caller's code
+    forked.child = os.fork()
+    if forked.child == 0:  # the check's process: never returns into the caller's code
         try:
             os.close(read_end)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C ends it quietly
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            verdict = _verdict(arguments, config_dir, report, parent)
-            os.write(write_end, verdict)
-            if verdict == _REFUSED:  # the caller ends now, not after its imports
-                os.kill(parent, signal.SIGUSR1)
+            for stop in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1):
+                signal.signal(stop, signal.SIG_DFL)  # Ctrl-C ends it quietly
+            verdict = _verdict(arguments, config_dir)
+            with os.fdopen(write_end, "wb") as pipe:
+                pipe.write(verdict)
+            if verdict.startswith(_REFUSED) and os.getppid() == parent:
+                os.kill(parent, signal.SIGUSR1)  # the caller ends now, not after its imports
         finally:
             os._exit(0)
     os.close(write_end)
 
     def wait() -> None:
-        with os.fdopen(read_end, "rb") as verdicts:
-            verdict = verdicts.read()
-        os.waitpid(child, 0)
-        if verdict == _REFUSED:
-            raise SystemExit(2)
+        refusal = forked.refusal()
         signal.signal(signal.SIGUSR1, previous)
-        if verdict != _ACCEPTED:
+        if refusal is not None:
+            raise refusal
+        if forked.verdict != _ACCEPTED:
             check_command_line(arguments, config_dir)
 
     return wait
 
 
-_ACCEPTED, _REFUSED, _NO_VERDICT = b"accepted", b"refused", b""
+_ACCEPTED, _REFUSED = b"accepted", b"refused:"
 
 
-def _verdict(
-    arguments: Sequence[str], config_dir: Path, report: Callable[[ZooError], None], parent: int
-) -> bytes:
-    """The forked check's verdict; a refusal reported (unless the caller is gone)."""
+def _verdict(arguments: Sequence[str], config_dir: Path) -> bytes:
+    """The forked check's verdict: accepted, refused with the refusal's message, or nothing
+    (an error the check does not word: the caller checks again itself)."""
     try:
         check_command_line(arguments, config_dir)
     except ZooError as error:
-        if os.getppid() != parent:  # the caller was stopped meanwhile
-            return _NO_VERDICT
-        with contextlib.suppress(BaseException):
-            report(error)
-            sys.stderr.flush()
-            return _REFUSED
-        return _NO_VERDICT
-    except BaseException:  # an error it does not word: the caller checks again itself
-        return _NO_VERDICT
+        return _REFUSED + str(error).encode("utf-8", "backslashreplace")
+    except BaseException:
+        return b""
     return _ACCEPTED
 
 
-def _refused_beside(signum: int, frame: Any) -> None:
-    """The forked check has reported a refusal: end, with the status of a refused command
-    line (raised wherever this process is, in the imports included)."""
-    raise SystemExit(2)
+class _ForkedCheck:
+    """The forked check's verdict, read once: by ``wait()``, or by the SIGUSR1 handler when
+    the check refused (``reading`` keeps the handler out while ``wait()`` reads)."""
+
+    def __init__(self, read_end: int) -> None:
+        self.read_end = read_end
+        self.child = 0  # the forked process, once forked
+        self.reading = False
+        self.verdict: bytes | None = None
+
+    def refusal(self) -> ZooError | None:
+        if self.verdict is None:
+            self.reading = True
+            with os.fdopen(self.read_end, "rb") as pipe:
+                verdict = pipe.read()
+            os.waitpid(self.child, 0)
+            self.verdict = verdict
+            self.reading = False
+        if self.verdict.startswith(_REFUSED):
+            return ZooError(self.verdict.removeprefix(_REFUSED).decode("utf-8"))
+        return None
 
 
 def _can_fork() -> bool:
     """Whether this process may fork a check: Linux (fork's semantics there are what the
-    check needs), one thread, and torch not loaded."""
-    return sys.platform == "linux" and threading.active_count() == 1 and "torch" not in sys.modules
+    check needs), two cores or more to use, one thread, and torch not loaded."""
+    return (
+        sys.platform == "linux"
+        and len(os.sched_getaffinity(0)) >= 2
+        and threading.active_count() == 1
+        and "torch" not in sys.modules
+    )
