@@ -170,8 +170,12 @@ def test_flags_sweeps_and_other_config_sources_are_left_to_hydra(arguments):
 
 
 def test_a_misspelled_key_is_refused_before_torch_is_imported():
+    # On one core the check runs in train.py's own process, before its imports (with more,
+    # it runs beside them: test_train_py_refuses_in_one_line_whenever_...)
     code = (
-        "import runpy, sys; sys.argv = ['train.py', 'trainer.max_epoch=5']\n"
+        "import os, runpy, sys; sys.argv = ['train.py', 'trainer.max_epoch=5']\n"
+        "if hasattr(os, 'sched_setaffinity'):\n"
+        "    os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})\n"
         "try:\n"
         f"    runpy.run_path({str(REPO_ROOT / 'train.py')!r}, run_name='__main__')\n"
         "except SystemExit as stop:\n"
