@@ -612,6 +612,7 @@ def test_a_sigterm_outside_lightnings_loops_stops_the_run_with_its_line(monkeypa
         signal.signal(signal.SIGTERM, previous)
 
 
+@pytest.mark.slow  # each run trains for its whole second
 @pytest.mark.parametrize("max_time", ["00:00:00:01", "{seconds:1}"])
 def test_max_time_as_a_string_or_a_mapping_ends_the_run_and_tests_it(make_config, max_time):
     """Both forms Lightning documents for `trainer.max_time`; the mapping reached Lightning's

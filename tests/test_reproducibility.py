@@ -40,6 +40,7 @@ def test_resume_from_last_checkpoint_continues_where_it_stopped(make_config):
     assert resumed["val/acc_best"] == uninterrupted["val/acc_best"]
 
 
+@pytest.mark.slow  # two whole runs and a resume (2 s each); tests/test_resume.py keeps defaults
 @pytest.mark.parametrize("folder", ["new", "same"])
 def test_a_resumed_run_tests_and_exports_what_the_uninterrupted_run_does(make_config, folder):
     """The best epoch comes before the interruption (val/acc_best never decreases, so with
@@ -88,6 +89,7 @@ def test_a_resumed_run_tests_and_exports_what_the_uninterrupted_run_does(make_co
         assert {"0", "1", "2", "3"} <= set(epochs[1:])
 
 
+@pytest.mark.slow  # three short runs
 def test_a_run_that_max_steps_ended_at_an_epoch_end_resumes_into_a_longer_one(make_config):
     """`trainer.max_steps` stops on the epoch's last batch. Lightning resumed its checkpoint
     as a restart inside that epoch and finished the epoch again with no batch left, which was
