@@ -133,11 +133,6 @@ def newest_run(runs: Path) -> Path:
     return newest.parent
 
 
-def zoo_val_loss(run: Path) -> float:
-    """The final validation loss in the run's results.json."""
-    return json.loads((run / "results.json").read_text())["metrics"]["val/loss"]
-
-
 def held_out_losses(nanogpt: Path, zoo_run: Path, text: str, window: int = 64) -> dict:
     """Each side's trained model scored on the same characters: the last 10% of ``text``,
     which neither trained on, cut into consecutive ``window``-character windows, each
@@ -260,13 +255,13 @@ def main() -> None:
                     loss = nanogpt_val_loss(output)
                 else:
                     seconds, _ = timed_run(zoo_command, work)
-                    run = newest_run(work / "outputs" / "runs")
-                    loss = zoo_val_loss(run)
-                    cpu = json.loads((run / "results.json").read_text())["cpu"]
-                    print(f"zoo's threads: {cpu}", flush=True)
+                    zoo_run = newest_run(work / "outputs" / "runs")
+                    results = json.loads((zoo_run / "results.json").read_text())
+                    loss = results["metrics"]["val/loss"]
+                    print(f"zoo's threads: {results['cpu']}", flush=True)
                 times[side].append(seconds)
                 losses[side].append(loss)
-            scored = held_out_losses(nanogpt, newest_run(work / "outputs" / "runs"), text)
+            scored = held_out_losses(nanogpt, zoo_run, text)
             for side, loss in scored.items():
                 held_out[side].append(loss)
             print(
